@@ -1,0 +1,143 @@
+"""The ``motive`` command: a thin layer over the library functions.
+
+Usage:
+  motive data fetch l1000 --mirror ../shared/data/raw      # verified copy into the cache
+  motive data build l1000 --mirror ../shared/data/raw --out runs/l1000
+  motive data build-inputs path/to/inputs --out runs/official [--gene-type orf]
+  motive data synth --out runs/synthetic --scale 1 --seed 0
+  motive data stats runs/l1000 [--out stats.md]
+
+Errors in the input are one line on stderr and exit status 2; outputs are written atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from motive.errors import MotiveError
+
+log = logging.getLogger("motive")
+
+
+def _data_fetch(args: argparse.Namespace) -> None:
+    from motive.datasets.registry import fetch, get_dataset
+
+    if get_dataset(args.name).files.empty:
+        raise MotiveError(f"dataset {args.name!r} is generated, not fetched; run `motive data synth --out DIR`")
+    raw_dir = fetch(args.name, args.mirror, args.cache)
+    print(raw_dir)
+
+
+def _data_build(args: argparse.Namespace) -> None:
+    from motive.datasets import l1000
+    from motive.datasets.registry import fetch, get_dataset
+
+    get_dataset(args.name)
+    if args.name != "l1000":
+        raise MotiveError(f"dataset {args.name!r} is not built from raw files; run `motive data synth --out DIR`")
+    raw_dir = fetch(args.name, args.mirror, args.cache)
+    l1000.build(raw_dir, args.out)
+    _print_stats(args.out, "orf")
+
+
+def _data_build_inputs(args: argparse.Namespace) -> None:
+    from motive import layout
+    from motive.build import build_from_inputs
+    from motive.tables import atomic_path
+
+    graphs = build_from_inputs(args.inputs, args.gene_type, args.max_degree)
+    with atomic_path(args.out, is_dir=True) as tmp:
+        layout.write_dataset(graphs, tmp, args.gene_type)
+    _print_stats(args.out, args.gene_type)
+
+
+def _data_synth(args: argparse.Namespace) -> None:
+    from motive import layout, synth
+    from motive.tables import atomic_path
+
+    config = synth.SynthConfig(scale=args.scale, seed=args.seed, signal=args.signal)
+    try:
+        graphs = synth.generate(config)
+    except ValueError as error:
+        raise MotiveError(f"--scale/--signal: {error}") from None
+    with atomic_path(args.out, is_dir=True) as tmp:
+        layout.write_dataset(graphs, tmp, "orf")
+        description = synth.describe(config) | {"graph_hashes": {gt: g.content_hash() for gt, g in graphs.items()}}
+        (tmp / "dataset.json").write_text(json.dumps(description, indent=2) + "\n")
+    _print_stats(args.out, "orf")
+
+
+def _print_stats(dataset_dir: str | Path, gene_type: str, out: str | Path | None = None) -> None:
+    from motive import layout
+    from motive.stats import table2, to_markdown
+    from motive.tables import atomic_path
+
+    text = to_markdown(table2(layout.read_dataset(dataset_dir, gene_type)))
+    print(text)
+    if out is not None:
+        with atomic_path(out) as tmp:
+            tmp.write_text(text + "\n")
+
+
+def _data_stats(args: argparse.Namespace) -> None:
+    _print_stats(args.dataset, args.gene_type, args.out)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="motive", description=__doc__.split("\n")[0])
+    top.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
+    commands = top.add_subparsers(dest="command", required=True)
+    data = commands.add_parser("data", help="fetch, build, generate and describe datasets").add_subparsers(dest="action", required=True)
+
+    fetch = data.add_parser("fetch", help="copy or download a dataset's raw files, verify sha256, cache them")
+    fetch.add_argument("name")
+    fetch.add_argument("--mirror", help="local folder laid out like the manifest (e.g. ../shared/data/raw)")
+    fetch.add_argument("--cache", help="cache folder (default: $MOTIVE_CACHE or ~/.cache/motive)")
+    fetch.set_defaults(run=_data_fetch)
+
+    build = data.add_parser("build", help="fetch raw files and build a dataset into the official layout")
+    build.add_argument("name")
+    build.add_argument("--out", required=True)
+    build.add_argument("--mirror")
+    build.add_argument("--cache")
+    build.set_defaults(run=_data_build)
+
+    build_inputs = data.add_parser("build-inputs", help="build data/ from an official MOTIVE inputs/ tree")
+    build_inputs.add_argument("inputs")
+    build_inputs.add_argument("--out", required=True)
+    build_inputs.add_argument("--gene-type", default="orf", choices=["orf", "crispr"])
+    build_inputs.add_argument("--max-degree", type=int, default=150)
+    build_inputs.set_defaults(run=_data_build_inputs)
+
+    synth = data.add_parser("synth", help="generate a synthetic dataset in the official layout")
+    synth.add_argument("--out", required=True)
+    synth.add_argument("--scale", type=float, default=1.0, help="1 = MOTIVE's Table 2 counts")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--signal", type=float, default=0.5, help="share of feature variance from the latent (0..1)")
+    synth.set_defaults(run=_data_synth)
+
+    stats = data.add_parser("stats", help="Table 2 statistics of every graph type in a dataset folder")
+    stats.add_argument("dataset")
+    stats.add_argument("--gene-type", default="orf", choices=["orf", "crispr"])
+    stats.add_argument("--out", help="also write the Markdown table here")
+    stats.set_defaults(run=_data_stats)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
+    try:
+        args.run(args)
+    except MotiveError as error:
+        print(f"motive: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
