@@ -191,11 +191,11 @@ class Graph:
         data["target"].x = torch.from_numpy(self.targets.x)
         data["source"].node_key = list(self.sources.keys)
         data["target"].node_key = list(self.targets.keys)
-        s, t = (torch.from_numpy(ends) for ends in self.endpoints("st"))
+        s, t = (torch.tensor(ends) for ends in self.endpoints("st"))
         data["source", "binds", "target"].edge_index = torch.stack([s, t])
         data["target", "rev_binds", "source"].edge_index = torch.stack([t, s])
         for kind, node, relation in (("ss", "source", "similar"), ("tt", "target", "interacts")):
             if kind in self.edges:
-                a, b = (torch.from_numpy(ends) for ends in self.endpoints(kind))
+                a, b = (torch.tensor(ends) for ends in self.endpoints(kind))
                 data[node, relation, node].edge_index = torch.stack([torch.cat([a, b]), torch.cat([b, a])])
         return data

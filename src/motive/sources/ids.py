@@ -15,7 +15,10 @@ GENE_NODES_FILE = "hetionet/nodes.tsv"  # Hetionet v1 Gene nodes: Gene::<entrez>
 
 @functools.lru_cache(maxsize=4)
 def drugbank_table(raw_dir: Path) -> pd.DataFrame:
-    return read_table(Path(raw_dir) / DRUGBANK_FILE, columns=["drugbank_id", "name", "inchikey", "inchi"])
+    """drugbank.tsv with its InChIKeys stripped of the 'InChIKey=' prefix the file carries."""
+    table = read_table(Path(raw_dir) / DRUGBANK_FILE, columns=["drugbank_id", "name", "inchikey", "inchi"])
+    table["inchikey"] = table["inchikey"].str.removeprefix("InChIKey=")
+    return table
 
 
 def drugbank_inchikeys(raw_dir: Path) -> pd.Series:
