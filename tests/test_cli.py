@@ -31,3 +31,32 @@ def test_errors_are_one_line_with_exit_2_and_no_output(tmp_path, capsys, argv, m
     err = capsys.readouterr().err.strip()
     assert err.startswith("motive: error: ") and message in err and "\n" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_split_export_and_audit(tmp_path, capsys):
+    import pandas as pd
+
+    data = tmp_path / "syn"
+    assert main(["-q", "data", "synth", "--out", str(data), "--scale", "0.05", "--seed", "1"]) == 0
+    official = tmp_path / "official"
+    for split in ("random", "cold_source", "cold_target", "cold_both"):
+        assert main(["-q", "split", str(data), "--graph", "st_expanded", "--split", split, "--seed", "3", "--export-official", str(official)]) == 0
+    ours = data / "data/st_expanded/orf/splits/cold_source/seed_3"
+    assert {"split.json", "audit.md", "negatives_test.parquet", "s_t_labels.parquet"} <= {p.name for p in ours.iterdir()}
+    graph_folder = official / "data/st_expanded/orf"
+    assert {"random", "source", "target", "zero_shot", "source.parquet"} <= {p.name for p in graph_folder.iterdir()}
+    capsys.readouterr()
+    assert main(["-q", "split", "audit", str(graph_folder)]) == 0
+    assert capsys.readouterr().out.count("| visibility | pass |") == 4
+    assert main(["-q", "split", "audit", str(data / "data/st_expanded/orf")]) == 0
+
+    # Plant a leak: one edge of a held-out test compound becomes a training edge.
+    path = graph_folder / "source" / "s_t_labels.parquet"
+    table = pd.read_parquet(path)
+    table.loc[table.index[table["subset"] == "test"][0], "subset"] = "train"
+    table.to_parquet(path)
+    capsys.readouterr()
+    assert main(["-q", "split", "audit", str(graph_folder)]) == 2
+    captured = capsys.readouterr()
+    assert "| node stages | FAIL |" in captured.out
+    assert captured.err.strip().splitlines()[-1].startswith("motive: error: 1 of 4 splits leak; first: source: node stages:")

@@ -6,6 +6,8 @@ Usage:
   motive data build-inputs path/to/inputs --out runs/official [--gene-type orf]
   motive data synth --out runs/synthetic --scale 1 --seed 0
   motive data stats runs/l1000 [--out stats.md]
+  motive split runs/l1000 --graph st_expanded --split cold_source --seed 0 [--export-official DIR]
+  motive split audit runs/l1000/data/st_expanded/orf      # every split under a graph folder
 
 Errors in the input are one line on stderr and exit status 2; outputs are written atomically.
 """
@@ -87,6 +89,56 @@ def _data_stats(args: argparse.Namespace) -> None:
     _print_stats(args.dataset, args.gene_type, args.out)
 
 
+def _split(args: argparse.Namespace) -> None:
+    from motive import audit, layout, splits
+
+    graph = layout.read_graph(layout.graph_dir(args.data, args.graph, args.gene_type))
+    config = splits.SplitConfig(args.split, args.seed, negative_mode=args.negative_mode)
+    split = splits.make_split(graph, config)
+    out = Path(args.out) if args.out else splits.default_dir(args.data, args.graph, config, args.gene_type)
+    report = audit.audit(graph, split)
+    if not report.passed:
+        raise MotiveError(f"split failed its audit, nothing written: {report.first_failure()}")
+    splits.save_split(split, graph, out)
+    (out / "audit.md").write_text(report.to_markdown() + "\n")
+    if args.export_official:
+        official_graph = layout.graph_dir(args.export_official, args.graph, args.gene_type)
+        if not (official_graph / "source.parquet").exists():
+            layout.write_graph(graph, official_graph)
+        elif layout.read_graph(official_graph).content_hash() != graph.content_hash():
+            raise MotiveError(f"{official_graph}: holds a different graph; export to an empty folder")
+        target = official_graph / splits.OFFICIAL_NAMES[args.split]
+        layout.write_split_tables(split.tables(graph), target)
+        print(f"official split tables: {target}")
+    print(report.to_markdown())
+    print(f"split written to {out}")
+
+
+def _split_audit(args: argparse.Namespace) -> None:
+    from motive import audit, layout, splits
+
+    folder = Path(args.dir).resolve()
+    graph_folder = next((p for p in (folder, *folder.parents) if (p / "source.parquet").exists()), None)
+    if graph_folder is None:
+        raise MotiveError(f"{folder}: no graph folder (with source.parquet) here or above; pass a data/{{graph_type}}/{{orf|crispr}} folder")
+    graph = layout.read_graph(graph_folder)
+    candidates = [folder] if folder != graph_folder else sorted(p.parent for p in graph_folder.rglob("s_t_labels.parquet") if p.parent != graph_folder and p.parent.name != "provenance")
+    if not candidates:
+        raise MotiveError(f"{folder}: no split subfolders found; make one with `motive split`")
+    failed = []
+    for split_folder in candidates:
+        if (split_folder / "split.json").exists():
+            split = splits.load_split(split_folder, graph)
+        else:
+            split = splits.split_from_tables(graph, layout.read_split_tables(split_folder), split_folder.name)
+        report = audit.audit(graph, split)
+        print(f"## {split_folder.relative_to(graph_folder)} ({split.config.split})\n\n{report.to_markdown()}\n")
+        if not report.passed:
+            failed.append(f"{split_folder.relative_to(graph_folder)}: {report.first_failure()}")
+    if failed:
+        raise MotiveError(f"{len(failed)} of {len(candidates)} splits leak; first: {failed[0]}")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="motive", description=__doc__.split("\n")[0])
     top.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
@@ -125,12 +177,31 @@ def parser() -> argparse.ArgumentParser:
     stats.add_argument("--gene-type", default="orf", choices=["orf", "crispr"])
     stats.add_argument("--out", help="also write the Markdown table here")
     stats.set_defaults(run=_data_stats)
+
+    split = commands.add_parser("split", help="split a graph (audited), or `motive split audit DIR`")
+    split.add_argument("data", help="dataset folder (holding data/{graph_type}/{gene_type}/)")
+    split.add_argument("--graph", required=True, choices=["bipartite", "s_expanded", "t_expanded", "st_expanded"])
+    split.add_argument("--split", required=True, choices=["random", "cold_source", "cold_target", "cold_both"])
+    split.add_argument("--seed", type=int, default=0)
+    split.add_argument("--gene-type", default="orf", choices=["orf", "crispr"])
+    split.add_argument("--negative-mode", default="batch", choices=["batch", "global"])
+    split.add_argument("--out", help="split folder (default: DATA/data/G/orf/splits/SPLIT/seed_N)")
+    split.add_argument("--export-official", metavar="DIR", help="also write official split tables under DIR/data/G/orf/{random,source,target,zero_shot}")
+    split.set_defaults(run=_split)
+
+    split_audit = commands.add_parser("split-audit", help="audit split folders (also: `motive split audit DIR`)")
+    split_audit.add_argument("dir", help="a graph folder (audits every split in it) or one split folder")
+    split_audit.set_defaults(run=_split_audit)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    position = next((i for i, arg in enumerate(argv) if not arg.startswith("-")), None)
+    if position is not None and argv[position : position + 2] == ["split", "audit"]:
+        argv[position : position + 2] = ["split-audit"]
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr, force=True)
     try:
         args.run(args)
     except MotiveError as error:

@@ -21,7 +21,7 @@ from motive.tables import as_float32_matrix, atomic_path, read_table, require_no
 
 EDGE_FILES = {"st": "s_t_labels.parquet", "ss": "s_s_labels.parquet", "tt": "t_t_labels.parquet"}
 GENE_TYPES = ("orf", "crispr")
-SPLIT_SUBSETS = {"st": ("train", "message", "valid", "test"), "ss": ("train", "valid", "test"), "tt": ("train", "valid", "test")}
+SPLIT_SUBSETS = {"st": ("train", "message", "valid", "test", "unused"), "ss": ("train", "valid", "test"), "tt": ("train", "valid", "test")}
 
 
 def graph_dir(dataset_dir: str | Path, graph_type: str, gene_type: str = "orf") -> Path:

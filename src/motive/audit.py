@@ -1,0 +1,187 @@
+"""The split audit: proves the leakage guarantees of a split, or names the first violation.
+
+Checks (each a row of the report):
+- counts: every edge has exactly one subset label and the labels add up to the edge counts;
+- node stages: on a cold side, all ST edges of a node carry one stage (a node is held out whole);
+- visibility: at every stage, every message-passing and supervision edge (ST and same-type)
+  only touches nodes that stage may see: no valid/test node of a cold side in any train-stage
+  edge, no test node in any valid-stage edge;
+- no future edges: message passing at a stage never uses a supervision edge of that stage or a
+  later one (no valid/test information in training, no test information in validation);
+- supervision disjoint: train, valid and test supervision pairs (and message pairs) never overlap;
+- negatives: stored valid/test negatives and freshly drawn training negatives contain no known
+  positive of the graph, no duplicate, and no node the stage must not see (on a cold side the
+  negatives' held-out nodes are exactly the stage's held-out nodes);
+- same-type symmetry: message passing uses every same-type edge in both directions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from motive.graph import Graph
+from motive.negatives import NegativeSampler, is_member, positive_keys
+from motive.splits import COLD_SIDES, STAGES, SUBSET_STAGE, Split
+
+
+@dataclass
+class Check:
+    name: str
+    passed: bool
+    detail: str
+
+
+class Report(list):
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self)
+
+    def to_markdown(self) -> str:
+        lines = ["| check | result | detail |", "|---|---|---|"]
+        lines += [f"| {c.name} | {'pass' if c.passed else 'FAIL'} | {c.detail} |" for c in self]
+        return "\n".join(lines)
+
+    def first_failure(self) -> str:
+        return next((f"{c.name}: {c.detail}" for c in self if not c.passed), "")
+
+
+def _ends(graph: Graph, kind: str, mask: np.ndarray) -> dict[str, np.ndarray]:
+    a, b = graph.endpoints(kind)
+    if kind == "st":
+        return {"source": a[mask], "target": b[mask]}
+    side = "source" if kind == "ss" else "target"
+    return {side: np.concatenate([a[mask], b[mask]])}
+
+
+def audit(graph: Graph, split: Split, train_batches: int = 5, batch_size: int = 512) -> Report:
+    report = Report()
+    cold = COLD_SIDES[split.config.split]
+    st = split.subsets["st"]
+
+    # counts
+    problems = [f"{kind}: {len(split.subsets[kind])} labels for {len(graph.edges[kind])} edges" for kind in split.subsets if len(split.subsets[kind]) != len(graph.edges[kind])]
+    problems += [f"{kind} edges have no split label" for kind in graph.edges if kind not in split.subsets]
+    counts = split.counts()
+    report.append(Check("counts", not problems, "; ".join(problems) or ", ".join(f"{k}: {v}" for k, v in _plain(counts).items())))
+    if problems:
+        return report
+
+    # node stages derived from the ST labels must match the stored ones on every cold side
+    s, t = graph.endpoints("st")
+    edge_stage = np.array([SUBSET_STAGE[label] for label in st], np.int8)
+    used = edge_stage < 3
+    problems = []
+    for side, ends in (("source", s), ("target", t)):
+        if side not in cold:
+            if split.node_stage[side].any():
+                problems.append(f"{side} is not a cold side but has held-out nodes")
+            continue
+        low = np.full(len(split.node_stage[side]), 9, np.int8)
+        high = np.full(len(split.node_stage[side]), -1, np.int8)
+        np.minimum.at(low, ends[used], edge_stage[used])
+        np.maximum.at(high, ends[used], edge_stage[used])
+        mixed = np.flatnonzero((high >= 0) & (low != high))
+        if len(mixed):
+            problems.append(f"{side} {_key(graph, side, mixed[0])} has ST edges in stages {STAGES[low[mixed[0]]]} and {STAGES[high[mixed[0]]]}")
+        wrong = np.flatnonzero((high >= 0) & (high != split.node_stage[side]))
+        if len(wrong):
+            problems.append(f"{side} {_key(graph, side, wrong[0])} is stored at stage {split.node_stage[side][wrong[0]]} but its edges say {high[wrong[0]]}")
+    report.append(Check("node stages", not problems, "; ".join(problems) or f"cold sides: {', '.join(cold) or 'none'}"))
+
+    # visibility of every edge used at every stage
+    problems = []
+    for k, stage in enumerate(STAGES):
+        uses = [(f"{kind} message", kind, split.message_mask(kind, stage)) for kind in split.subsets]
+        uses.append(("st supervision", "st", st == stage))
+        for what, kind, mask in uses:
+            for side, nodes in _ends(graph, kind, mask).items():
+                hidden = nodes[split.node_stage[side][nodes] > k]
+                if len(hidden):
+                    problems.append(f"{stage}-stage {what} touches {side} {_key(graph, side, hidden[0])} held out until {STAGES[split.node_stage[side][hidden[0]]]}")
+        if k > 0:
+            for side in cold:
+                nodes = _ends(graph, "st", st == stage)[side]
+                early = nodes[split.node_stage[side][nodes] != k]
+                if len(early):
+                    problems.append(f"{stage} supervision uses {side} {_key(graph, side, early[0])} seen in an earlier stage")
+    report.append(Check("visibility", not problems, "; ".join(problems[:3]) or "every stage sees only its nodes"))
+
+    # no future edges in message passing
+    problems = []
+    for k, stage in enumerate(STAGES):
+        for kind in split.subsets:
+            labels = set(split.subsets[kind][split.message_mask(kind, stage)])
+            if kind == "st":  # an ST edge may pass messages only once its supervision stage is over
+                future = {label for label in labels if label != "message" and SUBSET_STAGE[label] >= k}
+            else:  # same-type edges: train ones always, valid ones only at test (official rule)
+                future = {label for label in labels if SUBSET_STAGE[label] > max(k - 1, 0)}
+            if future:
+                problems.append(f"{stage}-stage {kind} message passing uses {sorted(future)} edges")
+    report.append(Check("no future edges", not problems, "; ".join(problems) or "message passing never sees its own or later supervision"))
+
+    # supervision disjoint
+    keys = s * len(graph.targets) + t
+    groups = {label: set(keys[st == label].tolist()) for label in ("message", "train", "valid", "test")}
+    overlaps = [f"{a}&{b}" for i, a in enumerate(groups) for b in list(groups)[i + 1 :] if groups[a] & groups[b]]
+    report.append(Check("supervision disjoint", not overlaps, ", ".join(overlaps) or "message/train/valid/test pairs are disjoint"))
+
+    # negatives
+    positives = positive_keys(graph)
+    problems = []
+    rng = np.random.default_rng(split.config.seed)
+    sampler = NegativeSampler(graph, split, "train")
+    train_s, train_t = split.supervision(graph, "train")
+    drawn = {}
+    for stage in ("valid", "test"):
+        frame = split.negatives.get(stage)
+        if frame is None:
+            problems.append(f"no stored {stage} negatives")
+            continue
+        drawn[stage] = (frame["source"].to_numpy(np.int64), frame["target"].to_numpy(np.int64))
+    for batch in range(train_batches):
+        chosen = rng.choice(len(train_s), min(batch_size, len(train_s)), replace=False) if len(train_s) else np.zeros(0, int)
+        drawn[f"train batch {batch}"] = sampler.sample(train_s[chosen], train_t[chosen], 1, rng)
+    for name, (neg_s, neg_t) in drawn.items():
+        k = STAGES.index(name.split()[0])
+        neg_keys = neg_s * len(graph.targets) + neg_t
+        if is_member(neg_keys, positives).any():
+            problems.append(f"{name} negatives contain a known positive")
+        if len(np.unique(neg_keys)) != len(neg_keys):
+            problems.append(f"{name} negatives contain a duplicate pair")
+        for side, nodes in (("source", neg_s), ("target", neg_t)):
+            bad = nodes[split.node_stage[side][nodes] > k] if side not in cold else nodes[split.node_stage[side][nodes] != k]
+            if len(bad):
+                problems.append(f"{name} negatives use {side} {_key(graph, side, bad[0])} the stage must not see")
+    ratios = {stage: round(len(drawn[stage][0]) / max(int((st == stage).sum()), 1), 2) for stage in ("valid", "test") if stage in drawn}
+    report.append(Check("negatives", not problems, "; ".join(problems[:3]) or f"clean; negatives per positive: {ratios}"))
+
+    problems = []
+    for stage in STAGES:
+        directed = split.message_passing(graph, stage)
+        for (head, relation, tail), (a, b) in directed.items():
+            reverse = next((edges for (h, _, t), edges in directed.items() if (h, t) == (tail, head)), None)
+            if reverse is None:
+                problems.append(f"{stage}: relation {head}->{tail} has no reverse")
+                continue
+            forward_keys = np.sort(a * 10**9 + b)
+            backward_keys = np.sort(reverse[1] * 10**9 + reverse[0])
+            if not np.array_equal(forward_keys, backward_keys):
+                problems.append(f"{stage}: {relation} message edges are not symmetric")
+    report.append(Check("undirected message passing", not problems, "; ".join(problems[:3]) or "every message edge passes both ways"))
+    return report
+
+
+def _plain(counts: dict) -> dict:
+    return {kind: {label: int(n) for label, n in table.items()} for kind, table in counts.items()}
+
+
+def _key(graph: Graph, side: str, node: int) -> str:
+    keys = graph.sources.keys if side == "source" else graph.targets.keys
+    return f"{keys[int(node)]!r}"
+
+
+def report_frame(report: Report) -> pd.DataFrame:
+    return pd.DataFrame([vars(check) for check in report])

@@ -1,0 +1,149 @@
+"""Negative sampling: the paper's Algorithm 1 ("batch") and a "global" mode, unbiased.
+
+A negative is a (source, target) pair drawn uniformly from a stage's allowed pool, never a
+known positive of the graph (any split), never a node the stage must not see, and distinct
+within one draw. Pairs are int64 keys ``source * n_targets + target``; membership is a binary
+search in the sorted positive keys, so no (candidates x positives) matrix is ever built.
+
+Pools (``stage-visible ST edges`` = message-passing plus supervision ST edges of the stage):
+- batch, random: heads = sources of the batch's positives, tails = their targets (paper 3.5);
+- batch, cold_source: heads = the batch's sources, tails = targets of stage-visible ST edges;
+- batch, cold_target: symmetric; batch, cold_both: the batch's sources x the batch's targets;
+- global: the cold side's pool is every node held out for this stage that has an ST edge, the
+  other side's every node of a stage-visible ST edge (random split: both sides from those edges).
+Validation/test negatives are drawn once per split and seed (``draw_eval_negatives``) and
+stored with the split; training negatives are redrawn per batch.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from motive.errors import MotiveError
+from motive.graph import Graph
+from motive.splits import COLD_SIDES, STAGES, Split
+
+log = logging.getLogger(__name__)
+EXACT_ENUMERATION_LIMIT = 4_000_000  # pools up to this many pairs are enumerated when nearly exhausted
+
+
+def positive_keys(graph: Graph) -> np.ndarray:
+    s, t = graph.endpoints("st")
+    return np.unique(s * len(graph.targets) + t)
+
+
+def is_member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), bool)
+    index = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[index] == keys
+
+
+def sample_pairs(
+    heads: np.ndarray,
+    tails: np.ndarray,
+    n: int,
+    forbidden: np.ndarray,
+    n_targets: int,
+    rng: np.random.Generator,
+    strict: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` distinct pairs uniform over heads x tails minus ``forbidden`` keys (sorted int64).
+
+    Rejection sampling keeps the draw uniform; when the request is close to the pool size the
+    allowed pairs are enumerated and ``n`` of them chosen without replacement. With
+    ``strict=False`` a too-small pool yields all of its pairs instead of an error.
+    """
+    heads, tails = np.unique(heads), np.unique(tails)
+    pool = len(heads) * len(tails)
+    inside = forbidden[np.isin(forbidden // n_targets, heads) & np.isin(forbidden % n_targets, tails)] if pool else forbidden[:0]
+    capacity = pool - len(inside)
+    if n > capacity:
+        if strict:
+            raise MotiveError(
+                f"only {capacity} allowed negative pairs for {n} requested ({len(heads)} sources x {len(tails)} targets); "
+                "use a lower ratio or negative mode 'global'"
+            )
+        n = capacity
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if 2 * n > capacity and pool <= EXACT_ENUMERATION_LIMIT:
+        keys = (heads[:, None] * n_targets + tails[None, :]).ravel()
+        keys = keys[~is_member(keys, inside)]
+        chosen = keys[rng.choice(len(keys), n, replace=False)]
+        return chosen // n_targets, chosen % n_targets
+    chosen = np.zeros(0, np.int64)
+    while len(chosen) < n:
+        draw = 2 * (n - len(chosen)) + 16
+        keys = heads[rng.integers(0, len(heads), draw)] * n_targets + tails[rng.integers(0, len(tails), draw)]
+        keys = keys[~is_member(keys, inside)]
+        _, first = np.unique(keys, return_index=True)
+        keys = keys[np.sort(first)]  # distinct, in draw order (keeps the draw uniform)
+        keys = keys[~np.isin(keys, chosen)]
+        chosen = np.concatenate([chosen, keys[: n - len(chosen)]])
+    return chosen // n_targets, chosen % n_targets
+
+
+class NegativeSampler:
+    """Negatives for one stage of one split."""
+
+    def __init__(self, graph: Graph, split: Split, stage: str, mode: str | None = None):
+        if stage not in STAGES:
+            raise MotiveError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+        self.mode = mode or split.config.negative_mode
+        if self.mode not in ("batch", "global"):
+            raise MotiveError(f"unknown negative mode {self.mode!r}; expected 'batch' or 'global'")
+        self.cold = COLD_SIDES[split.config.split]
+        self.n_targets = len(graph.targets)
+        self.forbidden = positive_keys(graph)
+        s, t = graph.endpoints("st")
+        visible = split.message_mask("st", stage) | (split.subsets["st"] == stage)
+        self.visible_sources, self.visible_targets = np.unique(s[visible]), np.unique(t[visible])
+        # Held-out nodes of this stage that have any ST edge (the cold side's global pool).
+        k = STAGES.index(stage)
+        self.stage_sources = np.intersect1d(np.flatnonzero(split.node_stage["source"] == k), s)
+        self.stage_targets = np.intersect1d(np.flatnonzero(split.node_stage["target"] == k), t)
+
+    def pools(self, batch_sources: np.ndarray, batch_targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.mode == "global":
+            heads = self.stage_sources if "source" in self.cold else self.visible_sources
+            tails = self.stage_targets if "target" in self.cold else self.visible_targets
+            return heads, tails
+        if not self.cold:
+            return np.unique(batch_sources), np.unique(batch_targets)
+        heads = np.unique(batch_sources) if "source" in self.cold else self.visible_sources
+        tails = np.unique(batch_targets) if "target" in self.cold else self.visible_targets
+        return heads, tails
+
+    def sample(
+        self, batch_sources: np.ndarray, batch_targets: np.ndarray, ratio: int, rng: np.random.Generator, strict: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        heads, tails = self.pools(batch_sources, batch_targets)
+        return sample_pairs(heads, tails, ratio * len(batch_sources), self.forbidden, self.n_targets, rng, strict)
+
+
+def draw_eval_negatives(graph: Graph, split: Split, stage: str) -> tuple[pd.DataFrame, str]:
+    """The stored 1:eval_ratio negatives of a valid/test stage, and the mode that drew them.
+
+    The whole stage is one batch. When the paper's batch pool is too small for the ratio (tiny
+    evaluation sets of a random split), the global pool is used instead, and the returned mode
+    says so (it is saved with the split).
+    """
+    rng = np.random.default_rng([split.config.seed, STAGES.index(stage), 0x4E4547])
+    s, t = split.supervision(graph, stage)
+    mode = split.config.negative_mode
+    if len(s) == 0:
+        return pd.DataFrame({"source": np.zeros(0, np.int64), "target": np.zeros(0, np.int64)}), mode
+    try:
+        neg_s, neg_t = NegativeSampler(graph, split, stage, mode).sample(s, t, split.config.eval_ratio, rng, strict=True)
+    except MotiveError:
+        if mode == "global":
+            raise
+        mode = "global"
+        log.warning("%s: batch negative pool too small for 1:%d, drawing from the global pool", stage, split.config.eval_ratio)
+        neg_s, neg_t = NegativeSampler(graph, split, stage, mode).sample(s, t, split.config.eval_ratio, rng, strict=True)
+    frame = pd.DataFrame({"source": neg_s, "target": neg_t}).sort_values(["source", "target"], ignore_index=True)
+    return frame, mode

@@ -1,0 +1,297 @@
+"""Splits: which edges pass messages and which are supervision at each stage, frozen on disk.
+
+Owns the four splitters (random, cold_source, cold_target, cold_both), the per-stage visibility
+rules of the official MOTIVE protocol, and split I/O. Negatives live in ``negatives``; the
+guarantees are checked in ``audit``. A split never changes the graph.
+
+Visibility (official rules): at stage ``train`` messages flow over ``message`` ST edges and
+``train`` same-type edges, supervision is ``train``; at ``valid`` messages use message+train ST
+edges and ``train`` same-type edges, supervision is ``valid``; at ``test`` messages use
+message+train+valid ST edges and train+valid same-type edges, supervision is ``test``.
+Every node carries the first stage that may see it (0 train, 1 valid, 2 test): held-out nodes
+of a cold split are invisible before their stage.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from motive import layout
+from motive.errors import MotiveError
+from motive.graph import EDGE_COLUMNS, Graph
+
+STAGES = ("train", "valid", "test")
+ST_SUBSETS = ("message", "train", "valid", "test", "unused")  # unused: cold_both edges joining two stages
+# Stage at which an edge of each subset first becomes visible; unused edges never are.
+SUBSET_STAGE = {"message": 0, "train": 0, "valid": 1, "test": 2, "unused": 3}
+SPLITS = ("random", "cold_source", "cold_target", "cold_both")
+OFFICIAL_NAMES = {"random": "random", "cold_source": "source", "cold_target": "target", "cold_both": "zero_shot"}
+COLD_SIDES = {"random": (), "cold_source": ("source",), "cold_target": ("target",), "cold_both": ("source", "target")}
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    split: str
+    seed: int = 0
+    ratios: tuple[float, float, float] = (0.7, 0.1, 0.2)  # train / valid / test share of ST edges (paper)
+    message_fraction: float = 0.6  # share of training ST edges used only for message passing (reference)
+    eval_ratio: int = 10  # stored negatives per positive for valid and test (paper: 1:10)
+    negative_mode: str = "batch"  # "batch" (paper Algorithm 1) or "global" (uniform over allowed pairs)
+
+    def __post_init__(self) -> None:
+        if self.split not in SPLITS:
+            raise MotiveError(f"unknown split {self.split!r}; expected one of {', '.join(SPLITS)}")
+        if len(self.ratios) != 3 or min(self.ratios) <= 0 or abs(sum(self.ratios) - 1) > 1e-9:
+            raise MotiveError(f"split ratios {self.ratios} must be three positive numbers summing to 1")
+        if not 0 <= self.message_fraction < 1:
+            raise MotiveError(f"message fraction {self.message_fraction} must be in [0, 1)")
+
+
+@dataclass
+class Split:
+    """A frozen split of one graph: subset labels per edge, node stages and stored eval negatives."""
+
+    config: SplitConfig
+    graph_hash: str
+    subsets: dict[str, np.ndarray]  # edge kind -> subset label per edge (graph order)
+    node_stage: dict[str, np.ndarray]  # "source"/"target" -> first stage that may see each node
+    negatives: dict[str, pd.DataFrame] = field(default_factory=dict)  # "valid"/"test" -> source, target
+    negative_modes: dict[str, str] = field(default_factory=dict)  # mode that drew each stored set
+
+    def supervision(self, graph: Graph, stage: str) -> tuple[np.ndarray, np.ndarray]:
+        s, t = graph.endpoints("st")
+        mask = self.subsets["st"] == stage
+        return s[mask], t[mask]
+
+    def message_mask(self, kind: str, stage: str) -> np.ndarray:
+        """Edges of ``kind`` that pass messages at ``stage`` (official visibility rules)."""
+        k = STAGES.index(stage)
+        labels = self.subsets[kind]
+        if kind == "st":
+            allowed = {0: ("message",), 1: ("message", "train"), 2: ("message", "train", "valid")}[k]
+        else:
+            allowed = ("train",) if k < 2 else ("train", "valid")
+        return np.isin(labels, allowed)
+
+    def message_edges(self, graph: Graph, kind: str, stage: str) -> tuple[np.ndarray, np.ndarray]:
+        a, b = graph.endpoints(kind)
+        mask = self.message_mask(kind, stage)
+        return a[mask], b[mask]
+
+    def message_passing(self, graph: Graph, stage: str) -> dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]:
+        """Directed message edges of a stage, per relation: every undirected edge both ways."""
+        s, t = self.message_edges(graph, "st", stage)
+        relations = {("source", "binds", "target"): (s, t), ("target", "rev_binds", "source"): (t, s)}
+        for kind, node, relation in (("ss", "source", "similar"), ("tt", "target", "interacts")):
+            if kind in self.subsets:
+                a, b = self.message_edges(graph, kind, stage)
+                relations[(node, relation, node)] = (np.concatenate([a, b]), np.concatenate([b, a]))
+        return relations
+
+    def visible_nodes(self, side: str, stage: str) -> np.ndarray:
+        return self.node_stage[side] <= STAGES.index(stage)
+
+    def tables(self, graph: Graph) -> dict[str, pd.DataFrame]:
+        """Edge tables in the official split format (id columns + ``subset``)."""
+        return {
+            kind: graph.edges[kind][list(EDGE_COLUMNS[kind])].assign(subset=self.subsets[kind])
+            for kind in self.subsets
+        }
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        return {kind: dict(pd.Series(labels).value_counts().sort_index()) for kind, labels in self.subsets.items()}
+
+
+def stratified_stages(degree: np.ndarray, ratios: tuple[float, float, float], rng: np.random.Generator, block: int = 20) -> np.ndarray:
+    """Assign nodes to stages 0/1/2 in the given ratios, stratified by degree.
+
+    Nodes are ordered by degree (random tie-break) and cut into consecutive blocks; each block
+    gets the ratio's share of each stage (largest-remainder rounding carried across blocks), so
+    high- and low-degree nodes are held out alike.
+    """
+    n = len(degree)
+    ratios_array = np.asarray(ratios)
+    order = np.lexsort((rng.random(n), degree))
+    stages = np.empty(n, np.int8)
+    assigned = np.zeros(3, np.int64)
+    for start in range(0, n, block):
+        members = order[start : start + block]
+        exact = ratios_array * (start + len(members))
+        quota = np.floor(exact + 1e-9).astype(np.int64)
+        quota[np.argsort(-(exact - quota), kind="stable")[: start + len(members) - quota.sum()]] += 1
+        counts = np.maximum(quota - assigned, 0)
+        counts[np.argmax(counts)] += len(members) - counts.sum()
+        stages[members] = rng.permutation(np.repeat(np.arange(3, dtype=np.int8), counts))
+        assigned += counts
+    return stages
+
+
+def _degree(graph: Graph, side: str) -> np.ndarray:
+    s, t = graph.endpoints("st")
+    size = len(graph.sources) if side == "source" else len(graph.targets)
+    return np.bincount(s if side == "source" else t, minlength=size)
+
+
+def _conservative(stages: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Same-type edge label: the later stage of its two ends (test > valid > train)."""
+    return np.array(STAGES, dtype=object)[np.maximum(stages[a], stages[b])]
+
+
+def _message_share(labels: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Turn ``fraction`` of the ``train`` ST edges into ``message`` edges (exact count, random)."""
+    train = np.flatnonzero(labels == "train")
+    chosen = rng.choice(train, int(round(fraction * len(train))), replace=False)
+    labels = labels.copy()
+    labels[chosen] = "message"
+    return labels
+
+
+def zero_shot_node_ratios(ratios: tuple[float, float, float]) -> tuple[float, float, float]:
+    """Node shares per side such that edges with both ends in one stage come out in ``ratios``.
+
+    An edge is kept only if both ends share a stage, so stage shares of kept edges are
+    proportional to p_stage^2: p = sqrt(ratio), normalised.
+    """
+    roots = np.sqrt(np.asarray(ratios))
+    return tuple(roots / roots.sum())
+
+
+def make_split(graph: Graph, config: SplitConfig) -> Split:
+    """Split ``graph``; deterministic given the config (and therefore its seed)."""
+    rng = np.random.default_rng(config.seed)
+    s, t = graph.endpoints("st")
+    n_st = len(s)
+    node_stage = {"source": np.zeros(len(graph.sources), np.int8), "target": np.zeros(len(graph.targets), np.int8)}
+    subsets: dict[str, np.ndarray] = {}
+    if config.split == "random":
+        counts = np.floor(np.asarray(config.ratios) * n_st).astype(int)
+        counts[0] = n_st - counts[1:].sum()
+        labels = rng.permutation(np.repeat(np.array(STAGES, dtype=object), counts))
+    else:
+        node_ratios = zero_shot_node_ratios(config.ratios) if config.split == "cold_both" else config.ratios
+        for side in COLD_SIDES[config.split]:
+            node_stage[side] = stratified_stages(_degree(graph, side), node_ratios, rng)
+        stage_s, stage_t = node_stage["source"][s], node_stage["target"][t]
+        if config.split == "cold_source":
+            edge_stage = stage_s
+        elif config.split == "cold_target":
+            edge_stage = stage_t
+        else:
+            edge_stage = np.where(stage_s == stage_t, stage_s, 3)
+        labels = np.array(STAGES + ("unused",), dtype=object)[edge_stage]
+    subsets["st"] = _message_share(labels, config.message_fraction, rng)
+    for kind, side in (("ss", "source"), ("tt", "target")):
+        if kind in graph.edges:
+            a, b = graph.endpoints(kind)
+            subsets[kind] = _conservative(node_stage[side], a, b)
+    split = Split(config, graph.content_hash(), subsets, node_stage)
+    _attach_eval_negatives(graph, split)
+    return split
+
+
+def _attach_eval_negatives(graph: Graph, split: Split) -> None:
+    from motive.negatives import draw_eval_negatives
+
+    for stage in ("valid", "test"):
+        split.negatives[stage], split.negative_modes[stage] = draw_eval_negatives(graph, split, stage)
+
+
+# ---------------------------------------------------------------- I/O
+
+
+def default_dir(dataset_dir: str | Path, graph_type: str, config: SplitConfig, gene_type: str = "orf") -> Path:
+    return layout.graph_dir(dataset_dir, graph_type, gene_type) / "splits" / config.split / f"seed_{config.seed}"
+
+
+def save_split(split: Split, graph: Graph, folder: str | Path) -> Path:
+    """Official split tables + our extras (node stages, stored negatives, split.json), atomically."""
+    from motive.tables import atomic_path
+
+    folder = Path(folder)
+    with atomic_path(folder, is_dir=True) as tmp:
+        layout.write_split_tables(split.tables(graph), tmp)
+        pd.DataFrame({"node_stage": split.node_stage["source"]}, index=pd.Index(graph.sources.keys)).to_parquet(tmp / "source_stage.parquet")
+        pd.DataFrame({"node_stage": split.node_stage["target"]}, index=pd.Index(graph.targets.keys)).to_parquet(tmp / "target_stage.parquet")
+        for stage, negatives in split.negatives.items():
+            negatives.to_parquet(tmp / f"negatives_{stage}.parquet", index=False)
+        meta = {
+            "config": asdict(split.config),
+            "graph_hash": split.graph_hash,
+            "counts": _jsonable(split.counts()),
+            "eval_negative_modes": split.negative_modes,
+        }
+        (tmp / "split.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return folder
+
+
+def _jsonable(counts: dict) -> dict:
+    return {kind: {label: int(n) for label, n in table.items()} for kind, table in counts.items()}
+
+
+def load_split(folder: str | Path, graph: Graph) -> Split:
+    """Read a split saved by ``save_split``; refuses a split made for another graph."""
+    folder = Path(folder)
+    meta_path = folder / "split.json"
+    if not meta_path.exists():
+        raise MotiveError(f"{meta_path}: file not found; not a split made by `motive split`")
+    meta = json.loads(meta_path.read_text())
+    if meta["graph_hash"] != graph.content_hash():
+        raise MotiveError(f"{folder}: split was made for graph {meta['graph_hash'][:12]}, not this one ({graph.content_hash()[:12]}); re-split")
+    config = SplitConfig(**{**meta["config"], "ratios": tuple(meta["config"]["ratios"])})
+    tables = layout.read_split_tables(folder)
+    subsets = {kind: table["subset"].to_numpy(dtype=object) for kind, table in tables.items()}
+    node_stage = {
+        side: pd.read_parquet(folder / f"{side}_stage.parquet")["node_stage"].to_numpy(np.int8) for side in ("source", "target")
+    }
+    negatives = {stage: pd.read_parquet(folder / f"negatives_{stage}.parquet") for stage in ("valid", "test")}
+    return Split(config, meta["graph_hash"], subsets, node_stage, negatives, meta.get("eval_negative_modes", {}))
+
+
+def split_from_tables(graph: Graph, tables: dict[str, pd.DataFrame], folder_name: str = "", seed: int = 0) -> Split:
+    """A Split from official split tables (no stored stages or negatives).
+
+    The split kind comes from the folder name (random / source / target / zero_shot) or, failing
+    that, from the data: a side is cold when every node's ST edges share one stage. Node stages
+    are derived from the labels (ST edges first, then the earliest same-type label); eval
+    negatives are drawn with this package's sampler, so the audit also covers them.
+    """
+    by_name = {official: name for name, official in OFFICIAL_NAMES.items()}
+    for kind, table in tables.items():
+        if len(table) != len(graph.edges.get(kind, ())) or not np.array_equal(
+            table[list(EDGE_COLUMNS[kind])].to_numpy(np.int64), graph.edges[kind][list(EDGE_COLUMNS[kind])].to_numpy(np.int64)
+        ):
+            raise MotiveError(f"{kind} split table does not list the graph's {kind} edges in order; is it the split of this graph folder?")
+    subsets = {kind: table["subset"].to_numpy(dtype=object) for kind, table in tables.items()}
+    s, t = graph.endpoints("st")
+    edge_stage = np.array([SUBSET_STAGE[label] for label in subsets["st"]], np.int8)
+    used = edge_stage < 3
+    node_stage, pure = {}, {}
+    for side, ends, kind in (("source", s, "ss"), ("target", t, "tt")):
+        size = len(graph.sources) if side == "source" else len(graph.targets)
+        low, high = np.full(size, 9, np.int8), np.full(size, -1, np.int8)
+        np.minimum.at(low, ends[used], edge_stage[used])
+        np.maximum.at(high, ends[used], edge_stage[used])
+        pure[side] = bool(((high < 0) | (low == high)).all())
+        stage = np.where(high >= 0, high, 9).astype(np.int8)
+        if kind in subsets:  # nodes without ST edges: the earliest stage among their same-type edges
+            a, b = graph.endpoints(kind)
+            label_stage = np.array([SUBSET_STAGE[label] for label in subsets[kind]], np.int8)
+            for ends_same in (a, b):
+                lonely = high[ends_same] < 0
+                np.minimum.at(stage, ends_same[lonely], label_stage[lonely])
+        node_stage[side] = np.where(stage == 9, 0, stage).astype(np.int8)
+    name = by_name.get(folder_name)
+    if name is None:
+        held_out = {side for side in ("source", "target") if pure[side] and (node_stage[side] > 0).any()}
+        name = {frozenset(): "random", frozenset({"source"}): "cold_source", frozenset({"target"}): "cold_target"}.get(frozenset(held_out), "cold_both")
+    for side in ("source", "target"):
+        if side not in COLD_SIDES[name]:
+            node_stage[side] = np.zeros_like(node_stage[side])
+    split = Split(SplitConfig(name, seed), graph.content_hash(), subsets, node_stage)
+    _attach_eval_negatives(graph, split)
+    return split

@@ -1,0 +1,138 @@
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from motive import layout, splits
+from motive.audit import audit
+from motive.errors import MotiveError
+from motive.graph import GRAPH_TYPES
+from tests.graphs import random_graph
+
+SPLITS = splits.SPLITS
+
+
+@st.composite
+def graphs(draw):
+    # Sparse like real DTI graphs (density <= 6%), so that 1:10 evaluation negatives exist.
+    n_sources, n_targets = draw(st.integers(80, 200)), draw(st.integers(80, 200))
+    density = draw(st.floats(0.02, 0.06))
+    return random_graph(
+        seed=draw(st.integers(0, 10_000)),
+        n_sources=n_sources,
+        n_targets=n_targets,
+        n_st=max(100, int(density * n_sources * n_targets)),
+        n_ss=draw(st.integers(0, 300)),
+        n_tt=draw(st.integers(0, 300)),
+    )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graph=graphs(), graph_type=st.sampled_from(sorted(GRAPH_TYPES)), split_name=st.sampled_from(SPLITS), seed=st.integers(0, 99))
+def test_every_split_of_every_graph_passes_the_audit(graph, graph_type, split_name, seed):
+    graph = graph.derive(graph_type)
+    split = splits.make_split(graph, splits.SplitConfig(split_name, seed))
+    report = audit(graph, split)
+    assert report.passed, report.first_failure()
+
+    labels = split.subsets["st"]
+    kept = labels[labels != "unused"]
+    share = {stage: np.isin(kept, ("message", "train") if stage == "train" else (stage,)).mean() for stage in splits.STAGES}
+    tolerance = 0.02 if split_name == "random" else 0.12  # cold splits hold out nodes, so edge shares vary with degree
+    if split_name == "cold_both":
+        tolerance = 0.2
+    for stage, ratio in zip(splits.STAGES, (0.7, 0.1, 0.2)):
+        assert abs(share[stage] - ratio) <= tolerance, (stage, share)
+    train_edges = np.isin(labels, ("message", "train")).sum()
+    assert abs((labels == "message").sum() - 0.6 * train_edges) <= 1
+
+
+@settings(max_examples=10, deadline=None)
+@given(graph=graphs(), split_name=st.sampled_from(SPLITS), seed=st.integers(0, 99))
+def test_same_seed_gives_identical_files(tmp_path_factory, graph, split_name, seed):
+    config = splits.SplitConfig(split_name, seed)
+    folders = []
+    for attempt in range(2):
+        folder = tmp_path_factory.mktemp("split") / "s"
+        splits.save_split(splits.make_split(graph, config), graph, folder)
+        folders.append(folder)
+    for path in sorted(folders[0].iterdir()):
+        assert path.read_bytes() == (folders[1] / path.name).read_bytes(), path.name
+
+
+def test_cold_source_holds_out_whole_nodes_stratified_by_degree():
+    graph = random_graph(1, 200, 150, 2000, 300, 300)
+    split = splits.make_split(graph, splits.SplitConfig("cold_source", 0))
+    stage = split.node_stage["source"]
+    assert np.bincount(stage, minlength=3).tolist() == [140, 20, 40]
+    degree = np.bincount(graph.endpoints("st")[0], minlength=200)
+    high = degree >= np.median(degree)
+    for k, ratio in enumerate((0.7, 0.1, 0.2)):  # both halves of the degree distribution are held out alike
+        assert abs((stage[high] == k).mean() - ratio) < 0.06
+    assert not split.node_stage["target"].any()
+    # Same-type edges of the held-out side take the later stage of their two ends.
+    a, b = graph.endpoints("ss")
+    expected = np.array(splits.STAGES, dtype=object)[np.maximum(stage[a], stage[b])]
+    assert (split.subsets["ss"] == expected).all()
+    assert (split.subsets["tt"] == "train").all()
+
+
+def test_zero_shot_edges_have_both_ends_unseen():
+    graph = random_graph(2, 300, 300, 4000, 0, 0)
+    split = splits.make_split(graph, splits.SplitConfig("cold_both", 0))
+    s, t = graph.endpoints("st")
+    for k, stage in enumerate(splits.STAGES):
+        mask = np.isin(split.subsets["st"], ("message", "train") if k == 0 else (stage,))
+        assert (split.node_stage["source"][s[mask]] == k).all() and (split.node_stage["target"][t[mask]] == k).all()
+    unused = split.subsets["st"] == "unused"
+    assert (split.node_stage["source"][s[unused]] != split.node_stage["target"][t[unused]]).all()
+    ratios = splits.zero_shot_node_ratios((0.7, 0.1, 0.2))
+    assert sum(ratios) == pytest.approx(1) and np.array(ratios) ** 2 / sum(np.array(ratios) ** 2) == pytest.approx([0.7, 0.1, 0.2])
+
+
+def test_visibility_rules_match_the_official_protocol():
+    graph = random_graph(3, 150, 150, 900, 100, 100)
+    split = splits.make_split(graph, splits.SplitConfig("random", 0))
+    labels = split.subsets["st"]
+    assert set(labels[split.message_mask("st", "train")]) == {"message"}
+    assert set(labels[split.message_mask("st", "valid")]) == {"message", "train"}
+    assert set(labels[split.message_mask("st", "test")]) == {"message", "train", "valid"}
+    cold = splits.make_split(graph, splits.SplitConfig("cold_source", 0))
+    assert set(cold.subsets["ss"][cold.message_mask("ss", "valid")]) == {"train"}
+    assert set(cold.subsets["ss"][cold.message_mask("ss", "test")]) == {"train", "valid"}
+
+
+def test_save_load_round_trip_and_graph_identity(tmp_path):
+    graph = random_graph(4, 150, 150, 900, 50, 50)
+    split = splits.make_split(graph, splits.SplitConfig("cold_target", 5))
+    splits.save_split(split, graph, tmp_path / "split")
+    back = splits.load_split(tmp_path / "split", graph)
+    assert back.config == split.config
+    assert all((back.subsets[k] == split.subsets[k]).all() for k in split.subsets)
+    assert all(back.negatives[s].equals(split.negatives[s]) for s in ("valid", "test"))
+    other = random_graph(5, 150, 150, 900, 50, 50)
+    with pytest.raises(MotiveError, match="split was made for graph"):
+        splits.load_split(tmp_path / "split", other)
+
+
+def test_official_tables_reconstruct_the_split(tmp_path):
+    graph = random_graph(6, 150, 150, 1000, 100, 100)
+    for name in SPLITS:
+        split = splits.make_split(graph, splits.SplitConfig(name, 1))
+        folder = layout.write_split_tables(split.tables(graph), tmp_path / splits.OFFICIAL_NAMES[name])
+        rebuilt = splits.split_from_tables(graph, layout.read_split_tables(folder), folder.name)
+        assert rebuilt.config.split == name
+        assert audit(graph, rebuilt).passed
+        used = split.subsets["st"] != "unused"
+        for side, ends in zip(("source", "target"), graph.endpoints("st")):
+            labelled = np.unique(ends[used])  # stages are recoverable for nodes with a labelled ST edge
+            assert (rebuilt.node_stage[side][labelled] == split.node_stage[side][labelled]).all()
+        unnamed = splits.split_from_tables(graph, layout.read_split_tables(folder), "mystery")
+        assert unnamed.config.split == name
+
+
+def test_bad_config():
+    with pytest.raises(MotiveError, match="unknown split 'cold'"):
+        splits.SplitConfig("cold")
+    with pytest.raises(MotiveError, match="must be three positive numbers"):
+        splits.SplitConfig("random", ratios=(0.5, 0.5, 0.5))
