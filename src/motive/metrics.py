@@ -1,0 +1,145 @@
+"""The evaluator: a contract on (scores, labels) with documented tie rules.
+
+Inputs are validated (1-D, same length, finite scores, labels in {0, 1}, both classes present).
+Scores are logits; higher means more likely a link. Tie rules:
+- Hits@K (OGB): a positive counts if its score is strictly greater than the K-th highest
+  negative score; a positive tied with that negative does not count. Fewer than K negatives is
+  an error, not 1.0.
+- Precision@K: the K highest scores; among tied scores negatives are ranked first (pessimistic),
+  so ties never inflate the metric. Fewer than K scored pairs is an error.
+- AUROC: Mann-Whitney statistic with average ranks for ties (= scikit-learn's roc_auc_score).
+- AUPRC: average precision with one step per distinct score (= average_precision_score).
+- F1 at a threshold: predicted positive iff score >= threshold. ``best_threshold`` picks, on
+  validation, the distinct score maximising F1 (smallest such score on ties of F1).
+- MRR: per query node (the node of the cold side; sources for a random split), the reciprocal
+  rank of its best-scored positive among its scored pairs (pessimistic ties), averaged over
+  query nodes with at least one positive.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from motive.errors import MotiveError
+
+
+def validate(scores: np.ndarray, labels: np.ndarray, where: str = "evaluation") -> tuple[np.ndarray, np.ndarray]:
+    scores = np.asarray(scores, dtype=np.float64)
+    labels = np.asarray(labels)
+    if scores.ndim != 1 or labels.ndim != 1 or len(scores) != len(labels):
+        raise MotiveError(f"{where}: scores {scores.shape} and labels {labels.shape} must be 1-D of one length")
+    if not np.isfinite(scores).all():
+        raise MotiveError(f"{where}: {int((~np.isfinite(scores)).sum())} non-finite scores")
+    if not np.isin(labels, (0, 1)).all():
+        raise MotiveError(f"{where}: labels must be 0 or 1, found {sorted(set(np.unique(labels).tolist()) - {0, 1})[:3]}")
+    labels = labels.astype(bool)
+    if labels.all() or not labels.any():
+        raise MotiveError(f"{where}: needs at least one positive and one negative")
+    return scores, labels
+
+
+def hits_at_k(scores: np.ndarray, labels: np.ndarray, k: int = 500) -> float:
+    scores, labels = validate(scores, labels, f"hits@{k}")
+    negatives = scores[~labels]
+    if len(negatives) < k:
+        raise MotiveError(f"hits@{k} needs at least {k} negatives, got {len(negatives)}; lower k or add negatives")
+    kth = np.partition(negatives, len(negatives) - k)[len(negatives) - k]
+    return float((scores[labels] > kth).mean())
+
+
+def _descending(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Order by score descending; on ties negatives first (pessimistic)."""
+    return np.lexsort((labels, -scores))
+
+
+def precision_at_k(scores: np.ndarray, labels: np.ndarray, k: int = 500) -> float:
+    scores, labels = validate(scores, labels, f"precision@{k}")
+    if len(scores) < k:
+        raise MotiveError(f"precision@{k} needs at least {k} scored pairs, got {len(scores)}")
+    return float(labels[_descending(scores, labels)[:k]].mean())
+
+
+def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
+    scores, labels = validate(scores, labels, "auroc")
+    ranks = rankdata(scores)
+    n_pos, n_neg = labels.sum(), (~labels).sum()
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def _threshold_counts(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct thresholds (descending) with true/false positives at 'score >= threshold'."""
+    order = np.argsort(-scores, kind="stable")
+    ordered, hits = scores[order], labels[order]
+    last_of_value = np.r_[np.flatnonzero(np.diff(ordered) != 0), len(ordered) - 1]
+    tps = np.cumsum(hits)[last_of_value]
+    fps = (last_of_value + 1) - tps
+    return ordered[last_of_value], tps, fps
+
+
+def auprc(scores: np.ndarray, labels: np.ndarray) -> float:
+    scores, labels = validate(scores, labels, "auprc")
+    _, tps, fps = _threshold_counts(scores, labels)
+    precision = tps / (tps + fps)
+    recall = tps / labels.sum()
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def f1_at(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float:
+    scores, labels = validate(scores, labels, "f1")
+    predicted = scores >= threshold
+    tp = (predicted & labels).sum()
+    return float(2 * tp / (predicted.sum() + labels.sum()))
+
+
+def best_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
+    """The score threshold maximising F1 on these (validation) pairs."""
+    scores, labels = validate(scores, labels, "threshold selection")
+    thresholds, tps, fps = _threshold_counts(scores, labels)
+    f1 = 2 * tps / (tps + fps + labels.sum())
+    best = np.flatnonzero(f1 == f1.max())[-1]  # ties of F1: the smallest score (largest recall)
+    return float(thresholds[best])
+
+
+def bce(scores: np.ndarray, labels: np.ndarray) -> float:
+    scores, labels = validate(scores, labels, "bce")
+    return float(np.mean(np.where(labels, np.logaddexp(0, -scores), np.logaddexp(0, scores))))
+
+
+def mrr(scores: np.ndarray, labels: np.ndarray, query: np.ndarray) -> float:
+    scores, labels = validate(scores, labels, "mrr")
+    frame = pd.DataFrame({"query": np.asarray(query), "score": scores, "label": labels})
+    frame = frame.iloc[_descending(scores, labels)]
+    frame["rank"] = frame.groupby("query", sort=False).cumcount() + 1
+    first = frame[frame["label"]].groupby("query")["rank"].min()
+    return float((1.0 / first).mean())
+
+
+def average_precision_per_node(scores: np.ndarray, labels: np.ndarray, nodes: np.ndarray) -> pd.DataFrame:
+    """AP per node over its scored pairs; nodes lacking a positive or a negative are skipped."""
+    scores, labels = validate(scores, labels, "per-node average precision")
+    frame = pd.DataFrame({"node": np.asarray(nodes), "score": scores, "label": labels})
+    rows = []
+    for node, group in frame.groupby("node", sort=True):
+        n_pos = int(group["label"].sum())
+        if 0 < n_pos < len(group):
+            rows.append((node, auprc(group["score"].to_numpy(), group["label"].to_numpy()), n_pos, len(group) - n_pos))
+    return pd.DataFrame(rows, columns=["node", "ap", "n_pos", "n_neg"])
+
+
+def evaluate(scores: np.ndarray, labels: np.ndarray, threshold: float, query: np.ndarray, k: int = 500) -> dict[str, float]:
+    """Every headline metric of one stage (scores are logits)."""
+    scores, labels = validate(scores, labels)
+    return {
+        "f1": f1_at(scores, labels, threshold),
+        f"hits@{k}": hits_at_k(scores, labels, k),
+        f"precision@{k}": precision_at_k(scores, labels, k),
+        "auroc": auroc(scores, labels),
+        "auprc": auprc(scores, labels),
+        "mrr": mrr(scores, labels, query),
+        "bce": bce(scores, labels),
+        "threshold": threshold,
+        "positives": int(labels.sum()),
+        "negatives": int((~labels).sum()),
+    }

@@ -1,0 +1,86 @@
+"""Hand-computed answers and a cross-check against scikit-learn."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
+
+from motive import metrics
+from motive.errors import MotiveError
+
+# 3 positives, 5 negatives; one positive ties a negative at 0.5.
+SCORES = np.array([0.9, 0.5, 0.1, 0.8, 0.5, 0.3, 0.2, 0.0])
+LABELS = np.array([1, 1, 1, 0, 0, 0, 0, 0])
+
+
+def test_hits_at_k_hand_computed_and_ties():
+    # Negatives sorted: 0.8, 0.5, 0.3, 0.2, 0.0. k=1 -> threshold 0.8: only 0.9 beats it.
+    assert metrics.hits_at_k(SCORES, LABELS, 1) == pytest.approx(1 / 3)
+    # k=2 -> threshold 0.5: the tied positive 0.5 does not count (strictly greater).
+    assert metrics.hits_at_k(SCORES, LABELS, 2) == pytest.approx(1 / 3)
+    # k=3 -> threshold 0.3: 0.9 and 0.5 count.
+    assert metrics.hits_at_k(SCORES, LABELS, 3) == pytest.approx(2 / 3)
+    with pytest.raises(MotiveError, match="hits@6 needs at least 6 negatives, got 5"):
+        metrics.hits_at_k(SCORES, LABELS, 6)
+
+
+def test_precision_at_k_is_pessimistic_on_ties():
+    # Order: 0.9(+), 0.8(-), 0.5(- first on the tie), 0.5(+), ...
+    assert metrics.precision_at_k(SCORES, LABELS, 1) == 1.0
+    assert metrics.precision_at_k(SCORES, LABELS, 3) == pytest.approx(1 / 3)
+    assert metrics.precision_at_k(SCORES, LABELS, 4) == pytest.approx(2 / 4)
+    with pytest.raises(MotiveError, match="at least 9 scored pairs"):
+        metrics.precision_at_k(SCORES, LABELS, 9)
+
+
+def test_auroc_auprc_f1_hand_computed():
+    # Pairs (pos, neg) won: 0.9 beats 5; 0.5 beats 3 and ties 1 (0.5); 0.1 beats 1 -> (5 + 3.5 + 1) / 15.
+    assert metrics.auroc(SCORES, LABELS) == pytest.approx(9.5 / 15)
+    # Thresholds: 0.9 (P=1, R=1/3), 0.8 (1/2, 1/3), 0.5 (2/4, 2/3), ..., 0.1 (3/7, 1): AP = 1/3*1 + 1/3*1/2 + 1/3*3/7.
+    assert metrics.auprc(SCORES, LABELS) == pytest.approx(1 / 3 + 1 / 6 + 1 / 7)
+    # At threshold 0.5: predicted {0.9, 0.5, 0.8, 0.5}: tp=2, fp=2, fn=1 -> F1 = 4/7.
+    assert metrics.f1_at(SCORES, LABELS, 0.5) == pytest.approx(4 / 7)
+    # Best F1 over thresholds: 0.9 -> 2/4; 0.5 -> 4/7; 0.1 -> 6/10; 0.0 -> 6/11: threshold 0.1.
+    assert metrics.best_threshold(SCORES, LABELS) == pytest.approx(0.1)
+
+
+def test_mrr_per_query_node():
+    scores = np.array([3.0, 2.0, 1.0, 5.0, 4.0, 0.0])
+    labels = np.array([0, 1, 0, 0, 0, 1])
+    query = np.array(["a", "a", "a", "b", "b", "b"])
+    # a: best positive ranked 2nd; b: 3rd -> (1/2 + 1/3) / 2
+    assert metrics.mrr(scores, labels, query) == pytest.approx((1 / 2 + 1 / 3) / 2)
+
+
+def test_per_node_average_precision():
+    frame = metrics.average_precision_per_node(SCORES, LABELS, np.array(["x", "x", "y", "x", "y", "y", "z", "z"]))
+    assert frame["node"].tolist() == ["x", "y"]  # z has no positive
+    assert frame.set_index("node").loc["x", "ap"] == pytest.approx(1 / 2 * 1 + 1 / 2 * 2 / 3)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_agrees_with_scikit_learn_on_random_inputs(seed):
+    rng = np.random.default_rng(seed)
+    n = rng.integers(20, 400)
+    labels = (rng.random(n) < rng.uniform(0.05, 0.6)).astype(int)
+    labels[:2] = [0, 1]
+    scores = np.round(rng.normal(labels * rng.uniform(0, 2), 1.0), int(rng.integers(0, 3)))  # rounding makes ties
+    assert metrics.auroc(scores, labels) == pytest.approx(roc_auc_score(labels, scores))
+    assert metrics.auprc(scores, labels) == pytest.approx(average_precision_score(labels, scores))
+    threshold = float(np.median(scores))
+    assert metrics.f1_at(scores, labels, threshold) == pytest.approx(f1_score(labels, scores >= threshold))
+    best = metrics.best_threshold(scores, labels)
+    assert metrics.f1_at(scores, labels, best) >= max(f1_score(labels, scores >= t) for t in np.unique(scores)) - 1e-12
+
+
+@pytest.mark.parametrize(
+    "scores, labels, message",
+    [
+        ([0.1, 0.2], [1], "must be 1-D of one length"),
+        ([0.1, np.nan], [1, 0], "non-finite"),
+        ([0.1, 0.2], [1, 2], "labels must be 0 or 1"),
+        ([0.1, 0.2], [1, 1], "at least one positive and one negative"),
+    ],
+)
+def test_inputs_are_validated(scores, labels, message):
+    with pytest.raises(MotiveError, match=message):
+        metrics.auroc(np.array(scores), np.array(labels))
