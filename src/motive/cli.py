@@ -8,6 +8,8 @@ Usage:
   motive data stats runs/l1000 [--out stats.md]
   motive split runs/l1000 --graph st_expanded --split cold_source --seed 0 [--export-official DIR]
   motive split audit runs/l1000/data/st_expanded/orf      # every split under a graph folder
+  motive train --data runs/l1000 --graph st_expanded --split cold_source --model gin_cp --seed 0 --out runs/gin
+  motive evaluate runs/gin
 
 Errors in the input are one line on stderr and exit status 2; outputs are written atomically.
 """
@@ -139,6 +141,46 @@ def _split_audit(args: argparse.Namespace) -> None:
         raise MotiveError(f"{len(failed)} of {len(candidates)} splits leak; first: {failed[0]}")
 
 
+def _train(args: argparse.Namespace) -> None:
+    from motive.train import TrainConfig, run
+
+    config = TrainConfig(
+        data=args.data,
+        graph=args.graph,
+        split=args.split,
+        model=args.model,
+        model_kwargs=json.loads(args.model_kwargs),
+        seed=args.seed,
+        split_seed=args.split_seed,
+        gene_type=args.gene_type,
+        epochs=args.epochs,
+        patience=args.patience,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        hits_k=args.hits_k,
+        monitor=args.monitor.replace("hits@K", f"hits@{args.hits_k}"),
+        mode=args.mode,
+    )
+    summary = run(config, args.out)
+    print(metrics_table({"valid": summary["valid"], "test": summary["test"]}))
+    print(f"best epoch {summary['best_epoch']} of {summary['epochs_run']}, {summary['seconds_per_epoch']} s/epoch, {summary['seconds']} s; run written to {args.out}")
+
+
+def metrics_table(results: dict[str, dict]) -> str:
+    names = [name for name in next(iter(results.values())) if name not in ("positives", "negatives")]
+    lines = ["| stage | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for stage, values in results.items():
+        lines.append(f"| {stage} | " + " | ".join(f"{values[name]:.4f}" for name in names) + " |")
+    return "\n".join(lines)
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from motive.train import evaluate_run
+
+    print(metrics_table(evaluate_run(args.run)))
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="motive", description=__doc__.split("\n")[0])
     top.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
@@ -192,6 +234,32 @@ def parser() -> argparse.ArgumentParser:
     split_audit = commands.add_parser("split-audit", help="audit split folders (also: `motive split audit DIR`)")
     split_audit.add_argument("dir", help="a graph folder (audits every split in it) or one split folder")
     split_audit.set_defaults(run=_split_audit)
+
+    from motive.models import MODELS
+
+    train = commands.add_parser("train", help="train and evaluate one model on one split (writes a run folder)")
+    train.add_argument("--data", required=True, help="dataset folder")
+    train.add_argument("--graph", default="st_expanded", choices=["bipartite", "s_expanded", "t_expanded", "st_expanded"])
+    train.add_argument("--split", default="random", choices=["random", "cold_source", "cold_target", "cold_both"])
+    train.add_argument("--model", default="gin_cp", choices=MODELS)
+    train.add_argument("--model-kwargs", default="{}", help='JSON keyword arguments of the model, e.g. \'{"hidden": 128}\'')
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--split-seed", type=int, default=0)
+    train.add_argument("--gene-type", default="orf", choices=["orf", "crispr"])
+    train.add_argument("--epochs", type=int, default=1000)
+    train.add_argument("--patience", type=int, default=50)
+    train.add_argument("--batch-size", type=int, default=512)
+    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--weight-decay", type=float, default=1e-4)
+    train.add_argument("--hits-k", type=int, default=500)
+    train.add_argument("--monitor", default="hits@K", choices=["hits@K", "auprc", "auroc", "bce"])
+    train.add_argument("--mode", default="full", choices=["full", "neighbor"])
+    train.add_argument("--out", required=True)
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("evaluate", help="re-score a run folder from its checkpoint")
+    evaluate.add_argument("run")
+    evaluate.set_defaults(run=_evaluate)
     return top
 
 

@@ -1,0 +1,81 @@
+"""What every model sees: a stage's graph (features + message-passing adjacency) and pairs to score.
+
+A ``StageGraph`` is built from a split for one stage, so a model can only use what that stage
+may see. Trainable models are ``torch.nn.Module``s with ``encode`` (node embeddings) and
+``decode`` (pair logits); heuristics score pairs directly and have no parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from motive.errors import MotiveError
+from motive.graph import Graph
+from motive.models.sparse import Adjacency
+from motive.splits import COLD_SIDES, Split
+
+Relation = tuple[str, str, str]
+
+
+@dataclass
+class StageGraph:
+    stage: str
+    split_name: str
+    x: dict[str, torch.Tensor]  # frozen profile features per node type
+    num_nodes: dict[str, int]
+    edges: dict[Relation, tuple[np.ndarray, np.ndarray]]  # directed message edges (both ways)
+    adjacency: dict[Relation, Adjacency]  # sparse sum/mean aggregation, both directions precomputed
+    edge_index: dict[Relation, torch.Tensor]  # (2, E) for attention convs
+    node_ids: dict[str, torch.Tensor] | None = None  # global ids of a sampled subgraph's nodes
+
+    @classmethod
+    def from_edges(cls, stage: str, split_name: str, x: dict[str, torch.Tensor], edges, node_ids=None) -> StageGraph:
+        num_nodes = {t: len(features) for t, features in x.items()}
+        adjacency = {(src, rel, dst): Adjacency.from_edges(a, b, num_nodes[src], num_nodes[dst]) for (src, rel, dst), (a, b) in edges.items()}
+        edge_index = {relation: torch.stack([torch.as_tensor(a, dtype=torch.long), torch.as_tensor(b, dtype=torch.long)]) for relation, (a, b) in edges.items()}
+        return cls(stage, split_name, x, num_nodes, edges, adjacency, edge_index, node_ids)
+
+    @classmethod
+    def build(cls, graph: Graph, split: Split, stage: str) -> StageGraph:
+        x = {"source": torch.from_numpy(graph.sources.x.copy()), "target": torch.from_numpy(graph.targets.x.copy())}
+        return cls.from_edges(stage, split.config.split, x, split.message_passing(graph, stage))
+
+
+class LinkModel(nn.Module):
+    """A trainable link predictor: embeddings per node type, a logit per (source, target) pair."""
+
+    trainable = True
+    transductive = False  # True: learns one vector per node, so it cannot score unseen nodes
+
+    def encode(self, stage: StageGraph) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def decode(self, z: dict[str, torch.Tensor], sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return (z["source"][sources] * z["target"][targets]).sum(-1)
+
+    def forward(self, stage: StageGraph, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(stage), sources, targets)
+
+    @torch.no_grad()
+    def score(self, stage: StageGraph, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        self.eval()
+        return self(stage, torch.as_tensor(sources), torch.as_tensor(targets)).double().numpy()
+
+
+class Heuristic:
+    """A parameter-free scorer."""
+
+    trainable = False
+    transductive = False
+
+    def score(self, stage: StageGraph, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+def refuse_cold(name: str, split_name: str, why: str) -> None:
+    if COLD_SIDES[split_name]:
+        raise MotiveError(f"model {name!r} cannot run on a {split_name} split: {why}; use a *_cp, mlp, bilinear, cosine or knn model")

@@ -1,0 +1,56 @@
+"""Feature-only link predictors: they ignore the graph (paper's MLP and Bilinear, plus cosine)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from motive.models.base import LinkModel, StageGraph
+
+
+class MLP(LinkModel):
+    """Two dense layers per node type, then a bilinear head (paper Section 3.6)."""
+
+    def __init__(self, in_dims: dict[str, int], hidden: int = 64):
+        super().__init__()
+        self.towers = nn.ModuleDict(
+            {t: nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU()) for t, d in in_dims.items()}
+        )
+        self.head = nn.Bilinear(hidden, hidden, 1)
+
+    def encode(self, stage: StageGraph) -> dict[str, torch.Tensor]:
+        return {t: tower(stage.x[t]) for t, tower in self.towers.items()}
+
+    def decode(self, z, sources, targets):
+        return self.head(z["source"][sources], z["target"][targets]).squeeze(-1)
+
+
+class Bilinear(LinkModel):
+    """y = x_s^T W x_t on the raw profiles."""
+
+    def __init__(self, in_dims: dict[str, int]):
+        super().__init__()
+        self.head = nn.Bilinear(in_dims["source"], in_dims["target"], 1)
+
+    def encode(self, stage: StageGraph) -> dict[str, torch.Tensor]:
+        return stage.x
+
+    def decode(self, z, sources, targets):
+        return self.head(z["source"][sources], z["target"][targets]).squeeze(-1)
+
+
+class Cosine(LinkModel):
+    """Cosine similarity of learned linear projections into a shared space, with a learned scale."""
+
+    def __init__(self, in_dims: dict[str, int], hidden: int = 64):
+        super().__init__()
+        self.project = nn.ModuleDict({t: nn.Linear(d, hidden, bias=False) for t, d in in_dims.items()})
+        self.scale = nn.Parameter(torch.tensor(5.0))
+        self.bias = nn.Parameter(torch.tensor(0.0))
+
+    def encode(self, stage: StageGraph) -> dict[str, torch.Tensor]:
+        return {t: F.normalize(layer(stage.x[t]), dim=-1) for t, layer in self.project.items()}
+
+    def decode(self, z, sources, targets):
+        return self.scale * (z["source"][sources] * z["target"][targets]).sum(-1) + self.bias

@@ -1,0 +1,310 @@
+"""One training loop you can read in one sitting.
+
+    motive train --data runs/l1000 --graph st_expanded --split cold_source --model gin_cp --seed 0 --out runs/gin
+    motive evaluate runs/gin
+
+Protocol (paper Appendix B, with the reference's defects fixed): full-graph message passing over
+the stage's visible edges (exact; ``mode="neighbor"`` samples 2-hop neighbourhoods instead);
+supervision mini-batches with 1:1 negatives redrawn per batch; AdamW on BCE with logits; after
+every epoch the validation stage is scored on the split's stored 1:10 negatives and the best
+epoch by ``monitor`` is kept, with early stopping after ``patience`` epochs without improvement;
+the decision threshold maximises F1 on validation and is applied unchanged to test.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from motive import layout, metrics, splits
+from motive.audit import audit
+from motive.errors import MotiveError
+from motive.graph import Graph
+from motive.models import StageGraph, build_model
+from motive.negatives import NegativeSampler
+from motive.tables import atomic_path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    data: str  # dataset folder (official layout)
+    graph: str = "st_expanded"
+    split: str = "random"
+    model: str = "gin_cp"
+    model_kwargs: dict = field(default_factory=dict)  # e.g. {"hidden": 128}
+    seed: int = 0  # model seed: initialisation and batch order
+    split_seed: int = 0  # the split is fixed across model seeds (paper)
+    gene_type: str = "orf"
+    epochs: int = 1000  # paper: 1000
+    patience: int = 50  # epochs without validation improvement before stopping
+    batch_size: int = 512  # supervision edges per step (paper: 512)
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    train_negative_ratio: int = 1  # paper: 1:1
+    monitor: str = "hits@500"  # validation metric picking the best epoch
+    hits_k: int = 500
+    mode: str = "full"  # "full" graph message passing, or "neighbor" sampled 2-hop subgraphs
+    fanouts: tuple[int, int] = (15, 10)  # neighbours per hop in neighbor mode (-1 = all)
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("full", "neighbor"):
+            raise MotiveError(f"unknown mode {self.mode!r}; expected 'full' or 'neighbor'")
+        self.fanouts = tuple(self.fanouts)
+
+
+def load_split(graph: Graph, config: TrainConfig) -> splits.Split:
+    """The saved split of (graph, split, split_seed), created and audited if absent."""
+    split_config = splits.SplitConfig(config.split, config.split_seed)
+    folder = splits.default_dir(config.data, config.graph, split_config, config.gene_type)
+    if (folder / "split.json").exists():
+        return splits.load_split(folder, graph)
+    split = splits.make_split(graph, split_config)
+    report = audit(graph, split)
+    if not report.passed:
+        raise MotiveError(f"split failed its audit: {report.first_failure()}")
+    splits.save_split(split, graph, folder)
+    return split
+
+
+def eval_pairs(graph: Graph, split: splits.Split, stage: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    s, t = split.supervision(graph, stage)
+    negatives = split.negatives[stage]
+    sources = np.concatenate([s, negatives["source"].to_numpy(np.int64)])
+    targets = np.concatenate([t, negatives["target"].to_numpy(np.int64)])
+    labels = np.r_[np.ones(len(s), np.int8), np.zeros(len(negatives), np.int8)]
+    return sources, targets, labels
+
+
+def query_nodes(split_name: str, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """MRR's query side: the held-out side of a cold split, sources otherwise."""
+    return targets if split_name == "cold_target" else sources
+
+
+def score_stage(model, stage_graph: StageGraph, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    scores = model.score(stage_graph, sources, targets)
+    return np.asarray(scores, dtype=np.float64)
+
+
+def monitor_value(name: str, scores: np.ndarray, labels: np.ndarray, k: int) -> float:
+    functions = {
+        f"hits@{k}": lambda: metrics.hits_at_k(scores, labels, k),
+        "auprc": lambda: metrics.auprc(scores, labels),
+        "auroc": lambda: metrics.auroc(scores, labels),
+        "bce": lambda: -metrics.bce(scores, labels),
+    }
+    if name not in functions:
+        raise MotiveError(f"unknown monitor {name!r}; expected one of {', '.join(functions)}")
+    return functions[name]()
+
+
+def fit(config: TrainConfig, graph: Graph, split: splits.Split, stages: dict[str, StageGraph]):
+    """Train; return (model at its best epoch, history rows, best epoch)."""
+    torch.use_deterministic_algorithms(True)  # same seed, same numbers (MKL otherwise varies in the last bits)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    model = build_model(config.model, stages["train"], **config.model_kwargs)
+    if not model.trainable:
+        return model, [], 0
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    sampler = NegativeSampler(graph, split, "train")
+    train_s, train_t = split.supervision(graph, "train")
+    if len(train_s) == 0:
+        raise MotiveError("the split has no training supervision edges")
+    valid_s, valid_t, valid_labels = eval_pairs(graph, split, "valid")
+    neighbor = NeighborBatches(stages["train"], config.fanouts) if config.mode == "neighbor" else None
+    best, best_epoch, best_state, history = -np.inf, 0, copy.deepcopy(model.state_dict()), []
+    for epoch in range(1, config.epochs + 1):
+        started = time.perf_counter()
+        model.train()
+        order = rng.permutation(len(train_s))
+        losses = []
+        for start in range(0, len(order), config.batch_size):
+            batch = order[start : start + config.batch_size]
+            neg_s, neg_t = sampler.sample(train_s[batch], train_t[batch], config.train_negative_ratio, rng)
+            sources = np.concatenate([train_s[batch], neg_s])
+            targets = np.concatenate([train_t[batch], neg_t])
+            labels = torch.cat([torch.ones(len(batch)), torch.zeros(len(neg_s))])
+            if neighbor is None:
+                logits = model(stages["train"], torch.as_tensor(sources), torch.as_tensor(targets))
+            else:
+                logits = neighbor.forward(model, sources, targets, rng)
+            loss = F.binary_cross_entropy_with_logits(logits, labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        train_seconds = time.perf_counter() - started
+        valid_scores = score_stage(model, stages["valid"], valid_s, valid_t)
+        value = monitor_value(config.monitor, valid_scores, valid_labels, config.hits_k)
+        history.append({"epoch": epoch, "train_loss": float(np.mean(losses)), f"valid_{config.monitor}": value, "train_seconds": train_seconds, "seconds": time.perf_counter() - started})
+        if value > best:
+            best, best_epoch, best_state = value, epoch, copy.deepcopy(model.state_dict())
+        if epoch % 10 == 0 or epoch == 1:
+            log.info("epoch %d: loss %.4f, valid %s %.4f (best %.4f at %d)", epoch, history[-1]["train_loss"], config.monitor, value, best, best_epoch)
+        if epoch - best_epoch >= config.patience:
+            log.info("early stop at epoch %d; best epoch %d", epoch, best_epoch)
+            break
+    model.load_state_dict(best_state)
+    return model, history, best_epoch
+
+
+def evaluate_stages(config: TrainConfig, graph: Graph, split: splits.Split, stages: dict[str, StageGraph], model):
+    """Scores, metrics and per-node AP of valid and test; the threshold comes from valid."""
+    results, predictions, per_node = {}, [], []
+    threshold = None
+    seen = _seen_in_training(graph, split)
+    for stage in ("valid", "test"):
+        sources, targets, labels = eval_pairs(graph, split, stage)
+        scores = score_stage(model, stages[stage], sources, targets)
+        if threshold is None:
+            threshold = metrics.best_threshold(scores, labels)
+        results[stage] = metrics.evaluate(scores, labels, threshold, query_nodes(config.split, sources, targets), config.hits_k)
+        predictions.append(
+            pd.DataFrame(
+                {
+                    "source": graph.sources.keys.to_numpy()[sources],
+                    "target": graph.targets.keys.to_numpy()[targets],
+                    "score": scores,
+                    "label": labels,
+                    "stage": stage,
+                }
+            )
+        )
+        for side, nodes, keys in (("source", sources, graph.sources.keys), ("target", targets, graph.targets.keys)):
+            table = metrics.average_precision_per_node(scores, labels, nodes)
+            table.insert(0, "node_type", side)
+            table.insert(0, "stage", stage)
+            table["seen"] = seen[side][table["node"].to_numpy(np.int64)]
+            table["node"] = keys.to_numpy()[table["node"].to_numpy(np.int64)]
+            per_node.append(table)
+            for flag, group in table.groupby("seen"):
+                results[stage][f"{side}_map_{'seen' if flag else 'unseen'}"] = float(group["ap"].mean())
+            results[stage][f"{side}_map"] = float(table["ap"].mean()) if len(table) else float("nan")
+    return results, pd.concat(predictions, ignore_index=True), pd.concat(per_node, ignore_index=True)
+
+
+def _seen_in_training(graph: Graph, split: splits.Split) -> dict[str, np.ndarray]:
+    """Nodes that appear in any train-stage edge (message passing or supervision)."""
+    seen = {"source": np.zeros(len(graph.sources), bool), "target": np.zeros(len(graph.targets), bool)}
+    for (src, _, dst), (a, b) in split.message_passing(graph, "train").items():
+        seen[src][a] = True
+        seen[dst][b] = True
+    s, t = split.supervision(graph, "train")
+    seen["source"][s] = True
+    seen["target"][t] = True
+    return seen
+
+
+def run(config: TrainConfig, out: str | Path) -> dict:
+    """Train and evaluate one (model, split, seed); write the run directory atomically."""
+    started = time.perf_counter()
+    graph = layout.read_graph(layout.graph_dir(config.data, config.graph, config.gene_type))
+    split = load_split(graph, config)
+    stages = {stage: StageGraph.build(graph, split, stage) for stage in splits.STAGES}
+    model, history, best_epoch = fit(config, graph, split, stages)
+    results, predictions, per_node = evaluate_stages(config, graph, split, stages, model)
+    summary = {
+        "config": asdict(config),
+        "best_epoch": best_epoch,
+        "epochs_run": len(history),
+        "seconds": round(time.perf_counter() - started, 2),
+        "seconds_per_epoch": round(float(np.mean([h["seconds"] for h in history])), 4) if history else 0.0,
+        "graph_hash": graph.content_hash(),
+        "split": {"name": config.split, "seed": config.split_seed, "graph_hash": split.graph_hash},
+        "valid": results["valid"],
+        "test": results["test"],
+    }
+    with atomic_path(out, is_dir=True) as tmp:
+        tmp.mkdir(parents=True, exist_ok=True)
+        (tmp / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+        (tmp / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+        pd.DataFrame(history).to_csv(tmp / "history.csv", index=False)
+        predictions.to_parquet(tmp / "predictions.parquet", index=False)
+        per_node.to_parquet(tmp / "per_node_ap.parquet", index=False)
+        checkpoint = {"config": asdict(config), "seed": config.seed, "graph_hash": graph.content_hash(), "best_epoch": best_epoch}
+        if model.trainable:
+            checkpoint["state_dict"] = model.state_dict()
+        torch.save(checkpoint, tmp / "checkpoint.pt")
+    return summary
+
+
+def evaluate_run(run_dir: str | Path) -> dict:
+    """Re-score a run from its checkpoint on its split; refuses if the data changed."""
+    run_dir = Path(run_dir)
+    path = run_dir / "checkpoint.pt"
+    if not path.exists():
+        raise MotiveError(f"{path}: file not found; not a run directory made by `motive train`")
+    checkpoint = torch.load(path, weights_only=False)
+    config = TrainConfig(**checkpoint["config"])
+    graph = layout.read_graph(layout.graph_dir(config.data, config.graph, config.gene_type))
+    if graph.content_hash() != checkpoint["graph_hash"]:
+        raise MotiveError(f"{config.data}: graph changed since the run (hash {checkpoint['graph_hash'][:12]}); retrain")
+    split = load_split(graph, config)
+    stages = {stage: StageGraph.build(graph, split, stage) for stage in splits.STAGES}
+    model = build_model(config.model, stages["train"], **config.model_kwargs)
+    if model.trainable:
+        model.load_state_dict(checkpoint["state_dict"])
+    results, _, _ = evaluate_stages(config, graph, split, stages, model)
+    return results
+
+
+class NeighborBatches:
+    """Neighbour-sampled mini-batches without compiled extensions: for a batch of pairs, sample up
+    to ``fanouts[h]`` incoming neighbours per node and hop over the stage's message edges, and run
+    the model on the induced 2-hop subgraph (embedding tables are sliced to its nodes)."""
+
+    def __init__(self, stage: StageGraph, fanouts: tuple[int, int]):
+        self.stage, self.fanouts = stage, fanouts
+        self.incoming = {}
+        for relation, (a, b) in stage.edges.items():
+            order = np.argsort(b, kind="stable")
+            pointer = np.searchsorted(b[order], np.arange(stage.num_nodes[relation[2]] + 1))
+            self.incoming[relation] = (pointer, a[order])
+
+    def _sample(self, nodes: dict[str, np.ndarray], fanout: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        found = {t: [v] for t, v in nodes.items()}
+        for (src, _, dst), (pointer, neighbours) in self.incoming.items():
+            starts, ends = pointer[nodes[dst]], pointer[nodes[dst] + 1]
+            counts = ends - starts
+            if fanout >= 0:
+                take = np.minimum(counts, fanout)
+                picks = [neighbours[s + rng.choice(c, k, replace=False)] for s, c, k in zip(starts, counts, take) if k]
+            else:
+                picks = [neighbours[s:e] for s, e in zip(starts, ends) if e > s]
+            if picks:
+                found[src].append(np.concatenate(picks))
+        return {t: np.unique(np.concatenate(v)) for t, v in found.items()}
+
+    def subgraph(self, sources: np.ndarray, targets: np.ndarray, rng: np.random.Generator) -> tuple[StageGraph, dict[str, np.ndarray]]:
+        nodes = {"source": np.unique(sources), "target": np.unique(targets)}
+        for fanout in self.fanouts:
+            nodes = self._sample(nodes, fanout, rng)
+        local = {t: np.full(self.stage.num_nodes[t], -1, np.int64) for t in nodes}
+        for t, ids in nodes.items():
+            local[t][ids] = np.arange(len(ids))
+        edges = {}
+        for relation, (a, b) in self.stage.edges.items():
+            keep = (local[relation[0]][a] >= 0) & (local[relation[2]][b] >= 0)
+            edges[relation] = (local[relation[0]][a[keep]], local[relation[2]][b[keep]])
+        x = {t: self.stage.x[t][torch.as_tensor(ids)] for t, ids in nodes.items()}
+        node_ids = {t: torch.as_tensor(ids) for t, ids in nodes.items()}
+        return StageGraph.from_edges(self.stage.stage, self.stage.split_name, x, edges, node_ids), nodes
+
+    def forward(self, model, sources: np.ndarray, targets: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+        sub, nodes = self.subgraph(sources, targets, rng)
+        z = model.encode(sub)
+        local_s = np.searchsorted(nodes["source"], sources)
+        local_t = np.searchsorted(nodes["target"], targets)
+        return model.decode(z, torch.as_tensor(local_s), torch.as_tensor(local_t))
+
