@@ -159,7 +159,7 @@ def _train(args: argparse.Namespace) -> None:
         lr=args.lr,
         weight_decay=args.weight_decay,
         hits_k=args.hits_k,
-        monitor=args.monitor.replace("hits@K", f"hits@{args.hits_k}"),
+        monitor=args.monitor,
         mode=args.mode,
     )
     summary = run(config, args.out)
@@ -178,7 +178,7 @@ def metrics_table(results: dict[str, dict]) -> str:
 def _evaluate(args: argparse.Namespace) -> None:
     from motive.train import evaluate_run
 
-    print(metrics_table(evaluate_run(args.run)))
+    print(metrics_table(evaluate_run(args.run_dir)))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -252,13 +252,13 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, default=1e-3)
     train.add_argument("--weight-decay", type=float, default=1e-4)
     train.add_argument("--hits-k", type=int, default=500)
-    train.add_argument("--monitor", default="hits@K", choices=["hits@K", "auprc", "auroc", "bce"])
+    train.add_argument("--monitor", default="hits", choices=["hits", "auprc", "auroc", "bce"], help="validation metric for the best epoch (hits = hits@K)")
     train.add_argument("--mode", default="full", choices=["full", "neighbor"])
     train.add_argument("--out", required=True)
     train.set_defaults(run=_train)
 
     evaluate = commands.add_parser("evaluate", help="re-score a run folder from its checkpoint")
-    evaluate.add_argument("run")
+    evaluate.add_argument("run_dir", metavar="RUN")
     evaluate.set_defaults(run=_evaluate)
     return top
 

@@ -1,0 +1,86 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from motive import layout, metrics, synth
+from motive.cli import main
+from motive.errors import MotiveError
+from motive.train import TrainConfig, evaluate_run, run
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    layout.write_dataset(synth.generate(synth.SynthConfig(scale=0.05, seed=4, signal=1.0, source_dim=32, target_dim=24)), root)
+    return root
+
+
+def test_run_writes_a_complete_traceable_run_directory(dataset, tmp_path):
+    config = TrainConfig(data=str(dataset), split="cold_source", model="gin_cp", epochs=40, patience=8, batch_size=256, lr=5e-3, hits_k=20)
+    summary = run(config, tmp_path / "run")
+    files = {p.name for p in (tmp_path / "run").iterdir()}
+    assert files == {"config.json", "metrics.json", "history.csv", "predictions.parquet", "per_node_ap.parquet", "checkpoint.pt"}
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert saved["test"]["hits@20"] == summary["test"]["hits@20"]
+    history = pd.read_csv(tmp_path / "run" / "history.csv")
+    assert saved["epochs_run"] == len(history) <= 40
+    best = history["valid_hits@20"].idxmax()
+    assert history.loc[best, "epoch"] == saved["best_epoch"]  # the best validation epoch is the one kept
+    if len(history) < 40:  # early stopping: patience epochs without improvement
+        assert len(history) - saved["best_epoch"] == 8
+
+    predictions = pd.read_parquet(tmp_path / "run" / "predictions.parquet")
+    assert list(predictions.columns) == ["source", "target", "score", "label", "stage"]
+    valid = predictions[predictions["stage"] == "valid"]
+    test = predictions[predictions["stage"] == "test"]
+    assert (test["label"] == 0).sum() == 10 * (test["label"] == 1).sum()
+    # Threshold chosen on validation, applied unchanged to test.
+    threshold = metrics.best_threshold(valid["score"].to_numpy(), valid["label"].to_numpy())
+    assert saved["valid"]["threshold"] == saved["test"]["threshold"] == pytest.approx(threshold)
+    assert saved["test"]["f1"] == pytest.approx(metrics.f1_at(test["score"].to_numpy(), test["label"].to_numpy(), threshold))
+    # Cold source: every test compound is unseen in training.
+    per_node = pd.read_parquet(tmp_path / "run" / "per_node_ap.parquet")
+    assert not per_node[(per_node["stage"] == "test") & (per_node["node_type"] == "source")]["seen"].any()
+    assert "source_map_unseen" in saved["test"]
+
+    checkpoint = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
+    assert checkpoint["seed"] == 0 and checkpoint["graph_hash"] == saved["graph_hash"] and "state_dict" in checkpoint
+    again = evaluate_run(tmp_path / "run")
+    assert again["test"]["auroc"] == pytest.approx(saved["test"]["auroc"], abs=1e-12)
+
+
+def test_same_seed_same_run_other_seed_other_run(dataset, tmp_path):
+    def test_metrics(seed, name):
+        config = TrainConfig(data=str(dataset), model="sage_cp", epochs=5, patience=5, batch_size=256, seed=seed, hits_k=20)
+        return run(config, tmp_path / name)["test"]
+
+    assert test_metrics(0, "a") == test_metrics(0, "b")
+    assert test_metrics(0, "a")["auroc"] != test_metrics(1, "c")["auroc"]
+
+
+def test_neighbor_mode_trains_without_compiled_extensions(dataset, tmp_path):
+    config = TrainConfig(data=str(dataset), model="sage_cp", epochs=20, patience=20, batch_size=256, lr=5e-3, mode="neighbor", fanouts=(5, 5), hits_k=20)
+    summary = run(config, tmp_path / "run")
+    assert summary["test"]["auroc"] > 0.6
+    embs = TrainConfig(data=str(dataset), model="sage_embs", epochs=3, patience=3, batch_size=256, mode="neighbor", hits_k=20)
+    assert np.isfinite(run(embs, tmp_path / "embs")["test"]["auroc"])
+
+
+def test_too_few_negatives_for_hits_k_is_an_error(dataset, tmp_path):
+    config = TrainConfig(data=str(dataset), model="mlp", epochs=1, hits_k=10**6)
+    with pytest.raises(MotiveError, match="needs at least 1000000 negatives"):
+        run(config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_cli_train_and_evaluate(dataset, tmp_path, capsys):
+    argv = ["-q", "train", "--data", str(dataset), "--split", "cold_target", "--model", "mlp", "--epochs", "3", "--hits-k", "20", "--out", str(tmp_path / "run")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| stage | f1 | hits@20 |") and "| test |" in out
+    assert main(["-q", "evaluate", str(tmp_path / "run")]) == 0
+    assert main(["-q", "train", "--data", str(dataset), "--split", "cold_source", "--model", "sage_embs", "--out", str(tmp_path / "x")]) == 2
+    assert "cannot run on a cold_source split" in capsys.readouterr().err
