@@ -248,7 +248,7 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--gene-type", default="orf", choices=["orf", "crispr"])
     train.add_argument("--epochs", type=int, default=1000)
     train.add_argument("--patience", type=int, default=50)
-    train.add_argument("--batch-size", type=int, default=512)
+    train.add_argument("--batch-size", type=int, default=2048, help="supervision edges per step (paper: 512)")
     train.add_argument("--lr", type=float, default=1e-3)
     train.add_argument("--weight-decay", type=float, default=1e-4)
     train.add_argument("--hits-k", type=int, default=500)

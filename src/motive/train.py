@@ -48,7 +48,10 @@ class TrainConfig:
     gene_type: str = "orf"
     epochs: int = 1000  # paper: 1000
     patience: int = 50  # epochs without validation improvement before stopping
-    batch_size: int = 512  # supervision edges per step (paper: 512)
+    # Supervision edges per step. The paper used 512 with sampled neighbourhoods; with exact
+    # full-graph message passing a step costs the same for any batch size, and 2048 trains as
+    # well at a third of the time per epoch (benchmarks/README.md). Pass 512 for the paper setting.
+    batch_size: int = 2048
     lr: float = 1e-3
     weight_decay: float = 1e-4
     train_negative_ratio: int = 1  # paper: 1:1
@@ -153,7 +156,7 @@ def fit(config: TrainConfig, graph: Graph, split: splits.Split, stages: dict[str
         if value > best:
             best, best_epoch, best_state = value, epoch, copy.deepcopy(model.state_dict())
         if epoch % 10 == 0 or epoch == 1:
-            log.info("epoch %d: loss %.4f, valid %s %.4f (best %.4f at %d)", epoch, history[-1]["train_loss"], config.monitor, value, best, best_epoch)
+            log.info("epoch %d: loss %.4f, valid %s %.4f (best %.4f at %d)", epoch, history[-1]["train_loss"], monitor_name, value, best, best_epoch)
         if epoch - best_epoch >= config.patience:
             log.info("early stop at epoch %d; best epoch %d", epoch, best_epoch)
             break
