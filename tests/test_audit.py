@@ -84,3 +84,12 @@ def test_mislabelled_counts_are_caught(graph):
 
     report = planted(graph, "random", plant)
     assert "tt: 299 labels for 300 edges" in report.first_failure()
+
+
+def test_unknown_subset_label_is_reported_not_crashed(graph):
+    def plant(graph, split):
+        split.subsets["ss"] = split.subsets["ss"].copy()
+        split.subsets["ss"][0] = "holdout"
+
+    report = planted(graph, "random", plant)
+    assert "ss edges carry unknown subset 'holdout'" in report.first_failure()

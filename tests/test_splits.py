@@ -52,7 +52,7 @@ def test_every_split_of_every_graph_passes_the_audit(graph, graph_type, split_na
 def test_same_seed_gives_identical_files(tmp_path_factory, graph, split_name, seed):
     config = splits.SplitConfig(split_name, seed)
     folders = []
-    for attempt in range(2):
+    for _ in range(2):
         folder = tmp_path_factory.mktemp("split") / "s"
         splits.save_split(splits.make_split(graph, config), graph, folder)
         folders.append(folder)

@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from motive.graph import Graph
 from motive.negatives import NegativeSampler, is_member, positive_keys
@@ -64,6 +63,12 @@ def audit(graph: Graph, split: Split, train_batches: int = 5, batch_size: int = 
     # counts
     problems = [f"{kind}: {len(split.subsets[kind])} labels for {len(graph.edges[kind])} edges" for kind in split.subsets if len(split.subsets[kind]) != len(graph.edges[kind])]
     problems += [f"{kind} edges have no split label" for kind in graph.edges if kind not in split.subsets]
+    problems += [
+        f"{kind} edges carry unknown subset {sorted(map(str, unknown))[0]!r}"
+        for kind, labels in split.subsets.items()
+        if (unknown := set(labels) - set(SUBSET_STAGE) - ({"unused"} if kind == "st" else set()))
+    ]
+    problems += [f"{kind} edges cannot be 'message' or 'unused'" for kind, labels in split.subsets.items() if kind != "st" and set(labels) & {"message", "unused"}]
     counts = split.counts()
     report.append(Check("counts", not problems, "; ".join(problems) or ", ".join(f"{k}: {v}" for k, v in _plain(counts).items())))
     if problems:
@@ -182,6 +187,3 @@ def _key(graph: Graph, side: str, node: int) -> str:
     keys = graph.sources.keys if side == "source" else graph.targets.keys
     return f"{keys[int(node)]!r}"
 
-
-def report_frame(report: Report) -> pd.DataFrame:
-    return pd.DataFrame([vars(check) for check in report])

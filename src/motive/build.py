@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from motive.errors import MotiveError
-from motive.graph import EDGE_COLUMNS, GRAPH_TYPES, SOURCE_INDEX, TARGET_INDEX, Graph, NodeTable
+from motive.graph import EDGE_COLUMNS, GRAPH_TYPES, Graph, NodeTable
 from motive.tables import as_float32_matrix, read_table, require_columns, require_nonempty
 
 log = logging.getLogger(__name__)

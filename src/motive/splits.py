@@ -93,9 +93,6 @@ class Split:
                 relations[(node, relation, node)] = (np.concatenate([a, b]), np.concatenate([b, a]))
         return relations
 
-    def visible_nodes(self, side: str, stage: str) -> np.ndarray:
-        return self.node_stage[side] <= STAGES.index(stage)
-
     def tables(self, graph: Graph) -> dict[str, pd.DataFrame]:
         """Edge tables in the official split format (id columns + ``subset``)."""
         return {

@@ -96,11 +96,6 @@ def query_nodes(split_name: str, sources: np.ndarray, targets: np.ndarray) -> np
     return targets if split_name == "cold_target" else sources
 
 
-def score_stage(model, stage_graph: StageGraph, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    scores = model.score(stage_graph, sources, targets)
-    return np.asarray(scores, dtype=np.float64)
-
-
 def monitor_value(name: str, scores: np.ndarray, labels: np.ndarray, k: int) -> float:
     """Higher is better (BCE is negated)."""
     functions = {
@@ -149,7 +144,7 @@ def fit(config: TrainConfig, graph: Graph, split: splits.Split, stages: dict[str
             optimizer.step()
             losses.append(loss.item())
         train_seconds = time.perf_counter() - started
-        valid_scores = score_stage(model, stages["valid"], valid_s, valid_t)
+        valid_scores = model.score(stages["valid"], valid_s, valid_t)
         value = monitor_value(config.monitor, valid_scores, valid_labels, config.hits_k)
         monitor_name = f"hits@{config.hits_k}" if config.monitor == "hits" else config.monitor
         history.append({"epoch": epoch, "train_loss": float(np.mean(losses)), f"valid_{monitor_name}": value, "train_seconds": train_seconds, "seconds": time.perf_counter() - started})
@@ -171,7 +166,7 @@ def evaluate_stages(config: TrainConfig, graph: Graph, split: splits.Split, stag
     seen = _seen_in_training(graph, split)
     for stage in ("valid", "test"):
         sources, targets, labels = eval_pairs(graph, split, stage)
-        scores = score_stage(model, stages[stage], sources, targets)
+        scores = model.score(stages[stage], sources, targets)
         if threshold is None:
             threshold = metrics.best_threshold(scores, labels)
         results[stage] = metrics.evaluate(scores, labels, threshold, query_nodes(config.split, sources, targets), config.hits_k)
