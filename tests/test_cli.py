@@ -60,3 +60,12 @@ def test_split_export_and_audit(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "| node stages | FAIL |" in captured.out
     assert captured.err.strip().splitlines()[-1].startswith("motive: error: 1 of 4 splits leak; first: source: node stages:")
+
+
+def test_data_commands_do_not_import_torch():
+    """Data commands stay light: importing torch costs seconds and hundreds of MB."""
+    import subprocess
+    import sys
+
+    code = "import sys; from motive import cli; cli.parser(); print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

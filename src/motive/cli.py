@@ -235,13 +235,11 @@ def parser() -> argparse.ArgumentParser:
     split_audit.add_argument("dir", help="a graph folder (audits every split in it) or one split folder")
     split_audit.set_defaults(run=_split_audit)
 
-    from motive.models import MODELS
-
     train = commands.add_parser("train", help="train and evaluate one model on one split (writes a run folder)")
     train.add_argument("--data", required=True, help="dataset folder")
     train.add_argument("--graph", default="st_expanded", choices=["bipartite", "s_expanded", "t_expanded", "st_expanded"])
     train.add_argument("--split", default="random", choices=["random", "cold_source", "cold_target", "cold_both"])
-    train.add_argument("--model", default="gin_cp", choices=MODELS)
+    train.add_argument("--model", default="gin_cp", help="sage_cp, gin_cp, gat_cp, sage_embs, gin_embs, gat_embs, mlp, bilinear, cosine, shortest_path, knn")
     train.add_argument("--model-kwargs", default="{}", help='JSON keyword arguments of the model, e.g. \'{"hidden": 128}\'')
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--split-seed", type=int, default=0)
