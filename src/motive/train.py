@@ -279,17 +279,23 @@ class NeighborBatches:
             self.incoming[relation] = (pointer, a[order])
 
     def _sample(self, nodes: dict[str, np.ndarray], fanout: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Add up to ``fanout`` random incoming neighbours per node and relation (all if -1), vectorised."""
         found = {t: [v] for t, v in nodes.items()}
         for (src, _, dst), (pointer, neighbours) in self.incoming.items():
-            starts, ends = pointer[nodes[dst]], pointer[nodes[dst] + 1]
-            counts = ends - starts
+            starts = pointer[nodes[dst]]
+            counts = pointer[nodes[dst] + 1] - starts
+            total = int(counts.sum())
+            if total == 0:
+                continue
+            segment = np.repeat(np.arange(len(starts)), counts)
+            offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)  # position within its node
+            positions = np.repeat(starts, counts) + offset
             if fanout >= 0:
-                take = np.minimum(counts, fanout)
-                picks = [neighbours[s + rng.choice(c, k, replace=False)] for s, c, k in zip(starts, counts, take) if k]
-            else:
-                picks = [neighbours[s:e] for s, e in zip(starts, ends) if e > s]
-            if picks:
-                found[src].append(np.concatenate(picks))
+                order = np.lexsort((rng.random(total), segment))  # shuffle within each node's neighbours
+                rank = np.empty(total, np.int64)
+                rank[order] = offset
+                positions = positions[rank < fanout]
+            found[src].append(neighbours[positions])
         return {t: np.unique(np.concatenate(v)) for t, v in found.items()}
 
     def subgraph(self, sources: np.ndarray, targets: np.ndarray, rng: np.random.Generator) -> tuple[StageGraph, dict[str, np.ndarray]]:
