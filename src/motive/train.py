@@ -210,6 +210,7 @@ def run(config: TrainConfig, out: str | Path) -> dict:
     """Train and evaluate one (model, split, seed); write the run directory atomically."""
     started = time.perf_counter()
     graph = layout.read_graph(layout.graph_dir(config.data, config.graph, config.gene_type))
+    graph_hash = graph.content_hash()
     split = load_split(graph, config)
     for stage in ("valid", "test"):
         if len(split.negatives[stage]) < config.hits_k:
@@ -226,7 +227,7 @@ def run(config: TrainConfig, out: str | Path) -> dict:
         "epochs_run": len(history),
         "seconds": round(time.perf_counter() - started, 2),
         "seconds_per_epoch": round(float(np.mean([h["seconds"] for h in history])), 4) if history else 0.0,
-        "graph_hash": graph.content_hash(),
+        "graph_hash": graph_hash,
         "split": {"name": config.split, "seed": config.split_seed, "graph_hash": split.graph_hash},
         "valid": results["valid"],
         "test": results["test"],
@@ -238,7 +239,7 @@ def run(config: TrainConfig, out: str | Path) -> dict:
         pd.DataFrame(history).to_csv(tmp / "history.csv", index=False)
         predictions.to_parquet(tmp / "predictions.parquet", index=False)
         per_node.to_parquet(tmp / "per_node_ap.parquet", index=False)
-        checkpoint = {"config": asdict(config), "seed": config.seed, "graph_hash": graph.content_hash(), "best_epoch": best_epoch}
+        checkpoint = {"config": asdict(config), "seed": config.seed, "graph_hash": graph_hash, "best_epoch": best_epoch}
         if model.trainable:
             checkpoint["state_dict"] = model.state_dict()
         torch.save(checkpoint, tmp / "checkpoint.pt")

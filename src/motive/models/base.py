@@ -41,7 +41,8 @@ class StageGraph:
 
     @classmethod
     def build(cls, graph: Graph, split: Split, stage: str) -> StageGraph:
-        x = {"source": torch.from_numpy(graph.sources.x.copy()), "target": torch.from_numpy(graph.targets.x.copy())}
+        # Shares memory with the graph's arrays (models never write features), so stages cost no copies.
+        x = {"source": torch.as_tensor(graph.sources.x), "target": torch.as_tensor(graph.targets.x)}
         return cls.from_edges(stage, split.config.split, x, split.message_passing(graph, stage))
 
 
