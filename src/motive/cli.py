@@ -43,9 +43,12 @@ def _data_build(args: argparse.Namespace) -> None:
     get_dataset(args.name)
     if args.name != "l1000":
         raise MotiveError(f"dataset {args.name!r} is not built from raw files; run `motive data synth --out DIR`")
-    raw_dir = fetch(args.name, args.mirror, args.cache)
-    l1000.build(raw_dir, args.out)
-    _print_stats(args.out, "orf")
+    import pandas as pd
+
+    from motive.stats import to_markdown
+
+    description = l1000.build(fetch(args.name, args.mirror, args.cache), args.out)
+    print(to_markdown(pd.DataFrame(description["statistics"])))
 
 
 def _data_build_inputs(args: argparse.Namespace) -> None:
@@ -56,7 +59,7 @@ def _data_build_inputs(args: argparse.Namespace) -> None:
     graphs = build_from_inputs(args.inputs, args.gene_type, args.max_degree)
     with atomic_path(args.out, is_dir=True) as tmp:
         layout.write_dataset(graphs, tmp, args.gene_type)
-    _print_stats(args.out, args.gene_type)
+    _print_table(graphs)
 
 
 def _data_synth(args: argparse.Namespace) -> None:
@@ -72,15 +75,14 @@ def _data_synth(args: argparse.Namespace) -> None:
         layout.write_dataset(graphs, tmp, "orf")
         description = synth.describe(config) | {"graph_hashes": {gt: g.content_hash() for gt, g in graphs.items()}}
         (tmp / "dataset.json").write_text(json.dumps(description, indent=2) + "\n")
-    _print_stats(args.out, "orf")
+    _print_table(graphs)
 
 
-def _print_stats(dataset_dir: str | Path, gene_type: str, out: str | Path | None = None) -> None:
-    from motive import layout
+def _print_table(graphs: dict, out: str | Path | None = None) -> None:
     from motive.stats import table2, to_markdown
     from motive.tables import atomic_path
 
-    text = to_markdown(table2(layout.read_dataset(dataset_dir, gene_type)))
+    text = to_markdown(table2(graphs))
     print(text)
     if out is not None:
         with atomic_path(out) as tmp:
@@ -88,7 +90,9 @@ def _print_stats(dataset_dir: str | Path, gene_type: str, out: str | Path | None
 
 
 def _data_stats(args: argparse.Namespace) -> None:
-    _print_stats(args.dataset, args.gene_type, args.out)
+    from motive import layout
+
+    _print_table(layout.read_dataset(args.dataset, args.gene_type), args.out)
 
 
 def _split(args: argparse.Namespace) -> None:
