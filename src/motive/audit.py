@@ -23,7 +23,7 @@ import numpy as np
 
 from motive.graph import Graph
 from motive.negatives import NegativeSampler, is_member, positive_keys
-from motive.splits import COLD_SIDES, STAGES, SUBSET_STAGE, Split
+from motive.splits import COLD_SIDES, STAGES, SUBSET_STAGE, Split, st_stage_range
 
 
 @dataclass
@@ -75,19 +75,14 @@ def audit(graph: Graph, split: Split, train_batches: int = 5, batch_size: int = 
         return report
 
     # node stages derived from the ST labels must match the stored ones on every cold side
-    s, t = graph.endpoints("st")
-    edge_stage = np.array([SUBSET_STAGE[label] for label in st], np.int8)
-    used = edge_stage < 3
+    ranges = st_stage_range(graph, st)
     problems = []
-    for side, ends in (("source", s), ("target", t)):
+    for side in ("source", "target"):
         if side not in cold:
             if split.node_stage[side].any():
                 problems.append(f"{side} is not a cold side but has held-out nodes")
             continue
-        low = np.full(len(split.node_stage[side]), 9, np.int8)
-        high = np.full(len(split.node_stage[side]), -1, np.int8)
-        np.minimum.at(low, ends[used], edge_stage[used])
-        np.maximum.at(high, ends[used], edge_stage[used])
+        low, high = ranges[side]
         mixed = np.flatnonzero((high >= 0) & (low != high))
         if len(mixed):
             problems.append(f"{side} {_key(graph, side, mixed[0])} has ST edges in stages {STAGES[low[mixed[0]]]} and {STAGES[high[mixed[0]]]}")
@@ -128,6 +123,7 @@ def audit(graph: Graph, split: Split, train_batches: int = 5, batch_size: int = 
     report.append(Check("no future edges", not problems, "; ".join(problems) or "message passing never sees its own or later supervision"))
 
     # supervision disjoint
+    s, t = graph.endpoints("st")
     keys = s * len(graph.targets) + t
     groups = {label: set(keys[st == label].tolist()) for label in ("message", "train", "valid", "test")}
     overlaps = [f"{a}&{b}" for i, a in enumerate(groups) for b in list(groups)[i + 1 :] if groups[a] & groups[b]]

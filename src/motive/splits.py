@@ -128,6 +128,26 @@ def stratified_stages(degree: np.ndarray, ratios: tuple[float, float, float], rn
     return stages
 
 
+def label_stages(labels: np.ndarray) -> np.ndarray:
+    """Stage at which each edge label becomes visible (``SUBSET_STAGE``), vectorised."""
+    return pd.Series(labels).map(SUBSET_STAGE).to_numpy(np.int8)
+
+
+def st_stage_range(graph: Graph, labels: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per side, the earliest and latest stage among each node's labelled ST edges
+    (9 / -1 for nodes without one); a held-out node has low == high."""
+    edge_stage = label_stages(labels)
+    used = edge_stage < SUBSET_STAGE["unused"]
+    ranges = {}
+    for side, ends in zip(("source", "target"), graph.endpoints("st")):
+        size = len(graph.sources) if side == "source" else len(graph.targets)
+        low, high = np.full(size, 9, np.int8), np.full(size, -1, np.int8)
+        np.minimum.at(low, ends[used], edge_stage[used])
+        np.maximum.at(high, ends[used], edge_stage[used])
+        ranges[side] = (low, high)
+    return ranges
+
+
 def _degree(graph: Graph, side: str) -> np.ndarray:
     s, t = graph.endpoints("st")
     size = len(graph.sources) if side == "source" else len(graph.targets)
@@ -264,20 +284,15 @@ def split_from_tables(graph: Graph, tables: dict[str, pd.DataFrame], folder_name
         ):
             raise MotiveError(f"{kind} split table does not list the graph's {kind} edges in order; is it the split of this graph folder?")
     subsets = {kind: table["subset"].to_numpy(dtype=object) for kind, table in tables.items()}
-    s, t = graph.endpoints("st")
-    edge_stage = np.array([SUBSET_STAGE[label] for label in subsets["st"]], np.int8)
-    used = edge_stage < 3
+    ranges = st_stage_range(graph, subsets["st"])
     node_stage, pure = {}, {}
-    for side, ends, kind in (("source", s, "ss"), ("target", t, "tt")):
-        size = len(graph.sources) if side == "source" else len(graph.targets)
-        low, high = np.full(size, 9, np.int8), np.full(size, -1, np.int8)
-        np.minimum.at(low, ends[used], edge_stage[used])
-        np.maximum.at(high, ends[used], edge_stage[used])
+    for side, kind in (("source", "ss"), ("target", "tt")):
+        low, high = ranges[side]
         pure[side] = bool(((high < 0) | (low == high)).all())
         stage = np.where(high >= 0, high, 9).astype(np.int8)
         if kind in subsets:  # nodes without ST edges: the earliest stage among their same-type edges
             a, b = graph.endpoints(kind)
-            label_stage = np.array([SUBSET_STAGE[label] for label in subsets[kind]], np.int8)
+            label_stage = label_stages(subsets[kind])
             for ends_same in (a, b):
                 lonely = high[ends_same] < 0
                 np.minimum.at(stage, ends_same[lonely], label_stage[lonely])
