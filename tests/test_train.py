@@ -48,6 +48,8 @@ def test_run_writes_a_complete_traceable_run_directory(dataset, tmp_path):
 
     checkpoint = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
     assert checkpoint["seed"] == 0 and checkpoint["graph_hash"] == saved["graph_hash"] and "state_dict" in checkpoint
+    split_folder = dataset / "data/st_expanded/orf/splits/cold_source/seed_0"  # made, audited and saved by run()
+    assert "| visibility | pass |" in (split_folder / "audit.md").read_text()
     again = evaluate_run(tmp_path / "run")
     assert again["test"]["auroc"] == pytest.approx(saved["test"]["auroc"], abs=1e-12)
 

@@ -18,12 +18,14 @@ Checks (each a row of the report):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from motive.graph import Graph
 from motive.negatives import NegativeSampler, is_member, positive_keys
-from motive.splits import COLD_SIDES, STAGES, SUBSET_STAGE, Split, st_stage_range
+from motive.errors import MotiveError
+from motive.splits import COLD_SIDES, STAGES, SUBSET_STAGE, Split, SplitConfig, make_split, save_split, st_stage_range
 
 
 @dataclass
@@ -70,7 +72,7 @@ def audit(graph: Graph, split: Split, train_batches: int = 5, batch_size: int = 
     ]
     problems += [f"{kind} edges cannot be 'message' or 'unused'" for kind, labels in split.subsets.items() if kind != "st" and set(labels) & {"message", "unused"}]
     counts = split.counts()
-    report.append(Check("counts", not problems, "; ".join(problems) or ", ".join(f"{k}: {v}" for k, v in _plain(counts).items())))
+    report.append(Check("counts", not problems, "; ".join(problems) or ", ".join(f"{k}: {v}" for k, v in counts.items())))
     if problems:
         return report
 
@@ -175,11 +177,16 @@ def audit(graph: Graph, split: Split, train_batches: int = 5, batch_size: int = 
     return report
 
 
-def _plain(counts: dict) -> dict:
-    return {kind: {label: int(n) for label, n in table.items()} for kind, table in counts.items()}
-
-
 def _key(graph: Graph, side: str, node: int) -> str:
     keys = graph.sources.keys if side == "source" else graph.targets.keys
     return f"{keys[int(node)]!r}"
 
+
+def make_audited_split(graph: Graph, config: SplitConfig, folder: str | Path) -> tuple[Split, Report]:
+    """Make a split, audit it, and save it with its report; a split that fails is never written."""
+    split = make_split(graph, config)
+    report = audit(graph, split)
+    if not report.passed:
+        raise MotiveError(f"split failed its audit, nothing written: {report.first_failure()}")
+    save_split(split, graph, folder, report.to_markdown())
+    return split, report

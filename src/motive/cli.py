@@ -100,13 +100,8 @@ def _split(args: argparse.Namespace) -> None:
 
     graph = layout.read_graph(layout.graph_dir(args.data, args.graph, args.gene_type))
     config = splits.SplitConfig(args.split, args.seed, negative_mode=args.negative_mode)
-    split = splits.make_split(graph, config)
     out = Path(args.out) if args.out else splits.default_dir(args.data, args.graph, config, args.gene_type)
-    report = audit.audit(graph, split)
-    if not report.passed:
-        raise MotiveError(f"split failed its audit, nothing written: {report.first_failure()}")
-    splits.save_split(split, graph, out)
-    (out / "audit.md").write_text(report.to_markdown() + "\n")
+    split, report = audit.make_audited_split(graph, config, out)
     if args.export_official:
         official_graph = layout.graph_dir(args.export_official, args.graph, args.gene_type)
         if not (official_graph / "source.parquet").exists():

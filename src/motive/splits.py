@@ -101,7 +101,10 @@ class Split:
         }
 
     def counts(self) -> dict[str, dict[str, int]]:
-        return {kind: dict(pd.Series(labels).value_counts().sort_index()) for kind, labels in self.subsets.items()}
+        return {
+            kind: {str(label): int(n) for label, n in pd.Series(labels).value_counts().sort_index().items()}
+            for kind, labels in self.subsets.items()
+        }
 
 
 def stratified_stages(degree: np.ndarray, ratios: tuple[float, float, float], rng: np.random.Generator, block: int = 20) -> np.ndarray:
@@ -225,8 +228,9 @@ def default_dir(dataset_dir: str | Path, graph_type: str, config: SplitConfig, g
     return layout.graph_dir(dataset_dir, graph_type, gene_type) / "splits" / config.split / f"seed_{config.seed}"
 
 
-def save_split(split: Split, graph: Graph, folder: str | Path) -> Path:
-    """Official split tables + our extras (node stages, stored negatives, split.json), atomically."""
+def save_split(split: Split, graph: Graph, folder: str | Path, audit_markdown: str | None = None) -> Path:
+    """Official split tables + our extras (node stages, stored negatives, split.json and the
+    audit report), atomically."""
     from motive.tables import atomic_path
 
     folder = Path(folder)
@@ -239,15 +243,13 @@ def save_split(split: Split, graph: Graph, folder: str | Path) -> Path:
         meta = {
             "config": asdict(split.config),
             "graph_hash": split.graph_hash,
-            "counts": _jsonable(split.counts()),
+            "counts": split.counts(),
             "eval_negative_modes": split.negative_modes,
         }
         (tmp / "split.json").write_text(json.dumps(meta, indent=2) + "\n")
+        if audit_markdown is not None:
+            (tmp / "audit.md").write_text(audit_markdown + "\n")
     return folder
-
-
-def _jsonable(counts: dict) -> dict:
-    return {kind: {label: int(n) for label, n in table.items()} for kind, table in counts.items()}
 
 
 def load_split(folder: str | Path, graph: Graph) -> Split:

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from motive import layout, metrics, splits
-from motive.audit import audit
+from motive.audit import make_audited_split
 from motive.errors import MotiveError
 from motive.graph import Graph
 from motive.models import StageGraph, build_model
@@ -74,12 +74,7 @@ def load_split(graph: Graph, config: TrainConfig) -> splits.Split:
     folder = splits.default_dir(config.data, config.graph, split_config, config.gene_type)
     if (folder / "split.json").exists():
         return splits.load_split(folder, graph)
-    split = splits.make_split(graph, split_config)
-    report = audit(graph, split)
-    if not report.passed:
-        raise MotiveError(f"split failed its audit: {report.first_failure()}")
-    splits.save_split(split, graph, folder)
-    return split
+    return make_audited_split(graph, split_config, folder)[0]
 
 
 def eval_pairs(graph: Graph, split: splits.Split, stage: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -206,11 +201,12 @@ def _seen_in_training(graph: Graph, split: splits.Split) -> dict[str, np.ndarray
     return seen
 
 
-def run(config: TrainConfig, out: str | Path) -> dict:
-    """Train and evaluate one (model, split, seed); write the run directory atomically."""
-    started = time.perf_counter()
+def prepare(config: TrainConfig, expected_hash: str | None = None):
+    """The graph (and its hash), its split and the three stage graphs a run works on."""
     graph = layout.read_graph(layout.graph_dir(config.data, config.graph, config.gene_type))
     graph_hash = graph.content_hash()
+    if expected_hash is not None and graph_hash != expected_hash:
+        raise MotiveError(f"{config.data}: graph changed since the run (hash {expected_hash[:12]}); retrain")
     split = load_split(graph, config)
     for stage in ("valid", "test"):
         if len(split.negatives[stage]) < config.hits_k:
@@ -219,6 +215,13 @@ def run(config: TrainConfig, out: str | Path) -> dict:
                 "pass a smaller --hits-k (the paper's 500 is ~1% of MOTIVE's test pairs)"
             )
     stages = {stage: StageGraph.build(graph, split, stage) for stage in splits.STAGES}
+    return graph, graph_hash, split, stages
+
+
+def run(config: TrainConfig, out: str | Path) -> dict:
+    """Train and evaluate one (model, split, seed); write the run directory atomically."""
+    started = time.perf_counter()
+    graph, graph_hash, split, stages = prepare(config)
     model, history, best_epoch = fit(config, graph, split, stages)
     results, predictions, per_node = evaluate_stages(config, graph, split, stages, model)
     summary = {
@@ -254,11 +257,7 @@ def evaluate_run(run_dir: str | Path) -> dict:
         raise MotiveError(f"{path}: file not found; not a run directory made by `motive train`")
     checkpoint = torch.load(path, weights_only=False)
     config = TrainConfig(**checkpoint["config"])
-    graph = layout.read_graph(layout.graph_dir(config.data, config.graph, config.gene_type))
-    if graph.content_hash() != checkpoint["graph_hash"]:
-        raise MotiveError(f"{config.data}: graph changed since the run (hash {checkpoint['graph_hash'][:12]}); retrain")
-    split = load_split(graph, config)
-    stages = {stage: StageGraph.build(graph, split, stage) for stage in splits.STAGES}
+    graph, _, split, stages = prepare(config, checkpoint["graph_hash"])
     model = build_model(config.model, stages["train"], **config.model_kwargs)
     if model.trainable:
         model.load_state_dict(checkpoint["state_dict"])
