@@ -22,7 +22,7 @@ def test_run_writes_a_complete_traceable_run_directory(dataset, tmp_path):
     config = TrainConfig(data=str(dataset), split="cold_source", model="gin_cp", epochs=40, patience=8, batch_size=256, lr=5e-3, hits_k=20)
     summary = run(config, tmp_path / "run")
     files = {p.name for p in (tmp_path / "run").iterdir()}
-    assert files == {"config.json", "metrics.json", "history.csv", "predictions.parquet", "per_node_ap.parquet", "checkpoint.pt"}
+    assert files == {"motive.json", "config.json", "metrics.json", "history.csv", "predictions.parquet", "per_node_ap.parquet", "checkpoint.pt"}
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert saved["test"]["hits@20"] == summary["test"]["hits@20"]
     history = pd.read_csv(tmp_path / "run" / "history.csv")
@@ -60,7 +60,7 @@ def test_same_seed_same_run_other_seed_other_run(dataset, tmp_path):
         return run(config, tmp_path / name)["test"]
 
     assert test_metrics(0, "a") == test_metrics(0, "b")
-    assert test_metrics(0, "a")["auroc"] != test_metrics(1, "c")["auroc"]
+    assert test_metrics(0, "a2")["auroc"] != test_metrics(1, "c")["auroc"]
 
 
 def test_neighbor_mode_trains_without_compiled_extensions(dataset, tmp_path):

@@ -24,6 +24,7 @@ import numpy as np
 
 from motive.graph import Graph
 from motive.negatives import NegativeSampler, is_member, positive_keys
+from motive.outputs import check_target
 from motive.errors import MotiveError
 from motive.splits import COLD_SIDES, STAGES, SUBSET_STAGE, Split, SplitConfig, make_split, save_split, st_stage_range
 
@@ -182,11 +183,12 @@ def _key(graph: Graph, side: str, node: int) -> str:
     return f"{keys[int(node)]!r}"
 
 
-def make_audited_split(graph: Graph, config: SplitConfig, folder: str | Path) -> tuple[Split, Report]:
+def make_audited_split(graph: Graph, config: SplitConfig, folder: str | Path, overwrite: bool = False) -> tuple[Split, Report]:
     """Make a split, audit it, and save it with its report; a split that fails is never written."""
+    check_target(folder, "split", overwrite)
     split = make_split(graph, config)
     report = audit(graph, split)
     if not report.passed:
         raise MotiveError(f"split failed its audit, nothing written: {report.first_failure()}")
-    save_split(split, graph, folder, report.to_markdown())
+    save_split(split, graph, folder, report.to_markdown(), overwrite)
     return split, report

@@ -11,7 +11,9 @@ Usage:
   motive train --data runs/l1000 --graph st_expanded --split cold_source --model gin_cp --seed 0 --out runs/gin
   motive evaluate runs/gin
 
-Errors in the input are one line on stderr and exit status 2; outputs are written atomically.
+Errors in the input are one line on stderr and exit status 2. Outputs are written atomically
+and never replace anything motive did not make; replacing an earlier motive output of the same
+kind needs --overwrite (see motive/outputs.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import logging
 import sys
 from pathlib import Path
 
+from motive import checks
 from motive.errors import MotiveError
 
 log = logging.getLogger("motive")
@@ -47,69 +50,83 @@ def _data_build(args: argparse.Namespace) -> None:
 
     from motive.stats import to_markdown
 
-    description = l1000.build(fetch(args.name, args.mirror, args.cache), args.out)
+    from motive.outputs import check_target
+
+    check_target(args.out, "dataset", args.overwrite)  # before fetching
+    description = l1000.build(fetch(args.name, args.mirror, args.cache), args.out, args.overwrite)
     print(to_markdown(pd.DataFrame(description["statistics"])))
 
 
 def _data_build_inputs(args: argparse.Namespace) -> None:
     from motive import layout
     from motive.build import build_from_inputs
-    from motive.tables import atomic_path
+    from motive.outputs import check_target, output_dir
 
+    check_target(args.out, "dataset", args.overwrite)
     graphs = build_from_inputs(args.inputs, args.gene_type, args.max_degree)
-    with atomic_path(args.out, is_dir=True) as tmp:
+    with output_dir(args.out, "dataset", args.overwrite) as tmp:
         layout.write_dataset(graphs, tmp, args.gene_type)
     _print_table(graphs)
 
 
 def _data_synth(args: argparse.Namespace) -> None:
     from motive import layout, synth
-    from motive.tables import atomic_path
+    from motive.outputs import check_target, output_dir
 
+    check_target(args.out, "dataset", args.overwrite)
     config = synth.SynthConfig(scale=args.scale, seed=args.seed, signal=args.signal)
     try:
         graphs = synth.generate(config)
     except ValueError as error:
         raise MotiveError(f"--scale/--signal: {error}") from None
-    with atomic_path(args.out, is_dir=True) as tmp:
+    with output_dir(args.out, "dataset", args.overwrite) as tmp:
         layout.write_dataset(graphs, tmp, "orf")
         description = synth.describe(config) | {"graph_hashes": {gt: g.content_hash() for gt, g in graphs.items()}}
         (tmp / "dataset.json").write_text(json.dumps(description, indent=2) + "\n")
     _print_table(graphs)
 
 
-def _print_table(graphs: dict, out: str | Path | None = None) -> None:
+def _print_table(graphs: dict, out: str | Path | None = None, overwrite: bool = False) -> None:
+    from motive.outputs import markdown_header, output_file
     from motive.stats import table2, to_markdown
-    from motive.tables import atomic_path
 
     text = to_markdown(table2(graphs))
     print(text)
     if out is not None:
-        with atomic_path(out) as tmp:
-            tmp.write_text(text + "\n")
+        with output_file(out, "stats", overwrite) as tmp:
+            tmp.write_text(markdown_header("stats") + text + "\n")
 
 
 def _data_stats(args: argparse.Namespace) -> None:
     from motive import layout
+    from motive.outputs import check_file_target
 
-    _print_table(layout.read_dataset(args.dataset, args.gene_type), args.out)
+    if args.out is not None:
+        check_file_target(args.out, "stats", args.overwrite)
+    _print_table(layout.read_dataset(args.dataset, args.gene_type), args.out, args.overwrite)
 
 
 def _split(args: argparse.Namespace) -> None:
     from motive import audit, layout, splits
+    from motive.outputs import check_target
 
     graph = layout.read_graph(layout.graph_dir(args.data, args.graph, args.gene_type))
     config = splits.SplitConfig(args.split, args.seed, negative_mode=args.negative_mode)
     out = Path(args.out) if args.out else splits.default_dir(args.data, args.graph, config, args.gene_type)
-    split, report = audit.make_audited_split(graph, config, out)
     if args.export_official:
         official_graph = layout.graph_dir(args.export_official, args.graph, args.gene_type)
-        if not (official_graph / "source.parquet").exists():
-            layout.write_graph(graph, official_graph)
-        elif layout.read_graph(official_graph).content_hash() != graph.content_hash():
+        official_exists = (official_graph / "source.parquet").exists()
+        if official_exists and layout.read_graph(official_graph).content_hash() != graph.content_hash():
             raise MotiveError(f"{official_graph}: holds a different graph; export to an empty folder")
+        if not official_exists:
+            check_target(official_graph, "graph")
         target = official_graph / splits.OFFICIAL_NAMES[args.split]
-        layout.write_split_tables(split.tables(graph), target)
+        check_target(target, "split_tables", args.overwrite)  # both checks before anything is written
+    split, report = audit.make_audited_split(graph, config, out, args.overwrite)
+    if args.export_official:
+        if not official_exists:
+            layout.write_graph(graph, official_graph)
+        layout.write_split_tables(split.tables(graph), target, args.overwrite)
         print(f"official split tables: {target}")
     print(report.to_markdown())
     print(f"split written to {out}")
@@ -148,7 +165,7 @@ def _train(args: argparse.Namespace) -> None:
         graph=args.graph,
         split=args.split,
         model=args.model,
-        model_kwargs=json.loads(args.model_kwargs),
+        model_kwargs=args.model_kwargs,
         seed=args.seed,
         split_seed=args.split_seed,
         gene_type=args.gene_type,
@@ -161,7 +178,7 @@ def _train(args: argparse.Namespace) -> None:
         monitor=args.monitor,
         mode=args.mode,
     )
-    summary = run(config, args.out)
+    summary = run(config, args.out, args.overwrite)
     print(metrics_table({"valid": summary["valid"], "test": summary["test"]}))
     print(f"best epoch {summary['best_epoch']} of {summary['epochs_run']}, {summary['seconds_per_epoch']} s/epoch, {summary['seconds']} s; run written to {args.out}")
 
@@ -180,82 +197,120 @@ def _evaluate(args: argparse.Namespace) -> None:
     print(metrics_table(evaluate_run(args.run_dir)))
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the house error format: one line, exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"motive: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _arg(check):
+    """An argparse ``type=`` from a check of motive.checks (same message as the API)."""
+
+    def convert(value: str):
+        try:
+            return check(value)
+        except MotiveError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    convert.__name__ = check.__name__  # argparse names the type in some messages
+    return convert
+
+
+POSITIVE_INT, NONNEGATIVE_INT = _arg(checks.positive_int), _arg(checks.nonnegative_int)
+POSITIVE_FLOAT, NONNEGATIVE_FLOAT = _arg(checks.positive_float), _arg(checks.nonnegative_float)
+FRACTION, JSON_OBJECT = _arg(checks.fraction), _arg(checks.json_object)
+EXISTING_DIR, EXISTING_PATH = _arg(checks.existing_dir), _arg(checks.existing_path)
+GRAPH_TYPES = ["bipartite", "s_expanded", "t_expanded", "st_expanded"]
+SPLITS = ["random", "cold_source", "cold_target", "cold_both"]
+
+
+def _overwrite(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--overwrite", action="store_true", help="replace an earlier motive output of the same kind at the output path (never anything else)")
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="motive", description=__doc__.split("\n")[0])
+    top = _Parser(prog="motive", description=__doc__.split("\n")[0])
     top.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
     commands = top.add_subparsers(dest="command", required=True)
     data = commands.add_parser("data", help="fetch, build, generate and describe datasets").add_subparsers(dest="action", required=True)
 
     fetch = data.add_parser("fetch", help="copy or download a dataset's raw files, verify sha256, cache them")
     fetch.add_argument("name")
-    fetch.add_argument("--mirror", help="local folder laid out like the manifest (e.g. ../shared/data/raw)")
+    fetch.add_argument("--mirror", type=EXISTING_DIR, help="local folder laid out like the manifest (e.g. ../shared/data/raw)")
     fetch.add_argument("--cache", help="cache folder (default: $MOTIVE_CACHE or ~/.cache/motive)")
     fetch.set_defaults(run=_data_fetch)
 
     build = data.add_parser("build", help="fetch raw files and build a dataset into the official layout")
     build.add_argument("name")
     build.add_argument("--out", required=True)
-    build.add_argument("--mirror")
+    build.add_argument("--mirror", type=EXISTING_DIR)
     build.add_argument("--cache")
+    _overwrite(build)
     build.set_defaults(run=_data_build)
 
     build_inputs = data.add_parser("build-inputs", help="build data/ from an official MOTIVE inputs/ tree")
-    build_inputs.add_argument("inputs")
+    build_inputs.add_argument("inputs", type=EXISTING_DIR)
     build_inputs.add_argument("--out", required=True)
     build_inputs.add_argument("--gene-type", default="orf", choices=["orf", "crispr"])
-    build_inputs.add_argument("--max-degree", type=int, default=150)
+    build_inputs.add_argument("--max-degree", type=POSITIVE_INT, default=150)
+    _overwrite(build_inputs)
     build_inputs.set_defaults(run=_data_build_inputs)
 
     synth = data.add_parser("synth", help="generate a synthetic dataset in the official layout")
     synth.add_argument("--out", required=True)
-    synth.add_argument("--scale", type=float, default=1.0, help="1 = MOTIVE's Table 2 counts")
-    synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--signal", type=float, default=0.5, help="share of feature variance from the latent (0..1)")
+    synth.add_argument("--scale", type=POSITIVE_FLOAT, default=1.0, help="1 = MOTIVE's Table 2 counts")
+    synth.add_argument("--seed", type=NONNEGATIVE_INT, default=0)
+    synth.add_argument("--signal", type=FRACTION, default=0.5, help="share of feature variance from the latent (0..1)")
+    _overwrite(synth)
     synth.set_defaults(run=_data_synth)
 
     stats = data.add_parser("stats", help="Table 2 statistics of every graph type in a dataset folder")
-    stats.add_argument("dataset")
+    stats.add_argument("dataset", type=EXISTING_DIR)
     stats.add_argument("--gene-type", default="orf", choices=["orf", "crispr"])
     stats.add_argument("--out", help="also write the Markdown table here")
+    _overwrite(stats)
     stats.set_defaults(run=_data_stats)
 
     split = commands.add_parser("split", help="split a graph (audited), or `motive split audit DIR`")
-    split.add_argument("data", help="dataset folder (holding data/{graph_type}/{gene_type}/)")
-    split.add_argument("--graph", required=True, choices=["bipartite", "s_expanded", "t_expanded", "st_expanded"])
-    split.add_argument("--split", required=True, choices=["random", "cold_source", "cold_target", "cold_both"])
-    split.add_argument("--seed", type=int, default=0)
+    split.add_argument("data", type=EXISTING_DIR, help="dataset folder (holding data/{graph_type}/{gene_type}/)")
+    split.add_argument("--graph", required=True, choices=GRAPH_TYPES)
+    split.add_argument("--split", required=True, choices=SPLITS)
+    split.add_argument("--seed", type=NONNEGATIVE_INT, default=0)
     split.add_argument("--gene-type", default="orf", choices=["orf", "crispr"])
     split.add_argument("--negative-mode", default="batch", choices=["batch", "global"])
     split.add_argument("--out", help="split folder (default: DATA/data/G/orf/splits/SPLIT/seed_N)")
     split.add_argument("--export-official", metavar="DIR", help="also write official split tables under DIR/data/G/orf/{random,source,target,zero_shot}")
+    _overwrite(split)
     split.set_defaults(run=_split)
 
     split_audit = commands.add_parser("split-audit", help="audit split folders (also: `motive split audit DIR`)")
-    split_audit.add_argument("dir", help="a graph folder (audits every split in it) or one split folder")
+    split_audit.add_argument("dir", type=EXISTING_DIR, help="a graph folder (audits every split in it) or one split folder")
     split_audit.set_defaults(run=_split_audit)
 
     train = commands.add_parser("train", help="train and evaluate one model on one split (writes a run folder)")
-    train.add_argument("--data", required=True, help="dataset folder")
-    train.add_argument("--graph", default="st_expanded", choices=["bipartite", "s_expanded", "t_expanded", "st_expanded"])
-    train.add_argument("--split", default="random", choices=["random", "cold_source", "cold_target", "cold_both"])
+    train.add_argument("--data", required=True, type=EXISTING_DIR, help="dataset folder")
+    train.add_argument("--graph", default="st_expanded", choices=GRAPH_TYPES)
+    train.add_argument("--split", default="random", choices=SPLITS)
     train.add_argument("--model", default="gin_cp", help="sage_cp, gin_cp, gat_cp, sage_embs, gin_embs, gat_embs, mlp, bilinear, cosine, shortest_path, knn")
-    train.add_argument("--model-kwargs", default="{}", help='JSON keyword arguments of the model, e.g. \'{"hidden": 128}\'')
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--split-seed", type=int, default=0)
+    train.add_argument("--model-kwargs", type=JSON_OBJECT, default={}, help='JSON keyword arguments of the model, e.g. \'{"hidden": 128}\'')
+    train.add_argument("--seed", type=NONNEGATIVE_INT, default=0)
+    train.add_argument("--split-seed", type=NONNEGATIVE_INT, default=0)
     train.add_argument("--gene-type", default="orf", choices=["orf", "crispr"])
-    train.add_argument("--epochs", type=int, default=1000)
-    train.add_argument("--patience", type=int, default=50)
-    train.add_argument("--batch-size", type=int, default=2048, help="supervision edges per step (paper: 512)")
-    train.add_argument("--lr", type=float, default=1e-3)
-    train.add_argument("--weight-decay", type=float, default=1e-4)
-    train.add_argument("--hits-k", type=int, default=500)
+    train.add_argument("--epochs", type=POSITIVE_INT, default=1000)
+    train.add_argument("--patience", type=POSITIVE_INT, default=50)
+    train.add_argument("--batch-size", type=POSITIVE_INT, default=2048, help="supervision edges per step (paper: 512)")
+    train.add_argument("--lr", type=POSITIVE_FLOAT, default=1e-3)
+    train.add_argument("--weight-decay", type=NONNEGATIVE_FLOAT, default=1e-4)
+    train.add_argument("--hits-k", type=POSITIVE_INT, default=500)
     train.add_argument("--monitor", default="hits", choices=["hits", "auprc", "auroc", "bce"], help="validation metric for the best epoch (hits = hits@K)")
     train.add_argument("--mode", default="full", choices=["full", "neighbor"])
     train.add_argument("--out", required=True)
+    _overwrite(train)
     train.set_defaults(run=_train)
 
     evaluate = commands.add_parser("evaluate", help="re-score a run folder from its checkpoint")
-    evaluate.add_argument("run_dir", metavar="RUN")
+    evaluate.add_argument("run_dir", metavar="RUN", type=EXISTING_DIR)
     evaluate.set_defaults(run=_evaluate)
     return top
 
@@ -265,13 +320,19 @@ def main(argv: list[str] | None = None) -> int:
     position = next((i for i, arg in enumerate(argv) if not arg.startswith("-")), None)
     if position is not None and argv[position : position + 2] == ["split", "audit"]:
         argv[position : position + 2] = ["split-audit"]
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exit_:  # argparse: --help (0) or a bad argument (2, already printed)
+        return int(exit_.code or 0)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr, force=True)
     try:
         args.run(args)
     except MotiveError as error:
         print(f"motive: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("motive: interrupted; outputs not finished were not written", file=sys.stderr)
+        return 130
     return 0
 
 

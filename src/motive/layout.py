@@ -17,7 +17,8 @@ import pandas as pd
 
 from motive.errors import MotiveError
 from motive.graph import EDGE_COLUMNS, GRAPH_TYPES, PROVENANCE_COLUMNS, SOURCE_INDEX, TARGET_INDEX, Graph, NodeTable
-from motive.tables import as_float32_matrix, atomic_path, read_table, require_nonempty
+from motive.outputs import output_dir
+from motive.tables import as_float32_matrix, read_table, require_nonempty
 
 EDGE_FILES = {"st": "s_t_labels.parquet", "ss": "s_s_labels.parquet", "tt": "t_t_labels.parquet"}
 GENE_TYPES = ("orf", "crispr")
@@ -41,12 +42,11 @@ def _map_frame(nodes: NodeTable, index_name: str) -> pd.DataFrame:
     return pd.DataFrame({"0": np.arange(len(nodes), dtype=np.int64)}, index=pd.Index(nodes.keys, name=index_name))
 
 
-def write_graph(graph: Graph, folder: str | Path) -> Path:
+def write_graph(graph: Graph, folder: str | Path, overwrite: bool = False) -> Path:
     """Write one graph folder atomically (all files appear together or not at all)."""
     graph.validate()
     folder = Path(folder)
-    with atomic_path(folder, is_dir=True) as tmp:
-        tmp.mkdir(parents=True, exist_ok=True)
+    with output_dir(folder, "graph", overwrite) as tmp:
         _features_frame(graph.sources, SOURCE_INDEX).to_parquet(tmp / "source.parquet")
         _features_frame(graph.targets, TARGET_INDEX).to_parquet(tmp / "target.parquet")
         _map_frame(graph.sources, SOURCE_INDEX).to_parquet(tmp / "source_map.parquet")
@@ -123,11 +123,10 @@ def read_dataset(dataset_dir: str | Path, gene_type: str = "orf") -> dict[str, G
     return {gt: read_graph(folder) for gt, folder in found.items()}
 
 
-def write_split_tables(tables: dict[str, pd.DataFrame], folder: str | Path) -> Path:
+def write_split_tables(tables: dict[str, pd.DataFrame], folder: str | Path, overwrite: bool = False) -> Path:
     """Write a split subfolder: each edge table with its official columns plus ``subset``."""
     folder = Path(folder)
-    with atomic_path(folder, is_dir=True) as tmp:
-        tmp.mkdir(parents=True, exist_ok=True)
+    with output_dir(folder, "split_tables", overwrite) as tmp:
         for kind, table in tables.items():
             _check_subsets(kind, table, folder / EDGE_FILES[kind])
             columns = list(EDGE_COLUMNS[kind]) + ["subset"]

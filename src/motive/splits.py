@@ -228,13 +228,13 @@ def default_dir(dataset_dir: str | Path, graph_type: str, config: SplitConfig, g
     return layout.graph_dir(dataset_dir, graph_type, gene_type) / "splits" / config.split / f"seed_{config.seed}"
 
 
-def save_split(split: Split, graph: Graph, folder: str | Path, audit_markdown: str | None = None) -> Path:
+def save_split(split: Split, graph: Graph, folder: str | Path, audit_markdown: str | None = None, overwrite: bool = False) -> Path:
     """Official split tables + our extras (node stages, stored negatives, split.json and the
     audit report), atomically."""
-    from motive.tables import atomic_path
+    from motive.outputs import output_dir
 
     folder = Path(folder)
-    with atomic_path(folder, is_dir=True) as tmp:
+    with output_dir(folder, "split", overwrite) as tmp:
         layout.write_split_tables(split.tables(graph), tmp)
         pd.DataFrame({"node_stage": split.node_stage["source"]}, index=pd.Index(graph.sources.keys)).to_parquet(tmp / "source_stage.parquet")
         pd.DataFrame({"node_stage": split.node_stage["target"]}, index=pd.Index(graph.targets.keys)).to_parquet(tmp / "target_stage.parquet")

@@ -1,16 +1,12 @@
-"""Reading and writing tables safely: clear one-line errors on bad input, atomic writes.
-
-Owns file-level concerns only (formats, required columns, temp-then-rename); what the
-columns mean belongs to the stage that reads them.
+"""Reading tables safely: clear one-line errors on bad input (formats, required columns,
+finite features). What the columns mean belongs to the stage that reads them; writing
+belongs to ``motive.outputs``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -75,36 +71,3 @@ def as_float32_matrix(frame: pd.DataFrame, where: object) -> np.ndarray:
             f"(row {frame.index[row]!r}); impute or drop it before building"
         )
     return matrix
-
-
-@contextlib.contextmanager
-def atomic_path(final: str | os.PathLike, is_dir: bool = False) -> Iterator[Path]:
-    """Yield a temporary sibling path; move it onto `final` only if the block succeeds.
-
-    A reader therefore sees either the old complete output or the new complete output,
-    never a half-written one.
-    """
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-    target = tmp if is_dir else tmp / final.name
-    try:
-        yield target
-        if is_dir:
-            if final.exists():
-                old = final.with_name(f".{final.name}.old-{os.getpid()}")
-                final.rename(old)
-                tmp.rename(final)
-                shutil.rmtree(old)
-            else:
-                tmp.rename(final)
-        else:
-            os.replace(target, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def write_parquet(frame: pd.DataFrame, path: str | os.PathLike, index: bool = False) -> None:
-    with atomic_path(path) as tmp:
-        frame.to_parquet(tmp, index=index)

@@ -25,13 +25,13 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from motive import layout, metrics, splits
+from motive import checks, layout, metrics, splits
 from motive.audit import make_audited_split
 from motive.errors import MotiveError
 from motive.graph import Graph
 from motive.models import StageGraph, build_model
 from motive.negatives import NegativeSampler
-from motive.tables import atomic_path
+from motive.outputs import check_target, output_dir
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,20 @@ class TrainConfig:
     fanouts: tuple[int, int] = (15, 10)  # neighbours per hop in neighbor mode (-1 = all)
 
     def __post_init__(self) -> None:
+        for name, check in (
+            ("epochs", checks.positive_int),
+            ("patience", checks.positive_int),
+            ("batch_size", checks.positive_int),
+            ("hits_k", checks.positive_int),
+            ("train_negative_ratio", checks.positive_int),
+            ("seed", checks.nonnegative_int),
+            ("split_seed", checks.nonnegative_int),
+            ("lr", checks.positive_float),
+            ("weight_decay", checks.nonnegative_float),
+            ("model_kwargs", checks.json_object),
+        ):
+            setattr(self, name, checks.named(name, check, getattr(self, name)))
+        self.data = str(self.data)  # a Path is welcome; config.json stores text
         if self.monitor not in ("hits", "auprc", "auroc", "bce"):
             raise MotiveError(f"unknown monitor {self.monitor!r}; expected hits, auprc, auroc or bce")
         if self.mode not in ("full", "neighbor"):
@@ -218,9 +232,10 @@ def prepare(config: TrainConfig, expected_hash: str | None = None):
     return graph, graph_hash, split, stages
 
 
-def run(config: TrainConfig, out: str | Path) -> dict:
+def run(config: TrainConfig, out: str | Path, overwrite: bool = False) -> dict:
     """Train and evaluate one (model, split, seed); write the run directory atomically."""
     started = time.perf_counter()
+    check_target(out, "run", overwrite)  # fail now, not after training
     graph, graph_hash, split, stages = prepare(config)
     model, history, best_epoch = fit(config, graph, split, stages)
     results, predictions, per_node = evaluate_stages(config, graph, split, stages, model)
@@ -235,8 +250,7 @@ def run(config: TrainConfig, out: str | Path) -> dict:
         "valid": results["valid"],
         "test": results["test"],
     }
-    with atomic_path(out, is_dir=True) as tmp:
-        tmp.mkdir(parents=True, exist_ok=True)
+    with output_dir(out, "run", overwrite) as tmp:
         (tmp / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
         (tmp / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
         pd.DataFrame(history).to_csv(tmp / "history.csv", index=False)

@@ -20,7 +20,7 @@ from motive.datasets.registry import get_dataset
 from motive.sources import lincs, similarity
 from motive.sources.ids import drugbank_table
 from motive.stats import table2
-from motive.tables import atomic_path
+from motive.outputs import output_dir
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +57,11 @@ def write_inputs(raw_dir: Path, inputs_dir: Path) -> None:
         table.to_parquet(inputs_dir / "annotations" / f"{name}.parquet", index=False)
 
 
-def build(raw_dir: str | Path, out_dir: str | Path) -> dict:
+def build(raw_dir: str | Path, out_dir: str | Path, overwrite: bool = False) -> dict:
     """Write ``out_dir/{inputs,data}`` and ``out_dir/dataset.json``; all or nothing."""
     dataset = get_dataset("l1000")
     started = time.perf_counter()
-    with atomic_path(out_dir, is_dir=True) as tmp:
+    with output_dir(out_dir, "dataset", overwrite) as tmp:
         write_inputs(Path(raw_dir), tmp / "inputs")
         graphs = build_from_inputs(tmp / "inputs", gene_type=dataset.gene_type)
         layout.write_dataset(graphs, tmp, dataset.gene_type)

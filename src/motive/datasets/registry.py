@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from motive.errors import MotiveError
-from motive.tables import atomic_path
+from motive.outputs import cache_file
 
 log = logging.getLogger(__name__)
 MANIFESTS = Path(__file__).parent / "manifests"
@@ -116,7 +116,7 @@ def fetch(name: str, mirror: str | Path | None = None, cache_dir: str | Path | N
         final = raw_dir / row.path
         if final.exists() and sha256_of(final) == row.sha256:
             continue
-        with atomic_path(final) as tmp:
+        with cache_file(final) as tmp:
             if mirror is not None:
                 source = Path(mirror) / row.path
                 if not source.is_file():

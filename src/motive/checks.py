@@ -1,0 +1,109 @@
+"""Argument checks shared by the CLI (argparse ``type=``) and the Python API (config classes), so a
+bad value gets the same one-line explanation either way. Each check returns the parsed value or
+raises ``MotiveError`` with a message that does not name the argument; callers add the name.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from motive.errors import MotiveError
+
+
+def positive_int(value: Any) -> int:
+    number = _integer(value)
+    if number < 1:
+        raise MotiveError(f"must be a positive integer, got {value!r}")
+    return number
+
+
+def nonnegative_int(value: Any) -> int:
+    number = _integer(value)
+    if number < 0:
+        raise MotiveError(f"must be an integer >= 0, got {value!r}")
+    return number
+
+
+def positive_float(value: Any) -> float:
+    number = _real(value)
+    if not number > 0:
+        raise MotiveError(f"must be a positive number, got {value!r}")
+    return number
+
+
+def nonnegative_float(value: Any) -> float:
+    number = _real(value)
+    if number < 0:
+        raise MotiveError(f"must be a number >= 0, got {value!r}")
+    return number
+
+
+def fraction(value: Any) -> float:
+    number = _real(value)
+    if not 0 <= number <= 1:
+        raise MotiveError(f"must be within [0, 1], got {value!r}")
+    return number
+
+
+def json_object(value: Any) -> dict:
+    """A JSON object given as text (CLI) or already as a dict (API)."""
+    if isinstance(value, dict):
+        return value
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as error:
+        raise MotiveError(f"is not valid JSON ({error.msg} at line {error.lineno} column {error.colno}); example: '{{\"hidden\": 128}}'") from None
+    if not isinstance(parsed, dict):
+        raise MotiveError(f"must be a JSON object such as '{{\"hidden\": 128}}', got {value!r}")
+    return parsed
+
+
+def existing_dir(value: Any) -> Path:
+    path = Path(value)
+    if not path.is_dir():
+        raise MotiveError(f"{value}: folder not found" if not path.exists() else f"{value}: is a file, expected a folder")
+    return path
+
+
+def existing_path(value: Any) -> Path:
+    path = Path(value)
+    if not path.exists():
+        raise MotiveError(f"{value}: not found; check the path")
+    return path
+
+
+def named(name: str, check: Callable[[Any], Any], value: Any) -> Any:
+    """Run ``check`` for the API, naming the argument in the error."""
+    try:
+        return check(value)
+    except MotiveError as error:
+        raise MotiveError(f"{name}: {error}") from None
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool):
+        raise MotiveError(f"must be an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise MotiveError(f"must be an integer, got {value!r}") from None
+
+
+def _real(value: Any) -> float:
+    if isinstance(value, bool):
+        raise MotiveError(f"must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise MotiveError(f"must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise MotiveError(f"must be a finite number, got {value!r}")
+    return number

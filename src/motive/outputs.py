@@ -1,0 +1,231 @@
+"""The one rule for writing outputs: build in a fresh temp sibling, move into place when complete,
+and never delete or replace anything motive did not make.
+
+A folder output carries a marker file (``motive.json``: kind, version and the list of files it
+wrote). An existing target is replaced only when it is an empty folder, or a motive output of
+the same kind holding nothing but files motive wrote, and then only with ``overwrite=True``. The
+swap is one atomic ``renameat2(RENAME_EXCHANGE)`` where the file system has it, so a crash at any
+point leaves the old or the new output at the path, never neither. Single-file outputs are
+replaced only with ``overwrite=True`` and only when motive recognises the file as its own.
+Finished outputs get the permissions a plain ``mkdir``/``open`` would under the user's umask.
+This module owns every deletion motive makes (``rmtree`` appears nowhere else).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from motive.errors import MotiveError
+
+MARKER = "motive.json"
+TEMP_TAG = ".motive-tmp-"  # in every temp sibling's name, so leftovers of a killed run are recognisable
+MARKDOWN_TAG = "<!-- motive:{kind} -->"  # first line of a Markdown output (invisible when rendered)
+
+
+def _version() -> str:
+    from motive import __version__
+
+    return __version__
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def read_marker(folder: Path) -> dict | None:
+    """The marker of a folder motive wrote, or None."""
+    try:
+        marker = json.loads((folder / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    return marker if isinstance(marker, dict) and "kind" in marker else None
+
+
+def _written_files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if not p.is_dir())
+
+
+def foreign_files(folder: Path) -> list[str]:
+    """Files under ``folder`` that no motive marker lists (nested outputs count as motive's own)."""
+    known: set[Path] = set()
+    for marker_path in folder.rglob(MARKER):
+        marker = read_marker(marker_path.parent) or {}
+        known.add(marker_path)
+        known.update(marker_path.parent / name for name in marker.get("files", []))
+    return sorted(
+        str(p.relative_to(folder)) for p in folder.rglob("*") if not p.is_dir() and p not in known and not any(TEMP_TAG in part for part in p.relative_to(folder).parts)
+    )
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_target(final: str | os.PathLike, kind: str, overwrite: bool = False) -> None:
+    """Raise MotiveError unless a folder output of ``kind`` may be written to ``final``.
+
+    Call it before long work so a run fails in a second instead of after an hour; the writer
+    calls it again before moving its output into place.
+    """
+    final = Path(final)
+    ancestor = _nearest_existing(final.parent)
+    if not ancestor.is_dir():
+        raise MotiveError(f"{final}: cannot create it, {ancestor} is a file; choose another path")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise MotiveError(f"{final}: cannot write there ({ancestor} is not writable for you); choose another path")
+    if not final.exists() and not final.is_symlink():
+        return
+    if final.is_symlink() or not final.is_dir():
+        raise MotiveError(f"{final}: exists and is not a folder; motive never replaces a file with a folder, choose another path")
+    if not any(final.iterdir()):
+        return
+    marker = read_marker(final)
+    if marker is None:
+        raise MotiveError(f"{final}: folder exists and was not made by motive (no {MARKER}); choose another path, motive never deletes it")
+    if marker["kind"] != kind:
+        raise MotiveError(f"{final}: holds a motive {marker['kind']}, not a {kind}; choose another path")
+    foreign = foreign_files(final)
+    if foreign:
+        raise MotiveError(f"{final}: holds files motive did not write ({foreign[0]}{' and more' if len(foreign) > 1 else ''}); move them out or choose another path")
+    if not overwrite:
+        raise MotiveError(f"{final}: a motive {kind} already exists here; pass --overwrite to replace it, or choose another path")
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2); False where the system cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(a))
+
+
+def _make_temp(final: Path) -> Path:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}{TEMP_TAG}", dir=final.parent))
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; outputs are shared like any folder
+    return tmp
+
+
+@contextlib.contextmanager
+def output_dir(final: str | os.PathLike, kind: str, overwrite: bool = False, **meta) -> Iterator[Path]:
+    """Yield an empty temp folder; when the block succeeds, mark it and move it onto ``final``.
+
+    ``final`` may not exist, may be an empty folder, or (with ``overwrite``) an earlier motive
+    output of the same kind; anything else is refused before the block runs.
+    """
+    final = Path(final)
+    check_target(final, kind, overwrite)
+    tmp = _make_temp(final)
+    try:
+        yield tmp
+        marker = {"kind": kind, "motive_version": _version(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **meta}
+        marker["files"] = _written_files(tmp)
+        (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+        check_target(final, kind, overwrite)  # again: the path may have changed during the work
+        if final.exists() and any(final.iterdir()):
+            if not _exchange(tmp, final):
+                # No atomic swap here: the old output stays under a hidden name until the new one is in place.
+                old = final.with_name(f".{final.name}{TEMP_TAG}old-{os.getpid()}")
+                final.rename(old)
+                tmp.rename(final)
+                tmp = old
+        else:
+            tmp.rename(final)  # onto a missing path or an empty folder
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)  # only ever our temp folder, or the old output it replaced
+
+
+def _recognised(path: Path, kind: str) -> bool:
+    """Whether a single file is a motive output of ``kind`` (a parquet's schema metadata, a
+    Markdown file's first line)."""
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return (pq.read_schema(path).metadata or {}).get(b"motive.kind") == kind.encode()
+        if path.suffix in (".md", ".html"):
+            with open(path, encoding="utf-8") as handle:
+                return handle.readline().strip() == MARKDOWN_TAG.format(kind=kind)
+    except (OSError, ValueError):  # pyarrow's ArrowInvalid is a ValueError
+        return False
+    return False
+
+
+def check_file_target(final: str | os.PathLike, kind: str, overwrite: bool = False) -> None:
+    final = Path(final)
+    ancestor = _nearest_existing(final.parent)
+    if not ancestor.is_dir():
+        raise MotiveError(f"{final}: cannot create it, {ancestor} is a file; choose another path")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise MotiveError(f"{final}: cannot write there ({ancestor} is not writable for you); choose another path")
+    if not final.exists() and not final.is_symlink():
+        return
+    if final.is_dir() or final.is_symlink():
+        raise MotiveError(f"{final}: exists and is not a plain file; motive never replaces it, choose another path")
+    if not _recognised(final, kind):
+        raise MotiveError(f"{final}: file exists and is not a motive {kind}; choose another path, motive never replaces it")
+    if not overwrite:
+        raise MotiveError(f"{final}: a motive {kind} already exists here; pass --overwrite to replace it, or choose another path")
+
+
+@contextlib.contextmanager
+def output_file(final: str | os.PathLike, kind: str, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temp path beside ``final``; rename it onto ``final`` when the block succeeds.
+
+    The writer must make the file recognisable (``parquet_metadata(kind)`` or
+    ``markdown_header(kind)``) for a later ``--overwrite`` to accept it.
+    """
+    final = Path(final)
+    check_file_target(final, kind, overwrite)
+    tmp = _make_temp(final)
+    try:
+        yield tmp / final.name
+        check_file_target(final, kind, overwrite)
+        os.replace(tmp / final.name, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def parquet_metadata(kind: str) -> dict[bytes, bytes]:
+    return {b"motive.kind": kind.encode(), b"motive.version": _version().encode()}
+
+
+def markdown_header(kind: str) -> str:
+    return MARKDOWN_TAG.format(kind=kind) + "\n"
+
+
+@contextlib.contextmanager
+def cache_file(final: str | os.PathLike) -> Iterator[Path]:
+    """Write one file of motive's own cache: temp beside it, then rename (a corrupt cached copy
+    is replaced; the cache holds nothing else)."""
+    final = Path(final)
+    if final.is_dir():
+        raise MotiveError(f"{final}: is a folder where the cache expects a file; move it out of the cache")
+    tmp = _make_temp(final)
+    try:
+        yield tmp / final.name
+        os.replace(tmp / final.name, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
