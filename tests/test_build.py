@@ -108,16 +108,14 @@ def write_inputs(root, compound_gene, compound_compound, gene_gene):
     (root / "compound").mkdir(parents=True)
     (root / "orf").mkdir()
     (root / "annotations").mkdir()
-    pd.DataFrame(
-        {"Metadata_JCP2022": ["C1", "C1", "C2", "C3", "C4"], "Metadata_Plate": "P", "f1": [1.0, 3.0, 5.0, 7.0, 9.0], "f2": [0.0, 2.0, 1.0, 1.0, 1.0]}
-    ).to_parquet(root / "compound" / "features.parquet")
-    pd.DataFrame(
-        {"Metadata_JCP2022": ["C1", "C2", "C3", "C4"], "Metadata_InChIKey": [K["C"] + "-A-N", K["A"] + "-A-N", K["B"] + "-A-N", K["D"] + "-A-N"], "Metadata_InChI": "InChI=1S/x"}
-    ).to_csv(root / "compound" / "meta.csv.gz", index=False)
-    pd.DataFrame({"Metadata_JCP2022": ["O1", "O2", "O3", "O4"], "x": [1.0, 2.0, 3.0, 4.0]}).to_parquet(root / "orf" / "features.parquet")
-    pd.DataFrame({"Metadata_JCP2022": ["O1", "O2", "O3", "O4"], "Metadata_Symbol": ["G1", "G2", "G3", "G4"], "Metadata_NCBI_Gene_ID": [1, 2, 3, 4]}).to_csv(
-        root / "orf" / "meta.csv.gz", index=False
+    pd.DataFrame({"Metadata_JCP2022": ["C1", "C1", "C2", "C3", "C4"], "Metadata_Plate": "P", "f1": [1.0, 3.0, 5.0, 7.0, 9.0], "f2": [0.0, 2.0, 1.0, 1.0, 1.0]}).to_parquet(
+        root / "compound" / "features.parquet"
     )
+    pd.DataFrame({"Metadata_JCP2022": ["C1", "C2", "C3", "C4"], "Metadata_InChIKey": [K["C"] + "-A-N", K["A"] + "-A-N", K["B"] + "-A-N", K["D"] + "-A-N"], "Metadata_InChI": "InChI=1S/x"}).to_csv(
+        root / "compound" / "meta.csv.gz", index=False
+    )
+    pd.DataFrame({"Metadata_JCP2022": ["O1", "O2", "O3", "O4"], "x": [1.0, 2.0, 3.0, 4.0]}).to_parquet(root / "orf" / "features.parquet")
+    pd.DataFrame({"Metadata_JCP2022": ["O1", "O2", "O3", "O4"], "Metadata_Symbol": ["G1", "G2", "G3", "G4"], "Metadata_NCBI_Gene_ID": [1, 2, 3, 4]}).to_csv(root / "orf" / "meta.csv.gz", index=False)
     compound_gene.to_parquet(root / "annotations" / "compound_gene.parquet")
     compound_compound.to_parquet(root / "annotations" / "compound_compound.parquet")
     gene_gene.to_parquet(root / "annotations" / "gene_gene.parquet")

@@ -2,10 +2,9 @@
 
 import pytest
 
-from motive import splits, synth
+from motive import layout, splits, synth
 from motive.audit import audit
 from motive.datasets import l1000, registry
-from motive import layout
 
 
 def audit_all(graphs):

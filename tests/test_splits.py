@@ -41,7 +41,7 @@ def test_every_split_of_every_graph_passes_the_audit(graph, graph_type, split_na
     tolerance = 0.02 if split_name == "random" else 0.12  # cold splits hold out nodes, so edge shares vary with degree
     if split_name == "cold_both":
         tolerance = 0.2
-    for stage, ratio in zip(splits.STAGES, (0.7, 0.1, 0.2)):
+    for stage, ratio in zip(splits.STAGES, (0.7, 0.1, 0.2), strict=True):
         assert abs(share[stage] - ratio) <= tolerance, (stage, share)
     train_edges = np.isin(labels, ("message", "train")).sum()
     assert abs((labels == "message").sum() - 0.6 * train_edges) <= 1
@@ -124,7 +124,7 @@ def test_official_tables_reconstruct_the_split(tmp_path):
         assert rebuilt.config.split == name
         assert audit(graph, rebuilt).passed
         used = split.subsets["st"] != "unused"
-        for side, ends in zip(("source", "target"), graph.endpoints("st")):
+        for side, ends in zip(("source", "target"), graph.endpoints("st"), strict=True):
             labelled = np.unique(ends[used])  # stages are recoverable for nodes with a labelled ST edge
             assert (rebuilt.node_stage[side][labelled] == split.node_stage[side][labelled]).all()
         unnamed = splits.split_from_tables(graph, layout.read_split_tables(folder), "mystery")

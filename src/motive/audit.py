@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from motive.errors import MotiveError
 from motive.graph import Graph
 from motive.negatives import NegativeSampler, is_member, positive_keys
 from motive.outputs import check_target
-from motive.errors import MotiveError
 from motive.splits import COLD_SIDES, STAGES, SUBSET_STAGE, Split, SplitConfig, make_split, save_split, st_stage_range
 
 

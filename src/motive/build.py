@@ -107,9 +107,7 @@ def clean_compound_gene(annotations: pd.DataFrame, max_degree: int = MAX_DEGREE,
     return cap_degree(frame, "source", "target", max_degree)
 
 
-def clean_same_type(
-    annotations: pd.DataFrame, a: str, b: str, featured: pd.Index, max_degree: int = MAX_DEGREE, where: object = "annotations"
-) -> pd.DataFrame:
+def clean_same_type(annotations: pd.DataFrame, a: str, b: str, featured: pd.Index, max_degree: int = MAX_DEGREE, where: object = "annotations") -> pd.DataFrame:
     """Same-type pairs: no missing ids, no self-loops, both ends featured, one row per
     unordered pair (stored as a <= b), degree-capped."""
     require_columns(annotations, [a, b], where)
@@ -125,7 +123,7 @@ def clean_same_type(
 def _to_ids(edges: pd.DataFrame, columns: tuple[str, str], id_maps: tuple[pd.Series, pd.Series]) -> pd.DataFrame:
     """Replace key columns by node ids; pairs with an unfeatured end are dropped."""
     out = edges.copy()
-    for column, id_map in zip(columns, id_maps):
+    for column, id_map in zip(columns, id_maps, strict=True):
         out[column] = edges[column].map(id_map)
     out = out.dropna(subset=list(columns)).astype({column: np.int64 for column in columns})
     return out.sort_values(list(columns), ignore_index=True)

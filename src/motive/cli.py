@@ -48,9 +48,8 @@ def _data_build(args: argparse.Namespace) -> None:
         raise MotiveError(f"dataset {args.name!r} is not built from raw files; run `motive data synth --out DIR`")
     import pandas as pd
 
-    from motive.stats import to_markdown
-
     from motive.outputs import check_target
+    from motive.stats import to_markdown
 
     check_target(args.out, "dataset", args.overwrite)  # before fetching
     description = l1000.build(fetch(args.name, args.mirror, args.cache), args.out, args.overwrite)
@@ -293,7 +292,7 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--graph", default="st_expanded", choices=GRAPH_TYPES)
     train.add_argument("--split", default="random", choices=SPLITS)
     train.add_argument("--model", default="gin_cp", help="sage_cp, gin_cp, gat_cp, sage_embs, gin_embs, gat_embs, mlp, bilinear, cosine, shortest_path, knn")
-    train.add_argument("--model-kwargs", type=JSON_OBJECT, default={}, help='JSON keyword arguments of the model, e.g. \'{"hidden": 128}\'')
+    train.add_argument("--model-kwargs", type=JSON_OBJECT, default={}, help="JSON keyword arguments of the model, e.g. '{\"hidden\": 128}'")
     train.add_argument("--seed", type=NONNEGATIVE_INT, default=0)
     train.add_argument("--split-seed", type=NONNEGATIVE_INT, default=0)
     train.add_argument("--gene-type", default="orf", choices=["orf", "crispr"])

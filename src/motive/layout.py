@@ -151,7 +151,4 @@ def read_split_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
 def _check_subsets(kind: str, table: pd.DataFrame, where: Path) -> None:
     unknown = set(table["subset"].unique()) - set(SPLIT_SUBSETS[kind])
     if unknown:
-        raise MotiveError(
-            f"{where}: column 'subset' has unknown value {sorted(map(str, unknown))[0]!r}; "
-            f"expected one of {', '.join(SPLIT_SUBSETS[kind])}"
-        )
+        raise MotiveError(f"{where}: column 'subset' has unknown value {sorted(map(str, unknown))[0]!r}; expected one of {', '.join(SPLIT_SUBSETS[kind])}")

@@ -63,10 +63,7 @@ def sample_pairs(
     capacity = pool - len(inside)
     if n > capacity:
         if strict:
-            raise MotiveError(
-                f"only {capacity} allowed negative pairs for {n} requested ({len(heads)} sources x {len(tails)} targets); "
-                "use a lower ratio or negative mode 'global'"
-            )
+            raise MotiveError(f"only {capacity} allowed negative pairs for {n} requested ({len(heads)} sources x {len(tails)} targets); use a lower ratio or negative mode 'global'")
         n = capacity
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -118,9 +115,7 @@ class NegativeSampler:
         tails = np.unique(batch_targets) if "target" in self.cold else self.visible_targets
         return heads, tails
 
-    def sample(
-        self, batch_sources: np.ndarray, batch_targets: np.ndarray, ratio: int, rng: np.random.Generator, strict: bool = False
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def sample(self, batch_sources: np.ndarray, batch_targets: np.ndarray, ratio: int, rng: np.random.Generator, strict: bool = False) -> tuple[np.ndarray, np.ndarray]:
         heads, tails = self.pools(batch_sources, batch_targets)
         return sample_pairs(heads, tails, ratio * len(batch_sources), self.forbidden, self.n_targets, rng, strict)
 

@@ -63,9 +63,7 @@ def foreign_files(folder: Path) -> list[str]:
         marker = read_marker(marker_path.parent) or {}
         known.add(marker_path)
         known.update(marker_path.parent / name for name in marker.get("files", []))
-    return sorted(
-        str(p.relative_to(folder)) for p in folder.rglob("*") if not p.is_dir() and p not in known and not any(TEMP_TAG in part for part in p.relative_to(folder).parts)
-    )
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if not p.is_dir() and p not in known and not any(TEMP_TAG in part for part in p.relative_to(folder).parts))
 
 
 def _nearest_existing(path: Path) -> Path:

@@ -95,16 +95,10 @@ class Split:
 
     def tables(self, graph: Graph) -> dict[str, pd.DataFrame]:
         """Edge tables in the official split format (id columns + ``subset``)."""
-        return {
-            kind: graph.edges[kind][list(EDGE_COLUMNS[kind])].assign(subset=self.subsets[kind])
-            for kind in self.subsets
-        }
+        return {kind: graph.edges[kind][list(EDGE_COLUMNS[kind])].assign(subset=self.subsets[kind]) for kind in self.subsets}
 
     def counts(self) -> dict[str, dict[str, int]]:
-        return {
-            kind: {str(label): int(n) for label, n in pd.Series(labels).value_counts().sort_index().items()}
-            for kind, labels in self.subsets.items()
-        }
+        return {kind: {str(label): int(n) for label, n in pd.Series(labels).value_counts().sort_index().items()} for kind, labels in self.subsets.items()}
 
 
 def stratified_stages(degree: np.ndarray, ratios: tuple[float, float, float], rng: np.random.Generator, block: int = 20) -> np.ndarray:
@@ -142,7 +136,7 @@ def st_stage_range(graph: Graph, labels: np.ndarray) -> dict[str, tuple[np.ndarr
     edge_stage = label_stages(labels)
     used = edge_stage < SUBSET_STAGE["unused"]
     ranges = {}
-    for side, ends in zip(("source", "target"), graph.endpoints("st")):
+    for side, ends in zip(("source", "target"), graph.endpoints("st"), strict=True):
         size = len(graph.sources) if side == "source" else len(graph.targets)
         low, high = np.full(size, 9, np.int8), np.full(size, -1, np.int8)
         np.minimum.at(low, ends[used], edge_stage[used])
@@ -264,9 +258,7 @@ def load_split(folder: str | Path, graph: Graph) -> Split:
     config = SplitConfig(**{**meta["config"], "ratios": tuple(meta["config"]["ratios"])})
     tables = layout.read_split_tables(folder)
     subsets = {kind: table["subset"].to_numpy(dtype=object) for kind, table in tables.items()}
-    node_stage = {
-        side: pd.read_parquet(folder / f"{side}_stage.parquet")["node_stage"].to_numpy(np.int8) for side in ("source", "target")
-    }
+    node_stage = {side: pd.read_parquet(folder / f"{side}_stage.parquet")["node_stage"].to_numpy(np.int8) for side in ("source", "target")}
     negatives = {stage: pd.read_parquet(folder / f"negatives_{stage}.parquet") for stage in ("valid", "test")}
     return Split(config, meta["graph_hash"], subsets, node_stage, negatives, meta.get("eval_negative_modes", {}))
 
@@ -281,9 +273,7 @@ def split_from_tables(graph: Graph, tables: dict[str, pd.DataFrame], folder_name
     """
     by_name = {official: name for name, official in OFFICIAL_NAMES.items()}
     for kind, table in tables.items():
-        if len(table) != len(graph.edges.get(kind, ())) or not np.array_equal(
-            table[list(EDGE_COLUMNS[kind])].to_numpy(np.int64), graph.edges[kind][list(EDGE_COLUMNS[kind])].to_numpy(np.int64)
-        ):
+        if len(table) != len(graph.edges.get(kind, ())) or not np.array_equal(table[list(EDGE_COLUMNS[kind])].to_numpy(np.int64), graph.edges[kind][list(EDGE_COLUMNS[kind])].to_numpy(np.int64)):
             raise MotiveError(f"{kind} split table does not list the graph's {kind} edges in order; is it the split of this graph folder?")
     subsets = {kind: table["subset"].to_numpy(dtype=object) for kind, table in tables.items()}
     ranges = st_stage_range(graph, subsets["st"])

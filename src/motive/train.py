@@ -29,7 +29,7 @@ from motive import checks, layout, metrics, splits
 from motive.audit import make_audited_split
 from motive.errors import MotiveError
 from motive.graph import Graph
-from motive.models import StageGraph, build_model
+from motive.models import StageGraph, build_model, check_model
 from motive.negatives import NegativeSampler
 from motive.outputs import check_target, output_dir
 
@@ -236,6 +236,7 @@ def run(config: TrainConfig, out: str | Path, overwrite: bool = False) -> dict:
     """Train and evaluate one (model, split, seed); write the run directory atomically."""
     started = time.perf_counter()
     check_target(out, "run", overwrite)  # fail now, not after training
+    check_model(config.model, config.split)
     graph, graph_hash, split, stages = prepare(config)
     model, history, best_epoch = fit(config, graph, split, stages)
     results, predictions, per_node = evaluate_stages(config, graph, split, stages, model)
@@ -333,4 +334,3 @@ class NeighborBatches:
         local_s = np.searchsorted(nodes["source"], sources)
         local_t = np.searchsorted(nodes["target"], targets)
         return model.decode(z, torch.as_tensor(local_s), torch.as_tensor(local_t))
-

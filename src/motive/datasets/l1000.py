@@ -17,10 +17,10 @@ import pandas as pd
 from motive import layout, sources
 from motive.build import build_from_inputs
 from motive.datasets.registry import get_dataset
+from motive.outputs import output_dir
 from motive.sources import lincs, similarity
 from motive.sources.ids import drugbank_table
 from motive.stats import table2
-from motive.outputs import output_dir
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,7 @@ def annotations(raw_dir: Path, compound_meta: pd.DataFrame) -> dict[str, pd.Data
     drugs = drugbank_table(raw_dir)
     profiled = drugs[drugs["drugbank_id"].isin(compound_meta["Metadata_JCP2022"])]
     log.info("RDKit Morgan similarity over %d profiled compounds", len(profiled))
-    compound_compound = similarity.compound_compound(
-        pd.DataFrame({"id": profiled["drugbank_id"], "inchikey": profiled["inchikey"], "structure": profiled["inchi"]})
-    )[sources.COMPOUND_COMPOUND_COLUMNS]
+    compound_compound = similarity.compound_compound(pd.DataFrame({"id": profiled["drugbank_id"], "inchikey": profiled["inchikey"], "structure": profiled["inchi"]}))[sources.COMPOUND_COMPOUND_COLUMNS]
 
     gene_gene = pd.concat([adapter(raw_dir)[sources.GENE_GENE_COLUMNS] for adapter in sources.GENE_GENE.values()], ignore_index=True)
     return {"compound_gene": compound_gene, "compound_compound": compound_compound, "gene_gene": gene_gene}

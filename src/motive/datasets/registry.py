@@ -33,7 +33,10 @@ SOURCE_TERMS = {
     "repurposing-hub": ("BSD-3 (compound-annotator); Drug Repurposing Hub terms", "Corsello S.M. et al., The Drug Repurposing Hub, Nat. Med. 23 (2017)"),
     "dgidb": ("mixed; DrugBank-derived rows CC BY-NC", "Wagner A.H. et al., DGIdb 2.0, Nucleic Acids Res. 44 (2016); Freshour S.L. et al., DGIdb 4.0 (2021)"),
     "jump-target": ("MIT", "Chandrasekaran S.N. et al., Three million images and morphological profiles of cells treated with matched chemical and genetic perturbations, Nat. Methods (2024)"),
-    "ppi": ("research use", "Menche J. et al., Uncovering disease-disease relationships through the incomplete interactome, Science 347 (2015); Rolland T. et al., A proteome-scale map of the human interactome network, Cell 159 (2014)"),
+    "ppi": (
+        "research use",
+        "Menche J. et al., Uncovering disease-disease relationships through the incomplete interactome, Science 347 (2015); Rolland T. et al., A proteome-scale map of the human interactome network, Cell 159 (2014)",
+    ),
 }
 
 
@@ -129,9 +132,6 @@ def fetch(name: str, mirror: str | Path | None = None, cache_dir: str | Path | N
                 origin = row.url
             actual = sha256_of(tmp)
             if actual != row.sha256:
-                raise MotiveError(
-                    f"{origin}: checksum mismatch (sha256 {actual[:12]}..., expected {row.sha256[:12]}...); "
-                    "the copy is corrupt or a different version, fetch it again from origin"
-                )
+                raise MotiveError(f"{origin}: checksum mismatch (sha256 {actual[:12]}..., expected {row.sha256[:12]}...); the copy is corrupt or a different version, fetch it again from origin")
         log.info("fetched %s", row.path)
     return raw_dir

@@ -16,9 +16,7 @@ LIT_BM_13_FILE = "ppi/Lit-BM-13.tsv"
 
 
 def menche_gene_gene(raw_dir: Path) -> pd.DataFrame:
-    table = read_table(
-        Path(raw_dir) / MENCHE_FILE, comment="#", header=None, names=["gene_a", "gene_b", "data_source"]
-    )
+    table = read_table(Path(raw_dir) / MENCHE_FILE, comment="#", header=None, names=["gene_a", "gene_b", "data_source"])
     symbols = entrez_symbols(Path(raw_dir))
     return pd.DataFrame(
         {

@@ -1,0 +1,249 @@
+"""The output rule: nothing motive did not make is ever deleted or replaced; --overwrite replaces
+only motive's own output of the same kind; a crash leaves the old or the new output; umask
+permissions."""
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from motive import outputs
+from motive.cli import main
+from motive.errors import MotiveError
+
+MOTIVE = [sys.executable, "-m", "motive.cli"]
+
+
+def snapshot(root: Path) -> dict[str, tuple]:
+    """Every path under root with its kind, size, mtime and content digest."""
+    state = {}
+    for path in sorted(root.rglob("*")):
+        info = path.lstat()
+        content = path.read_bytes() if path.is_file() else b""
+        state[str(path.relative_to(root))] = (stat.S_IFMT(info.st_mode), info.st_size, info.st_mtime_ns, hash(content))
+    return state
+
+
+def write_output(final: Path, text: str, overwrite: bool = False, kind: str = "thing") -> None:
+    with outputs.output_dir(final, kind, overwrite) as tmp:
+        (tmp / "result.txt").write_text(text)
+        (tmp / "sub").mkdir()
+        (tmp / "sub" / "more.txt").write_text(text)
+
+
+def test_new_output_is_marked_and_listed(tmp_path):
+    write_output(tmp_path / "out", "one")
+    marker = json.loads((tmp_path / "out" / outputs.MARKER).read_text())
+    assert marker["kind"] == "thing" and marker["files"] == ["result.txt", "sub/more.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temp left behind
+
+
+def test_overwrite_replaces_own_output_only_when_asked(tmp_path):
+    write_output(tmp_path / "out", "one")
+    with pytest.raises(MotiveError, match="pass --overwrite"):
+        write_output(tmp_path / "out", "two")
+    assert (tmp_path / "out" / "result.txt").read_text() == "one"
+    write_output(tmp_path / "out", "two", overwrite=True)
+    assert (tmp_path / "out" / "result.txt").read_text() == "two"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_other_kind_is_never_replaced(tmp_path):
+    write_output(tmp_path / "out", "one", kind="dataset")
+    with pytest.raises(MotiveError, match="holds a motive dataset, not a run"):
+        write_output(tmp_path / "out", "two", overwrite=True, kind="run")
+
+
+@pytest.mark.parametrize("where", ["top.txt", "sub/notes.txt"])
+def test_user_file_inside_own_output_blocks_overwrite(tmp_path, where):
+    write_output(tmp_path / "out", "one")
+    (tmp_path / "out" / where).write_text("mine")
+    before = snapshot(tmp_path)
+    with pytest.raises(MotiveError, match=f"holds files motive did not write \\({where}\\)"):
+        write_output(tmp_path / "out", "two", overwrite=True)
+    assert snapshot(tmp_path) == before
+
+
+def test_folder_not_made_by_motive_is_never_replaced(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "thesis.txt").write_text("years of work")
+    before = snapshot(tmp_path)
+    for overwrite in (False, True):
+        with pytest.raises(MotiveError, match="not made by motive"):
+            write_output(tmp_path / "out", "x", overwrite=overwrite)
+    assert snapshot(tmp_path) == before
+
+
+def test_file_is_never_replaced_by_a_folder(tmp_path):
+    (tmp_path / "out").write_text("a file")
+    with pytest.raises(MotiveError, match="never replaces a file with a folder"):
+        write_output(tmp_path / "out", "x", overwrite=True)
+    assert (tmp_path / "out").read_text() == "a file"
+
+
+def test_empty_folder_is_filled(tmp_path):
+    (tmp_path / "out").mkdir()
+    write_output(tmp_path / "out", "one")
+    assert (tmp_path / "out" / "result.txt").read_text() == "one"
+
+
+def test_failure_inside_the_block_keeps_the_old_output(tmp_path):
+    write_output(tmp_path / "out", "one")
+    with pytest.raises(RuntimeError), outputs.output_dir(tmp_path / "out", "thing", overwrite=True) as tmp:
+        (tmp / "result.txt").write_text("half")
+        raise RuntimeError("crash")
+    assert (tmp_path / "out" / "result.txt").read_text() == "one"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_replacement_without_atomic_exchange(tmp_path, monkeypatch):
+    monkeypatch.setattr(outputs, "_exchange", lambda a, b: False)
+    write_output(tmp_path / "out", "one")
+    write_output(tmp_path / "out", "two", overwrite=True)
+    assert (tmp_path / "out" / "result.txt").read_text() == "two"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_atomic_exchange_swaps(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x").write_text("a")
+    (tmp_path / "b").mkdir()
+    if not outputs._exchange(tmp_path / "a", tmp_path / "b"):
+        pytest.skip("this file system has no renameat2(RENAME_EXCHANGE); the fallback is tested above")
+    assert (tmp_path / "b" / "x").read_text() == "a" and not any((tmp_path / "a").iterdir())
+
+
+def test_single_file_outputs(tmp_path):
+    final = tmp_path / "stats.md"
+    final.write_text("my notes\n")
+    with pytest.raises(MotiveError, match="not a motive stats"), outputs.output_file(final, "stats", overwrite=True) as tmp:
+        tmp.write_text("x")
+    assert final.read_text() == "my notes\n"
+    final.unlink()
+    for overwrite, text in ((False, "one"), (True, "two")):
+        with outputs.output_file(final, "stats", overwrite) as tmp:
+            tmp.write_text(outputs.markdown_header("stats") + text)
+    assert final.read_text().endswith("two")
+    with pytest.raises(MotiveError, match="pass --overwrite"), outputs.output_file(final, "stats") as tmp:
+        tmp.write_text("three")
+
+
+def test_parquet_outputs_are_recognised(tmp_path):
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(pd.DataFrame({"a": [1]})).replace_schema_metadata(outputs.parquet_metadata("predictions"))
+    pq.write_table(table, tmp_path / "mine.parquet")
+    pd.DataFrame({"a": [1]}).to_parquet(tmp_path / "theirs.parquet")
+    outputs.check_file_target(tmp_path / "mine.parquet", "predictions", overwrite=True)
+    with pytest.raises(MotiveError, match="not a motive predictions"):
+        outputs.check_file_target(tmp_path / "theirs.parquet", "predictions", overwrite=True)
+
+
+def test_commands_write_group_and_other_readable_outputs(tmp_path):
+    old = os.umask(0o022)
+    try:
+        assert main(["-q", "data", "synth", "--out", str(tmp_path / "data"), "--scale", "0.05"]) == 0
+        assert main(["-q", "data", "stats", str(tmp_path / "data"), "--out", str(tmp_path / "stats.md")]) == 0
+        assert main(["-q", "train", "--data", str(tmp_path / "data"), "--model", "cosine", "--hits-k", "5", "--out", str(tmp_path / "run")]) == 0
+    finally:
+        os.umask(old)
+    written = [tmp_path / "stats.md", *(tmp_path / "data").rglob("*"), *(tmp_path / "run").rglob("*"), tmp_path / "data", tmp_path / "run"]
+    assert len(written) > 20
+    for path in written:
+        mode = path.stat().st_mode
+        assert mode & 0o044 == 0o044, f"{path} is mode {oct(mode)}"
+        if path.is_dir():
+            assert mode & 0o055 == 0o055, f"{path} is mode {oct(mode)}"
+
+
+def test_data_loss_cases_of_the_old_main(tmp_path, capsys):
+    """Each of these deleted the user's folder (or hid a file) with exit 0 before the output rule."""
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "thesis.txt").write_text("years of work")
+    (tmp_path / "file.txt").write_text("a file")
+    assert main(["-q", "data", "synth", "--out", str(tmp_path / "data"), "--scale", "0.05"]) == 0
+    before = snapshot(tmp_path)
+    for argv in (
+        ["data", "synth", "--out", str(user), "--scale", "0.05"],
+        ["data", "synth", "--out", str(tmp_path / "file.txt"), "--scale", "0.05"],
+        ["data", "build", "l1000", "--out", str(user), "--mirror", str(tmp_path)],
+        ["train", "--data", str(tmp_path / "data"), "--model", "cosine", "--hits-k", "5", "--out", str(user)],
+        ["train", "--data", str(tmp_path / "data"), "--model", "cosine", "--hits-k", "5", "--out", str(user), "--overwrite"],
+        ["train", "--data", str(tmp_path / "data"), "--model", "cosine", "--hits-k", "5", "--out", str(tmp_path / "file.txt")],
+    ):
+        assert main(["-q", *argv]) == 2, argv
+        assert capsys.readouterr().err.count("\n") == 1
+    assert snapshot(tmp_path) == before
+
+
+def _wait_for_temp(process: subprocess.Popen, parent: Path, name: str, limit: float = 60.0) -> None:
+    started = time.monotonic()
+    while not list(parent.glob(f".{name}{outputs.TEMP_TAG}*")):
+        assert process.poll() is None, "the command ended before it started writing"
+        assert time.monotonic() - started < limit
+        time.sleep(0.005)
+
+
+def _synth(out: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([*MOTIVE, "-q", "data", "synth", "--scale", "1", "--out", str(out), *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def test_sigint_mid_write_leaves_nothing(tmp_path):
+    process = _synth(tmp_path / "data")
+    _wait_for_temp(process, tmp_path, "data")
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and err.strip() == "motive: interrupted; outputs not finished were not written"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigkill_mid_write_never_leaves_a_partial_output(tmp_path):
+    # A fresh write killed: no output at the path; the next command runs as if nothing happened.
+    process = _synth(tmp_path / "data", "--seed", "1")
+    _wait_for_temp(process, tmp_path, "data")
+    process.kill()
+    process.wait(timeout=60)
+    assert not (tmp_path / "data").exists()
+    subprocess.run([*MOTIVE, "-q", "data", "synth", "--scale", "0.05", "--out", str(tmp_path / "data")], check=True, capture_output=True)
+    marker = json.loads((tmp_path / "data" / outputs.MARKER).read_text())
+    # A replacement killed: the old output is intact and complete.
+    before = snapshot(tmp_path / "data")
+    process = _synth(tmp_path / "data", "--overwrite")
+    _wait_for_temp(process, tmp_path, "data")
+    process.kill()
+    process.wait(timeout=60)
+    assert snapshot(tmp_path / "data") == before
+    assert json.loads((tmp_path / "data" / outputs.MARKER).read_text()) == marker
+    # Leftover temp folders of killed runs are recognised as motive's, never as user files.
+    assert outputs.foreign_files(tmp_path) == []
+
+
+def test_read_only_location_as_another_user():
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run the check as user nobody (root ignores permission bits)")
+    root = Path(tempfile.mkdtemp(prefix="motive-ro-"))
+    try:
+        root.chmod(0o755)  # readable, not writable, for nobody
+        probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *MOTIVE, "--help"], capture_output=True, text=True)
+        if probe.returncode != 0:
+            pytest.skip(f"cannot run motive as user nobody here ({(probe.stderr.strip().splitlines() or ['?'])[-1]})")
+        result = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *MOTIVE, "-q", "data", "synth", "--scale", "0.05", "--out", str(root / "data")],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 2
+        assert result.stderr == f"motive: error: {root / 'data'}: cannot write there ({root} is not writable for you); choose another path\n"
+        assert list(root.iterdir()) == []
+    finally:
+        root.rmdir()
