@@ -57,6 +57,25 @@ def test_per_node_average_precision():
     assert frame.set_index("node").loc["x", "ap"] == pytest.approx(1 / 2 * 1 + 1 / 2 * 2 / 3)
 
 
+@pytest.mark.parametrize("seed", range(10))
+def test_per_node_average_precision_equals_a_loop_over_nodes(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(50, 3000))
+    scores = rng.integers(0, 12, n) / 4.0 if seed % 2 else rng.normal(size=n)  # even seeds: many ties
+    labels = (rng.random(n) < 0.3).astype(int)
+    labels[:2] = [0, 1]
+    nodes = rng.integers(0, max(2, n // 8), n)
+    expected = []
+    for node in np.unique(nodes):
+        mask = nodes == node
+        if 0 < labels[mask].sum() < mask.sum():
+            expected.append((node, average_precision_score(labels[mask], scores[mask]), labels[mask].sum(), (1 - labels[mask]).sum()))
+    frame = metrics.average_precision_per_node(scores, labels, nodes)
+    assert frame["node"].tolist() == [row[0] for row in expected]
+    np.testing.assert_allclose(frame["ap"], [row[1] for row in expected], rtol=1e-12)
+    assert frame["n_pos"].tolist() == [row[2] for row in expected] and frame["n_neg"].tolist() == [row[3] for row in expected]
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_agrees_with_scikit_learn_on_random_inputs(seed):
     rng = np.random.default_rng(seed)

@@ -117,15 +117,37 @@ def mrr(scores: np.ndarray, labels: np.ndarray, query: np.ndarray) -> float:
 
 
 def average_precision_per_node(scores: np.ndarray, labels: np.ndarray, nodes: np.ndarray) -> pd.DataFrame:
-    """AP per node over its scored pairs; nodes lacking a positive or a negative are skipped."""
+    """AP per node over its scored pairs (``auprc``'s rule within each node), for all nodes at
+    once: one sort by (node, score) and segment sums. Nodes lacking a positive or a negative are
+    skipped; rows come in ascending node order."""
     scores, labels = validate(scores, labels, "per-node average precision")
-    frame = pd.DataFrame({"node": np.asarray(nodes), "score": scores, "label": labels})
-    rows = []
-    for node, group in frame.groupby("node", sort=True):
-        n_pos = int(group["label"].sum())
-        if 0 < n_pos < len(group):
-            rows.append((node, auprc(group["score"].to_numpy(), group["label"].to_numpy()), n_pos, len(group) - n_pos))
-    return pd.DataFrame(rows, columns=["node", "ap", "n_pos", "n_neg"])
+    nodes = np.asarray(nodes)
+    order = np.lexsort((-scores, nodes))
+    node, score, hit = nodes[order], scores[order], labels[order].astype(np.int64)
+    starts = np.r_[0, np.flatnonzero(node[1:] != node[:-1]) + 1]
+    sizes = np.diff(np.r_[starts, len(node)])
+    group = np.repeat(np.arange(len(starts)), sizes)
+    cumulative = np.cumsum(hit)
+    before_group = np.r_[0, cumulative][starts]
+    tps = cumulative - before_group[group]  # true positives at each position, within the node
+    seen = np.arange(len(node)) - starts[group] + 1  # pairs at or above each position, within the node
+    run_end = np.r_[(node[1:] != node[:-1]) | (score[1:] != score[:-1]), True]  # last pair of each tied score
+    ends = np.flatnonzero(run_end)
+    end_tps = tps[ends]
+    first_of_group = np.r_[True, group[ends][1:] != group[ends][:-1]]
+    gained = np.diff(np.r_[0, end_tps])
+    gained[first_of_group] = end_tps[first_of_group]
+    positives = np.bincount(group, weights=hit, minlength=len(starts))
+    ap_sum = np.bincount(group[ends], weights=gained * end_tps / seen[ends], minlength=len(starts))
+    keep = (positives > 0) & (positives < sizes)
+    return pd.DataFrame(
+        {
+            "node": node[starts][keep],
+            "ap": ap_sum[keep] / positives[keep],
+            "n_pos": positives[keep].astype(np.int64),
+            "n_neg": (sizes - positives)[keep].astype(np.int64),
+        }
+    )
 
 
 def evaluate(scores: np.ndarray, labels: np.ndarray, threshold: float, query: np.ndarray, k: int = 500) -> dict[str, float]:

@@ -7,7 +7,7 @@ may see. Trainable models are ``torch.nn.Module``s with ``encode`` (node embeddi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -15,6 +15,7 @@ from torch import nn
 
 from motive.errors import MotiveError
 from motive.graph import Graph
+from motive.models.attention import AttentionIndex
 from motive.models.sparse import Adjacency
 from motive.splits import COLD_SIDES, Split
 
@@ -29,21 +30,44 @@ class StageGraph:
     num_nodes: dict[str, int]
     edges: dict[Relation, tuple[np.ndarray, np.ndarray]]  # directed message edges (both ways)
     adjacency: dict[Relation, Adjacency]  # sparse sum/mean aggregation, both directions precomputed
-    edge_index: dict[Relation, torch.Tensor]  # (2, E) for attention convs
     node_ids: dict[str, torch.Tensor] | None = None  # global ids of a sampled subgraph's nodes
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    _attention: dict[Relation, AttentionIndex] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_edges(cls, stage: str, split_name: str, x: dict[str, torch.Tensor], edges, node_ids=None) -> StageGraph:
         num_nodes = {t: len(features) for t, features in x.items()}
         adjacency = {(src, rel, dst): Adjacency.from_edges(a, b, num_nodes[src], num_nodes[dst]) for (src, rel, dst), (a, b) in edges.items()}
-        edge_index = {relation: torch.stack([torch.as_tensor(a, dtype=torch.long), torch.as_tensor(b, dtype=torch.long)]) for relation, (a, b) in edges.items()}
-        return cls(stage, split_name, x, num_nodes, edges, adjacency, edge_index, node_ids)
+        return cls(stage, split_name, x, num_nodes, edges, adjacency, node_ids)
 
     @classmethod
     def build(cls, graph: Graph, split: Split, stage: str) -> StageGraph:
         # Shares memory with the graph's arrays (models never write features), so stages cost no copies.
         x = {"source": torch.as_tensor(graph.sources.x), "target": torch.as_tensor(graph.targets.x)}
         return cls.from_edges(stage, split.config.split, x, split.message_passing(graph, stage))
+
+    def attention(self, relation: Relation) -> AttentionIndex:
+        """Destination-sorted edge layout for attention convolutions, built on first use."""
+        if relation not in self._attention:
+            a, b = self.edges[relation]
+            self._attention[relation] = AttentionIndex.from_edges(a, b, self.num_nodes[relation[0]], self.num_nodes[relation[2]]).to(self.device)
+        return self._attention[relation]
+
+    def to(self, device: torch.device) -> StageGraph:
+        """The same stage with every tensor on ``device`` (moved once, before training)."""
+        if device == self.device:
+            return self
+        return StageGraph(
+            self.stage,
+            self.split_name,
+            {t: x.to(device) for t, x in self.x.items()},
+            self.num_nodes,
+            self.edges,
+            {relation: adjacency.to(device) for relation, adjacency in self.adjacency.items()},
+            None if self.node_ids is None else {t: ids.to(device) for t, ids in self.node_ids.items()},
+            device,
+            {relation: index.to(device) for relation, index in self._attention.items()},
+        )
 
 
 class LinkModel(nn.Module):
@@ -64,7 +88,8 @@ class LinkModel(nn.Module):
     @torch.no_grad()
     def score(self, stage: StageGraph, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
         self.eval()
-        return self(stage, torch.as_tensor(sources), torch.as_tensor(targets)).double().numpy()
+        device = stage.device
+        return self(stage, torch.as_tensor(sources, device=device), torch.as_tensor(targets, device=device)).double().cpu().numpy()
 
 
 class Heuristic:

@@ -6,8 +6,9 @@ with L2 normalisation and leaky ReLU, skip connection z = h1 + h2, dot-product d
 A layer sums, per destination node type, one convolution per relation (PyG's HeteroConv rule).
 SAGE (mean) and GIN (sum) are PyG's operators written over ``Adjacency`` (sparse products with
 precomputed transposes; equal to torch_geometric's SAGEConv/GINConv, see tests). GATv2 (2 heads,
-averaged) is PyG's, on edge lists; it gets a root weight so that isolated nodes keep their own
-features, as the paper intends ("isolated nodes rely solely on CP features").
+averaged) is ``attention.GATv2`` (equal to PyG's GATv2Conv, at a fraction of its time and memory);
+it gets a root weight so that isolated nodes keep their own features, as the paper intends
+("isolated nodes rely solely on CP features").
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch_geometric.nn import GATv2Conv
 
+from motive.models.attention import GATv2
 from motive.models.base import LinkModel, Relation, StageGraph
 
 
@@ -28,7 +29,7 @@ class SAGE(nn.Module):
         self.lin_l = nn.Linear(hidden, hidden)  # neighbours (PyG's name)
         self.lin_r = nn.Linear(hidden, hidden, bias=False)  # root
 
-    def forward(self, x_src, x_dst, stage: StageGraph, relation: Relation):
+    def forward(self, x_src, x_dst, stage: StageGraph, relation: Relation, needed=None):
         return self.lin_l(stage.adjacency[relation].aggregate(x_src, "mean")) + self.lin_r(x_dst)
 
 
@@ -40,20 +41,25 @@ class GIN(nn.Module):
         self.nn = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
         self.eps = nn.Parameter(torch.zeros(1))
 
-    def forward(self, x_src, x_dst, stage: StageGraph, relation: Relation):
+    def forward(self, x_src, x_dst, stage: StageGraph, relation: Relation, needed=None):
         return self.nn((1 + self.eps) * x_dst + stage.adjacency[relation].aggregate(x_src, "sum"))
 
 
 class GAT(nn.Module):
-    """PyG GATv2Conv (heads averaged, no self-loops across node types) plus a root weight."""
+    """GATv2 (heads averaged, no self-loops across node types; equal to PyG's GATv2Conv) plus a root weight."""
 
     def __init__(self, hidden: int, heads: int):
         super().__init__()
-        self.attention = GATv2Conv((hidden, hidden), hidden, heads=heads, concat=False, add_self_loops=False)
+        self.attention = GATv2(hidden, hidden, hidden, heads)
         self.root = nn.Linear(hidden, hidden, bias=False)
 
-    def forward(self, x_src, x_dst, stage: StageGraph, relation: Relation):
-        return self.attention((x_src, x_dst), stage.edge_index[relation]) + self.root(x_dst)
+    def forward(self, x_src, x_dst, stage: StageGraph, relation: Relation, needed: torch.Tensor | None = None):
+        """``needed``: a boolean mask of the destinations whose output is used; the others get
+        no messages (attention is the one convolution where skipping edges pays)."""
+        index = stage.attention(relation)
+        if needed is not None:
+            index = index.restrict(needed)
+        return self.attention(x_src, x_dst, index) + self.root(x_dst)
 
 
 class HeteroLayer(nn.Module):
@@ -63,11 +69,11 @@ class HeteroLayer(nn.Module):
         make = {"sage": lambda: SAGE(hidden), "gin": lambda: GIN(hidden), "gat": lambda: GAT(hidden, heads)}[conv]
         self.convs = nn.ModuleDict({"__".join(relation): make() for relation in relations})
 
-    def forward(self, h: dict[str, torch.Tensor], stage: StageGraph) -> dict[str, torch.Tensor]:
+    def forward(self, h: dict[str, torch.Tensor], stage: StageGraph, needed: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         out: dict[str, torch.Tensor] = {}
         for relation in self.relations:
             src, _, dst = relation
-            message = self.convs["__".join(relation)](h[src], h[dst], stage, relation)
+            message = self.convs["__".join(relation)](h[src], h[dst], stage, relation, None if needed is None else needed[dst])
             out[dst] = message if dst not in out else out[dst] + message
         return out
 
@@ -85,7 +91,7 @@ class GNN(LinkModel):
         negative_slope: float = 0.01,  # leaky ReLU between the two layers
     ):
         super().__init__()
-        self.features, self.negative_slope = features, negative_slope
+        self.conv, self.features, self.negative_slope = conv, features, negative_slope
         self.transductive = features == "embs"
         if features == "cp":
             self.project = nn.ModuleDict({t: nn.Sequential(nn.Linear(in_dims[t], hidden), nn.ReLU()) for t in in_dims})
@@ -95,12 +101,22 @@ class GNN(LinkModel):
                 nn.init.normal_(table.weight, std=0.1)
         self.layers = nn.ModuleList(HeteroLayer(conv, relations, hidden, heads) for _ in range(2))
 
-    def encode(self, stage: StageGraph) -> dict[str, torch.Tensor]:
+    def forward(self, stage: StageGraph, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Logits of (source, target) pairs. Only those rows of the embeddings are decoded, so the
+        last layer may skip messages into every other node: exact, and for attention ~3x less
+        work per training step at MOTIVE scale."""
+        needed = None
+        if self.conv == "gat":
+            needed = {t: torch.zeros(stage.num_nodes[t], dtype=torch.bool, device=ids.device).index_fill_(0, ids, True) for t, ids in (("source", sources), ("target", targets))}
+        return self.decode(self.encode(stage, needed), sources, targets)
+
+    def encode(self, stage: StageGraph, needed: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """Node embeddings; with ``needed`` (boolean masks per node type) only the masked rows are exact."""
         if self.features == "cp":
             h0 = {t: self.project[t](stage.x[t]) for t in self.project}
         else:
             ids = stage.node_ids
             h0 = {t: table.weight if ids is None else table(ids[t]) for t, table in self.embedding.items()}
         h1 = {t: F.leaky_relu(F.normalize(h, dim=-1), self.negative_slope) for t, h in self.layers[0](h0, stage).items()}
-        h2 = self.layers[1](h1, stage)
+        h2 = self.layers[1](h1, stage, needed)
         return {t: h1[t] + F.normalize(h2[t], dim=-1) for t in h1}

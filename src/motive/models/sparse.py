@@ -42,6 +42,9 @@ class Adjacency:
             _csr(src, dst, inverse_degree[dst], (num_src, num_dst)),
         )
 
+    def to(self, device: torch.device) -> Adjacency:
+        return Adjacency(self.sum.to(device), self.sum_t.to(device), self.mean.to(device), self.mean_t.to(device))
+
     def aggregate(self, x: torch.Tensor, reduce: str) -> torch.Tensor:
         matrix, transpose = (self.sum, self.sum_t) if reduce == "sum" else (self.mean, self.mean_t)
         return _SparseProduct.apply(matrix, transpose, x)
