@@ -105,3 +105,23 @@ def test_neighbor_sampling_respects_fanout():
     assert everything["source"].tolist() == list(range(10))
     draws = np.concatenate([sampler._sample({"source": empty, "target": np.array([0])}, 4, rng)["source"] for _ in range(500)])
     assert np.bincount(draws, minlength=10).min() > 150  # every neighbour gets sampled (~200 each)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU; the refusal is for machines without one")
+def test_cuda_without_a_gpu_is_a_one_line_error(dataset, tmp_path):
+    with pytest.raises(MotiveError, match="no CUDA GPU is visible here; use --device cpu or auto"):
+        run(TrainConfig(data=str(dataset), model="gin_cp", epochs=1, hits_k=20, device="cuda"), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+@pytest.mark.parametrize("model", ["gin_cp", "gat_cp", "mlp"])
+def test_cuda_runs_match_cpu_runs(dataset, tmp_path, model):
+    def test_metrics(device):
+        config = TrainConfig(data=str(dataset), model=model, epochs=5, patience=5, batch_size=256, hits_k=20, device=device)
+        return run(config, tmp_path / device)
+
+    cpu, cuda = test_metrics("cpu"), test_metrics("cuda")
+    assert cuda["device"].startswith("cuda") and cpu["device"] == "cpu"
+    assert cuda["test"]["auroc"] == pytest.approx(cpu["test"]["auroc"], abs=0.02)
+    assert evaluate_run(tmp_path / "cuda", device="cpu")["test"]["auroc"] == pytest.approx(cuda["test"]["auroc"], abs=1e-4)

@@ -176,6 +176,7 @@ def _train(args: argparse.Namespace) -> None:
         hits_k=args.hits_k,
         monitor=args.monitor,
         mode=args.mode,
+        device=args.device,
     )
     summary = run(config, args.out, args.overwrite)
     print(metrics_table({"valid": summary["valid"], "test": summary["test"]}))
@@ -193,7 +194,7 @@ def metrics_table(results: dict[str, dict]) -> str:
 def _evaluate(args: argparse.Namespace) -> None:
     from motive.train import evaluate_run
 
-    print(metrics_table(evaluate_run(args.run_dir)))
+    print(metrics_table(evaluate_run(args.run_dir, args.device)))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -304,12 +305,14 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--hits-k", type=POSITIVE_INT, default=500)
     train.add_argument("--monitor", default="hits", choices=["hits", "auprc", "auroc", "bce"], help="validation metric for the best epoch (hits = hits@K)")
     train.add_argument("--mode", default="full", choices=["full", "neighbor"])
+    train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: cuda when a GPU is visible (runs are bitwise reproducible on cpu only)")
     train.add_argument("--out", required=True)
     _overwrite(train)
     train.set_defaults(run=_train)
 
     evaluate = commands.add_parser("evaluate", help="re-score a run folder from its checkpoint")
     evaluate.add_argument("run_dir", metavar="RUN", type=EXISTING_DIR)
+    evaluate.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     evaluate.set_defaults(run=_evaluate)
     return top
 

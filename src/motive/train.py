@@ -59,6 +59,7 @@ class TrainConfig:
     hits_k: int = 500  # paper: 500 (about 1% of MOTIVE's test pairs)
     mode: str = "full"  # "full" graph message passing, or "neighbor" sampled 2-hop subgraphs
     fanouts: tuple[int, int] = (15, 10)  # neighbours per hop in neighbor mode (-1 = all)
+    device: str = "auto"  # "cpu", "cuda" or "auto" (cuda when available); runs are bitwise reproducible on CPU only
 
     def __post_init__(self) -> None:
         for name, check in (
@@ -77,9 +78,20 @@ class TrainConfig:
         self.data = str(self.data)  # a Path is welcome; config.json stores text
         if self.monitor not in ("hits", "auprc", "auroc", "bce"):
             raise MotiveError(f"unknown monitor {self.monitor!r}; expected hits, auprc, auroc or bce")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise MotiveError(f"device: unknown device {self.device!r}; expected auto, cpu or cuda")
         if self.mode not in ("full", "neighbor"):
             raise MotiveError(f"unknown mode {self.mode!r}; expected 'full' or 'neighbor'")
         self.fanouts = tuple(self.fanouts)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` is cuda when a GPU is visible, else cpu; asking for cuda without one is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise MotiveError("device: cuda was asked for but no CUDA GPU is visible here; use --device cpu or auto")
+    return torch.device(name)
 
 
 def load_split(graph: Graph, config: TrainConfig) -> splits.Split:
@@ -118,12 +130,16 @@ def monitor_value(name: str, scores: np.ndarray, labels: np.ndarray, k: int) -> 
 
 def fit(config: TrainConfig, graph: Graph, split: splits.Split, stages: dict[str, StageGraph]):
     """Train; return (model at its best epoch, history rows, best epoch)."""
-    torch.use_deterministic_algorithms(True)  # same seed, same numbers (MKL otherwise varies in the last bits)
+    device = stages["train"].device
+    # Same seed, same numbers on CPU (MKL otherwise varies in the last bits); CUDA's scatter
+    # kernels have no deterministic variant, so GPU runs agree only to rounding.
+    torch.use_deterministic_algorithms(device.type == "cpu")
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     model = build_model(config.model, stages["train"], **config.model_kwargs)
     if not model.trainable:
         return model, [], 0
+    model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sampler = NegativeSampler(graph, split, "train")
     train_s, train_t = split.supervision(graph, "train")
@@ -142,9 +158,9 @@ def fit(config: TrainConfig, graph: Graph, split: splits.Split, stages: dict[str
             neg_s, neg_t = sampler.sample(train_s[batch], train_t[batch], config.train_negative_ratio, rng)
             sources = np.concatenate([train_s[batch], neg_s])
             targets = np.concatenate([train_t[batch], neg_t])
-            labels = torch.cat([torch.ones(len(batch)), torch.zeros(len(neg_s))])
+            labels = torch.cat([torch.ones(len(batch), device=device), torch.zeros(len(neg_s), device=device)])
             if neighbor is None:
-                logits = model(stages["train"], torch.as_tensor(sources), torch.as_tensor(targets))
+                logits = model(stages["train"], torch.as_tensor(sources, device=device), torch.as_tensor(targets, device=device))
             else:
                 logits = neighbor.forward(model, sources, targets, rng)
             loss = F.binary_cross_entropy_with_logits(logits, labels)
@@ -216,7 +232,9 @@ def _seen_in_training(graph: Graph, split: splits.Split) -> dict[str, np.ndarray
 
 
 def prepare(config: TrainConfig, expected_hash: str | None = None):
-    """The graph (and its hash), its split and the three stage graphs a run works on."""
+    """The graph (and its hash), its split and the three stage graphs a run works on, the
+    stages' tensors already on the run's device (moved once)."""
+    device = resolve_device(config.device)
     graph = layout.read_graph(layout.graph_dir(config.data, config.graph, config.gene_type))
     graph_hash = graph.content_hash()
     if expected_hash is not None and graph_hash != expected_hash:
@@ -228,7 +246,7 @@ def prepare(config: TrainConfig, expected_hash: str | None = None):
                 f"hits@{config.hits_k} needs at least {config.hits_k} negatives, the {stage} set has {len(split.negatives[stage])}; "
                 "pass a smaller --hits-k (the paper's 500 is ~1% of MOTIVE's test pairs)"
             )
-    stages = {stage: StageGraph.build(graph, split, stage) for stage in splits.STAGES}
+    stages = {stage: StageGraph.build(graph, split, stage).to(device) for stage in splits.STAGES}
     return graph, graph_hash, split, stages
 
 
@@ -247,6 +265,7 @@ def run(config: TrainConfig, out: str | Path, overwrite: bool = False) -> dict:
         "seconds": round(time.perf_counter() - started, 2),
         "seconds_per_epoch": round(float(np.mean([h["seconds"] for h in history])), 4) if history else 0.0,
         "graph_hash": graph_hash,
+        "device": str(stages["train"].device),
         "split": {"name": config.split, "seed": config.split_seed, "graph_hash": split.graph_hash},
         "valid": results["valid"],
         "test": results["test"],
@@ -259,23 +278,24 @@ def run(config: TrainConfig, out: str | Path, overwrite: bool = False) -> dict:
         per_node.to_parquet(tmp / "per_node_ap.parquet", index=False)
         checkpoint = {"config": asdict(config), "seed": config.seed, "graph_hash": graph_hash, "best_epoch": best_epoch}
         if model.trainable:
-            checkpoint["state_dict"] = model.state_dict()
+            checkpoint["state_dict"] = {name: value.detach().cpu() for name, value in model.state_dict().items()}
         torch.save(checkpoint, tmp / "checkpoint.pt")
     return summary
 
 
-def evaluate_run(run_dir: str | Path) -> dict:
-    """Re-score a run from its checkpoint on its split; refuses if the data changed."""
+def evaluate_run(run_dir: str | Path, device: str = "auto") -> dict:
+    """Re-score a run from its checkpoint on its split (on ``device``); refuses if the data changed."""
     run_dir = Path(run_dir)
     path = run_dir / "checkpoint.pt"
     if not path.exists():
         raise MotiveError(f"{path}: file not found; not a run directory made by `motive train`")
-    checkpoint = torch.load(path, weights_only=False)
-    config = TrainConfig(**checkpoint["config"])
+    checkpoint = torch.load(path, weights_only=False, map_location="cpu")
+    config = TrainConfig(**(checkpoint["config"] | {"device": device}))
     graph, _, split, stages = prepare(config, checkpoint["graph_hash"])
     model = build_model(config.model, stages["train"], **config.model_kwargs)
     if model.trainable:
         model.load_state_dict(checkpoint["state_dict"])
+        model.to(stages["train"].device)
     results, _, _ = evaluate_stages(config, graph, split, stages, model)
     return results
 
@@ -324,13 +344,14 @@ class NeighborBatches:
         for relation, (a, b) in self.stage.edges.items():
             keep = (local[relation[0]][a] >= 0) & (local[relation[2]][b] >= 0)
             edges[relation] = (local[relation[0]][a[keep]], local[relation[2]][b[keep]])
-        x = {t: self.stage.x[t][torch.as_tensor(ids)] for t, ids in nodes.items()}
-        node_ids = {t: torch.as_tensor(ids) for t, ids in nodes.items()}
-        return StageGraph.from_edges(self.stage.stage, self.stage.split_name, x, edges, node_ids), nodes
+        device = self.stage.device
+        x = {t: self.stage.x[t][torch.as_tensor(ids, device=device)] for t, ids in nodes.items()}
+        node_ids = {t: torch.as_tensor(ids, device=device) for t, ids in nodes.items()}
+        return StageGraph.from_edges(self.stage.stage, self.stage.split_name, x, edges, node_ids).to(device), nodes
 
     def forward(self, model, sources: np.ndarray, targets: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
         sub, nodes = self.subgraph(sources, targets, rng)
         z = model.encode(sub)
         local_s = np.searchsorted(nodes["source"], sources)
         local_t = np.searchsorted(nodes["target"], targets)
-        return model.decode(z, torch.as_tensor(local_s), torch.as_tensor(local_t))
+        return model.decode(z, torch.as_tensor(local_s, device=sub.device), torch.as_tensor(local_t, device=sub.device))

@@ -52,7 +52,7 @@ class KNN(Heuristic):
         known_s, known_t = stage.edges[("source", "binds", "target")]
         query, partner = (sources, targets) if self.side == "source" else (targets, sources)
         known_query, known_partner = (known_s, known_t) if self.side == "source" else (known_t, known_s)
-        x = stage.x[self.side].numpy().astype(np.float64)
+        x = stage.x[self.side].cpu().numpy().astype(np.float64)
         x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
         scores = np.full(len(query), -1.0)
         order = np.argsort(known_partner, kind="stable")
