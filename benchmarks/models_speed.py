@@ -74,7 +74,24 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "motive.cli", "-q", "data", "synth", "--scale", "1", "--seed", "0", "--out", str(data)], check=True, stdout=subprocess.DEVNULL)
     rows = []
     for model in args.models.split(","):
-        command = [sys.executable, __file__, "--work", args.work, "--one", model, "--data", str(data), "--epochs", str(args.epochs), "--hidden", str(args.hidden), "--split", args.split, "--device", args.device]
+        command = [
+            sys.executable,
+            __file__,
+            "--work",
+            args.work,
+            "--one",
+            model,
+            "--data",
+            str(data),
+            "--epochs",
+            str(args.epochs),
+            "--hidden",
+            str(args.hidden),
+            "--split",
+            args.split,
+            "--device",
+            args.device,
+        ]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             print(f"{model}: failed\n{result.stderr[-2000:]}", file=sys.stderr)

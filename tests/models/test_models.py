@@ -9,8 +9,7 @@ from torch_geometric.nn import GATv2Conv, GINConv, SAGEConv
 from motive import metrics, splits, synth
 from motive.errors import MotiveError
 from motive.graph import Graph, NodeTable
-from motive.models import MODELS, StageGraph, build_model
-from motive.models import attention
+from motive.models import MODELS, StageGraph, attention, build_model
 from motive.models.attention import AttentionIndex, GATv2
 from motive.models.gnn import GIN, SAGE
 from motive.train import TrainConfig, eval_pairs, fit
