@@ -66,10 +66,15 @@ def foreign_files(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if not p.is_dir() and p not in known and not any(TEMP_TAG in part for part in p.relative_to(folder).parts))
 
 
-def _nearest_existing(path: Path) -> Path:
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path
+def _check_writable_parent(final: Path) -> None:
+    """The nearest existing folder above ``final`` must be one the user may write into."""
+    ancestor = final.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise MotiveError(f"{final}: cannot create it, {ancestor} is a file; choose another path")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise MotiveError(f"{final}: cannot write there ({ancestor} is not writable for you); choose another path")
 
 
 def check_target(final: str | os.PathLike, kind: str, overwrite: bool = False) -> None:
@@ -79,11 +84,7 @@ def check_target(final: str | os.PathLike, kind: str, overwrite: bool = False) -
     calls it again before moving its output into place.
     """
     final = Path(final)
-    ancestor = _nearest_existing(final.parent)
-    if not ancestor.is_dir():
-        raise MotiveError(f"{final}: cannot create it, {ancestor} is a file; choose another path")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise MotiveError(f"{final}: cannot write there ({ancestor} is not writable for you); choose another path")
+    _check_writable_parent(final)
     if not final.exists() and not final.is_symlink():
         return
     if final.is_symlink() or not final.is_dir():
@@ -173,11 +174,7 @@ def _recognised(path: Path, kind: str) -> bool:
 
 def check_file_target(final: str | os.PathLike, kind: str, overwrite: bool = False) -> None:
     final = Path(final)
-    ancestor = _nearest_existing(final.parent)
-    if not ancestor.is_dir():
-        raise MotiveError(f"{final}: cannot create it, {ancestor} is a file; choose another path")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise MotiveError(f"{final}: cannot write there ({ancestor} is not writable for you); choose another path")
+    _check_writable_parent(final)
     if not final.exists() and not final.is_symlink():
         return
     if final.is_dir() or final.is_symlink():
