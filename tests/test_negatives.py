@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from motive import splits
+from motive import splits, synth
 from motive.errors import MotiveError
 from motive.negatives import NegativeSampler, is_member, positive_keys, sample_pairs
 from tests.graphs import random_graph
@@ -93,3 +93,18 @@ def test_eval_negatives_are_stored_once_and_reproducible():
     assert first.negatives["test"].equals(second.negatives["test"])
     assert not first.negatives["test"].equals(other.negatives["test"])
     assert len(first.negatives["valid"]) == 10 * (first.subsets["st"] == "valid").sum()
+
+
+@pytest.mark.parametrize("split_name", ["random", "cold_source", "cold_target"])
+def test_bpr_negatives_keep_the_query_node_and_are_never_positives(split_name):
+    graph = synth.generate(synth.SynthConfig(scale=0.05, seed=2))["st_expanded"]
+    split = splits.make_split(graph, splits.SplitConfig(split_name, 0))
+    sampler = NegativeSampler(graph, split, "train")
+    s, t = split.supervision(graph, "train")
+    side = "target" if split_name == "cold_target" else "source"
+    neg_s, neg_t, kept = sampler.corrupt(s, t, side, np.random.default_rng(0))
+    assert kept.mean() > 0.95 and len(neg_s) == kept.sum()
+    assert np.array_equal(neg_s if side == "source" else neg_t, (s if side == "source" else t)[kept])
+    assert not is_member(neg_s * len(graph.targets) + neg_t, positive_keys(graph)).any()
+    heads, tails = sampler.pools(s, t)
+    assert np.isin(neg_t, tails).all() and np.isin(neg_s, heads).all()

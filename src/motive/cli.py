@@ -177,6 +177,7 @@ def _train(args: argparse.Namespace) -> None:
         monitor=args.monitor,
         mode=args.mode,
         device=args.device,
+        loss=args.loss,
     )
     summary = run(config, args.out, args.overwrite)
     print(metrics_table({"valid": summary["valid"], "test": summary["test"]}))
@@ -305,6 +306,7 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--hits-k", type=POSITIVE_INT, default=500)
     train.add_argument("--monitor", default="hits", choices=["hits", "auprc", "auroc", "bce"], help="validation metric for the best epoch (hits = hits@K)")
     train.add_argument("--mode", default="full", choices=["full", "neighbor"])
+    train.add_argument("--loss", default="bce", choices=["bce", "bpr"], help="bce (paper) or bpr (pairwise ranking; scores are ranking scores, not probabilities)")
     train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: cuda when a GPU is visible (runs are bitwise reproducible on cpu only)")
     train.add_argument("--out", required=True)
     _overwrite(train)

@@ -120,6 +120,28 @@ class NegativeSampler:
         return sample_pairs(heads, tails, ratio * len(batch_sources), self.forbidden, self.n_targets, rng, strict)
 
 
+    def corrupt(self, batch_sources: np.ndarray, batch_targets: np.ndarray, query_side: str, rng: np.random.Generator, tries: int = 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One negative per positive that keeps its ``query_side`` node and replaces the other end
+        by a uniform draw from the batch's allowed pool (BPR pairs). Known positives are redrawn up
+        to ``tries`` times; positives still without a negative are dropped (returned mask)."""
+        heads, tails = self.pools(batch_sources, batch_targets)
+        pool = tails if query_side == "source" else heads
+        neg_s, neg_t = batch_sources.copy(), batch_targets.copy()
+        pending = np.arange(len(batch_sources))
+        for _ in range(tries):
+            draws = pool[rng.integers(0, len(pool), len(pending))]
+            if query_side == "source":
+                neg_t[pending] = draws
+            else:
+                neg_s[pending] = draws
+            pending = pending[is_member(neg_s[pending] * self.n_targets + neg_t[pending], self.forbidden)]
+            if len(pending) == 0:
+                break
+        kept = np.ones(len(batch_sources), bool)
+        kept[pending] = False
+        return neg_s[kept], neg_t[kept], kept
+
+
 def draw_eval_negatives(graph: Graph, split: Split, stage: str) -> tuple[pd.DataFrame, str]:
     """The stored 1:eval_ratio negatives of a valid/test stage, and the mode that drew them.
 

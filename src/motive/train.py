@@ -60,6 +60,9 @@ class TrainConfig:
     mode: str = "full"  # "full" graph message passing, or "neighbor" sampled 2-hop subgraphs
     fanouts: tuple[int, int] = (15, 10)  # neighbours per hop in neighbor mode (-1 = all)
     device: str = "auto"  # "cpu", "cuda" or "auto" (cuda when available); runs are bitwise reproducible on CPU only
+    # "bce" (paper: binary cross-entropy on 1:1 negatives) or "bpr" (each positive against one
+    # negative of the same query node; scores are then ranking scores, not calibrated logits)
+    loss: str = "bce"
 
     def __post_init__(self) -> None:
         for name, check in (
@@ -78,6 +81,8 @@ class TrainConfig:
         self.data = str(self.data)  # a Path is welcome; config.json stores text
         if self.monitor not in ("hits", "auprc", "auroc", "bce"):
             raise MotiveError(f"unknown monitor {self.monitor!r}; expected hits, auprc, auroc or bce")
+        if self.loss not in ("bce", "bpr"):
+            raise MotiveError(f"loss: unknown loss {self.loss!r}; expected bce or bpr")
         if self.device not in ("auto", "cpu", "cuda"):
             raise MotiveError(f"device: unknown device {self.device!r}; expected auto, cpu or cuda")
         if self.mode not in ("full", "neighbor"):
@@ -112,9 +117,14 @@ def eval_pairs(graph: Graph, split: splits.Split, stage: str) -> tuple[np.ndarra
     return sources, targets, labels
 
 
+def query_side(split_name: str) -> str:
+    """The side a prediction is asked for: the held-out genes of cold_target, compounds otherwise."""
+    return "target" if split_name == "cold_target" else "source"
+
+
 def query_nodes(split_name: str, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """MRR's query side: the held-out side of a cold split, sources otherwise."""
-    return targets if split_name == "cold_target" else sources
+    """MRR's query nodes (see ``query_side``)."""
+    return targets if query_side(split_name) == "target" else sources
 
 
 def monitor_value(name: str, scores: np.ndarray, labels: np.ndarray, k: int) -> float:
@@ -155,15 +165,22 @@ def fit(config: TrainConfig, graph: Graph, split: splits.Split, stages: dict[str
         losses = []
         for start in range(0, len(order), config.batch_size):
             batch = order[start : start + config.batch_size]
-            neg_s, neg_t = sampler.sample(train_s[batch], train_t[batch], config.train_negative_ratio, rng)
-            sources = np.concatenate([train_s[batch], neg_s])
-            targets = np.concatenate([train_t[batch], neg_t])
-            labels = torch.cat([torch.ones(len(batch), device=device), torch.zeros(len(neg_s), device=device)])
+            pos_s, pos_t = train_s[batch], train_t[batch]
+            if config.loss == "bpr":
+                neg_s, neg_t, kept = sampler.corrupt(pos_s, pos_t, query_side(config.split), rng)
+                pos_s, pos_t = pos_s[kept], pos_t[kept]
+            else:
+                neg_s, neg_t = sampler.sample(pos_s, pos_t, config.train_negative_ratio, rng)
+            sources, targets = np.concatenate([pos_s, neg_s]), np.concatenate([pos_t, neg_t])
             if neighbor is None:
                 logits = model(stages["train"], torch.as_tensor(sources, device=device), torch.as_tensor(targets, device=device))
             else:
                 logits = neighbor.forward(model, sources, targets, rng)
-            loss = F.binary_cross_entropy_with_logits(logits, labels)
+            if config.loss == "bpr":  # Rendle et al. 2009: -log sigmoid(score(positive) - score(its negative))
+                loss = -F.logsigmoid(logits[: len(pos_s)] - logits[len(pos_s) :]).mean()
+            else:
+                labels = torch.cat([torch.ones(len(pos_s), device=device), torch.zeros(len(neg_s), device=device)])
+                loss = F.binary_cross_entropy_with_logits(logits, labels)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
