@@ -103,3 +103,21 @@ def test_agrees_with_scikit_learn_on_random_inputs(seed):
 def test_inputs_are_validated(scores, labels, message):
     with pytest.raises(MotiveError, match=message):
         metrics.auroc(np.array(scores), np.array(labels))
+
+
+def test_filtered_ranks_hand_computed_with_ties():
+    optimistic, pessimistic = metrics.filtered_ranks(np.array([0.9, 0.5, 0.5, 0.1]), np.array([0.5, 1.0, 0.05]))
+    assert optimistic.tolist() == [2, 1, 5] and pessimistic.tolist() == [4, 1, 5]
+
+
+def test_ranking_metrics_hand_computed():
+    import pandas as pd
+
+    ranks = pd.DataFrame({"query": ["a", "a", "b"], "score": [0.4, 0.9, 0.7], "rank": [3.0, 1.0, 2.0]})
+    result = metrics.ranking_metrics(ranks, ks=(1, 10))
+    assert result["mrr"] == pytest.approx((1 + 1 / 3 + 1 / 2) / 3)
+    assert result["hits@1"] == pytest.approx(1 / 3) and result["hits@10"] == 1.0
+    # a: best positive first (precision 1), second after 2 candidates (2 / 4); b: 1 / 2
+    assert result["map"] == pytest.approx(((1 + 0.5) / 2 + 0.5) / 2)
+    assert result["success@1"] == 0.5 and result["success@10"] == 1.0
+    assert (result["queries"], result["positives"]) == (2, 3)

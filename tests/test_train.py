@@ -133,3 +133,131 @@ def test_bpr_learns_the_planted_signal(dataset, tmp_path, model):
     summary = run(config, tmp_path / "run")
     assert summary["test"]["auroc"] > 0.6, summary["test"]  # chance is 0.5; BCE reaches 0.63 (mlp) and 0.67 (gin_cp) here
     assert json.loads((tmp_path / "run" / "config.json").read_text())["loss"] == "bpr"
+
+
+@pytest.fixture
+def exported(dataset, tmp_path, monkeypatch):
+    """The dataset's cold-source split exported as official tables into the dataset folder."""
+    monkeypatch.setenv("MOTIVE_CACHE", str(tmp_path / "cache"))
+    assert main(["-q", "split", str(dataset), "--graph", "st_expanded", "--split", "cold_source", "--seed", "5", "--export-official", str(dataset), "--overwrite"]) == 0
+    return layout.graph_dir(dataset, "st_expanded") / "source"
+
+
+def keyed_pairs(frame, graph):
+    return set(zip(graph.sources.keys[frame["source"]], graph.targets.keys[frame["target"]], strict=True))
+
+
+def test_training_on_official_split_tables_uses_exactly_their_pairs(dataset, exported, tmp_path):
+    graph = layout.read_graph(layout.graph_dir(dataset, "st_expanded"))
+    tables = layout.read_split_tables(exported)["st"]
+    first = run(TrainConfig(data=str(dataset), model="mlp", split_dir=str(exported), epochs=3, hits_k=20, seed=0), tmp_path / "a")
+    assert first["split"]["name"] == "cold_source" and first["split"]["dir"] == str(exported)
+    predictions = pd.read_parquet(tmp_path / "a" / "predictions.parquet")
+    for stage in ("valid", "test"):
+        ours = predictions[(predictions["stage"] == stage) & (predictions["label"] == 1)]
+        assert set(zip(ours["source"], ours["target"], strict=True)) == keyed_pairs(tables[tables["subset"] == stage], graph)
+    # Another model and seed, through the CLI's --official: the same stored negatives.
+    assert main(["-q", "train", "--data", str(dataset), "--split", "cold_source", "--official", "--model", "cosine", "--hits-k", "20", "--seed", "3", "--out", str(tmp_path / "b")]) == 0
+    other = pd.read_parquet(tmp_path / "b" / "predictions.parquet")
+    negatives = [frame.loc[frame["label"] == 0, ["stage", "source", "target"]].sort_values(["stage", "source", "target"], ignore_index=True) for frame in (predictions, other)]
+    pd.testing.assert_frame_equal(*negatives)
+
+
+@pytest.mark.parametrize("relabel", ["train", "message"])
+def test_a_tampered_official_split_is_refused_with_the_edge_named(dataset, exported, tmp_path, capsys, relabel):
+    graph = layout.read_graph(layout.graph_dir(dataset, "st_expanded"))
+    tampered = tmp_path / "source"  # an official folder name: the split says it is cold-source
+    tampered.mkdir()
+    tables = layout.read_split_tables(exported)
+    row = tables["st"].index[tables["st"]["subset"] == "test"][0]
+    tables["st"].loc[row, "subset"] = relabel
+    for kind, table in tables.items():
+        table.to_parquet(tampered / layout.EDGE_FILES[kind], index=False)
+    source, target = graph.sources.keys[tables["st"].loc[row, "source"]], graph.targets.keys[tables["st"].loc[row, "target"]]
+    code = main(["-q", "train", "--data", str(dataset), "--split-dir", str(tampered), "--model", "mlp", "--hits-k", "20", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "split refused, it leaks" in err
+    assert f"edge {source!r} - {target!r} is {relabel!r}" in err
+    assert not (tmp_path / "run").exists()
+
+
+def brute_force_ranks(graph, split, stage_graph, model, split_name):
+    """Every (query, positive) of the stage, ranked by explicit comparison with each candidate."""
+    from motive.splits import STAGES
+    from motive.train import query_side
+
+    side = query_side(split_name)
+    other = "target" if side == "source" else "source"
+    s, t = split.supervision(graph, stage_graph.stage)
+    known = set(zip(*graph.endpoints("st"), strict=True))
+    candidates = np.flatnonzero(split.node_stage[other] <= STAGES.index(stage_graph.stage))
+    rows = {}
+    for source, target in zip(s, t, strict=True):
+        query, partner = (source, target) if side == "source" else (target, source)
+        pairs = [(query, c) if side == "source" else (c, query) for c in candidates]
+        negatives = [pair for pair in pairs if pair not in known]
+        scores = model.score(stage_graph, np.array([p[0] for p in negatives]), np.array([p[1] for p in negatives]))
+        positive = model.score(stage_graph, np.array([source]), np.array([target]))[0]
+        rows[(query, partner)] = (1 + (scores > positive).sum(), 1 + (scores >= positive).sum())
+    return rows
+
+
+@pytest.mark.parametrize("split_name, model_name", [("random", "shortest_path"), ("cold_source", "gin_cp"), ("cold_target", "mlp")])
+def test_full_ranking_equals_brute_force_with_ties(dataset, split_name, model_name):
+    from motive import splits
+    from motive.models import StageGraph
+    from motive.train import fit, ranking_evaluation
+
+    graph = layout.read_graph(layout.graph_dir(dataset, "st_expanded"))
+    split = splits.make_split(graph, splits.SplitConfig(split_name, 1))
+    stages = {stage: StageGraph.build(graph, split, stage) for stage in splits.STAGES}
+    model, _, _ = fit(TrainConfig(data="unused", split=split_name, model=model_name, epochs=3, batch_size=256, hits_k=20), graph, split, stages)
+    frame = ranking_evaluation(graph, split, stages["test"], model, split_name)
+    expected = brute_force_ranks(graph, split, stages["test"], model, split_name)
+    side_keys = {"source": graph.sources.keys, "target": graph.targets.keys}
+    query_keys, partner_keys = (side_keys["source"], side_keys["target"]) if frame["query_side"].iloc[0] == "source" else (side_keys["target"], side_keys["source"])
+    got = {(query_keys.get_loc(q), partner_keys.get_loc(p)): (lo, hi) for q, p, lo, hi in frame[["query", "partner", "rank_optimistic", "rank_pessimistic"]].itertuples(index=False)}
+    assert got == expected
+    if model_name == "shortest_path":
+        assert (frame["rank_optimistic"] < frame["rank_pessimistic"]).any()  # ties were exercised
+
+
+class KnownFirst:
+    """Scores every known positive of any stage above everything else (a leak-free ranking must
+    still give each test positive rank 1: the other stages' positives are filtered out)."""
+
+    trainable = False
+
+    def __init__(self, graph):
+        self.known = set(zip(*graph.endpoints("st"), strict=True))
+
+    def score(self, stage, sources, targets):
+        noise = np.random.default_rng(0).random(len(sources))
+        return np.array([10.0 if pair in self.known else 0.0 for pair in zip(sources, targets, strict=True)]) + noise
+
+    def score_blocks(self, *args, **kwargs):
+        from motive.models.base import Heuristic
+
+        return Heuristic.score_blocks(self, *args, **kwargs)
+
+
+def test_known_positives_of_other_stages_are_never_misses(dataset):
+    from motive import splits
+    from motive.models import StageGraph
+    from motive.train import ranking_evaluation
+
+    graph = layout.read_graph(layout.graph_dir(dataset, "st_expanded"))
+    split = splits.make_split(graph, splits.SplitConfig("random", 0))
+    frame = ranking_evaluation(graph, split, StageGraph.build(graph, split, "test"), KnownFirst(graph), "random")
+    result = metrics.ranking_metrics(frame)
+    assert (frame["rank"] == 1).all() and result["mrr"] == 1.0 and result["map"] == 1.0 and result["success@1"] == 1.0
+
+
+def test_cli_ranking_eval_writes_ranks_and_metrics(dataset, tmp_path):
+    assert main(["-q", "train", "--data", str(dataset), "--split", "cold_source", "--model", "gin_cp", "--epochs", "5", "--hits-k", "20", "--ranking-eval", "--out", str(tmp_path / "run")]) == 0
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    ranking = pd.read_parquet(tmp_path / "run" / "ranking.parquet")
+    test = ranking[ranking["stage"] == "test"]
+    assert saved["test"]["full_mrr"] == pytest.approx(float(np.mean(1 / test["rank"])))
+    assert saved["test"]["full_positives"] == len(test) == saved["test"]["positives"]
+    assert set(test["query_side"]) == {"source"}

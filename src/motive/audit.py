@@ -17,6 +17,7 @@ Checks (each a row of the report):
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from motive.errors import MotiveError
 from motive.graph import Graph
 from motive.negatives import NegativeSampler, is_member, positive_keys
 from motive.outputs import check_target
-from motive.splits import COLD_SIDES, STAGES, SUBSET_STAGE, Split, SplitConfig, make_split, save_split, st_stage_range
+from motive.splits import COLD_SIDES, STAGES, SUBSET_STAGE, Split, SplitConfig, label_stages, load_split, make_split, save_split, split_from_tables, st_stage_range
 
 
 @dataclass
@@ -88,7 +89,13 @@ def audit(graph: Graph, split: Split, train_batches: int = 5, batch_size: int = 
         low, high = ranges[side]
         mixed = np.flatnonzero((high >= 0) & (low != high))
         if len(mixed):
-            problems.append(f"{side} {_key(graph, side, mixed[0])} has ST edges in stages {STAGES[low[mixed[0]]]} and {STAGES[high[mixed[0]]]}")
+            node = mixed[0]
+            ends = dict(zip(("source", "target"), graph.endpoints("st"), strict=True))
+            edge = np.flatnonzero((ends[side] == node) & (label_stages(st) == low[node]))[0]
+            problems.append(
+                f"{side} {_key(graph, side, node)} has ST edges in stages {STAGES[low[node]]} and {STAGES[high[node]]} "
+                f"(edge {_key(graph, 'source', ends['source'][edge])} - {_key(graph, 'target', ends['target'][edge])} is {st[edge]!r})"
+            )
         wrong = np.flatnonzero((high >= 0) & (high != split.node_stage[side]))
         if len(wrong):
             problems.append(f"{side} {_key(graph, side, wrong[0])} is stored at stage {split.node_stage[side][wrong[0]]} but its edges say {high[wrong[0]]}")
@@ -192,3 +199,31 @@ def make_audited_split(graph: Graph, config: SplitConfig, folder: str | Path, ov
         raise MotiveError(f"split failed its audit, nothing written: {report.first_failure()}")
     save_split(split, graph, folder, report.to_markdown(), overwrite)
     return split, report
+
+
+def audited_split_from_tables(graph: Graph, folder: str | Path, seed: int, cache_dir: str | Path) -> Split:
+    """A split given as official split tables (any folder with ``s_t_labels.parquet`` and a
+    ``subset`` column), audited before use; refused with its first violation if it leaks.
+
+    Its valid/test negatives are drawn once with ``seed`` and kept under ``cache_dir`` keyed by
+    the graph, the tables and the seed, so every model and model seed is scored on the same pairs.
+    """
+    from motive import layout
+
+    folder = Path(folder)
+    split = split_from_tables(graph, layout.read_split_tables(folder), folder.name, seed)
+    digest = hashlib.sha256(f"{graph.content_hash()}|{seed}|{split.config.split}".encode())
+    for kind in sorted(split.subsets):
+        digest.update(kind.encode() + "\n".join(map(str, split.subsets[kind])).encode())
+    cached = Path(cache_dir) / f"{split.config.split}-{digest.hexdigest()[:16]}"
+    if (cached / "split.json").exists():
+        return load_split(cached, graph)
+    report = audit(graph, split)
+    if not report.passed:
+        raise MotiveError(f"{folder}: split refused, it leaks: {report.first_failure()}")
+    try:
+        save_split(split, graph, cached, report.to_markdown())
+    except MotiveError:
+        if not (cached / "split.json").exists():  # another process may have cached it meanwhile
+            raise
+    return split

@@ -159,6 +159,14 @@ def _split_audit(args: argparse.Namespace) -> None:
 def _train(args: argparse.Namespace) -> None:
     from motive.train import TrainConfig, run
 
+    split_dir = args.split_dir
+    if args.official:
+        from motive import layout, splits
+
+        split_dir = layout.graph_dir(args.data, args.graph, args.gene_type) / splits.OFFICIAL_NAMES[args.split]
+        if not (split_dir / "s_t_labels.parquet").is_file():
+            raise MotiveError(f"{split_dir}: no official {args.split} split here (s_t_labels.parquet); drop --official to make one, or pass --split-dir")
+
     config = TrainConfig(
         data=args.data,
         graph=args.graph,
@@ -178,6 +186,8 @@ def _train(args: argparse.Namespace) -> None:
         mode=args.mode,
         device=args.device,
         loss=args.loss,
+        split_dir=split_dir,
+        ranking_eval=args.ranking_eval,
     )
     summary = run(config, args.out, args.overwrite)
     print(metrics_table({"valid": summary["valid"], "test": summary["test"]}))
@@ -306,8 +316,12 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--hits-k", type=POSITIVE_INT, default=500)
     train.add_argument("--monitor", default="hits", choices=["hits", "auprc", "auroc", "bce"], help="validation metric for the best epoch (hits = hits@K)")
     train.add_argument("--mode", default="full", choices=["full", "neighbor"])
+    train.add_argument("--ranking-eval", action="store_true", help="also rank every candidate per query node, filtered (full_mrr, full_hits@k, full_map, full_success@k; ranking.parquet)")
     train.add_argument("--loss", default="bce", choices=["bce", "bpr"], help="bce (paper) or bpr (pairwise ranking; scores are ranking scores, not probabilities)")
     train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: cuda when a GPU is visible (runs are bitwise reproducible on cpu only)")
+    official = train.add_mutually_exclusive_group()
+    official.add_argument("--split-dir", type=EXISTING_DIR, help="train on official split tables in this folder (s_t_labels.parquet with 'subset'); audited first, refused if it leaks")
+    official.add_argument("--official", action="store_true", help="use the dataset's published split folder for --split (data/G/orf/{random,source,target})")
     train.add_argument("--out", required=True)
     _overwrite(train)
     train.set_defaults(run=_train)

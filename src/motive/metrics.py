@@ -14,6 +14,13 @@ Scores are logits; higher means more likely a link. Tie rules:
 - MRR: per query node (the node of the cold side; sources for a random split), the reciprocal
   rank of its best-scored positive among its scored pairs (pessimistic ties), averaged over
   query nodes with at least one positive.
+
+Full ranking ("cartesian", filtered as in knowledge-graph completion): each positive of a stage
+is ranked against every candidate of its query node that is not a known positive of any stage.
+Its rank is realistic: the mean of the optimistic rank (1 + candidates scored strictly higher) and
+the pessimistic rank (1 + candidates scored higher or equal), so ties neither help nor hurt on
+average. Hits@k and success@k count rank <= k; AP per query places its i-th best positive after
+the candidates ranked above it (realistic count).
 """
 
 from __future__ import annotations
@@ -165,3 +172,34 @@ def evaluate(scores: np.ndarray, labels: np.ndarray, threshold: float, query: np
         "positives": int(labels.sum()),
         "negatives": int((~labels).sum()),
     }
+
+
+def filtered_ranks(candidate_scores: np.ndarray, positive_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Optimistic and pessimistic ranks of each positive score among one query's filtered
+    candidates (known positives already removed)."""
+    ordered = np.sort(np.asarray(candidate_scores, np.float64))
+    above = len(ordered) - np.searchsorted(ordered, positive_scores, side="right")
+    at_or_above = len(ordered) - np.searchsorted(ordered, positive_scores, side="left")
+    return 1.0 + above, 1.0 + at_or_above
+
+
+RANKING_KS = (1, 10, 50, 100)
+
+
+def ranking_metrics(ranks: pd.DataFrame, ks: tuple[int, ...] = RANKING_KS) -> dict[str, float]:
+    """MRR and Hits@k over positives, mAP and success@k over queries, from a per-positive table
+    with columns ``query``, ``score`` and ``rank`` (realistic filtered rank)."""
+    if len(ranks) == 0:
+        raise MotiveError("full ranking: no positives to rank")
+    rank = ranks["rank"].to_numpy(np.float64)
+    ordered = ranks.sort_values(["query", "score"], ascending=[True, False], kind="stable")
+    position_in_query = ordered.groupby("query", sort=False).cumcount().to_numpy() + 1
+    precision = position_in_query / (ordered["rank"].to_numpy(np.float64) - 1 + position_in_query)
+    average_precision = pd.Series(precision).groupby(ordered["query"].to_numpy()).mean()
+    best = ranks.groupby("query")["rank"].min()
+    result = {"mrr": float(np.mean(1.0 / rank))}
+    result |= {f"hits@{k}": float(np.mean(rank <= k)) for k in ks}
+    result["map"] = float(average_precision.mean())
+    result |= {f"success@{k}": float(np.mean(best.to_numpy() <= k)) for k in ks}
+    result |= {"queries": int(len(best)), "positives": int(len(ranks))}
+    return result

@@ -119,7 +119,6 @@ class NegativeSampler:
         heads, tails = self.pools(batch_sources, batch_targets)
         return sample_pairs(heads, tails, ratio * len(batch_sources), self.forbidden, self.n_targets, rng, strict)
 
-
     def corrupt(self, batch_sources: np.ndarray, batch_targets: np.ndarray, query_side: str, rng: np.random.Generator, tries: int = 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One negative per positive that keeps its ``query_side`` node and replaces the other end
         by a uniform draw from the batch's allowed pool (BPR pairs). Known positives are redrawn up

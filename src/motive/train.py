@@ -17,7 +17,7 @@ import copy
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +26,13 @@ import torch
 import torch.nn.functional as F
 
 from motive import checks, layout, metrics, splits
-from motive.audit import make_audited_split
+from motive.audit import audited_split_from_tables, make_audited_split
 from motive.errors import MotiveError
 from motive.graph import Graph
 from motive.models import StageGraph, build_model, check_model
 from motive.negatives import NegativeSampler
 from motive.outputs import check_target, output_dir
+from motive.splits import STAGES
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 class TrainConfig:
     data: str  # dataset folder (official layout)
     graph: str = "st_expanded"
-    split: str = "random"
+    split: str = "random"  # with split_dir: taken from the folder (random / source / target / zero_shot) or its labels
     model: str = "gin_cp"
     model_kwargs: dict = field(default_factory=dict)  # e.g. {"hidden": 128}
     seed: int = 0  # model seed: initialisation and batch order
@@ -63,6 +64,8 @@ class TrainConfig:
     # "bce" (paper: binary cross-entropy on 1:1 negatives) or "bpr" (each positive against one
     # negative of the same query node; scores are then ranking scores, not calibrated logits)
     loss: str = "bce"
+    split_dir: str | None = None  # train on official split tables in this folder (audited) instead of making a split
+    ranking_eval: bool = False  # also rank every visible candidate per query node (filtered; metrics "full_*", ranking.parquet)
 
     def __post_init__(self) -> None:
         for name, check in (
@@ -79,6 +82,8 @@ class TrainConfig:
         ):
             setattr(self, name, checks.named(name, check, getattr(self, name)))
         self.data = str(self.data)  # a Path is welcome; config.json stores text
+        if self.split_dir is not None:
+            self.split_dir = str(self.split_dir)
         if self.monitor not in ("hits", "auprc", "auroc", "bce"):
             raise MotiveError(f"unknown monitor {self.monitor!r}; expected hits, auprc, auroc or bce")
         if self.loss not in ("bce", "bpr"):
@@ -100,7 +105,12 @@ def resolve_device(name: str) -> torch.device:
 
 
 def load_split(graph: Graph, config: TrainConfig) -> splits.Split:
-    """The saved split of (graph, split, split_seed), created and audited if absent."""
+    """The saved split of (graph, split, split_seed), created and audited if absent; or the
+    audited split of ``split_dir``'s official tables."""
+    if config.split_dir is not None:
+        from motive.datasets.registry import default_cache_dir
+
+        return audited_split_from_tables(graph, config.split_dir, config.split_seed, default_cache_dir() / "splits")
     split_config = splits.SplitConfig(config.split, config.split_seed)
     folder = splits.default_dir(config.data, config.graph, split_config, config.gene_type)
     if (folder / "split.json").exists():
@@ -201,9 +211,59 @@ def fit(config: TrainConfig, graph: Graph, split: splits.Split, stages: dict[str
     return model, history, best_epoch
 
 
+def ranking_evaluation(graph: Graph, split: splits.Split, stage_graph: StageGraph, model, split_name: str) -> pd.DataFrame:
+    """Filtered full ranking of one stage (``metrics`` states the rules): every query node of the
+    stage's positives is scored against every node of the other side the stage may see, and each
+    positive is ranked among the candidates that are not a known positive of any stage. One row per
+    positive: query, partner, score, optimistic / pessimistic / realistic rank, candidates."""
+    stage = stage_graph.stage
+    side = query_side(split_name)
+    other = "target" if side == "source" else "source"
+    s, t = split.supervision(graph, stage)
+    query_ends, partner_ends = (s, t) if side == "source" else (t, s)
+    order = np.argsort(query_ends, kind="stable")
+    query_ends, partner_ends = query_ends[order], partner_ends[order]
+    queries = np.unique(query_ends)
+    candidates = np.flatnonzero(split.node_stage[other] <= STAGES.index(stage))
+    position = np.full(len(graph.targets) if other == "target" else len(graph.sources), -1)
+    position[candidates] = np.arange(len(candidates))
+    all_s, all_t = graph.endpoints("st")
+    known_query, known_partner = (all_s, all_t) if side == "source" else (all_t, all_s)
+    known_order = np.argsort(known_query, kind="stable")
+    known_query, known_partner = known_query[known_order], known_partner[known_order]
+    rows = []
+    for start, block in model.score_blocks(stage_graph, side, queries, candidates):
+        for offset, scores in enumerate(block):
+            query = queries[start + offset]
+            lo, hi = np.searchsorted(query_ends, [query, query + 1])
+            positive = position[partner_ends[lo:hi]]
+            k_lo, k_hi = np.searchsorted(known_query, [query, query + 1])
+            known = position[known_partner[k_lo:k_hi]]
+            keep = np.ones(len(candidates), bool)
+            keep[known[known >= 0]] = False
+            optimistic, pessimistic = metrics.filtered_ranks(scores[keep], scores[positive])
+            rows.append((np.full(hi - lo, query), partner_ends[lo:hi], scores[positive], optimistic, pessimistic, np.full(hi - lo, keep.sum())))
+    query, partner, score, optimistic, pessimistic, count = (np.concatenate(column) for column in zip(*rows, strict=True))
+    keys = {"source": graph.sources.keys.to_numpy(), "target": graph.targets.keys.to_numpy()}
+    return pd.DataFrame(
+        {
+            "stage": stage,
+            "query_side": side,
+            "query": keys[side][query],
+            "partner": keys[other][partner],
+            "score": score,
+            "rank_optimistic": optimistic,
+            "rank_pessimistic": pessimistic,
+            "rank": (optimistic + pessimistic) / 2,
+            "candidates": count,
+        }
+    )
+
+
 def evaluate_stages(config: TrainConfig, graph: Graph, split: splits.Split, stages: dict[str, StageGraph], model):
-    """Scores, metrics and per-node AP of valid and test; the threshold comes from valid."""
-    results, predictions, per_node = {}, [], []
+    """Scores, metrics and per-node AP of valid and test (and the filtered full ranking when
+    asked); the threshold comes from valid."""
+    results, predictions, per_node, rankings = {}, [], [], []
     threshold = None
     seen = _seen_in_training(graph, split)
     for stage in ("valid", "test"):
@@ -233,7 +293,13 @@ def evaluate_stages(config: TrainConfig, graph: Graph, split: splits.Split, stag
             for flag, group in table.groupby("seen"):
                 results[stage][f"{side}_map_{'seen' if flag else 'unseen'}"] = float(group["ap"].mean())
             results[stage][f"{side}_map"] = float(table["ap"].mean()) if len(table) else float("nan")
-    return results, pd.concat(predictions, ignore_index=True), pd.concat(per_node, ignore_index=True)
+        if config.ranking_eval:
+            started = time.perf_counter()
+            rankings.append(ranking_evaluation(graph, split, stages[stage], model, config.split))
+            results[stage] |= {f"full_{name}": value for name, value in metrics.ranking_metrics(rankings[-1]).items()}
+            results[stage]["full_seconds"] = round(time.perf_counter() - started, 2)
+    ranking = pd.concat(rankings, ignore_index=True) if rankings else None
+    return results, pd.concat(predictions, ignore_index=True), pd.concat(per_node, ignore_index=True), ranking
 
 
 def _seen_in_training(graph: Graph, split: splits.Split) -> dict[str, np.ndarray]:
@@ -271,10 +337,14 @@ def run(config: TrainConfig, out: str | Path, overwrite: bool = False) -> dict:
     """Train and evaluate one (model, split, seed); write the run directory atomically."""
     started = time.perf_counter()
     check_target(out, "run", overwrite)  # fail now, not after training
-    check_model(config.model, config.split)
+    if config.split_dir is None:
+        check_model(config.model, config.split)
     graph, graph_hash, split, stages = prepare(config)
+    if config.split_dir is not None:
+        config = replace(config, split=split.config.split)  # the folder says which split it is
+        check_model(config.model, config.split)
     model, history, best_epoch = fit(config, graph, split, stages)
-    results, predictions, per_node = evaluate_stages(config, graph, split, stages, model)
+    results, predictions, per_node, ranking = evaluate_stages(config, graph, split, stages, model)
     summary = {
         "config": asdict(config),
         "best_epoch": best_epoch,
@@ -283,7 +353,7 @@ def run(config: TrainConfig, out: str | Path, overwrite: bool = False) -> dict:
         "seconds_per_epoch": round(float(np.mean([h["seconds"] for h in history])), 4) if history else 0.0,
         "graph_hash": graph_hash,
         "device": str(stages["train"].device),
-        "split": {"name": config.split, "seed": config.split_seed, "graph_hash": split.graph_hash},
+        "split": {"name": config.split, "seed": config.split_seed, "graph_hash": split.graph_hash, "dir": config.split_dir},
         "valid": results["valid"],
         "test": results["test"],
     }
@@ -293,6 +363,8 @@ def run(config: TrainConfig, out: str | Path, overwrite: bool = False) -> dict:
         pd.DataFrame(history).to_csv(tmp / "history.csv", index=False)
         predictions.to_parquet(tmp / "predictions.parquet", index=False)
         per_node.to_parquet(tmp / "per_node_ap.parquet", index=False)
+        if ranking is not None:
+            ranking.to_parquet(tmp / "ranking.parquet", index=False)
         checkpoint = {"config": asdict(config), "seed": config.seed, "graph_hash": graph_hash, "best_epoch": best_epoch}
         if model.trainable:
             checkpoint["state_dict"] = {name: value.detach().cpu() for name, value in model.state_dict().items()}
@@ -313,7 +385,7 @@ def evaluate_run(run_dir: str | Path, device: str = "auto") -> dict:
     if model.trainable:
         model.load_state_dict(checkpoint["state_dict"])
         model.to(stages["train"].device)
-    results, _, _ = evaluate_stages(config, graph, split, stages, model)
+    results, _, _, _ = evaluate_stages(config, graph, split, stages, model)
     return results
 
 

@@ -45,6 +45,20 @@ def test_every_model_scores_deterministically_and_learns(planted, name):
         assert history[-1]["train_loss"] < history[0]["train_loss"]
 
 
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("query_side", ["source", "target"])
+def test_score_blocks_equal_scores_of_the_cartesian_pairs(planted, name, query_side):
+    graph, split, stages = planted
+    model, _, _ = fit(config(name, epochs=2), graph, split, stages)
+    queries, candidates = np.array([0, 3, 5, 7, 9]), np.arange(0, 40, 3)
+    blocks = list(model.score_blocks(stages["test"], query_side, queries, candidates, block=2))
+    assert [start for start, _ in blocks] == [0, 2, 4]
+    matrix = np.concatenate([block for _, block in blocks])
+    rows, cols = np.repeat(queries, len(candidates)), np.tile(candidates, len(queries))
+    sources, targets = (rows, cols) if query_side == "source" else (cols, rows)
+    np.testing.assert_allclose(matrix.ravel(), model.score(stages["test"], sources, targets), rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("name", [m for m in MODELS if m.endswith("_embs")] + ["shortest_path"])
 @pytest.mark.parametrize("split_name", ["cold_source", "cold_target", "cold_both"])
 def test_transductive_models_refuse_cold_splits(planted, name, split_name):

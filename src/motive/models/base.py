@@ -7,6 +7,7 @@ may see. Trainable models are ``torch.nn.Module``s with ``encode`` (node embeddi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,6 +83,11 @@ class LinkModel(nn.Module):
     def decode(self, z: dict[str, torch.Tensor], sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return (z["source"][sources] * z["target"][targets]).sum(-1)
 
+    def decode_matrix(self, z: dict[str, torch.Tensor], sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Logits of every (source, target) combination, (len(sources), len(targets)); equal to
+        ``decode`` on the Cartesian pairs, as one matrix product where the decoder allows."""
+        return z["source"][sources] @ z["target"][targets].T
+
     def forward(self, stage: StageGraph, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(stage), sources, targets)
 
@@ -90,6 +96,19 @@ class LinkModel(nn.Module):
         self.eval()
         device = stage.device
         return self(stage, torch.as_tensor(sources, device=device), torch.as_tensor(targets, device=device)).double().cpu().numpy()
+
+    @torch.no_grad()
+    def score_blocks(self, stage: StageGraph, query_side: str, queries: np.ndarray, candidates: np.ndarray, block: int = 512) -> Iterator[tuple[int, np.ndarray]]:
+        """Scores of every query against every candidate, a block of queries at a time:
+        (first query's position, (block, len(candidates)) float64 matrix). Encodes once."""
+        self.eval()
+        z = self.encode(stage)
+        device = stage.device
+        candidates_t = torch.as_tensor(candidates, device=device)
+        for start in range(0, len(queries), block):
+            rows = torch.as_tensor(queries[start : start + block], device=device)
+            matrix = self.decode_matrix(z, rows, candidates_t) if query_side == "source" else self.decode_matrix(z, candidates_t, rows).T
+            yield start, matrix.double().cpu().numpy()
 
 
 class Heuristic:
@@ -100,6 +119,14 @@ class Heuristic:
 
     def score(self, stage: StageGraph, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def score_blocks(self, stage: StageGraph, query_side: str, queries: np.ndarray, candidates: np.ndarray, block: int = 64) -> Iterator[tuple[int, np.ndarray]]:
+        """As ``LinkModel.score_blocks``, through ``score`` on the Cartesian pairs."""
+        for start in range(0, len(queries), block):
+            rows = queries[start : start + block]
+            pairs = (np.repeat(rows, len(candidates)), np.tile(candidates, len(rows)))
+            sources, targets = pairs if query_side == "source" else pairs[::-1]
+            yield start, self.score(stage, sources, targets).reshape(len(rows), len(candidates))
 
 
 def refuse_cold(name: str, split_name: str, why: str) -> None:

@@ -9,6 +9,11 @@ from torch import nn
 from motive.models.base import LinkModel, StageGraph
 
 
+def bilinear_matrix(head: nn.Bilinear, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+    """``head`` (one output) applied to every (left row, right row) combination."""
+    return (left @ head.weight[0]) @ right.T + head.bias
+
+
 class MLP(LinkModel):
     """Two dense layers per node type, then a bilinear head (paper Section 3.6)."""
 
@@ -23,6 +28,9 @@ class MLP(LinkModel):
     def decode(self, z, sources, targets):
         return self.head(z["source"][sources], z["target"][targets]).squeeze(-1)
 
+    def decode_matrix(self, z, sources, targets):
+        return bilinear_matrix(self.head, z["source"][sources], z["target"][targets])
+
 
 class Bilinear(LinkModel):
     """y = x_s^T W x_t on the raw profiles."""
@@ -36,6 +44,9 @@ class Bilinear(LinkModel):
 
     def decode(self, z, sources, targets):
         return self.head(z["source"][sources], z["target"][targets]).squeeze(-1)
+
+    def decode_matrix(self, z, sources, targets):
+        return bilinear_matrix(self.head, z["source"][sources], z["target"][targets])
 
 
 class Cosine(LinkModel):
@@ -52,3 +63,6 @@ class Cosine(LinkModel):
 
     def decode(self, z, sources, targets):
         return self.scale * (z["source"][sources] * z["target"][targets]).sum(-1) + self.bias
+
+    def decode_matrix(self, z, sources, targets):
+        return self.scale * (z["source"][sources] @ z["target"][targets].T) + self.bias
