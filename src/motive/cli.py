@@ -9,6 +9,7 @@ Usage:
   motive split runs/l1000 --graph st_expanded --split cold_source --seed 0 [--export-official DIR]
   motive split audit runs/l1000/data/st_expanded/orf      # every split under a graph folder
   motive train --data runs/l1000 --graph st_expanded --split cold_source --model gin_cp --seed 0 --out runs/gin
+  motive train --data DIR --split-dir DIR/data/st_expanded/orf/source --model gin_cp --ranking-eval --out RUN
   motive evaluate runs/gin
 
 Errors in the input are one line on stderr and exit status 2. Outputs are written atomically
