@@ -8,7 +8,9 @@ the stage's visible edges (exact; ``mode="neighbor"`` samples 2-hop neighbourhoo
 supervision mini-batches with 1:1 negatives redrawn per batch; AdamW on BCE with logits; after
 every epoch the validation stage is scored on the split's stored 1:10 negatives and the best
 epoch by ``monitor`` is kept, with early stopping after ``patience`` epochs without improvement;
-the decision threshold maximises F1 on validation and is applied unchanged to test.
+the decision threshold maximises F1 on validation and is applied unchanged to test. A split is
+made and audited here (``split``/``split_seed``) or read from official tables (``split_dir``);
+``loss`` is BCE (paper) or BPR; ``ranking_eval`` adds the filtered full ranking of every query.
 """
 
 from __future__ import annotations
