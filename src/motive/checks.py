@@ -15,37 +15,31 @@ from motive.errors import MotiveError
 
 
 def positive_int(value: Any) -> int:
-    number = _integer(value)
-    if number < 1:
-        raise MotiveError(f"must be a positive integer, got {value!r}")
-    return number
+    return _require(_integer(value), lambda n: n >= 1, "a positive integer", value)
 
 
 def nonnegative_int(value: Any) -> int:
-    number = _integer(value)
-    if number < 0:
-        raise MotiveError(f"must be an integer >= 0, got {value!r}")
-    return number
+    return _require(_integer(value), lambda n: n >= 0, "an integer >= 0", value)
 
 
 def positive_float(value: Any) -> float:
-    number = _real(value)
-    if not number > 0:
-        raise MotiveError(f"must be a positive number, got {value!r}")
-    return number
+    return _require(_real(value), lambda x: x > 0, "a positive number", value)
 
 
 def nonnegative_float(value: Any) -> float:
-    number = _real(value)
-    if number < 0:
-        raise MotiveError(f"must be a number >= 0, got {value!r}")
-    return number
+    return _require(_real(value), lambda x: x >= 0, "a number >= 0", value)
 
 
 def fraction(value: Any) -> float:
     number = _real(value)
     if not 0 <= number <= 1:
         raise MotiveError(f"must be within [0, 1], got {value!r}")
+    return number
+
+
+def _require(number, holds: Callable[[Any], bool], what: str, value: Any):
+    if not holds(number):
+        raise MotiveError(f"must be {what}, got {value!r}")
     return number
 
 
