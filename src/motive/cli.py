@@ -195,6 +195,25 @@ def _train(args: argparse.Namespace) -> None:
     print(f"best epoch {summary['best_epoch']} of {summary['epochs_run']}, {summary['seconds_per_epoch']} s/epoch, {summary['seconds']} s; run written to {args.out}")
 
 
+def _predict(args: argparse.Namespace) -> None:
+    from motive import outputs, predict
+
+    if args.all:
+        summary = predict.predict_all(args.run_dir, args.out, args.compounds, args.genes, args.top_k or 50, args.exclude_known, args.block, args.device, args.overwrite, progress=not args.quiet)
+        print(f"{summary['compounds']:,} compounds x {summary['genes']:,} genes, top {summary['top_k']} each way, {summary['seconds']} s; written to {args.out}")
+        return
+    outputs.check_file_target(args.out, "predictions", args.overwrite)
+    table = predict.predict(args.run_dir, args.compounds, args.genes, args.top_k, args.exclude_known, args.edges, args.allow_existing, args.device)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with outputs.output_file(args.out, "predictions", args.overwrite) as tmp:
+        pq.write_table(pa.Table.from_pandas(table, preserve_index=False).replace_schema_metadata(outputs.parquet_metadata("predictions")), tmp)
+    top = table[table["rank"] <= 3]
+    print(top.to_string(index=False, max_rows=30))
+    print(f"{table['query'].nunique()} queries x {table.groupby('query').size().max()} candidates written to {args.out} (scores rank candidates; they are not probabilities)")
+
+
 def metrics_table(results: dict[str, dict]) -> str:
     names = [name for name in next(iter(results.values())) if name not in ("positives", "negatives")]
     lines = ["| stage | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
@@ -326,6 +345,21 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True)
     _overwrite(train)
     train.set_defaults(run=_train)
+
+    predict = commands.add_parser("predict", help="rank every gene for new compound profiles (or every compound for new gene profiles)")
+    predict.add_argument("--run", dest="run_dir", metavar="RUN", required=True, type=EXISTING_DIR, help="a run folder made by `motive train`")
+    predict.add_argument("--compounds", type=EXISTING_PATH, help="profiles of compounds (Metadata_InChIKey + the run's feature columns; optional smiles)")
+    predict.add_argument("--genes", type=EXISTING_PATH, help="profiles of genes (Metadata_Symbol + the run's feature columns)")
+    predict.add_argument("--top-k", type=POSITIVE_INT, help="keep the K best candidates per query (default: all; --all: 50)")
+    predict.add_argument("--exclude-known", action="store_true", help="drop pairs the dataset already knows (any split subset or annotation)")
+    predict.add_argument("--edges", type=EXISTING_PATH, help="known edges of the new nodes: columns query, node[, node_side]")
+    predict.add_argument("--allow-existing", action="store_true", help="queries may be nodes of the graph (scored as those nodes)")
+    predict.add_argument("--all", action="store_true", help="full matrix: every compound x every gene, top-k each way, streamed and resumable; --out is a folder")
+    predict.add_argument("--block", type=POSITIVE_INT, default=1024, help="compounds per block in --all mode (memory ~ block x genes x 8 bytes)")
+    predict.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    predict.add_argument("--out", required=True, help="RANKED.parquet (or a folder with --all)")
+    _overwrite(predict)
+    predict.set_defaults(run=_predict)
 
     evaluate = commands.add_parser("evaluate", help="re-score a run folder from its checkpoint")
     evaluate.add_argument("run_dir", metavar="RUN", type=EXISTING_DIR)

@@ -224,3 +224,27 @@ def cache_file(final: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp / final.name, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def work_dir(final: str | os.PathLike, key: str) -> Path:
+    """A persistent, marked folder beside ``final`` for resumable work: the same ``key`` (a hash
+    of everything the work depends on) finds the same folder again after a crash."""
+    final = Path(final)
+    _check_writable_parent(final)
+    path = final.parent / f".{final.name}.motive-work-{key}"
+    if path.exists():
+        marker = read_marker(path)
+        if marker is None or marker.get("kind") != "work" or marker.get("key") != key:
+            raise MotiveError(f"{path}: exists but is not motive's work folder for this job; move it away")
+        return path
+    path.mkdir(parents=True)
+    (path / MARKER).write_text(json.dumps({"kind": "work", "key": key, "motive_version": _version(), "for": str(final)}, indent=2) + "\n")
+    return path
+
+
+def remove_work_dir(path: Path) -> None:
+    """Delete a finished work folder made by ``work_dir`` (and nothing else)."""
+    marker = read_marker(path)
+    if marker is None or marker.get("kind") != "work":
+        raise MotiveError(f"{path}: not a motive work folder; left in place")
+    shutil.rmtree(path)

@@ -1,0 +1,451 @@
+"""Prediction for new entities: rank every gene for a new compound's profile (and every compound
+for a new gene), up to the full compound x gene matrix.
+
+    motive predict --run RUN --compounds new.parquet [--top-k 50] [--exclude-known] --out ranked.parquet
+    motive predict --run RUN --all [--compounds all.parquet] [--top-k 50] --out FOLDER
+
+Loads a run, adds the new nodes to its test-stage graph (isolated, or joined by user-given edges
+or, for compounds with a ``smiles`` column, by the Morgan-fingerprint rule the graph was built
+with) and scores them in blocks. Scores are ranking scores, not probabilities. Every pair already
+in the graph is flagged with its split subset (train / message / valid / test / unused) or as
+``annotated`` (in the dataset's annotations but filtered out of the graph). Never touches splits
+or training code beyond loading the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from motive.errors import MotiveError
+from motive.graph import SOURCE_INDEX, TARGET_INDEX, Graph
+from motive.tables import read_table
+
+log = logging.getLogger(__name__)
+
+SIDES = {"compounds": "source", "genes": "target"}
+KEY_COLUMNS = {"source": SOURCE_INDEX, "target": TARGET_INDEX}
+
+
+@dataclass
+class LoadedRun:
+    config: object  # train.TrainConfig
+    graph: Graph
+    split: object  # splits.Split
+    stage: object  # models.StageGraph of the test stage
+    model: object
+    feature_names: dict[str, list[str]]
+
+
+def load_run(run_dir: str | Path, device: str = "auto") -> LoadedRun:
+    """The run's model and test-stage graph; refuses a missing or incomplete run, a changed
+    dataset, and models that cannot score nodes they never saw."""
+    import pyarrow.parquet as pq
+    import torch
+
+    from motive import layout
+    from motive.models import build_model
+    from motive.train import TrainConfig, prepare
+
+    run_dir = Path(run_dir)
+    for name in ("checkpoint.pt", "config.json", "metrics.json"):
+        if not (run_dir / name).is_file():
+            raise MotiveError(f"{run_dir}: not a complete run folder ({name} missing); train one with `motive train`")
+    checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=False, map_location="cpu")
+    config = TrainConfig(**(checkpoint["config"] | {"device": device}))
+    graph, _, split, stages = prepare(config, checkpoint["graph_hash"])
+    model = build_model(config.model, stages["train"], **config.model_kwargs)
+    if model.transductive:
+        raise MotiveError(f"model {config.model!r} cannot score new nodes: it has no representation for a node it never saw; use a *_cp, mlp, bilinear, cosine or knn run")
+    if model.trainable:
+        model.load_state_dict(checkpoint["state_dict"])
+        model.to(stages["test"].device)
+    folder = layout.graph_dir(config.data, config.graph, config.gene_type)
+    feature_names = {}
+    for side, file in (("source", "source.parquet"), ("target", "target.parquet")):
+        names = pq.read_schema(folder / file).names
+        feature_names[side] = [n for n in names if not n.startswith("Metadata_") and not n.startswith("__index")]
+    return LoadedRun(config, graph, split, stages["test"], model, feature_names)
+
+
+def read_profiles(profiles: str | Path | pd.DataFrame, side: str, feature_names: list[str]) -> tuple[pd.Index, np.ndarray, pd.Series | None]:
+    """Keys, float32 features in the run's column order, and the ``smiles`` column if any."""
+    where = profiles if not isinstance(profiles, pd.DataFrame) else f"{side} profiles"
+    frame = profiles if isinstance(profiles, pd.DataFrame) else read_table(profiles)
+    key = KEY_COLUMNS[side]
+    if frame.index.name != key:
+        if key not in frame.columns:
+            raise MotiveError(f"{where}: no key column {key!r} (as index or column); name the {'compound InChIKey' if side == 'source' else 'gene symbol'} column {key}")
+        frame = frame.set_index(key)
+    if len(frame) == 0:
+        raise MotiveError(f"{where}: table is empty; expected at least one profile")
+    duplicated = frame.index[frame.index.duplicated()]
+    if len(duplicated):
+        raise MotiveError(f"{where}: duplicate key {duplicated[0]!r} ({len(duplicated)} duplicates); keep one profile per key")
+    smiles = frame["smiles"].astype(str) if "smiles" in frame.columns else None
+    columns = [c for c in frame.columns if not str(c).startswith("Metadata_") and c != "smiles"]
+    missing = [n for n in feature_names if n not in columns]
+    extra = [c for c in columns if c not in set(feature_names)]
+    if missing or extra:
+        raise MotiveError(
+            f"{where}: feature columns differ from the run's {len(feature_names)} training features "
+            f"(missing: {', '.join(map(str, missing[:5])) or 'none'}{' ...' if len(missing) > 5 else ''}; extra: {', '.join(map(str, extra[:5])) or 'none'}{' ...' if len(extra) > 5 else ''})"
+        )
+    values = frame[feature_names]
+    text = [c for c in feature_names if not (pd.api.types.is_numeric_dtype(values[c]) and not pd.api.types.is_bool_dtype(values[c]))]
+    if text:
+        raise MotiveError(f"{where}: feature column {text[0]!r} has dtype {values[text[0]].dtype}, expected numbers")
+    matrix = values.to_numpy(np.float32)
+    bad = ~np.isfinite(matrix).all(axis=1)
+    if bad.any():
+        keys = frame.index[bad]
+        raise MotiveError(f"{where}: {bad.sum()} profile(s) with NaN or inf: {', '.join(map(repr, keys[:3]))}{' ...' if len(keys) > 3 else ''}; impute or drop them")
+    return frame.index, matrix, smiles
+
+
+def _similarity_links(run: LoadedRun, smiles: pd.Series) -> pd.DataFrame:
+    """New compound -> existing compound edges by the graph's own structure rule (Morgan radius 2,
+    2,048 bits, Dice >= 0.5), from the dataset's compound structures (inputs/compound/meta.csv.gz)."""
+    from rdkit import DataStructs, RDLogger
+    from rdkit.Chem import rdFingerprintGenerator
+
+    from motive.sources import similarity
+
+    meta_path = Path(run.config.data) / "inputs" / "compound" / "meta.csv.gz"
+    if not meta_path.is_file():
+        raise MotiveError(f"{meta_path}: the dataset has no compound structures, so 'smiles' cannot link new compounds; drop the column or pass --edges")
+    meta = read_table(meta_path, columns=["Metadata_InChIKey", "Metadata_InChI"]).dropna()
+    meta = meta.assign(key=meta["Metadata_InChIKey"].str[:14]).drop_duplicates("key")
+    meta = meta[meta["key"].isin(run.graph.sources.keys)]
+    generator = rdFingerprintGenerator.GetMorganGenerator(radius=similarity.RADIUS, fpSize=similarity.N_BITS)
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        known = [(key, similarity._molecule(structure)) for key, structure in zip(meta["key"], meta["Metadata_InChI"], strict=True)]
+        known = [(key, generator.GetFingerprint(molecule)) for key, molecule in known if molecule is not None]
+        rows = []
+        for query, structure in smiles.items():
+            molecule = similarity._molecule(structure)
+            if molecule is None:
+                raise MotiveError(f"smiles of {query!r} does not parse: {structure[:60]!r}; fix it or drop the column")
+            scores = np.asarray(DataStructs.BulkDiceSimilarity(generator.GetFingerprint(molecule), [fp for _, fp in known]))
+            rows += [(query, known[i][0]) for i in np.flatnonzero(scores >= similarity.DICE_THRESHOLD)]
+    finally:
+        RDLogger.EnableLog("rdApp.*")
+    return pd.DataFrame(rows, columns=["query", "node"])
+
+
+def extend_stage(run: LoadedRun, stage, side: str, keys: pd.Index, x: np.ndarray, edges: pd.DataFrame | None = None, smiles: pd.Series | None = None, allow_existing: bool = False):
+    """``stage`` (the run's test-stage graph) with the new nodes of ``side`` appended; returns
+    (stage, node ids of ``keys``). Existing keys are refused unless ``allow_existing`` (then they
+    are the graph's own nodes, with the graph's features and edges)."""
+    import torch
+
+    from motive.models import StageGraph
+
+    nodes = run.graph.sources if side == "source" else run.graph.targets
+    existing = keys.isin(nodes.keys)
+    if existing.any() and not allow_existing:
+        raise MotiveError(
+            f"{keys[existing][0]!r} is already a {'compound' if side == 'source' else 'gene'} of the run's graph ({existing.sum()} such keys); pass --allow-existing to score them as the graph's nodes"
+        )
+    ids = np.empty(len(keys), np.int64)
+    ids[existing] = nodes.keys.get_indexer(keys[existing])
+    new = np.flatnonzero(~existing)
+    ids[new] = len(nodes) + np.arange(len(new))
+    x_all = dict(stage.x)
+    x_all[side] = torch.cat([stage.x[side], torch.as_tensor(x[new]).to(stage.device)])
+    message = {relation: (a, b) for relation, (a, b) in stage.edges.items()}
+    links = []
+    if edges is not None:
+        links.append(edges)
+    if smiles is not None and side == "source":
+        if run.config.graph in ("s_expanded", "st_expanded"):
+            links.append(_similarity_links(run, smiles[~existing]).assign(node_side="source"))
+        else:
+            log.warning("the run's %s graph has no compound-compound edges; the smiles column is not used", run.config.graph)
+    for link in links:
+        query_ids = ids[keys.get_indexer(link["query"])]
+        other = link["node_side"].to_numpy() if "node_side" in link else np.full(len(link), "target" if side == "source" else "source")
+        for node_side in np.unique(other):
+            chosen = other == node_side
+            table = run.graph.sources if node_side == "source" else run.graph.targets
+            node_ids = table.keys.get_indexer(link["node"][chosen])
+            if (node_ids < 0).any():
+                raise MotiveError(f"edges: {link['node'][chosen].iloc[int(np.flatnonzero(node_ids < 0)[0])]!r} is not a {node_side} of the run's graph; use keys of its {node_side}.parquet")
+            relation = next((r for r in message if r[0] == side and r[2] == node_side), None)
+            if relation is None:
+                raise MotiveError(f"edges: the run's {run.config.graph} graph has no {side}-{node_side} edges; link new nodes only by edge types it has")
+            reverse = next(r for r in message if r[0] == node_side and r[2] == side)
+            a, b = message[relation]
+            message[relation] = (np.r_[a, query_ids[chosen]], np.r_[b, node_ids])
+            if reverse != relation:
+                c, d = message[reverse]
+                message[reverse] = (np.r_[c, node_ids], np.r_[d, query_ids[chosen]])
+            else:  # same-type relation: both directions in one edge list
+                a, b = message[relation]
+                message[relation] = (np.r_[a, node_ids], np.r_[b, query_ids[chosen]])
+    extended = StageGraph.from_edges("test", stage.split_name, x_all, message).to(stage.device)
+    return extended, ids
+
+
+def read_edges(path: str | Path | pd.DataFrame) -> pd.DataFrame:
+    """User-given edges of new nodes: columns ``query`` (a new key) and ``node`` (an existing key),
+    optional ``node_side`` (source/target; default: the other side)."""
+    frame = path if isinstance(path, pd.DataFrame) else read_table(path, columns=["query", "node"])
+    if "node_side" in frame and not frame["node_side"].isin(["source", "target"]).all():
+        raise MotiveError(f"{path}: column 'node_side' must be 'source' or 'target'")
+    return frame
+
+
+class KnownPairs:
+    """Every compound-gene pair the dataset knows, with the subset it has in the run's split
+    (train / message / valid / test / unused) or ``annotated`` (in the dataset's annotations,
+    filtered out of the graph, e.g. by the degree cap or a missing profile)."""
+
+    LABELS = np.array(["none", "train", "message", "valid", "test", "unused", "annotated"], dtype=object)
+
+    def __init__(self, run: LoadedRun):
+        graph = run.graph
+        self.n_targets = len(graph.targets) + 1_000_000_000  # room for new gene ids
+        s, t = graph.endpoints("st")
+        codes = pd.Categorical(run.split.subsets["st"], categories=self.LABELS).codes
+        keys, labels = [s * self.n_targets + t], [codes]
+        path = Path(run.config.data) / "inputs" / "annotations" / "compound_gene.parquet"
+        if path.is_file():
+            annotations = read_table(path, columns=["inchikey", "target"])
+            a = graph.sources.keys.get_indexer(annotations["inchikey"].astype(str).str[:14])
+            b = graph.targets.keys.get_indexer(annotations["target"].astype(str))
+            both = (a >= 0) & (b >= 0)
+            keys.append(a[both] * self.n_targets + b[both])
+            labels.append(np.full(both.sum(), 6))
+        keys, labels = np.concatenate(keys), np.concatenate(labels)
+        order = np.lexsort((labels, keys))  # graph subsets win over "annotated" for the same pair
+        keys, labels = keys[order], labels[order]
+        first = np.r_[True, keys[1:] != keys[:-1]]
+        self.keys, self.labels = keys[first], labels[first]
+
+    def flags(self, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        query = np.asarray(sources, np.int64) * self.n_targets + np.asarray(targets, np.int64)
+        index = np.minimum(np.searchsorted(self.keys, query), max(len(self.keys) - 1, 0))
+        found = self.keys[index] == query if len(self.keys) else np.zeros(len(query), bool)
+        return self.LABELS[np.where(found, self.labels[index], 0)]
+
+
+def applicability(run: LoadedRun, side: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cosine similarity of each query profile to its nearest node of the same side that the
+    training stage saw, and that node's key: low values mean the model never saw anything like it."""
+    nodes = run.graph.sources if side == "source" else run.graph.targets
+    seen = np.flatnonzero(run.split.node_stage[side] == 0)
+    reference = nodes.x[seen].astype(np.float32)
+    reference = reference / np.maximum(np.linalg.norm(reference, axis=1, keepdims=True), 1e-12)
+    queries = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    best, where = np.empty(len(x), np.float32), np.empty(len(x), np.int64)
+    for start in range(0, len(x), 4096):
+        similarity = queries[start : start + 4096] @ reference.T
+        where[start : start + 4096] = similarity.argmax(axis=1)
+        best[start : start + 4096] = similarity.max(axis=1)
+    return best, nodes.keys.to_numpy()[seen][where]
+
+
+def _ranked(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Order (best first; ties by candidate order) and 1-based ranks of one query's scores."""
+    order = np.argsort(-scores, kind="stable")
+    ranks = np.empty(len(scores), np.int64)
+    ranks[order] = np.arange(1, len(scores) + 1)
+    return order, ranks
+
+
+def predict(
+    run: str | Path | LoadedRun,
+    compounds: str | Path | pd.DataFrame | None = None,
+    genes: str | Path | pd.DataFrame | None = None,
+    top_k: int | None = None,
+    exclude_known: bool = False,
+    edges: str | Path | pd.DataFrame | None = None,
+    allow_existing: bool = False,
+    device: str = "auto",
+) -> pd.DataFrame:
+    """Rank every gene of the run's graph for each compound profile (or every compound for each
+    gene profile). One row per (query, candidate): score (a ranking score, not a probability),
+    rank (1 = best), percentile (share of candidates scored lower), known (the pair's split
+    subset, ``annotated`` or ``none``), and the query's nearest training node and similarity."""
+    if (compounds is None) == (genes is None):
+        raise MotiveError("pass exactly one of --compounds or --genes")
+    loaded = run if isinstance(run, LoadedRun) else load_run(run, device)
+    side = "source" if compounds is not None else "target"
+    other = "target" if side == "source" else "source"
+    keys, x, smiles = read_profiles(compounds if compounds is not None else genes, side, loaded.feature_names[side])
+    stage, ids = extend_stage(loaded, loaded.stage, side, keys, x, read_edges(edges) if edges is not None else None, smiles, allow_existing)
+    known = KnownPairs(loaded)
+    nearest_similarity, nearest_key = applicability(loaded, side, x)
+    candidate_keys = (loaded.graph.targets if other == "target" else loaded.graph.sources).keys.to_numpy()
+    candidates = np.arange(len(candidate_keys))
+    frames = []
+    for start, block in loaded.model.score_blocks(stage, side, ids, candidates):
+        for offset, scores in enumerate(block):
+            i = start + offset
+            pairs = (np.full(len(candidates), ids[i]), candidates)
+            flags = known.flags(*(pairs if side == "source" else pairs[::-1]))
+            keep = flags == "none" if exclude_known else np.ones(len(candidates), bool)
+            order, ranks = _ranked(scores[keep])
+            chosen = order[:top_k] if top_k else order
+            lower = len(order) - ranks[chosen]
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "query": keys[i],
+                        "candidate": candidate_keys[keep][chosen],
+                        "score": scores[keep][chosen],
+                        "rank": ranks[chosen],
+                        "percentile": 100.0 * lower / max(len(order) - 1, 1),
+                        "known": flags[keep][chosen],
+                        "nearest_training_similarity": nearest_similarity[i],
+                        "nearest_training_key": nearest_key[i],
+                    }
+                )
+            )
+    table = pd.concat(frames, ignore_index=True)
+    table.attrs["query_side"] = side
+    return table
+
+
+def predict_all(
+    run: str | Path,
+    out: str | Path,
+    compounds: str | Path | pd.DataFrame | None = None,
+    genes: str | Path | pd.DataFrame | None = None,
+    top_k: int = 50,
+    exclude_known: bool = False,
+    block: int = 1024,
+    device: str = "auto",
+    overwrite: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Every compound x every gene (the graph's, or the given profile tables'), streamed in blocks
+    of compounds: keeps the ``top_k`` genes per compound and the ``top_k`` compounds per gene, in
+    memory bounded by the block and k whatever the matrix size. Finished blocks are kept in a work
+    folder beside ``out`` (``.NAME.motive-work-KEY``), so a crashed run resumes where it stopped.
+    Writes ``out/per_compound.parquet``, ``out/per_gene.parquet`` and ``out/summary.json``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from tqdm import tqdm
+
+    from motive import outputs
+
+    started = time.perf_counter()
+    outputs.check_target(out, "full_predictions", overwrite)
+    loaded = load_run(run, device)
+    stage, keys, ids = loaded.stage, {}, {}
+    for side, table in (("source", compounds), ("target", genes)):
+        nodes = loaded.graph.sources if side == "source" else loaded.graph.targets
+        if table is None:
+            keys[side], ids[side] = nodes.keys, np.arange(len(nodes))
+        else:
+            keys[side], x, _ = read_profiles(table, side, loaded.feature_names[side])
+            stage, ids[side] = extend_stage(loaded, stage, side, keys[side], x, allow_existing=True)
+    n_compounds, n_genes = len(ids["source"]), len(ids["target"])
+    top_k = min(top_k, n_compounds, n_genes)
+    digest = hashlib.sha256(Path(run, "checkpoint.pt").read_bytes())
+    for side in ("source", "target"):
+        digest.update(np.asarray(keys[side], dtype=str).astype("U").tobytes())
+    digest.update(json.dumps([top_k, exclude_known, block]).encode())
+    work = outputs.work_dir(out, digest.hexdigest()[:16])
+    known = KnownPairs(loaded)
+    known_s, known_t = np.divmod(known.keys, known.n_targets)  # every known pair's compound and gene ids
+    gene_position = np.full(max(ids["target"].max() + 1, 1), -1)
+    gene_position[ids["target"]] = np.arange(n_genes)
+    state_path = work / "genes-state.npz"
+    if state_path.exists():
+        state = np.load(state_path)
+        done, gene_scores, gene_rows = int(state["done"]), state["scores"], state["rows"]
+    else:
+        done, gene_scores, gene_rows = 0, np.full((top_k, n_genes), -np.inf), np.zeros((top_k, n_genes), np.int64)
+    n_blocks = (n_compounds + block - 1) // block
+    bar = tqdm(total=n_blocks, initial=done, unit="block", desc="scoring", disable=not progress)
+    generator = loaded.model.score_blocks(stage, "source", ids["source"][done * block :], ids["target"], block=block)
+    for index, (_, scores) in enumerate(generator, start=done):
+        first = index * block
+        rows = ids["source"][first : first + len(scores)]
+        if exclude_known:  # known pairs of this block's compounds drop out of both rankings
+            in_block = np.flatnonzero(np.isin(known_s, rows))
+            row_order = np.argsort(rows)
+            pair_row = row_order[np.searchsorted(rows, known_s[in_block], sorter=row_order)]
+            genes_known = known_t[in_block]
+            pair_col = np.where(genes_known < len(gene_position), gene_position[np.minimum(genes_known, len(gene_position) - 1)], -1)
+            scores[pair_row[pair_col >= 0], pair_col[pair_col >= 0]] = -np.inf
+        # top-k genes of each compound of the block
+        best = np.argpartition(-scores, top_k - 1, axis=1)[:, :top_k]
+        best_scores = np.take_along_axis(scores, best, axis=1)
+        order = np.argsort(-best_scores, axis=1, kind="stable")
+        best, best_scores = np.take_along_axis(best, order, axis=1), np.take_along_axis(best_scores, order, axis=1)
+        compound_ids = np.repeat(rows, top_k)
+        frame = pd.DataFrame(
+            {
+                "compound": np.repeat(np.asarray(keys["source"])[first : first + len(scores)], top_k),
+                "gene": np.asarray(keys["target"])[best.ravel()],
+                "score": best_scores.ravel(),
+                "rank": np.tile(np.arange(1, top_k + 1), len(scores)),
+                "known": known.flags(compound_ids, ids["target"][best.ravel()]),
+            }
+        )
+        _write_atomically(pa.Table.from_pandas(frame, preserve_index=False), work / f"compounds-{index:06d}.parquet")
+        # merge the block into the running top-k compounds of every gene
+        take = min(top_k, len(scores))
+        column_best = np.argpartition(-scores, take - 1, axis=0)[:take]
+        merged_scores = np.concatenate([gene_scores, np.take_along_axis(scores, column_best, axis=0)])
+        merged_rows = np.concatenate([gene_rows, column_best + first])
+        keep = np.argpartition(-merged_scores, top_k - 1, axis=0)[:top_k]
+        gene_scores, gene_rows = np.take_along_axis(merged_scores, keep, axis=0), np.take_along_axis(merged_rows, keep, axis=0)
+        with outputs.cache_file(state_path) as tmp:
+            np.savez(tmp, done=index + 1, scores=gene_scores, rows=gene_rows)
+        bar.update(1)
+    bar.close()
+    order = np.argsort(-gene_scores, axis=0, kind="stable")
+    gene_scores, gene_rows = np.take_along_axis(gene_scores, order, axis=0), np.take_along_axis(gene_rows, order, axis=0)
+    gene_table = pd.DataFrame(
+        {
+            "gene": np.repeat(np.asarray(keys["target"]), top_k),
+            "compound": np.asarray(keys["source"])[gene_rows.T.ravel()],
+            "score": gene_scores.T.ravel(),
+            "rank": np.tile(np.arange(1, top_k + 1), n_genes),
+            "known": known.flags(ids["source"][gene_rows.T.ravel()], np.repeat(ids["target"], top_k)),
+        }
+    )
+    summary = {
+        "run": str(run),
+        "compounds": n_compounds,
+        "genes": n_genes,
+        "top_k": top_k,
+        "exclude_known": exclude_known,
+        "blocks": n_blocks,
+        "seconds": round(time.perf_counter() - started, 1),
+        "score": "ranking score of the run's model (not a probability)",
+    }
+    with outputs.output_dir(out, "full_predictions", overwrite) as tmp:
+        writer = None
+        for index in range(n_blocks):
+            table = pq.read_table(work / f"compounds-{index:06d}.parquet")
+            if writer is None:
+                writer = pq.ParquetWriter(tmp / "per_compound.parquet", table.schema.with_metadata(outputs.parquet_metadata("full_predictions")))
+            writer.write_table(table.replace_schema_metadata(outputs.parquet_metadata("full_predictions")))
+        writer.close()
+        pq.write_table(pa.Table.from_pandas(gene_table, preserve_index=False).replace_schema_metadata(outputs.parquet_metadata("full_predictions")), tmp / "per_gene.parquet")
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    outputs.remove_work_dir(work)
+    return summary
+
+
+def _write_atomically(table, path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from motive import outputs
+
+    with outputs.cache_file(path) as tmp:
+        pq.write_table(table, tmp)
