@@ -191,3 +191,12 @@ def test_changed_dataset_and_transductive_models_are_refused(trained, tmp_path):
     frame.to_parquet(data / "data/st_expanded/orf/source.parquet")
     with pytest.raises(MotiveError, match="graph changed since the run"):
         predict.load_run(tmp_path / "embs", "cpu")
+
+
+@pytest.mark.parametrize("model", ["sage_cp", "gat_cp", "mlp", "bilinear", "cosine", "knn"])
+def test_every_inductive_model_predicts(trained, tmp_path, model):
+    run(TrainConfig(data=str(trained / "data"), split="cold_source", model=model, epochs=2, batch_size=256, hits_k=20), tmp_path / "run")
+    loaded = predict.load_run(tmp_path / "run", "cpu")
+    table = predict.predict(loaded, compounds=source_frame(loaded, [0, 5], ["NEWA", "NEWB"]), top_k=10)
+    assert len(table) == 20 and np.isfinite(table["score"]).all()
+    assert (table.groupby("query")["score"].apply(lambda s: s.is_monotonic_decreasing)).all()
