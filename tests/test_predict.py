@@ -200,3 +200,37 @@ def test_every_inductive_model_predicts(trained, tmp_path, model):
     table = predict.predict(loaded, compounds=source_frame(loaded, [0, 5], ["NEWA", "NEWB"]), top_k=10)
     assert len(table) == 20 and np.isfinite(table["score"]).all()
     assert (table.groupby("query")["score"].apply(lambda s: s.is_monotonic_decreasing)).all()
+
+
+def test_edges_and_smiles_join_new_compounds_to_the_graph(trained, tmp_path):
+    import gzip
+    import shutil
+
+    from rdkit import Chem
+
+    data = tmp_path / "data"
+    shutil.copytree(trained / "data", data)
+    loaded = predict.load_run(trained / "run", "cpu")
+    aspirin, caffeine = "CC(=O)OC1=CC=CC=C1C(=O)O", "CN1C=NC2=C1C(=O)N(C(=O)N2C)C"
+    keys = loaded.graph.sources.keys
+    meta = pd.DataFrame(
+        {"Metadata_InChIKey": [keys[0] + "-AAAAAAAAAA-N", keys[1] + "-BBBBBBBBBB-N"], "Metadata_InChI": [Chem.MolToInchi(Chem.MolFromSmiles(aspirin)), Chem.MolToInchi(Chem.MolFromSmiles(caffeine))]}
+    )
+    (data / "inputs" / "compound").mkdir(parents=True)
+    with gzip.open(data / "inputs" / "compound" / "meta.csv.gz", "wt") as handle:
+        meta.to_csv(handle, index=False)
+    loaded.config.data = str(data)  # same graph (same hash), now with compound structures
+    profiles = source_frame(loaded, [5, 6], ["NEWASPIRIN0001", "NEWOTHER000002"])
+    isolated = predict.predict(loaded, compounds=profiles)
+    stage, ids = predict.extend_stage(loaded, loaded.stage, "source", profiles.index, profiles.to_numpy(np.float32), smiles=pd.Series([aspirin, "CCO"], index=profiles.index))
+    a, b = stage.edges[("source", "similar", "source")]
+    assert {(ids[0], 0), (0, ids[0])} <= set(zip(a, b, strict=True)) and ids[1] not in a  # ethanol resembles neither
+    linked = predict.predict(loaded, compounds=profiles.assign(smiles=[aspirin, "CCO"]))
+    assert not np.allclose(linked.loc[linked["query"] == "NEWASPIRIN0001", "score"], isolated.loc[isolated["query"] == "NEWASPIRIN0001", "score"])
+    gene = loaded.graph.targets.keys[3]
+    with_edge = predict.predict(loaded, compounds=profiles, edges=pd.DataFrame({"query": ["NEWOTHER000002"], "node": [gene]}))
+    assert not np.allclose(with_edge.loc[with_edge["query"] == "NEWOTHER000002", "score"], isolated.loc[isolated["query"] == "NEWOTHER000002", "score"])
+    with pytest.raises(MotiveError, match="'NOPE' is not one of the profiles given"):
+        predict.predict(loaded, compounds=profiles, edges=pd.DataFrame({"query": ["NOPE"], "node": [gene]}))
+    with pytest.raises(MotiveError, match="'UNKNOWNGENE' is not a target of the run's graph"):
+        predict.predict(loaded, compounds=profiles, edges=pd.DataFrame({"query": ["NEWOTHER000002"], "node": ["UNKNOWNGENE"]}))

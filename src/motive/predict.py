@@ -171,7 +171,10 @@ def extend_stage(run: LoadedRun, stage, side: str, keys: pd.Index, x: np.ndarray
         else:
             log.warning("the run's %s graph has no compound-compound edges; the smiles column is not used", run.config.graph)
     for link in links:
-        query_ids = ids[keys.get_indexer(link["query"])]
+        positions = keys.get_indexer(link["query"])
+        if (positions < 0).any():
+            raise MotiveError(f"edges: query {link['query'].iloc[int(np.flatnonzero(positions < 0)[0])]!r} is not one of the profiles given; edges must start at a new node")
+        query_ids = ids[positions]
         other = link["node_side"].to_numpy() if "node_side" in link else np.full(len(link), "target" if side == "source" else "source")
         for node_side in np.unique(other):
             chosen = other == node_side
