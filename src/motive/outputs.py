@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -138,7 +137,7 @@ def output_dir(final: str | os.PathLike, kind: str, overwrite: bool = False, **m
     tmp = _make_temp(final)
     try:
         yield tmp
-        marker = {"kind": kind, "motive_version": _version(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **meta}
+        marker = {"kind": kind, "motive_version": _version(), **meta}  # no timestamp: same output, same bytes
         marker["files"] = _written_files(tmp)
         (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
         check_target(final, kind, overwrite)  # again: the path may have changed during the work
