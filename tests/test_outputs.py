@@ -247,3 +247,19 @@ def test_read_only_location_as_another_user():
         assert list(root.iterdir()) == []
     finally:
         root.rmdir()
+
+
+def test_work_folders_are_reused_by_key_and_only_motives_are_removed(tmp_path):
+    work = outputs.work_dir(tmp_path / "out", "abc")
+    (work / "block-0.parquet").write_text("done")
+    assert outputs.work_dir(tmp_path / "out", "abc") == work and (work / "block-0.parquet").exists()
+    with pytest.raises(MotiveError, match="not motive's work folder for this job"):
+        (tmp_path / ".out.motive-work-xyz").mkdir()
+        outputs.work_dir(tmp_path / "out", "xyz")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    with pytest.raises(MotiveError, match="not a motive work folder; left in place"):
+        outputs.remove_work_dir(tmp_path / "mine")
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+    outputs.remove_work_dir(work)
+    assert not work.exists()
