@@ -263,3 +263,20 @@ def test_work_folders_are_reused_by_key_and_only_motives_are_removed(tmp_path):
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
     outputs.remove_work_dir(work)
     assert not work.exists()
+
+
+def test_failed_fallback_swap_puts_the_old_output_back(tmp_path, monkeypatch):
+    write_output(tmp_path / "out", "one")
+    monkeypatch.setattr(outputs, "_exchange", lambda a, b: False)
+    real_rename = Path.rename
+
+    def failing_rename(self, target):
+        if outputs.TEMP_TAG in self.name and "old-" not in self.name and Path(target).name == "out":
+            raise OSError("disk full")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", failing_rename)
+    with pytest.raises(OSError, match="disk full"):
+        write_output(tmp_path / "out", "two", overwrite=True)
+    assert (tmp_path / "out" / "result.txt").read_text() == "one"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

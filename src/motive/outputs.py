@@ -146,7 +146,11 @@ def output_dir(final: str | os.PathLike, kind: str, overwrite: bool = False, **m
                 # No atomic swap here: the old output stays under a hidden name until the new one is in place.
                 old = final.with_name(f".{final.name}{TEMP_TAG}old-{os.getpid()}")
                 final.rename(old)
-                tmp.rename(final)
+                try:
+                    tmp.rename(final)
+                except OSError:
+                    old.rename(final)  # put the old output back rather than leave neither
+                    raise
                 tmp = old
         else:
             tmp.rename(final)  # onto a missing path or an empty folder
@@ -185,6 +189,20 @@ def check_file_target(final: str | os.PathLike, kind: str, overwrite: bool = Fal
 
 
 @contextlib.contextmanager
+def _replacing_file(final: Path, check=None) -> Iterator[Path]:
+    """Yield a temp path beside ``final``; when the block succeeds, run ``check`` and rename the
+    temp file onto ``final``."""
+    tmp = _make_temp(final)
+    try:
+        yield tmp / final.name
+        if check is not None:
+            check()
+        os.replace(tmp / final.name, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # only ever our temp folder
+
+
+@contextlib.contextmanager
 def output_file(final: str | os.PathLike, kind: str, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temp path beside ``final``; rename it onto ``final`` when the block succeeds.
 
@@ -193,13 +211,8 @@ def output_file(final: str | os.PathLike, kind: str, overwrite: bool = False) ->
     """
     final = Path(final)
     check_file_target(final, kind, overwrite)
-    tmp = _make_temp(final)
-    try:
-        yield tmp / final.name
-        check_file_target(final, kind, overwrite)
-        os.replace(tmp / final.name, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with _replacing_file(final, lambda: check_file_target(final, kind, overwrite)) as tmp:
+        yield tmp
 
 
 def parquet_metadata(kind: str) -> dict[bytes, bytes]:
@@ -217,12 +230,8 @@ def cache_file(final: str | os.PathLike) -> Iterator[Path]:
     final = Path(final)
     if final.is_dir():
         raise MotiveError(f"{final}: is a folder where the cache expects a file; move it out of the cache")
-    tmp = _make_temp(final)
-    try:
-        yield tmp / final.name
-        os.replace(tmp / final.name, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with _replacing_file(final) as tmp:
+        yield tmp
 
 
 def work_dir(final: str | os.PathLike, key: str) -> Path:
