@@ -129,12 +129,13 @@ def _similarity_links(run: LoadedRun, smiles: pd.Series) -> pd.DataFrame:
     try:
         known = [(key, similarity._molecule(structure)) for key, structure in zip(meta["key"], meta["Metadata_InChI"], strict=True)]
         known = [(key, generator.GetFingerprint(molecule)) for key, molecule in known if molecule is not None]
+        fingerprints = [fingerprint for _, fingerprint in known]
         rows = []
         for query, structure in smiles.items():
             molecule = similarity._molecule(structure)
             if molecule is None:
                 raise MotiveError(f"smiles of {query!r} does not parse: {structure[:60]!r}; fix it or drop the column")
-            scores = np.asarray(DataStructs.BulkDiceSimilarity(generator.GetFingerprint(molecule), [fp for _, fp in known]))
+            scores = np.asarray(DataStructs.BulkDiceSimilarity(generator.GetFingerprint(molecule), fingerprints))
             rows += [(query, known[i][0]) for i in np.flatnonzero(scores >= similarity.DICE_THRESHOLD)]
     finally:
         RDLogger.EnableLog("rdApp.*")
