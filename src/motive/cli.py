@@ -11,6 +11,8 @@ Usage:
   motive train --data runs/l1000 --graph st_expanded --split cold_source --model gin_cp --seed 0 --out runs/gin
   motive train --data DIR --split-dir DIR/data/st_expanded/orf/source --model gin_cp --ranking-eval --out RUN
   motive evaluate runs/gin
+  motive experiment paper --data runs/l1000 --hits-k 25 --out runs/paper   # a preset, or a YAML file
+  motive report runs/paper --out runs/paper-report
 
 Errors in the input are one line on stderr and exit status 2. Outputs are written atomically
 and never replace anything motive did not make; replacing an earlier motive output of the same
@@ -189,6 +191,7 @@ def _train(args: argparse.Namespace) -> None:
         loss=args.loss,
         split_dir=split_dir,
         ranking_eval=args.ranking_eval,
+        plugins=args.plugin,
     )
     summary = run(config, args.out, args.overwrite)
     print(metrics_table({"valid": summary["valid"], "test": summary["test"]}))
@@ -196,14 +199,15 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _predict(args: argparse.Namespace) -> None:
-    from motive import outputs, predict
+    from motive import outputs
+    from motive.predict import predict, predict_all
 
     if args.all:
-        summary = predict.predict_all(args.run_dir, args.out, args.compounds, args.genes, args.top_k or 50, args.exclude_known, args.block, args.device, args.overwrite, progress=not args.quiet)
+        summary = predict_all(args.run_dir, args.out, args.compounds, args.genes, args.top_k or 50, args.exclude_known, args.block, args.device, args.overwrite, progress=not args.quiet)
         print(f"{summary['compounds']:,} compounds x {summary['genes']:,} genes, top {summary['top_k']} each way, {summary['seconds']} s; written to {args.out}")
         return
     outputs.check_file_target(args.out, "predictions", args.overwrite)
-    table = predict.predict(args.run_dir, args.compounds, args.genes, args.top_k, args.exclude_known, args.edges, args.allow_existing, args.device)
+    table = predict(args.run_dir, args.compounds, args.genes, args.top_k, args.exclude_known, args.edges, args.allow_existing, args.device)
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -212,6 +216,36 @@ def _predict(args: argparse.Namespace) -> None:
     top = table[table["rank"] <= 3]
     print(top.to_string(index=False, max_rows=30))
     print(f"{table['query'].nunique()} queries x {table.groupby('query').size().max()} candidates written to {args.out} (scores rank candidates; they are not probabilities)")
+
+
+def _experiment(args: argparse.Namespace) -> int:
+    from motive.experiments import load_config, run_experiment
+
+    config = load_config(args.config)
+    overrides = {"data": args.data, "out": args.out, "seeds": args.seeds, "models": args.models, "splits": args.splits, "graphs": args.graphs, "split_seed": args.split_seed}
+    config |= {key: value for key, value in overrides.items() if value is not None}
+    if args.models and isinstance(config.get("models"), dict):  # keep the config's settings of the models still named
+        config["models"] = {name: config["models"].get(name, {}) for name in args.models.split(",")}
+    settings = dict(config.get("settings") or {})
+    settings |= {key: value for key, value in (("epochs", args.epochs), ("hits_k", args.hits_k), ("patience", args.patience), ("device", args.device)) if value is not None}
+    config["settings"] = settings
+    config["plugins"] = [*config.get("plugins", []), *args.plugin]
+    table = run_experiment(**config, progress=not args.quiet)
+    counts = table["status"].value_counts()
+    print(", ".join(f"{counts[status]} {status}" for status in ("done", "reused", "n/a", "failed") if status in counts) + f"; results in {Path(config['out']) / 'results.parquet'}")
+    if "failed" in counts:
+        for _, failed in table[table["status"] == "failed"].iterrows():
+            print(f"failed: {failed['run']}: {failed['error']}", file=sys.stderr)
+        print(f"motive: error: {counts['failed']} of {len(table)} runs failed (tracebacks in {Path(config['out']) / 'failed'}); fix and rerun the same command to redo only those", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _report(args: argparse.Namespace) -> None:
+    from motive.report import report
+
+    written = report(args.results, args.out, args.overwrite)
+    print(f"report written to {args.out}: {', '.join(written)}")
 
 
 def metrics_table(results: dict[str, dict]) -> str:
@@ -254,6 +288,15 @@ FRACTION, JSON_OBJECT = _arg(checks.fraction), _arg(checks.json_object)
 EXISTING_DIR, EXISTING_PATH = _arg(checks.existing_dir), _arg(checks.existing_path)
 GRAPH_TYPES = ["bipartite", "s_expanded", "t_expanded", "st_expanded"]
 SPLITS = ["random", "cold_source", "cold_target", "cold_both"]
+
+
+def _split_seed(value: str) -> int | str:
+    if value == "vary":
+        return value
+    try:
+        return checks.nonnegative_int(value)
+    except MotiveError as error:
+        raise argparse.ArgumentTypeError(f"{error} (or 'vary')") from None
 
 
 def _overwrite(command: argparse.ArgumentParser) -> None:
@@ -323,7 +366,7 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--data", required=True, type=EXISTING_DIR, help="dataset folder")
     train.add_argument("--graph", default="st_expanded", choices=GRAPH_TYPES)
     train.add_argument("--split", default="random", choices=SPLITS)
-    train.add_argument("--model", default="gin_cp", help="sage_cp, gin_cp, gat_cp, sage_embs, gin_embs, gat_embs, mlp, bilinear, cosine, shortest_path, knn")
+    train.add_argument("--model", default="gin_cp", help="sage_cp, gin_cp, gat_cp, sage_embs, gin_embs, gat_embs, mlp, bilinear, cosine, shortest_path, knn, popularity, or a plugin's")
     train.add_argument("--model-kwargs", type=JSON_OBJECT, default={}, help="JSON keyword arguments of the model, e.g. '{\"hidden\": 128}'")
     train.add_argument("--seed", type=NONNEGATIVE_INT, default=0)
     train.add_argument("--split-seed", type=NONNEGATIVE_INT, default=0)
@@ -342,6 +385,7 @@ def parser() -> argparse.ArgumentParser:
     official = train.add_mutually_exclusive_group()
     official.add_argument("--split-dir", type=EXISTING_DIR, help="train on official split tables in this folder (s_t_labels.parquet with 'subset'); audited first, refused if it leaks")
     official.add_argument("--official", action="store_true", help="use the dataset's published split folder for --split (data/G/orf/{random,source,target})")
+    train.add_argument("--plugin", action="append", default=[], type=EXISTING_PATH, help="a Python file registering models (repeatable)")
     train.add_argument("--out", required=True)
     _overwrite(train)
     train.set_defaults(run=_train)
@@ -365,6 +409,28 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("run_dir", metavar="RUN", type=EXISTING_DIR)
     evaluate.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     evaluate.set_defaults(run=_evaluate)
+
+    experiment = commands.add_parser("experiment", help="run (or resume) a grid of graph x split x model x seed; results.parquet")
+    experiment.add_argument("config", help="a preset (paper, ablation, zeroshot) or a YAML file of run_experiment arguments")
+    experiment.add_argument("--data", type=EXISTING_DIR, help="dataset folder (overrides the config's data)")
+    experiment.add_argument("--out", help="results folder; rerunning into it resumes (finished runs are reused)")
+    experiment.add_argument("--seeds", type=POSITIVE_INT, help="number of model seeds (0..N-1)")
+    experiment.add_argument("--split-seed", type=_split_seed, help="split seed for every run, or 'vary' (split seed = model seed)")
+    experiment.add_argument("--models", help="comma-separated model names (default: the config's)")
+    experiment.add_argument("--splits", help="comma-separated splits: random, cold_source, cold_target, cold_both")
+    experiment.add_argument("--graphs", help="comma-separated graph types: bipartite, s_expanded, t_expanded, st_expanded")
+    experiment.add_argument("--epochs", type=POSITIVE_INT)
+    experiment.add_argument("--patience", type=POSITIVE_INT)
+    experiment.add_argument("--hits-k", type=POSITIVE_INT)
+    experiment.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    experiment.add_argument("--plugin", action="append", default=[], type=EXISTING_PATH, help="a Python file registering models (repeatable)")
+    experiment.set_defaults(run=_experiment)
+
+    report = commands.add_parser("report", help="tables (mean ± std), figures and index.html from an experiment's results")
+    report.add_argument("results", type=EXISTING_DIR, help="an experiment's results folder")
+    report.add_argument("--out", required=True, help="report folder")
+    _overwrite(report)
+    report.set_defaults(run=_report)
     return top
 
 
@@ -379,14 +445,14 @@ def main(argv: list[str] | None = None) -> int:
         return int(exit_.code or 0)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr, force=True)
     try:
-        args.run(args)
+        code = args.run(args)
     except MotiveError as error:
         print(f"motive: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("motive: interrupted; outputs not finished were not written", file=sys.stderr)
         return 130
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

@@ -215,6 +215,36 @@ def output_file(final: str | os.PathLike, kind: str, overwrite: bool = False) ->
         yield tmp
 
 
+def reopen_dir(final: str | os.PathLike, kind: str, files: list[str], **meta) -> Path:
+    """A folder motive fills over several invocations (an experiment's results): created with its
+    marker when missing or empty, reopened when it is motive's folder of the same ``kind``;
+    anything else is refused as ``check_target`` refuses it. ``files`` are the names motive
+    writes directly in it (nested outputs carry their own markers)."""
+    final = Path(final)
+    _check_writable_parent(final)
+    if final.is_symlink() or (final.exists() and not final.is_dir()):
+        raise MotiveError(f"{final}: exists and is not a folder; motive never replaces a file with a folder, choose another path")
+    if final.exists() and any(final.iterdir()):
+        marker = read_marker(final)
+        if marker is None:
+            raise MotiveError(f"{final}: folder exists and was not made by motive (no {MARKER}); choose another path, motive never deletes it")
+        if marker["kind"] != kind:
+            raise MotiveError(f"{final}: holds a motive {marker['kind']}, not a {kind}; choose another path")
+        return final
+    final.mkdir(parents=True, exist_ok=True)
+    with own_file(final / MARKER) as tmp:
+        tmp.write_text(json.dumps({"kind": kind, "motive_version": _version(), **meta, "files": sorted(files)}, indent=2) + "\n")
+    return final
+
+
+@contextlib.contextmanager
+def own_file(final: str | os.PathLike) -> Iterator[Path]:
+    """Write (or rewrite) a file inside a folder motive owns (checked by its caller, e.g.
+    ``reopen_dir``): temp beside it, then rename, so a reader never sees half a file."""
+    with _replacing_file(Path(final)) as tmp:
+        yield tmp
+
+
 def parquet_metadata(kind: str) -> dict[bytes, bytes]:
     return {b"motive.kind": kind.encode(), b"motive.version": _version().encode()}
 

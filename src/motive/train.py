@@ -31,7 +31,7 @@ from motive import checks, layout, metrics, splits
 from motive.audit import audited_split_from_tables, make_audited_split
 from motive.errors import MotiveError
 from motive.graph import Graph
-from motive.models import StageGraph, build_model, check_model
+from motive.models import StageGraph, build_model, check_model, load_plugins
 from motive.negatives import NegativeSampler
 from motive.outputs import check_target, output_dir
 from motive.splits import STAGES
@@ -68,6 +68,7 @@ class TrainConfig:
     loss: str = "bce"
     split_dir: str | None = None  # train on official split tables in this folder (audited) instead of making a split
     ranking_eval: bool = False  # also rank every visible candidate per query node (filtered; metrics "full_*", ranking.parquet)
+    plugins: list[str] = field(default_factory=list)  # Python files registering custom models (motive.models.register_model)
 
     def __post_init__(self) -> None:
         for name, check in (
@@ -95,6 +96,8 @@ class TrainConfig:
         if self.mode not in ("full", "neighbor"):
             raise MotiveError(f"unknown mode {self.mode!r}; expected 'full' or 'neighbor'")
         self.fanouts = tuple(self.fanouts)
+        self.plugins = [str(Path(path).resolve()) for path in self.plugins]
+        load_plugins(self.plugins)  # before anything looks the model up
 
 
 def resolve_device(name: str) -> torch.device:
@@ -335,8 +338,9 @@ def prepare(config: TrainConfig, expected_hash: str | None = None):
     return graph, graph_hash, split, stages
 
 
-def run(config: TrainConfig, out: str | Path, overwrite: bool = False) -> dict:
-    """Train and evaluate one (model, split, seed); write the run directory atomically."""
+def run(config: TrainConfig, out: str | Path, overwrite: bool = False, marker: dict | None = None) -> dict:
+    """Train and evaluate one (model, split, seed); write the run directory atomically
+    (``marker``: extra fields for its motive.json, e.g. an experiment's config hash)."""
     started = time.perf_counter()
     check_target(out, "run", overwrite)  # fail now, not after training
     if config.split_dir is None:
@@ -359,7 +363,7 @@ def run(config: TrainConfig, out: str | Path, overwrite: bool = False) -> dict:
         "valid": results["valid"],
         "test": results["test"],
     }
-    with output_dir(out, "run", overwrite) as tmp:
+    with output_dir(out, "run", overwrite, **(marker or {})) as tmp:
         (tmp / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
         (tmp / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
         pd.DataFrame(history).to_csv(tmp / "history.csv", index=False)

@@ -7,47 +7,173 @@
 | mlp, bilinear, cosine | profiles only | feature baselines |
 | shortest_path | graph only | hop distance; random split only |
 | knn | profiles + known edges | similarity to known partners; not for cold_both |
+| popularity | known edges only | the candidate's number of known partners |
+
+Your own model joins the registry by name and then runs everywhere a built-in does (train,
+experiment, report, predict): decorate it with ``@register_model("name")``, list it under the
+``motive.models`` entry-point group of your package, or pass ``--plugin path/to/file.py``
+(a file that registers it). The constructor is called as ``Model(stage, **model_kwargs)`` with
+the training stage's ``StageGraph``; see ``LinkModel`` for the rest of the interface.
 """
 
 from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
 
 from motive.errors import MotiveError
 from motive.models.base import Heuristic, LinkModel, StageGraph, refuse_cold
 from motive.models.features import MLP, Bilinear, Cosine
 from motive.models.gnn import GNN
-from motive.models.heuristics import KNN, ShortestPath
+from motive.models.heuristics import KNN, Popularity, ShortestPath
+from motive.splits import COLD_SIDES
 
-GNN_MODELS = {f"{conv}_{features}": (conv, features) for conv in ("sage", "gin", "gat") for features in ("cp", "embs")}
-FEATURE_MODELS = {"mlp": MLP, "bilinear": Bilinear, "cosine": Cosine}
-MODELS = sorted([*GNN_MODELS, *FEATURE_MODELS, "shortest_path", "knn"])
+ENTRY_POINT_GROUP = "motive.models"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    factory: Callable[..., LinkModel | Heuristic]  # factory(train StageGraph, **model_kwargs)
+    refuses: Callable[[str], str | None]  # split name -> why the model cannot run on it, or None
+    origin: str  # "built-in", or where a plugin came from
+
+
+REGISTRY: dict[str, ModelEntry] = {}
+
+
+def _cold_refusal(why: str) -> Callable[[str], str | None]:
+    return lambda split_name: why if COLD_SIDES[split_name] else None
+
+
+def register_model(name: str, factory: Callable | None = None, *, refuses: Callable[[str], str | None] | None = None, origin: str = "plugin"):
+    """Register ``factory`` (a model class, or a function) under ``name``; usable as a decorator.
+
+    ``refuses(split_name)`` returns why the model cannot run on a split, or None; by default a
+    class with ``transductive = True`` refuses the cold splits (it has no vector for unseen nodes).
+    """
+
+    def add(factory: Callable) -> Callable:
+        check = refuses
+        if check is None:
+            check = _cold_refusal("it has no representation for nodes it never saw") if getattr(factory, "transductive", False) else (lambda split_name: None)
+        known = REGISTRY.get(name)
+        if known is not None and (known.origin == "built-in" or getattr(known.factory, "__qualname__", None) != getattr(factory, "__qualname__", None)):
+            raise MotiveError(f"model name {name!r} is taken ({known.origin}); register yours under another name")
+        REGISTRY[name] = ModelEntry(factory, check, origin)
+        return factory
+
+    return add if factory is None else add(factory)
+
+
+def _gnn(conv: str, features: str) -> Callable:
+    def factory(stage: StageGraph, **kwargs) -> GNN:
+        in_dims = {t: x.shape[1] for t, x in stage.x.items()}
+        return GNN(conv, features, sorted(stage.edges), in_dims, stage.num_nodes, **kwargs)
+
+    return factory
+
+
+def _features(cls: type) -> Callable:
+    return lambda stage, **kwargs: cls({t: x.shape[1] for t, x in stage.x.items()}, **kwargs)
+
+
+for _conv in ("sage", "gin", "gat"):
+    register_model(f"{_conv}_cp", _gnn(_conv, "cp"), origin="built-in")
+    register_model(f"{_conv}_embs", _gnn(_conv, "embs"), refuses=_cold_refusal("it learns one vector per node and has none for unseen nodes"), origin="built-in")
+for _name, _cls in (("mlp", MLP), ("bilinear", Bilinear), ("cosine", Cosine)):
+    register_model(_name, _features(_cls), origin="built-in")
+register_model("shortest_path", lambda stage, **kwargs: ShortestPath(**kwargs), refuses=_cold_refusal("held-out nodes have no path to anything"), origin="built-in")
+register_model(
+    "knn",
+    lambda stage, **kwargs: KNN(stage.split_name, **kwargs),
+    refuses=lambda split_name: "neither end has known partners" if split_name == "cold_both" else None,
+    origin="built-in",
+)
+register_model("popularity", lambda stage, **kwargs: Popularity(stage.split_name, **kwargs), origin="built-in")
+MODELS = sorted(REGISTRY)  # the built-in models (the shared model tests run over these)
+GNN_MODELS = [name for name in MODELS if name.endswith(("_cp", "_embs"))]
+_entry_points_loaded = False
+
+
+def load_entry_points() -> None:
+    """Register the models other installed packages declare under ``motive.models`` (once)."""
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            loaded = point.load()
+        except Exception as error:  # a broken third-party package must say which one
+            raise MotiveError(f"entry point {point.name!r} ({point.value}) of group {ENTRY_POINT_GROUP}: cannot import it: {error}") from None
+        if point.name not in REGISTRY and callable(loaded):
+            register_model(point.name, loaded, origin=f"entry point {point.value}")
+
+
+def load_plugin(path: str | Path) -> list[str]:
+    """Run a Python file that registers models (``@register_model``); return the names it added.
+    Loading the same file again is a no-op."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise MotiveError(f"{path}: plugin file not found")
+    module_name = "motive_plugin_" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
+    if module_name in sys.modules:
+        return [name for name, entry in REGISTRY.items() if entry.origin == str(path)]
+    before = set(REGISTRY)
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except MotiveError:
+        del sys.modules[module_name]
+        raise
+    except Exception as error:
+        del sys.modules[module_name]
+        raise MotiveError(f"{path}: the plugin failed to load: {type(error).__name__}: {error}") from None
+    added = sorted(set(REGISTRY) - before)
+    for name in added:
+        REGISTRY[name] = ModelEntry(REGISTRY[name].factory, REGISTRY[name].refuses, str(path))
+    if not added:
+        raise MotiveError(f"{path}: the plugin registered no model; decorate your class with @motive.models.register_model('name')")
+    return added
+
+
+def load_plugins(paths) -> None:
+    for path in paths:
+        load_plugin(path)
+
+
+def model_names() -> list[str]:
+    """Every registered model: built-ins, plugins loaded so far, installed entry points."""
+    load_entry_points()
+    return sorted(REGISTRY)
 
 
 def check_model(name: str, split_name: str) -> None:
     """Refuse an unknown model, or one that cannot score the held-out nodes of ``split_name``
     (cheap: call it before any work)."""
-    if name not in MODELS:
-        raise MotiveError(f"unknown model {name!r}; expected one of {', '.join(MODELS)}")
-    if name in GNN_MODELS and GNN_MODELS[name][1] == "embs":
-        refuse_cold(name, split_name, "it learns one vector per node and has none for unseen nodes")
-    if name == "shortest_path":
-        refuse_cold(name, split_name, "held-out nodes have no path to anything")
+    if name not in REGISTRY:
+        load_entry_points()
+    if name not in REGISTRY:
+        raise MotiveError(f"unknown model {name!r}; expected one of {', '.join(model_names())} (or register your own: --plugin FILE)")
+    why = REGISTRY[name].refuses(split_name)
+    if why:
+        refuse_cold(name, split_name, why)
 
 
 def build_model(name: str, stage: StageGraph, **kwargs) -> LinkModel | Heuristic:
     """Instantiate a registered model for the graph a stage shows (unknown kwargs fail loudly)."""
     check_model(name, stage.split_name)
-    in_dims = {t: x.shape[1] for t, x in stage.x.items()}
     try:
-        if name in GNN_MODELS:
-            conv, features = GNN_MODELS[name]
-            return GNN(conv, features, sorted(stage.edges), in_dims, stage.num_nodes, **kwargs)
-        if name in FEATURE_MODELS:
-            return FEATURE_MODELS[name](in_dims, **kwargs)
-        if name == "shortest_path":
-            return ShortestPath(**kwargs)
-        return KNN(stage.split_name, **kwargs)
+        return REGISTRY[name].factory(stage, **kwargs)
     except TypeError as error:
         raise MotiveError(f"model {name!r}: {error}") from None
 
 
-__all__ = ["MODELS", "Heuristic", "LinkModel", "StageGraph", "build_model", "check_model"]
+__all__ = ["MODELS", "Heuristic", "LinkModel", "StageGraph", "build_model", "check_model", "load_plugin", "load_plugins", "model_names", "register_model"]

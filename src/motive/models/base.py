@@ -18,7 +18,7 @@ from motive.errors import MotiveError
 from motive.graph import Graph
 from motive.models.attention import AttentionIndex
 from motive.models.sparse import Adjacency
-from motive.splits import COLD_SIDES, Split
+from motive.splits import Split
 
 Relation = tuple[str, str, str]
 
@@ -130,5 +130,4 @@ class Heuristic:
 
 
 def refuse_cold(name: str, split_name: str, why: str) -> None:
-    if COLD_SIDES[split_name]:
-        raise MotiveError(f"model {name!r} cannot run on a {split_name} split: {why}; use a *_cp, mlp, bilinear, cosine or knn model")
+    raise MotiveError(f"model {name!r} cannot run on a {split_name} split: {why}; use a model that reads profiles (*_cp, mlp, bilinear, cosine)")

@@ -1,4 +1,4 @@
-"""Parameter-free baselines: shortest path on the stage's visible graph, and profile kNN."""
+"""Parameter-free baselines: shortest path on the stage's visible graph, profile kNN, popularity."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ class KNN(Heuristic):
 
     def __init__(self, split_name: str):
         if split_name == "cold_both":
-            raise MotiveError("model 'knn' cannot run on a cold_both split: neither end has known partners; use a *_cp model")
+            raise MotiveError("model 'knn' cannot run on a cold_both split: neither end has known partners; use a model that reads profiles (*_cp, mlp, bilinear, cosine)")
         self.side = "target" if split_name == "cold_target" else "source"
 
     def score(self, stage: StageGraph, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -67,3 +67,19 @@ class KNN(Heuristic):
                 similarity[query[pairs][:, None] == neighbours[None, :]] = -1.0
                 scores[pairs] = similarity.max(axis=1)
         return scores
+
+
+class Popularity(Heuristic):
+    """Score = the candidate's number of known partners among the stage's visible ST edges: the
+    target's training degree when compounds are the queries (random, cold_source, cold_both), the
+    compound's for cold_target. It knows nothing about the pair, so whatever it reaches is what
+    degree bias alone buys; every held-out candidate of a cold side scores 0 (ties)."""
+
+    def __init__(self, split_name: str):
+        self.side = "source" if split_name == "cold_target" else "target"
+
+    def score(self, stage: StageGraph, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        known_s, known_t = stage.edges[("source", "binds", "target")]
+        ends = known_s if self.side == "source" else known_t
+        degree = np.bincount(ends, minlength=stage.num_nodes[self.side]).astype(np.float64)
+        return degree[np.asarray(sources if self.side == "source" else targets)]

@@ -1,0 +1,335 @@
+"""Experiments: a grid of runs over one dataset folder -> run folders -> one results table.
+
+    motive experiment paper --data runs/l1000 --hits-k 25 --out runs/paper      # a preset
+    motive experiment my-grid.yaml --out runs/mine [--seeds 3] [--models gin_cp,mlp]
+    motive report runs/paper --out runs/paper-report
+
+A config (a YAML file, or a preset shipped in ``motive/presets/``) is exactly the keyword
+arguments of ``run_experiment``. Each run is ``train.run`` into its own folder
+``RESULTS/runs/GRAPH-SPLIT-MODEL-seedN-splitM-HASH``, HASH being a short hash of the run's resolved
+config and the graph's content; a folder whose marker holds the same hash is a finished run and is
+reused, so an interrupted experiment resumes where it stopped and a changed setting re-runs only
+the runs it changes. This module plans and executes runs; it never trains or scores by itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import logging
+import time
+import traceback
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from motive import layout
+from motive.errors import MotiveError
+from motive.graph import GRAPH_TYPES
+from motive.models import REGISTRY, check_model, load_plugins
+from motive.outputs import own_file, parquet_metadata, read_marker, reopen_dir
+from motive.splits import COLD_SIDES, OFFICIAL_NAMES
+from motive.train import TrainConfig
+
+log = logging.getLogger(__name__)
+PRESETS_DIR = Path(__file__).parent / "presets"
+RUN_FIELDS = {"data", "graph", "split", "seed", "split_seed", "split_dir", "plugins"}  # set by the grid, not per model
+MODEL_SETTINGS = sorted({f.name for f in fields(TrainConfig)} - RUN_FIELDS)  # per-model overrides (model = a registry name)
+STATUSES = ("done", "reused", "failed", "n/a", "pending")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of the grid: everything an executor (this process, a pool, a Dask worker) needs."""
+
+    label: str  # the model's name in the grid (a registry name, or an alias with its own settings)
+    config: dict  # TrainConfig keyword arguments
+    folder: str  # the run folder
+    config_hash: str
+    refusal: str | None  # why the model cannot run on this split (then it is not run: "n/a")
+
+
+def presets() -> list[str]:
+    return sorted(path.stem for path in PRESETS_DIR.glob("*.yaml"))
+
+
+def load_config(name_or_path: str | Path) -> dict:
+    """The keyword arguments of a preset (by name) or of a YAML file; unknown keys are an error."""
+    path = Path(name_or_path)
+    if not path.exists() and str(name_or_path) in presets():
+        path = PRESETS_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        raise MotiveError(f"{name_or_path}: no such config file or preset; presets: {', '.join(presets())}")
+    try:
+        config = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise MotiveError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    if not isinstance(config, dict):
+        raise MotiveError(f"{path}: expected a mapping of run_experiment arguments at the top level, got {type(config).__name__}")
+    check_keys(config, str(path))
+    return config
+
+
+def check_keys(config: dict, where: str) -> None:
+    allowed = [name for name in inspect.signature(run_experiment).parameters if name != "progress"]
+    for key in config:
+        if key not in allowed:
+            raise MotiveError(f"{where}: unknown key {key!r}; expected one of {', '.join(allowed)}")
+
+
+def _model_settings(models) -> dict[str, dict]:
+    """``models`` as {label: settings}: a list of names, or a mapping label -> TrainConfig
+    overrides (``model: NAME`` makes the label an alias, e.g. gin_cp_256 for hidden 256)."""
+    if isinstance(models, str):
+        models = [name.strip() for name in models.split(",") if name.strip()]
+    if isinstance(models, list | tuple):
+        models = {name: {} for name in models}
+    if not isinstance(models, dict) or not models:
+        raise MotiveError(f"models: expected a list of model names or a mapping name -> settings, got {models!r}")
+    result = {}
+    for label, settings in models.items():
+        settings = dict(settings or {})
+        for key in settings:
+            if key not in MODEL_SETTINGS:
+                raise MotiveError(f"models.{label}: unknown setting {key!r}; expected one of {', '.join(MODEL_SETTINGS)}")
+        settings.setdefault("model", label)
+        result[str(label)] = settings
+    return result
+
+
+def _names(value, what: str, allowed: list[str]) -> list[str]:
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    value = list(value)
+    for name in value:
+        if name not in allowed:
+            raise MotiveError(f"{what}: unknown {what[:-1]} {name!r}; expected {', '.join(allowed)}")
+    if not value:
+        raise MotiveError(f"{what}: empty; name at least one")
+    return value
+
+
+def _seeds(seeds) -> list[int]:
+    if isinstance(seeds, bool) or not isinstance(seeds, int | list | tuple):
+        raise MotiveError(f"seeds: expected a number of seeds or a list of seeds, got {seeds!r}")
+    values = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if not values or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in values) or len(set(values)) != len(values):
+        raise MotiveError(f"seeds: expected a positive count or distinct integers >= 0, got {seeds!r}")
+    return values
+
+
+def run_hash(config: dict, graph_hash: str) -> str:
+    """What a run's result depends on: its settings and the graph's content (not where the data
+    folder lives, nor the device)."""
+    key = {name: value for name, value in config.items() if name not in ("data", "device")}
+    if key.get("split_dir"):
+        key["split_dir"] = str(Path(key["split_dir"]).relative_to(Path(config["data"]).resolve()))
+    text = json.dumps({"config": key, "graph": graph_hash}, sort_keys=True, default=list)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def plan(
+    data: str | Path,
+    out: str | Path,
+    models,
+    splits_: list[str],
+    graphs: list[str],
+    seeds: list[int],
+    split_seed: int | str,
+    official_splits: str,
+    settings: dict,
+    plugins: list[str],
+) -> list[RunSpec]:
+    """Every run of the grid, in order graph -> split -> model -> seed, validated before any runs."""
+    data = Path(data).resolve()
+    load_plugins(plugins)
+    models = _model_settings(models)
+    for model_settings in models.values():
+        if model_settings["model"] not in REGISTRY:
+            check_model(model_settings["model"], "random")  # raises: unknown model (after looking at entry points)
+    specs = []
+    for graph in graphs:
+        folder = layout.graph_dir(data, graph, settings.get("gene_type", "orf"))
+        if not (folder / "source.parquet").is_file():
+            raise MotiveError(f"{folder}: graph folder not found; the dataset has no {graph} graph, drop it from graphs")
+        graph_hash = layout.read_graph(folder).content_hash()
+        for split in splits_:
+            split_dir = folder / OFFICIAL_NAMES[split]
+            use_official = (split_dir / "s_t_labels.parquet").is_file() and official_splits != "never"
+            if official_splits == "always" and not use_official:
+                raise MotiveError(f"{split_dir}: no official {split} split (official_splits: always); use auto or never")
+            for label, model_settings in models.items():
+                model = model_settings["model"]
+                refusal = REGISTRY[model].refuses(split)
+                for seed in seeds:
+                    config = (
+                        settings
+                        | model_settings
+                        | {
+                            "data": str(data),
+                            "graph": graph,
+                            "split": split,
+                            "seed": seed,
+                            "split_seed": seed if split_seed == "vary" else split_seed,
+                            "split_dir": str(split_dir) if use_official else None,
+                            "plugins": [str(Path(p).resolve()) for p in plugins],
+                        }
+                    )
+                    resolved = asdict(TrainConfig(**config))  # validates every setting now
+                    digest = run_hash(resolved, graph_hash)
+                    name = f"{graph}-{split}-{label}-seed{seed}-split{resolved['split_seed']}-{digest}"
+                    specs.append(RunSpec(label, resolved, str(Path(out) / "runs" / name), digest, refusal))
+    return specs
+
+
+def finished(spec: RunSpec) -> dict | None:
+    """The metrics of a finished run of exactly this spec, or None."""
+    folder = Path(spec.folder)
+    marker = read_marker(folder)
+    if marker is None or marker.get("kind") != "run" or marker.get("config_hash") != spec.config_hash:
+        return None
+    try:
+        return json.loads((folder / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def execute(spec: RunSpec) -> dict:
+    """Run one spec unless it is finished or refused; never raises for a failing run (the
+    error goes into the row). Safe to call on any worker that sees the same filesystem."""
+    from motive.train import run
+
+    if spec.refusal:
+        return {"status": "n/a", "error": spec.refusal}
+    summary = finished(spec)
+    if summary is not None:
+        return {"status": "reused", "summary": summary}
+    started = time.perf_counter()
+    try:
+        summary = run(TrainConfig(**spec.config), spec.folder, marker={"config_hash": spec.config_hash})
+    except Exception as error:  # recorded; the experiment goes on
+        message = f"{type(error).__name__}: {error}".splitlines()[0]
+        return {"status": "failed", "error": message, "traceback": traceback.format_exc(), "seconds": round(time.perf_counter() - started, 2)}
+    return {"status": "done", "summary": summary}
+
+
+def row(spec: RunSpec, outcome: dict, out: Path) -> dict:
+    """One line of results.parquet: the run's settings, status, and its valid/test metrics."""
+    config = spec.config
+    result = {
+        "graph": config["graph"],
+        "split": config["split"],
+        "model": spec.label,
+        "model_name": config["model"],
+        "seed": config["seed"],
+        "split_seed": config["split_seed"],
+        "split_source": "official" if config["split_dir"] else "motive",
+        "config_hash": spec.config_hash,
+        "run": str(Path(spec.folder).relative_to(out)),
+        "status": outcome["status"],
+        "error": outcome.get("error", ""),
+        "model_kwargs": json.dumps(config["model_kwargs"], sort_keys=True),
+        "lr": config["lr"],
+        "weight_decay": config["weight_decay"],
+        "epochs": config["epochs"],
+        "hits_k": config["hits_k"],
+        "loss": config["loss"],
+    }
+    summary = outcome.get("summary")
+    if summary is not None:
+        result |= {"best_epoch": summary["best_epoch"], "epochs_run": summary["epochs_run"], "seconds": summary["seconds"], "seconds_per_epoch": summary["seconds_per_epoch"]}
+        for stage in ("valid", "test"):
+            result |= {f"{stage}_{name}": value for name, value in summary[stage].items()}
+    elif "seconds" in outcome:
+        result["seconds"] = outcome["seconds"]
+    return result
+
+
+def write_results(rows: list[dict], out: Path) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pd.DataFrame(rows)
+    with own_file(out / "results.parquet") as tmp:
+        pq.write_table(pa.Table.from_pandas(table, preserve_index=False).replace_schema_metadata(parquet_metadata("results")), tmp)
+    return table
+
+
+def run_experiment(
+    data: str | Path | None = None,
+    out: str | Path | None = None,
+    models: list[str] | dict[str, dict] = ("gin_cp", "mlp"),
+    splits: list[str] = ("random", "cold_source", "cold_target"),
+    graphs: list[str] = ("st_expanded",),
+    seeds: int | list[int] = 5,  # a count (model seeds 0..n-1) or the seeds themselves
+    split_seed: int | str = 0,  # one split per split type for every seed (paper); "vary": split seed = model seed
+    official_splits: str = "auto",  # auto: the dataset's published split folders when present; always; never
+    settings: dict | None = None,  # TrainConfig settings for every run (epochs, hits_k, lr, ...); per-model ones go in models
+    plugins: list[str] = (),  # Python files registering custom models
+    description: str = "",  # free text kept in experiment.json
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Run (or resume) the grid graph x split x model x seed; return and write RESULTS/results.parquet."""
+    if data is None:
+        raise MotiveError("no dataset: pass --data DIR (or data: in the config)")
+    if out is None:
+        raise MotiveError("no results folder: pass --out DIR (or out: in the config)")
+    if not Path(data).is_dir():
+        raise MotiveError(f"{data}: dataset folder not found")
+    if official_splits not in ("auto", "always", "never"):
+        raise MotiveError(f"official_splits: expected auto, always or never, got {official_splits!r}")
+    if split_seed != "vary" and (isinstance(split_seed, bool) or not isinstance(split_seed, int) or split_seed < 0):
+        raise MotiveError(f"split_seed: expected an integer >= 0 or 'vary', got {split_seed!r}")
+    settings = dict(settings or {})
+    for key in settings:
+        if key not in MODEL_SETTINGS:
+            raise MotiveError(f"settings: unknown setting {key!r}; expected one of {', '.join(MODEL_SETTINGS)}")
+    split_names = _names(splits, "splits", list(COLD_SIDES))
+    graph_names = _names(graphs, "graphs", list(GRAPH_TYPES))
+    arguments = {
+        "data": str(Path(data).resolve()),
+        "models": models if isinstance(models, dict) else list(models) if not isinstance(models, str) else models,
+        "splits": split_names,
+        "graphs": graph_names,
+        "seeds": seeds if isinstance(seeds, int) else list(seeds),
+        "split_seed": split_seed,
+        "official_splits": official_splits,
+        "settings": settings,
+        "plugins": [str(Path(p).resolve()) for p in plugins],
+        "description": description,
+    }
+    out = Path(out)
+    specs = plan(data, out, models, split_names, graph_names, _seeds(seeds), split_seed, official_splits, settings, list(plugins))
+    out = reopen_dir(out, "experiment", ["experiment.json", "results.parquet"])
+    with own_file(out / "experiment.json") as tmp:
+        tmp.write_text(json.dumps(arguments, indent=2, default=str) + "\n")
+    from tqdm.auto import tqdm
+
+    rows = [row(spec, {"status": "pending"}, out) for spec in specs]
+    write_results(rows, out)
+    train_log = logging.getLogger("motive.train")
+    level = train_log.level
+    if progress:
+        train_log.setLevel(logging.WARNING)  # the bar says where we are; epoch lines would bury it
+    failures = 0
+    try:
+        with tqdm(total=len(specs), desc="experiment", unit="run", disable=not progress, dynamic_ncols=True) as bar:
+            for index, spec in enumerate(specs):
+                bar.set_postfix_str(Path(spec.folder).name.rsplit("-", 1)[0] + (f", {failures} failed" if failures else ""), refresh=True)
+                outcome = execute(spec)
+                rows[index] = row(spec, outcome, out)
+                if outcome["status"] == "failed":
+                    failures += 1
+                    log.warning("run failed: %s: %s", Path(spec.folder).name, outcome["error"])
+                    failed_dir = out / "failed"
+                    failed_dir.mkdir(exist_ok=True)
+                    with own_file(failed_dir / f"{Path(spec.folder).name}.txt") as tmp:
+                        tmp.write_text(outcome["traceback"])
+                write_results(rows, out)  # the table is current after every run
+                bar.update()
+    finally:
+        train_log.setLevel(level)
+    return pd.DataFrame(rows)

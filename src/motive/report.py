@@ -1,0 +1,376 @@
+"""Reports: an experiment's results as the paper's tables, figures and one HTML page.
+
+    motive report runs/paper --out runs/paper-report
+
+Reads ``RESULTS/results.parquet`` and the run folders it names (history.csv, per_node_ap.parquet)
+and writes ``tables.md``, ``summary.csv`` (mean, std, n per graph x split x model x metric),
+``results.csv`` (one row per run), PNG figures and a self-contained ``index.html``. Standard
+deviations are over seeds with ddof=1. It never trains or scores.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from motive.errors import MotiveError
+from motive.outputs import check_target, markdown_header, output_dir, read_marker
+
+HEADLINE = ("f1", "hits@{k}", "precision@{k}")  # the paper's Tables 3-4
+RANKING = ("auroc", "auprc", "mrr")
+FULL_RANKING = ("full_mrr", "full_map", "full_hits@10", "full_success@10")
+COMPARED = ("hits@{k}", "auprc")  # metrics of the paired best-vs-others comparison
+
+
+def read_results(results_dir: str | Path) -> pd.DataFrame:
+    results_dir = Path(results_dir)
+    marker = read_marker(results_dir)
+    if marker is None or marker.get("kind") != "experiment":
+        raise MotiveError(f"{results_dir}: not an experiment's results folder (no motive.json of kind experiment); run `motive experiment` first")
+    path = results_dir / "results.parquet"
+    if not path.is_file():
+        raise MotiveError(f"{path}: file not found; the experiment wrote no results yet")
+    table = pd.read_parquet(path)
+    if table.empty:
+        raise MotiveError(f"{path}: no runs in the results table")
+    return table
+
+
+def summarise(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean, std (ddof=1) and n of every test metric per graph x split x model, over finished runs."""
+    finished = table[table["status"].isin(["done", "reused"])]
+    metric_columns = [c for c in finished.columns if c.startswith("test_") and pd.api.types.is_numeric_dtype(finished[c])]
+    rows = []
+    for (graph, split, model), group in finished.groupby(["graph", "split", "model"], sort=False):
+        for column in metric_columns:
+            values = group[column].dropna().to_numpy(np.float64)
+            if len(values):
+                rows.append(
+                    {
+                        "graph": graph,
+                        "split": split,
+                        "model": model,
+                        "metric": column[len("test_") :],
+                        "mean": values.mean(),
+                        "std": values.std(ddof=1) if len(values) > 1 else float("nan"),
+                        "n": len(values),
+                    }
+                )
+    return pd.DataFrame(rows, columns=["graph", "split", "model", "metric", "mean", "std", "n"])
+
+
+def cell(mean: float, std: float, n: int) -> str:
+    return f"{mean:.4f} ± {std:.4f} ({n})" if n > 1 else f"{mean:.4f} ({n})"
+
+
+def test_table(table: pd.DataFrame, summary: pd.DataFrame, graph: str, metrics: list[str]) -> tuple[list[str], list[list[tuple[str, bool]]], list[str]]:
+    """The paper's layout: rows = models, columns = split x metric, "mean ± std (n)", the best
+    mean per column in bold. Returns (header, rows of (text, bold) cells, footnotes)."""
+    rows_of = table[table["graph"] == graph]
+    split_names = list(dict.fromkeys(rows_of["split"]))
+    models = list(dict.fromkeys(rows_of["model"]))
+    columns = [(split, metric) for split in split_names for metric in metrics if f"test_{metric}" in table.columns]
+    stats = summary[summary["graph"] == graph].set_index(["split", "model", "metric"])
+    best = {}
+    for split, metric in columns:
+        means = [stats.loc[(split, model, metric), "mean"] for model in models if (split, model, metric) in stats.index]
+        best[(split, metric)] = max(means) if means else None
+    footnotes, body = [], []
+    for model in models:
+        cells = [(model, False)]
+        for split, metric in columns:
+            if (split, model, metric) in stats.index:
+                entry = stats.loc[(split, model, metric)]
+                cells.append((cell(entry["mean"], entry["std"], int(entry["n"])), bool(math.isclose(entry["mean"], best[(split, metric)], rel_tol=0, abs_tol=1e-12))))
+                continue
+            runs = rows_of[(rows_of["split"] == split) & (rows_of["model"] == model)]
+            status = runs["status"].iloc[0] if len(runs) else ""
+            if status == "n/a":
+                note = f"{model} on {split}: {runs['error'].iloc[0]}"
+                if note not in footnotes:
+                    footnotes.append(note)
+                cells.append((f"n/a [{footnotes.index(note) + 1}]", False))
+            else:
+                cells.append((status or "-", False))
+        body.append(cells)
+    header = ["model", *[f"{split} {metric}" for split, metric in columns]]
+    return header, body, footnotes
+
+
+def paired_comparison(table: pd.DataFrame, graph: str, split: str, metric: str) -> pd.DataFrame:
+    """The best model (highest mean) against every other on the same seeds: mean difference,
+    Wilcoxon signed-rank and sign-test p-values (two-sided; with 5 seeds neither can go below
+    0.0625, so read them as "is the gap larger than seed noise", not as a discovery)."""
+    from scipy.stats import binomtest, wilcoxon
+
+    column = f"test_{metric}"
+    runs = table[(table["graph"] == graph) & (table["split"] == split) & table["status"].isin(["done", "reused"])]
+    if column not in runs or runs[column].notna().sum() == 0:
+        return pd.DataFrame()
+    by_seed = runs.pivot_table(index="seed", columns="model", values=column, aggfunc="first")
+    best = by_seed.mean().idxmax()
+    rows = []
+    for model in by_seed.columns:
+        if model == best:
+            continue
+        pairs = by_seed[[best, model]].dropna()
+        difference = (pairs[best] - pairs[model]).to_numpy()
+        nonzero = difference[difference != 0]
+        if len(nonzero) == 0:
+            p_wilcoxon = p_sign = 1.0
+        else:
+            p_wilcoxon = float(wilcoxon(difference, zero_method="zsplit").pvalue) if len(difference) > 1 else 1.0
+            p_sign = float(binomtest(int((nonzero > 0).sum()), len(nonzero), 0.5).pvalue)
+        rows.append(
+            {
+                "best": best,
+                "model": model,
+                "seeds": len(difference),
+                "mean_difference": float(difference.mean()) if len(difference) else float("nan"),
+                "wins": int((difference > 0).sum()),
+                "p_wilcoxon": p_wilcoxon,
+                "p_sign": p_sign,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def to_markdown(header: list[str], body: list[list[tuple[str, bool]]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for cells in body:
+        lines.append("| " + " | ".join(f"**{text}**" if bold else text for text, bold in cells) + " |")
+    return "\n".join(lines)
+
+
+def to_html(header: list[str], body: list[list[tuple[str, bool]]]) -> str:
+    head = "".join(f"<th>{html.escape(name)}</th>" for name in header)
+    rows = "".join("<tr>" + "".join(f"<td>{'<b>' if bold else ''}{html.escape(text)}{'</b>' if bold else ''}</td>" for text, bold in cells) + "</tr>" for cells in body)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def frame_cells(frame: pd.DataFrame) -> tuple[list[str], list[list[tuple[str, bool]]]]:
+    def text(value) -> str:
+        if isinstance(value, float):
+            return "nan" if math.isnan(value) else f"{value:.4g}"
+        return str(value)
+
+    return list(frame.columns), [[(text(value), False) for value in row] for row in frame.itertuples(index=False)]
+
+
+def _figure_png(figure) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def seed_figure(table: pd.DataFrame, graph: str, metric: str) -> bytes:
+    """Test ``metric`` per model, one panel per split: bar = mean, whisker = std, dots = seeds."""
+    import matplotlib.pyplot as plt
+
+    runs = table[(table["graph"] == graph) & table["status"].isin(["done", "reused"])]
+    split_names = list(dict.fromkeys(runs["split"]))
+    figure, axes = plt.subplots(1, len(split_names), figsize=(4.2 * len(split_names), 3.8), squeeze=False)
+    for ax, split in zip(axes[0], split_names, strict=True):
+        group = runs[runs["split"] == split]
+        models = list(dict.fromkeys(group["model"]))
+        values = [group.loc[group["model"] == m, f"test_{metric}"].dropna().to_numpy() for m in models]
+        positions = np.arange(len(models))
+        ax.bar(positions, [v.mean() if len(v) else 0 for v in values], yerr=[v.std(ddof=1) if len(v) > 1 else 0 for v in values], color="#9ecae1", capsize=3)
+        for position, v in zip(positions, values, strict=True):
+            ax.plot(np.full(len(v), position) + np.linspace(-0.15, 0.15, len(v)), v, "o", color="#08519c", markersize=3)
+        ax.set_xticks(positions, models, rotation=60, ha="right")
+        ax.set_title(split)
+        ax.set_ylabel(f"test {metric}")
+    figure.suptitle(f"{graph}: test {metric} (bar = mean, whisker = std, dots = seeds)")
+    return _figure_png(figure)
+
+
+def ablation_figure(table: pd.DataFrame, summary: pd.DataFrame, split: str, metrics: list[str]) -> bytes:
+    """Fig. 2: per metric, grouped bars model x graph structure with std error bars."""
+    import matplotlib.pyplot as plt
+
+    graphs = [g for g in ("bipartite", "s_expanded", "t_expanded", "st_expanded") if g in set(table["graph"])]
+    part = summary[summary["split"] == split]
+    models = list(dict.fromkeys(table.loc[table["split"] == split, "model"]))
+    figure, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.8), squeeze=False)
+    width = 0.8 / len(graphs)
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        for index, graph in enumerate(graphs):
+            stats = part[(part["graph"] == graph) & (part["metric"] == metric)].set_index("model")
+            means = [stats["mean"].get(m, np.nan) for m in models]
+            stds = [stats["std"].get(m, np.nan) for m in models]
+            ax.bar(np.arange(len(models)) + (index - (len(graphs) - 1) / 2) * width, means, width, yerr=np.nan_to_num(stds), capsize=2, label=graph)
+        ax.set_xticks(np.arange(len(models)), models)
+        ax.set_title(f"test {metric}")
+    axes[0][0].legend(fontsize=8)
+    figure.suptitle(f"graph-structure ablation, {split} split (mean ± std over seeds)")
+    return _figure_png(figure)
+
+
+def per_node_figure(results_dir: Path, table: pd.DataFrame, graph: str, split: str, model: str) -> bytes | None:
+    """Fig. 3: test per-node AP of compounds and genes, seen vs unseen in training (all seeds pooled)."""
+    import matplotlib.pyplot as plt
+
+    runs = table[(table["graph"] == graph) & (table["split"] == split) & (table["model"] == model) & table["status"].isin(["done", "reused"])]
+    frames = [pd.read_parquet(results_dir / run / "per_node_ap.parquet") for run in runs["run"] if (results_dir / run / "per_node_ap.parquet").is_file()]
+    if not frames:
+        return None
+    per_node = pd.concat(frames)
+    per_node = per_node[per_node["stage"] == "test"]
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    bins = np.linspace(0, 1, 21)
+    for ax, side, title in zip(axes, ("source", "target"), ("compounds (sources)", "genes (targets)"), strict=True):
+        nodes = per_node[per_node["node_type"] == side]
+        for seen, color, label in ((True, "#fdae6b", "seen in training"), (False, "#3182bd", "unseen")):
+            ap = nodes.loc[nodes["seen"] == seen, "ap"]
+            if len(ap):
+                ax.hist(ap, bins=bins, alpha=0.7, color=color, label=f"{label} (n={len(ap)}, mean {ap.mean():.3f})")
+        ax.set_title(title)
+        ax.set_xlabel("average precision")
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel("nodes")
+    figure.suptitle(f"per-node test AP, {model} on {split} ({graph}, {len(frames)} seeds pooled)")
+    return _figure_png(figure)
+
+
+def curves_figure(results_dir: Path, table: pd.DataFrame, graph: str) -> bytes | None:
+    """Validation curves: the monitored metric per epoch, mean over seeds, per model and split."""
+    import matplotlib.pyplot as plt
+
+    runs = table[(table["graph"] == graph) & table["status"].isin(["done", "reused"])]
+    split_names = list(dict.fromkeys(runs["split"]))
+    figure, axes = plt.subplots(1, len(split_names), figsize=(4.5 * len(split_names), 3.6), squeeze=False)
+    drawn = False
+    for ax, split in zip(axes[0], split_names, strict=True):
+        for model, group in runs[runs["split"] == split].groupby("model", sort=False):
+            histories = [
+                pd.read_csv(results_dir / run / "history.csv") for run in group["run"] if (results_dir / run / "history.csv").is_file() and (results_dir / run / "history.csv").stat().st_size > 1
+            ]
+            histories = [h for h in histories if len(h)]
+            if not histories:
+                continue
+            column = next(c for c in histories[0].columns if c.startswith("valid_"))
+            curve = pd.concat([h.set_index("epoch")[column] for h in histories], axis=1).mean(axis=1)
+            ax.plot(curve.index, curve.to_numpy(), label=model)
+            ax.set_ylabel(column)
+            drawn = True
+        ax.set_title(split)
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=7)
+    if not drawn:
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)
+        return None
+    figure.suptitle(f"{graph}: validation curves (mean over seeds; runs stop early at different epochs)")
+    return _figure_png(figure)
+
+
+def report(results_dir: str | Path, out: str | Path, overwrite: bool = False) -> list[str]:
+    """Write the report of an experiment's results folder to ``out``; return the files written."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    results_dir = Path(results_dir)
+    check_target(out, "report", overwrite)
+    table = read_results(results_dir)
+    k = int(table["hits_k"].iloc[0])
+    summary = summarise(table)
+    headline = [m.format(k=k) for m in HEADLINE]
+    ranking = [m for m in RANKING if f"test_{m}" in table.columns] + [m for m in FULL_RANKING if f"test_{m}" in table.columns]
+    counts = table["status"].value_counts().to_dict()
+    experiment = json.loads((results_dir / "experiment.json").read_text()) if (results_dir / "experiment.json").is_file() else {}
+    markdown = [f"# Experiment report: {experiment.get('description') or results_dir.name}", ""]
+    markdown.append(f"Results: `{results_dir}` ({len(table)} runs: " + ", ".join(f"{n} {status}" for status, n in counts.items()) + f"); data: `{experiment.get('data', '?')}`.")
+    markdown.append(
+        "Cells are test-set mean ± std over seeds (ddof=1) with the number of seeds in brackets; the best mean per column is bold. A split's scores come from the run's stored 1:10 negatives; Hits@K as in the paper."
+    )
+    sections: list[tuple[str, str]] = []  # (title, html)
+    figures: dict[str, bytes] = {}
+    for graph in dict.fromkeys(table["graph"]):
+        for title, metrics in ((f"Test metrics, {graph} (paper Tables 3-4)", headline), (f"Ranking metrics, {graph}", ranking)):
+            header, body, footnotes = test_table(table, summary, graph, metrics)
+            if len(header) == 1:
+                continue
+            notes = [f"[{i}] {note}" for i, note in enumerate(footnotes, 1)]
+            markdown += ["", f"## {title}", "", to_markdown(header, body), *([""] + notes if notes else [])]
+            sections.append((title, to_html(header, body) + "".join(f"<p class=note>{html.escape(n)}</p>" for n in notes)))
+        for split in dict.fromkeys(table.loc[table["graph"] == graph, "split"]):
+            for metric in (m.format(k=k) for m in COMPARED):
+                comparison = paired_comparison(table, graph, split, metric)
+                if comparison.empty:
+                    continue
+                title = f"Best vs others, {graph} {split}, test {metric}"
+                header, body = frame_cells(comparison)
+                markdown += [
+                    "",
+                    f"## {title}",
+                    "",
+                    "Paired by seed; mean_difference = best - model; wins = seeds where best is higher; two-sided p-values (5 seeds: the smallest possible is 0.0625).",
+                    "",
+                    to_markdown(header, body),
+                ]
+                sections.append((title, to_html(header, body)))
+        seen = [c for c in ("test_source_map_seen", "test_source_map_unseen", "test_target_map_seen", "test_target_map_unseen") if c in table.columns]
+        if seen:
+            finished = table[(table["graph"] == graph) & table["status"].isin(["done", "reused"])]
+            means = finished.groupby(["split", "model"], sort=False)[seen].mean().reset_index()
+            header, body = frame_cells(means.rename(columns={c: c[len("test_") :] for c in seen}))
+            title = f"Per-node AP of seen vs unseen nodes, {graph} (mean over seeds)"
+            markdown += ["", f"## {title}", "", to_markdown(header, body)]
+            sections.append((title, to_html(header, body)))
+        figures[f"test_{graph}_hits.png"] = seed_figure(table, graph, f"hits@{k}")
+        figures[f"test_{graph}_auprc.png"] = seed_figure(table, graph, "auprc")
+        curves = curves_figure(results_dir, table, graph)
+        if curves is not None:
+            figures[f"curves_{graph}.png"] = curves
+        for split in dict.fromkeys(table.loc[table["graph"] == graph, "split"]):
+            part = summary[(summary["graph"] == graph) & (summary["split"] == split) & (summary["metric"] == f"hits@{k}")]
+            if len(part):
+                best = part.sort_values("mean", ascending=False)["model"].iloc[0]
+                picture = per_node_figure(results_dir, table, graph, split, best)
+                if picture is not None:
+                    figures[f"per_node_ap_{graph}_{split}.png"] = picture
+    if table["graph"].nunique() > 1:
+        for split in dict.fromkeys(table["split"]):
+            figures[f"ablation_{split}.png"] = ablation_figure(table, summary, split, headline)
+    failed = table[table["status"] == "failed"]
+    if len(failed):
+        header, body = frame_cells(failed[["run", "error"]])
+        markdown += ["", "## Failed runs", "", to_markdown(header, body)]
+        sections.append(("Failed runs", to_html(header, body)))
+    markdown += ["", "## Figures", "", *[f"![{name}]({name})" for name in figures]]
+    with output_dir(out, "report", overwrite, results=str(results_dir.resolve())) as tmp:
+        (tmp / "tables.md").write_text(markdown_header("report") + "\n".join(markdown) + "\n")
+        summary.to_csv(tmp / "summary.csv", index=False)
+        table.to_csv(tmp / "results.csv", index=False)
+        for name, png in figures.items():
+            (tmp / name).write_bytes(png)
+        (tmp / "index.html").write_text(index_html(markdown[0][2:], markdown[2:4], sections, figures))
+        written = sorted(p.name for p in tmp.iterdir())
+    return written
+
+
+def index_html(title: str, intro: list[str], sections: list[tuple[str, str]], figures: dict[str, bytes]) -> str:
+    """One self-contained page: every table, every figure embedded as base64 PNG."""
+    style = "body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:13px;margin-bottom:1em}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:first-child,th:first-child{text-align:left}th{background:#f0f0f0}.note{font-size:12px;color:#555;margin:0}img{max-width:100%;border:1px solid #eee;margin:0.5em 0}"
+    parts = [f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(title)}</title><style>{style}</style></head><body>", f"<h1>{html.escape(title)}</h1>"]
+    parts += [f"<p>{html.escape(line)}</p>" for line in intro if line]
+    for heading, content in sections:
+        parts.append(f"<h2>{html.escape(heading)}</h2>{content}")
+    if figures:
+        parts.append("<h2>Figures</h2>")
+    for name, png in figures.items():
+        parts.append(f"<h3>{html.escape(name)}</h3><img alt='{html.escape(name)}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,224 @@
+"""Experiments: grids of runs, resuming after a kill, reuse by config hash, failures, plugins."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+import motive
+from motive.cli import main
+from motive.errors import MotiveError
+from motive.experiments import load_config, presets, run_experiment
+
+SETTINGS = {"epochs": 4, "hits_k": 5, "patience": 50}
+
+PLUGIN = '''
+"""A tiny custom model: one linear layer per node type, dot-product decoder."""
+from torch import nn
+
+from motive.models import LinkModel, register_model
+
+
+@register_model("tiny_linear")
+class TinyLinear(LinkModel):
+    def __init__(self, stage, hidden: int = 8):
+        super().__init__()
+        self.layers = nn.ModuleDict({t: nn.Linear(x.shape[1], hidden) for t, x in stage.x.items()})
+
+    def encode(self, stage):
+        return {t: layer(stage.x[t]) for t, layer in self.layers.items()}
+'''
+
+BROKEN_PLUGIN = """
+from motive.models import LinkModel, register_model
+
+
+@register_model("broken")
+class Broken(LinkModel):
+    def __init__(self, stage):
+        super().__init__()
+        raise RuntimeError("this model is broken on purpose")
+"""
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("experiment-data")
+    assert main(["-q", "data", "synth", "--out", str(root / "data"), "--scale", "0.05", "--seed", "3"]) == 0
+    return root / "data"
+
+
+def folder_state(folder: Path) -> dict[str, float]:
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in sorted(folder.rglob("*"))}
+
+
+def test_presets_are_valid_configs():
+    assert {"paper", "ablation", "zeroshot"} <= set(presets())
+    paper = load_config("paper")
+    assert {"gin_cp", "sage_cp", "gat_cp", "sage_embs", "mlp", "bilinear", "shortest_path", "knn", "popularity"} <= set(paper["models"])
+    assert paper["splits"] == ["random", "cold_source", "cold_target"] and paper["seeds"] == 5
+    assert load_config("ablation")["graphs"] == ["bipartite", "s_expanded", "t_expanded", "st_expanded"]
+    assert "cold_both" in load_config("zeroshot")["splits"]
+
+
+def test_grid_records_refused_models_as_na_and_results_match_run_folders(dataset, tmp_path):
+    out = tmp_path / "results"
+    table = run_experiment(data=dataset, out=out, models=["mlp", "sage_embs"], splits=["random", "cold_source"], seeds=2, settings=SETTINGS, progress=False)
+    assert len(table) == 2 * 2 * 2
+    refused = table[(table["model"] == "sage_embs") & (table["split"] == "cold_source")]
+    assert (refused["status"] == "n/a").all() and refused["error"].str.contains("unseen nodes").all()
+    done = table[table["status"] == "done"]
+    assert len(done) == 6
+    for _, run in done.iterrows():
+        metrics = json.loads((out / run["run"] / "metrics.json").read_text())
+        assert metrics["config"]["seed"] == run["seed"] and metrics["config"]["split"] == run["split"]
+        assert metrics["test"]["auprc"] == run["test_auprc"] and metrics["best_epoch"] == run["best_epoch"]
+        assert json.loads((out / run["run"] / "motive.json").read_text())["config_hash"] == run["config_hash"]
+    assert pd.read_parquet(out / "results.parquet").equals(table)
+    # the split is fixed across model seeds unless asked otherwise
+    assert set(done["split_seed"]) == {0}
+    varied = run_experiment(data=dataset, out=tmp_path / "varied", models=["mlp"], splits=["random"], seeds=[3, 4], split_seed="vary", settings=SETTINGS, progress=False)
+    assert varied["split_seed"].tolist() == [3, 4]
+
+
+def test_killed_experiment_resumes_without_redoing_finished_runs(dataset, tmp_path):
+    config = tmp_path / "grid.yaml"
+    config.write_text(yaml.safe_dump({"data": str(dataset), "models": ["gin_cp", "mlp"], "splits": ["random", "cold_source"], "seeds": 3, "settings": {"epochs": 25, "hits_k": 5}}))
+    out = tmp_path / "results"
+    process = subprocess.Popen([sys.executable, "-m", "motive.cli", "-q", "experiment", str(config), "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    done = 0
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            done = int((pd.read_parquet(out / "results.parquet")["status"] == "done").sum())
+        except (OSError, ValueError, KeyError):
+            done = 0
+        if done >= 3:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, f"the experiment ended before it could be killed: {process.stderr.read().decode()[-500:]}"
+    time.sleep(0.3)  # let it get into the middle of the next run
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    before = pd.read_parquet(out / "results.parquet")
+    finished = before[before["status"] == "done"]
+    assert 3 <= len(finished) < 12
+    states = {run: folder_state(out / run) for run in finished["run"]}
+    visible_runs = {p.name for p in (out / "runs").iterdir() if not p.name.startswith(".")}
+    assert visible_runs == {Path(run).name for run in finished["run"]}  # a killed run left no folder that could be counted
+
+    assert main(["-q", "experiment", str(config), "--out", str(out)]) == 0
+    after = pd.read_parquet(out / "results.parquet")
+    assert len(after) == 12 and set(after["status"]) == {"done", "reused"}
+    assert set(after.loc[after["status"] == "reused", "run"]) == set(finished["run"])
+    for run, state in states.items():
+        assert folder_state(out / run) == state, f"{run} was redone"
+    # A third time: everything is reused, nothing is trained.
+    again = run_experiment(**(load_config(str(config)) | {"out": out, "progress": False}))
+    assert set(again["status"]) == {"reused"}
+
+
+def test_changed_model_setting_reruns_only_that_model(dataset, tmp_path):
+    out = tmp_path / "results"
+    first = run_experiment(data=dataset, out=out, models=["gin_cp", "mlp"], splits=["random"], seeds=2, settings=SETTINGS, progress=False)
+    gin_state = {run: folder_state(out / run) for run in first.loc[first["model"] == "gin_cp", "run"]}
+    second = run_experiment(data=dataset, out=out, models={"gin_cp": {}, "mlp": {"model_kwargs": {"hidden": 16}}}, splits=["random"], seeds=2, settings=SETTINGS, progress=False)
+    assert second.loc[second["model"] == "gin_cp", "status"].tolist() == ["reused", "reused"]
+    assert second.loc[second["model"] == "mlp", "status"].tolist() == ["done", "done"]
+    assert set(second.loc[second["model"] == "mlp", "config_hash"]).isdisjoint(first.loc[first["model"] == "mlp", "config_hash"])
+    for run, state in gin_state.items():
+        assert folder_state(out / run) == state
+    # an alias runs the same registry model with its own settings, side by side
+    third = run_experiment(data=dataset, out=out, models={"mlp": {}, "mlp_wide": {"model": "mlp", "model_kwargs": {"hidden": 128}}}, splits=["random"], seeds=1, settings=SETTINGS, progress=False)
+    assert third["model"].tolist() == ["mlp", "mlp_wide"] and third["model_name"].tolist() == ["mlp", "mlp"]
+    assert third["status"].tolist() == ["reused", "done"]
+
+
+def test_failing_run_is_recorded_and_the_rest_completes(dataset, tmp_path, capsys):
+    plugin = tmp_path / "broken.py"
+    plugin.write_text(BROKEN_PLUGIN)
+    config = tmp_path / "grid.yaml"
+    config.write_text(yaml.safe_dump({"data": str(dataset), "models": ["broken", "mlp"], "splits": ["random"], "seeds": 2, "settings": SETTINGS, "plugins": [str(plugin)]}))
+    out = tmp_path / "results"
+    assert main(["-q", "experiment", str(config), "--out", str(out)]) == 1
+    table = pd.read_parquet(out / "results.parquet")
+    assert table.loc[table["model"] == "broken", "status"].tolist() == ["failed", "failed"]
+    assert table.loc[table["model"] == "broken", "error"].str.contains("broken on purpose").all()
+    assert table.loc[table["model"] == "mlp", "status"].tolist() == ["done", "done"]
+    assert "2 of 4 runs failed" in capsys.readouterr().err
+    tracebacks = list((out / "failed").glob("*.txt"))
+    assert len(tracebacks) == 2 and "RuntimeError" in tracebacks[0].read_text()
+    assert not list((out / "runs").glob("*broken*"))  # no run folder for a failed run
+    assert main(["-q", "report", str(out), "--out", str(tmp_path / "report")]) == 0
+    assert "## Failed runs" in (tmp_path / "report" / "tables.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ({"modles": ["mlp"]}, "unknown key 'modles'"),
+        ({"models": {"mlp": {"hiden": 3}}}, "models.mlp: unknown setting 'hiden'"),
+        ({"settings": {"epoch": 3}}, "settings: unknown setting 'epoch'"),
+        ({"models": ["gcn"]}, "unknown model 'gcn'"),
+        ({"splits": ["cold"]}, "splits: unknown split 'cold'"),
+        ({"seeds": 0}, "seeds: expected a positive count"),
+        ({"settings": {"epochs": 0}}, "epochs: must be a positive integer"),
+        ("- just\n- a list\n", "expected a mapping"),
+    ],
+)
+def test_bad_configs_fail_with_one_line_before_any_run(dataset, tmp_path, capsys, content, message):
+    config = tmp_path / "bad.yaml"
+    config.write_text(content if isinstance(content, str) else yaml.safe_dump(content))
+    out = tmp_path / "results"
+    assert main(["-q", "experiment", str(config), "--data", str(dataset), "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and message in error, error
+    assert not out.exists()
+
+
+def test_experiment_refuses_a_folder_it_did_not_make(dataset, tmp_path, capsys):
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "notes.txt").write_text("mine")
+    assert main(["-q", "experiment", "paper", "--data", str(dataset), "--out", str(user), "--models", "mlp", "--seeds", "1"]) == 2
+    assert "not made by motive" in capsys.readouterr().err
+    assert sorted(p.name for p in user.iterdir()) == ["notes.txt"]
+
+
+def test_plugin_model_runs_in_train_experiment_and_report(dataset, tmp_path):
+    plugin = tmp_path / "my_model.py"
+    plugin.write_text(textwrap.dedent(PLUGIN))
+    run_dir = tmp_path / "run"
+    assert main(["-q", "train", "--data", str(dataset), "--model", "tiny_linear", "--epochs", "3", "--hits-k", "5", "--plugin", str(plugin), "--out", str(run_dir)]) == 0
+    assert json.loads((run_dir / "config.json").read_text())["plugins"] == [str(plugin.resolve())]
+    out = tmp_path / "results"
+    argv = ["-q", "experiment", "paper", "--data", str(dataset), "--models", "tiny_linear,popularity", "--splits", "random,cold_source", "--seeds", "2", "--epochs", "3", "--hits-k", "5"]
+    assert main([*argv, "--plugin", str(plugin), "--out", str(out)]) == 0
+    table = pd.read_parquet(out / "results.parquet")
+    assert set(table["status"]) == {"done"} and set(table["model"]) == {"tiny_linear", "popularity"}
+    assert main(["-q", "report", str(out), "--out", str(tmp_path / "report")]) == 0
+    assert "| tiny_linear |" in (tmp_path / "report" / "tables.md").read_text()
+    # evaluate reloads the plugin named in the run's config, in a fresh process
+    result = subprocess.run([sys.executable, "-m", "motive.cli", "-q", "evaluate", str(run_dir)], capture_output=True, text=True, timeout=120, env=os.environ | {"PYTHONWARNINGS": "ignore"})
+    assert result.returncode == 0, result.stderr
+    assert "| test |" in result.stdout
+
+
+def test_public_api_is_the_cli_functions(dataset, tmp_path):
+    summary = motive.train(data=dataset, model="mlp", epochs=2, hits_k=5, out=tmp_path / "run")
+    assert (tmp_path / "run" / "metrics.json").is_file() and summary["config"]["model"] == "mlp"
+    table = motive.run_experiment(data=dataset, out=tmp_path / "results", models=["cosine"], splits=["random"], seeds=1, settings=SETTINGS, progress=False)
+    assert table["status"].tolist() == ["done"]
+    assert "tables.md" in motive.report(tmp_path / "results", tmp_path / "report")
+    with pytest.raises(MotiveError, match="settings: unknown setting 'epoch'"):
+        motive.run_experiment(data=dataset, out=tmp_path / "other", settings={"epoch": 3})
