@@ -106,8 +106,8 @@ def test_table(table: pd.DataFrame, summary: pd.DataFrame, graph: str, metrics: 
 
 def paired_comparison(table: pd.DataFrame, graph: str, split: str, metric: str) -> pd.DataFrame:
     """The best model (highest mean) against every other on the same seeds: mean difference,
-    Wilcoxon signed-rank and sign-test p-values (two-sided; with 5 seeds neither can go below
-    0.0625, so read them as "is the gap larger than seed noise", not as a discovery)."""
+    Wilcoxon signed-rank and sign-test p-values (two-sided; with n seeds neither can go below
+    2 / 2**n, 0.0625 for 5, so read them as "is the gap larger than seed noise", not as a discovery)."""
     from scipy.stats import binomtest, wilcoxon
 
     column = f"test_{metric}"
@@ -312,15 +312,10 @@ def report(results_dir: str | Path, out: str | Path, overwrite: bool = False) ->
                     continue
                 title = f"Best vs others, {graph} {split}, test {metric}"
                 header, body = frame_cells(comparison)
-                markdown += [
-                    "",
-                    f"## {title}",
-                    "",
-                    "Paired by seed; mean_difference = best - model; wins = seeds where best is higher; two-sided p-values (5 seeds: the smallest possible is 0.0625).",
-                    "",
-                    to_markdown(header, body),
-                ]
-                sections.append((title, to_html(header, body)))
+                seeds = int(comparison["seeds"].max())
+                note = f"Paired by seed; mean_difference = best - model; wins = seeds where best is higher; two-sided p-values (with {seeds} seeds the smallest possible is {2 / 2**seeds:.4g})."
+                markdown += ["", f"## {title}", "", note, "", to_markdown(header, body)]
+                sections.append((title, f"<p class=note>{html.escape(note)}</p>" + to_html(header, body)))
         seen = [c for c in ("test_source_map_seen", "test_source_map_unseen", "test_target_map_seen", "test_target_map_unseen") if c in table.columns]
         if seen:
             finished = table[(table["graph"] == graph) & table["status"].isin(["done", "reused"])]

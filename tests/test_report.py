@@ -1,0 +1,107 @@
+"""Reports: numbers equal what the run folders say, paired comparisons, figures and the HTML page."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import wilcoxon
+
+from motive.cli import main
+from motive.errors import MotiveError
+from motive.experiments import run_experiment
+from motive.report import cell, paired_comparison, report
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("report")
+    assert main(["-q", "data", "synth", "--out", str(root / "data"), "--scale", "0.05", "--seed", "3"]) == 0
+    run_experiment(
+        data=root / "data",
+        out=root / "results",
+        models=["gin_cp", "mlp", "sage_embs"],
+        splits=["random", "cold_source"],
+        graphs=["bipartite", "st_expanded"],
+        seeds=3,
+        settings={"epochs": 4, "hits_k": 5},
+        progress=False,
+    )
+    return root / "results"
+
+
+def test_report_numbers_equal_the_run_folders(experiment, tmp_path):
+    written = report(experiment, tmp_path / "report")
+    assert {"tables.md", "summary.csv", "results.csv", "index.html"} <= set(written)
+    summary = pd.read_csv(tmp_path / "report" / "summary.csv")
+    tables = (tmp_path / "report" / "tables.md").read_text()
+    table = pd.read_parquet(experiment / "results.parquet")
+    recomputed = {}
+    for run in table.loc[table["status"] == "done", "run"]:
+        metrics = json.loads((experiment / run / "metrics.json").read_text())
+        config = metrics["config"]
+        key = (config["graph"], config["split"], config["model"])
+        recomputed.setdefault(key, []).append(metrics["test"])
+    assert len(recomputed) == 2 * (2 * 2 + 1)  # sage_embs only on random
+    for (graph, split, model), runs in recomputed.items():
+        for metric in ("f1", "hits@5", "precision@5", "auroc", "auprc"):
+            values = np.array([r[metric] for r in runs])
+            row = summary[(summary["graph"] == graph) & (summary["split"] == split) & (summary["model"] == model) & (summary["metric"] == metric)]
+            assert len(row) == 1 and row["n"].item() == 3
+            assert row["mean"].item() == pytest.approx(values.mean(), abs=1e-12)
+            assert row["std"].item() == pytest.approx(values.std(ddof=1), abs=1e-12)
+            assert cell(values.mean(), values.std(ddof=1), 3) in tables
+    # the best mean per column is bold, and only it
+    for graph in ("bipartite", "st_expanded"):
+        best = summary[(summary["graph"] == graph) & (summary["split"] == "random") & (summary["metric"] == "auprc")].sort_values("mean").iloc[-1]
+        assert f"**{cell(best['mean'], best['std'], 3)}**" in tables
+    assert "n/a [1]" in tables and "sage_embs on cold_source: it learns one vector per node" in tables
+    assert pd.read_csv(tmp_path / "report" / "results.csv").shape[0] == len(table)
+
+
+def test_report_figures_and_self_contained_page(experiment, tmp_path):
+    written = report(experiment, tmp_path / "report")
+    pngs = [name for name in written if name.endswith(".png")]
+    assert {"ablation_random.png", "curves_st_expanded.png", "test_st_expanded_hits.png", "per_node_ap_st_expanded_cold_source.png"} <= set(pngs)
+    page = (tmp_path / "report" / "index.html").read_text()
+    embedded = re.findall(r"src='data:image/png;base64,([^']+)'", page)
+    assert len(embedded) == len(pngs)
+    for name, data in zip(pngs, embedded, strict=False):
+        assert base64.b64decode(data)[:8] == PNG
+        assert (tmp_path / "report" / name).read_bytes()[:8] == PNG
+    assert "http" not in page.replace("http-equiv", "")  # nothing loaded from elsewhere
+    assert page.count("<table>") >= 4 and "<b>" in page
+
+
+def test_report_refuses_what_is_not_an_experiment_and_keeps_its_output(experiment, tmp_path, capsys):
+    assert main(["-q", "report", str(tmp_path), "--out", str(tmp_path / "report")]) == 2
+    assert "not an experiment's results folder" in capsys.readouterr().err
+    assert main(["-q", "report", str(experiment), "--out", str(tmp_path / "report")]) == 0
+    assert main(["-q", "report", str(experiment), "--out", str(tmp_path / "report")]) == 2
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert main(["-q", "report", str(experiment), "--out", str(tmp_path / "report"), "--overwrite"]) == 0
+
+
+def test_paired_comparison_by_seed():
+    values = {"a": [0.50, 0.60, 0.70, 0.55], "b": [0.40, 0.45, 0.65, 0.50], "c": [0.45, 0.70, 0.60, 0.50]}  # means .5875, .5, .5625
+    rows = [{"graph": "g", "split": "random", "model": m, "seed": seed, "status": "done", "test_auprc": v} for m, vs in values.items() for seed, v in enumerate(vs)]
+    comparison = paired_comparison(pd.DataFrame(rows), "g", "random", "auprc").set_index("model")
+    assert set(comparison["best"]) == {"a"} and list(comparison.index) == ["b", "c"]
+    assert comparison.loc["b", "wins"] == 4 and comparison.loc["c", "wins"] == 3 and comparison.loc["b", "seeds"] == 4
+    assert comparison.loc["b", "mean_difference"] == pytest.approx(0.0875)
+    assert comparison.loc["c", "mean_difference"] == pytest.approx(0.025)
+    assert comparison.loc["b", "p_sign"] == pytest.approx(0.125)  # 4 of 4 wins: 2 * 0.5**4
+    assert comparison.loc["c", "p_sign"] == pytest.approx(0.625)  # 3 of 4: 2 * 5/16
+    assert comparison.loc["c", "p_wilcoxon"] == pytest.approx(wilcoxon([0.05, -0.10, 0.10, 0.05], zero_method="zsplit").pvalue)
+
+
+def test_report_needs_results(tmp_path):
+    with pytest.raises(MotiveError, match="not an experiment's results folder"):
+        report(tmp_path, tmp_path / "out")
