@@ -222,3 +222,16 @@ def test_public_api_is_the_cli_functions(dataset, tmp_path):
     assert "tables.md" in motive.report(tmp_path / "results", tmp_path / "report")
     with pytest.raises(MotiveError, match="settings: unknown setting 'epoch'"):
         motive.run_experiment(data=dataset, out=tmp_path / "other", settings={"epoch": 3})
+
+
+def test_readme_plugin_example_trains(dataset, tmp_path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    example = next(block for block in readme.split("```python\n")[1:] if "@register_model(" in block).split("```")[0]
+    assert 20 <= len(example.strip().splitlines()) <= 30
+    plugin = tmp_path / "my_model.py"
+    plugin.write_text(example)
+    name = example.split('@register_model("')[1].split('"')[0]
+    run_dir = tmp_path / "run"
+    argv = ["-q", "train", "--data", str(dataset), "--split", "cold_source", "--model", name, "--model-kwargs", '{"hidden": 16}', "--epochs", "3", "--hits-k", "5"]
+    assert main([*argv, "--plugin", str(plugin), "--out", str(run_dir)]) == 0
+    assert json.loads((run_dir / "metrics.json").read_text())["test"]["auroc"] > 0

@@ -179,7 +179,7 @@ def seed_figure(table: pd.DataFrame, graph: str, metric: str) -> bytes:
 
     runs = table[(table["graph"] == graph) & table["status"].isin(["done", "reused"])]
     split_names = list(dict.fromkeys(runs["split"]))
-    figure, axes = plt.subplots(1, len(split_names), figsize=(4.2 * len(split_names), 3.8), squeeze=False)
+    figure, axes = plt.subplots(1, len(split_names), figsize=(4.2 * len(split_names), 3.8), squeeze=False, layout="constrained")
     for ax, split in zip(axes[0], split_names, strict=True):
         group = runs[runs["split"] == split]
         models = list(dict.fromkeys(group["model"]))
@@ -190,7 +190,7 @@ def seed_figure(table: pd.DataFrame, graph: str, metric: str) -> bytes:
             ax.plot(np.full(len(v), position) + np.linspace(-0.15, 0.15, len(v)), v, "o", color="#08519c", markersize=3)
         ax.set_xticks(positions, models, rotation=60, ha="right")
         ax.set_title(split)
-        ax.set_ylabel(f"test {metric}")
+    axes[0][0].set_ylabel(f"test {metric}")
     figure.suptitle(f"{graph}: test {metric} (bar = mean, whisker = std, dots = seeds)")
     return _figure_png(figure)
 
@@ -202,7 +202,7 @@ def ablation_figure(table: pd.DataFrame, summary: pd.DataFrame, split: str, metr
     graphs = [g for g in ("bipartite", "s_expanded", "t_expanded", "st_expanded") if g in set(table["graph"])]
     part = summary[summary["split"] == split]
     models = list(dict.fromkeys(table.loc[table["split"] == split, "model"]))
-    figure, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.8), squeeze=False)
+    figure, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.8), squeeze=False, layout="constrained")
     width = 0.8 / len(graphs)
     for ax, metric in zip(axes[0], metrics, strict=True):
         for index, graph in enumerate(graphs):
@@ -227,7 +227,7 @@ def per_node_figure(results_dir: Path, table: pd.DataFrame, graph: str, split: s
         return None
     per_node = pd.concat(frames)
     per_node = per_node[per_node["stage"] == "test"]
-    figure, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3.5), layout="constrained")
     bins = np.linspace(0, 1, 21)
     for ax, side, title in zip(axes, ("source", "target"), ("compounds (sources)", "genes (targets)"), strict=True):
         nodes = per_node[per_node["node_type"] == side]
@@ -249,9 +249,10 @@ def curves_figure(results_dir: Path, table: pd.DataFrame, graph: str) -> bytes |
 
     runs = table[(table["graph"] == graph) & table["status"].isin(["done", "reused"])]
     split_names = list(dict.fromkeys(runs["split"]))
-    figure, axes = plt.subplots(1, len(split_names), figsize=(4.5 * len(split_names), 3.6), squeeze=False)
+    figure, axes = plt.subplots(1, len(split_names), figsize=(4.5 * len(split_names), 3.6), squeeze=False, layout="constrained")
     drawn = False
-    for ax, split in zip(axes[0], split_names, strict=True):
+    colors = {model: plt.get_cmap("tab20")(index % 20) for index, model in enumerate(dict.fromkeys(runs["model"]))}  # one colour per model in every panel
+    for index, (ax, split) in enumerate(zip(axes[0], split_names, strict=True)):
         for model, group in runs[runs["split"] == split].groupby("model", sort=False):
             histories = [
                 pd.read_csv(results_dir / run / "history.csv") for run in group["run"] if (results_dir / run / "history.csv").is_file() and (results_dir / run / "history.csv").stat().st_size > 1
@@ -261,8 +262,9 @@ def curves_figure(results_dir: Path, table: pd.DataFrame, graph: str) -> bytes |
                 continue
             column = next(c for c in histories[0].columns if c.startswith("valid_"))
             curve = pd.concat([h.set_index("epoch")[column] for h in histories], axis=1).mean(axis=1)
-            ax.plot(curve.index, curve.to_numpy(), label=model)
-            ax.set_ylabel(column)
+            ax.plot(curve.index, curve.to_numpy(), label=model, color=colors[model])
+            if index == 0:
+                ax.set_ylabel(column)
             drawn = True
         ax.set_title(split)
         ax.set_xlabel("epoch")
