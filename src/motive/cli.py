@@ -13,6 +13,7 @@ Usage:
   motive evaluate runs/gin
   motive experiment paper --data runs/l1000 --hits-k 25 --out runs/paper   # a preset, or a YAML file
   motive report runs/paper --out runs/paper-report
+  motive tune --data runs/l1000 --split cold_source --model gin_cp --trials 20 --out runs/tune-gin [--storage URL]
 
 Errors in the input are one line on stderr and exit status 2. Outputs are written atomically
 and never replace anything motive did not make; replacing an earlier motive output of the same
@@ -222,7 +223,19 @@ def _experiment(args: argparse.Namespace) -> int:
     from motive.experiments import load_config, run_experiment
 
     config = load_config(args.config)
-    overrides = {"data": args.data, "out": args.out, "seeds": args.seeds, "models": args.models, "splits": args.splits, "graphs": args.graphs, "split_seed": args.split_seed}
+    overrides = {
+        "data": args.data,
+        "out": args.out,
+        "seeds": args.seeds,
+        "models": args.models,
+        "splits": args.splits,
+        "graphs": args.graphs,
+        "split_seed": args.split_seed,
+        "workers": args.workers,
+        "cluster": args.cluster,
+        "params": args.params,
+        "study_storage": args.study_storage,
+    }
     config |= {key: value for key, value in overrides.items() if value is not None}
     if args.models and isinstance(config.get("models"), dict):  # keep the config's settings of the models still named
         config["models"] = {name: config["models"].get(name, {}) for name in args.models.split(",")}
@@ -239,6 +252,36 @@ def _experiment(args: argparse.Namespace) -> int:
         print(f"motive: error: {counts['failed']} of {len(table)} runs failed (tracebacks in {Path(config['out']) / 'failed'}); fix and rerun the same command to redo only those", file=sys.stderr)
         return 1
     return 0
+
+
+def _tune(args: argparse.Namespace) -> None:
+    from motive.tune import tune
+
+    settings = {key: value for key, value in (("epochs", args.epochs), ("patience", args.patience), ("hits_k", args.hits_k), ("monitor", args.monitor), ("device", args.device)) if value is not None}
+    if args.plugin:
+        settings["plugins"] = args.plugin
+    result = tune(
+        args.data,
+        args.out,
+        model=args.model,
+        graph=args.graph,
+        split=args.split,
+        trials=args.trials,
+        storage=args.storage,
+        study=args.study,
+        sampler=args.sampler,
+        seed=args.seed,
+        prune=not args.no_prune,
+        settings=settings,
+        workers=args.workers,
+        cluster=args.cluster,
+        progress=not args.quiet,
+    )
+    print(
+        f"study {result['study']}: {result['trials']} trials ({result['added']} added, {result['completed']} complete, {result['pruned']} pruned) in {result['seconds']} s; "
+        f"best trial {result['best_trial']}: validation {result['best_value']:.4f} with {json.dumps(result['best_params'])}; "
+        f"config for `motive experiment`: {Path(args.out) / 'best_params.yaml'}"
+    )
 
 
 def _report(args: argparse.Namespace) -> None:
@@ -424,7 +467,33 @@ def parser() -> argparse.ArgumentParser:
     experiment.add_argument("--hits-k", type=POSITIVE_INT)
     experiment.add_argument("--device", choices=["auto", "cpu", "cuda"])
     experiment.add_argument("--plugin", action="append", default=[], type=EXISTING_PATH, help="a Python file registering models (repeatable)")
+    experiment.add_argument("--workers", type=POSITIVE_INT, help="runs at once on this machine (a local Dask cluster of processes)")
+    experiment.add_argument("--cluster", help="a running Dask cluster: tcp://HOST:PORT or SCHEDULER_FILE.json (shared filesystem needed)")
+    experiment.add_argument("--params", choices=["default", "best"], help="best: each graph x split x model takes the best trial of its `motive tune` study")
+    experiment.add_argument("--study-storage", help="with --params best: the studies' storage URL, or a `motive tune --out` folder")
     experiment.set_defaults(run=_experiment)
+
+    tune = commands.add_parser("tune", help="hyper-parameter search (Optuna) on the validation metric; best_params.yaml for `motive experiment`")
+    tune.add_argument("--data", required=True, type=EXISTING_DIR)
+    tune.add_argument("--graph", default="st_expanded", choices=GRAPH_TYPES)
+    tune.add_argument("--split", default="random", choices=SPLITS)
+    tune.add_argument("--model", default="gin_cp")
+    tune.add_argument("--trials", type=POSITIVE_INT, default=20, help="trials this call adds to the study")
+    tune.add_argument("--storage", help="SQLAlchemy URL shared by several machines, e.g. postgresql://user@host/db (default: sqlite OUT/study.db)")
+    tune.add_argument("--study", help="study name (default: GRAPH-SPLIT-MODEL)")
+    tune.add_argument("--sampler", default="random", choices=["random", "tpe"], help="random search (paper) or TPE")
+    tune.add_argument("--seed", type=NONNEGATIVE_INT, default=0, help="sampler seed and model seed of every trial; give each machine its own")
+    tune.add_argument("--no-prune", action="store_true", help="train every trial to the end (default: median pruning on the validation curve)")
+    tune.add_argument("--epochs", type=POSITIVE_INT)
+    tune.add_argument("--patience", type=POSITIVE_INT)
+    tune.add_argument("--hits-k", type=POSITIVE_INT)
+    tune.add_argument("--monitor", choices=["hits", "auprc", "auroc", "bce"], help="validation metric to maximise (default hits)")
+    tune.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    tune.add_argument("--workers", type=POSITIVE_INT, default=1, help="trials at once on this machine")
+    tune.add_argument("--cluster", help="a running Dask cluster: tcp://HOST:PORT or SCHEDULER_FILE.json")
+    tune.add_argument("--plugin", action="append", default=[], type=EXISTING_PATH, help="a Python file registering models (repeatable)")
+    tune.add_argument("--out", required=True, help="tune folder (study.db, best_params.yaml, trials.parquet, history.png); rerunning adds trials")
+    tune.set_defaults(run=_tune)
 
     report = commands.add_parser("report", help="tables (mean ± std), figures and index.html from an experiment's results")
     report.add_argument("results", type=EXISTING_DIR, help="an experiment's results folder")

@@ -18,6 +18,7 @@ import hashlib
 import inspect
 import json
 import logging
+import os
 import time
 import traceback
 from dataclasses import asdict, dataclass, fields
@@ -26,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from motive import layout
+from motive import checks, layout
 from motive.errors import MotiveError
 from motive.graph import GRAPH_TYPES
 from motive.models import REGISTRY, check_model, load_plugins
@@ -142,6 +143,7 @@ def plan(
     official_splits: str,
     settings: dict,
     plugins: list[str],
+    tuned=None,
 ) -> list[RunSpec]:
     """Every run of the grid, in order graph -> split -> model -> seed, validated before any runs."""
     data = Path(data).resolve()
@@ -185,6 +187,18 @@ def plan(
     return specs
 
 
+def _tuned_settings(storage: str):
+    """study name -> the best trial's settings, from a storage URL or a `motive tune` folder."""
+    from motive.tune import best_settings
+
+    if "://" not in storage:
+        path = Path(storage) / "study.db"
+        if not path.is_file():
+            raise MotiveError(f"study_storage: {path}: file not found; pass a storage URL or the folder `motive tune --out` wrote")
+        storage = f"sqlite:///{path.resolve()}"
+    return lambda name: best_settings(storage, name)
+
+
 def finished(spec: RunSpec) -> dict | None:
     """The metrics of a finished run of exactly this spec, or None."""
     folder = Path(spec.folder)
@@ -214,6 +228,89 @@ def execute(spec: RunSpec) -> dict:
         message = f"{type(error).__name__}: {error}".splitlines()[0]
         return {"status": "failed", "error": message, "traceback": traceback.format_exc(), "seconds": round(time.perf_counter() - started, 2)}
     return {"status": "done", "summary": summary}
+
+
+def threads_per_process(processes: int) -> int:
+    """Torch threads for each of ``processes`` concurrent runs on this machine (threads <= cores;
+    oversubscribed, a gin_cp epoch ran 8x slower)."""
+    return max(1, (os.cpu_count() or 1) // max(1, processes))
+
+
+def cluster_client(address: str):
+    """A Dask client for ``tcp://HOST:PORT`` or a scheduler file (JSON) of a running cluster."""
+    from distributed import Client
+
+    try:
+        if address.endswith(".json"):
+            if not Path(address).is_file():
+                raise MotiveError(f"{address}: scheduler file not found; start one with `dask scheduler --scheduler-file {address}`")
+            return Client(scheduler_file=address, timeout="20s")
+        return Client(address, timeout="20s")
+    except MotiveError:
+        raise
+    except Exception as error:  # unreachable scheduler, bad address
+        raise MotiveError(f"cluster {address}: cannot connect ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else 'no answer'}); is `dask scheduler` running there?") from None
+
+
+def _threads_by_host(client) -> dict[str, int]:
+    """Torch threads per run on each worker host: its cores over the runs it holds at once."""
+    info = client.scheduler_info()["workers"]
+    cores = client.run(os.cpu_count)
+    concurrency: dict[str, int] = {}
+    for worker in info.values():
+        concurrency[worker["host"]] = concurrency.get(worker["host"], 0) + worker["nthreads"]
+    return {worker["host"]: max(1, (cores.get(address) or 1) // concurrency[worker["host"]]) for address, worker in info.items()}
+
+
+def execute_on_worker(spec: RunSpec, threads_by_host: dict[str, int]) -> dict:
+    """``execute`` on a Dask worker, with torch threads set for that worker's host."""
+    import torch
+    from distributed import get_worker
+
+    host = get_worker().address.split("://")[-1].rsplit(":", 1)[0]
+    torch.set_num_threads(threads_by_host.get(host, 1))
+    return execute(spec)
+
+
+def execute_all(specs: list[RunSpec], workers: int = 1, cluster: str | None = None):
+    """Yield (index, outcome) as runs finish: reused and refused runs at once, then the rest in
+    this process (workers=1), on a local Dask cluster of ``workers`` processes, or on the Dask
+    cluster at ``cluster``. Dask reschedules the run of a lost worker; a run that still cannot
+    finish is recorded as failed."""
+    todo = []
+    for index, spec in enumerate(specs):
+        if spec.refusal or finished(spec) is not None:
+            yield index, execute(spec)
+        else:
+            todo.append(index)
+    if not todo:
+        return
+    if cluster is None and workers == 1:
+        for index in todo:
+            yield index, execute(specs[index])
+        return
+    from distributed import LocalCluster, as_completed
+
+    local = None
+    if cluster is None:
+        local = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)
+        client = local.get_client()
+    else:
+        client = cluster_client(cluster)
+    try:
+        threads = _threads_by_host(client)
+        futures = {client.submit(execute_on_worker, specs[index], threads, pure=False, key=f"motive-run-{Path(specs[index].folder).name}-{time.time_ns()}"): index for index in todo}
+        for future in as_completed(futures):
+            index = futures[future]
+            try:
+                outcome = future.result()
+            except Exception as error:  # e.g. KilledWorker: the run took down every worker it was given
+                outcome = {"status": "failed", "error": f"{type(error).__name__}: {error}".splitlines()[0], "traceback": traceback.format_exc()}
+            yield index, outcome
+    finally:
+        client.close()
+        if local is not None:
+            local.close()
 
 
 def row(spec: RunSpec, outcome: dict, out: Path) -> dict:
@@ -269,6 +366,10 @@ def run_experiment(
     official_splits: str = "auto",  # auto: the dataset's published split folders when present; always; never
     settings: dict | None = None,  # TrainConfig settings for every run (epochs, hits_k, lr, ...); per-model ones go in models
     plugins: list[str] = (),  # Python files registering custom models
+    params: str = "default",  # "best": per graph x split x model, the best trial of its `motive tune` study
+    study_storage: str | None = None,  # with params: best, the studies' storage URL or a `motive tune` output folder
+    workers: int = 1,  # runs at once on this machine (a local Dask cluster of processes)
+    cluster: str | None = None,  # a running Dask cluster: tcp://HOST:PORT or a scheduler file; needs a shared filesystem
     description: str = "",  # free text kept in experiment.json
     progress: bool = True,
 ) -> pd.DataFrame:
@@ -283,6 +384,11 @@ def run_experiment(
         raise MotiveError(f"official_splits: expected auto, always or never, got {official_splits!r}")
     if split_seed != "vary" and (isinstance(split_seed, bool) or not isinstance(split_seed, int) or split_seed < 0):
         raise MotiveError(f"split_seed: expected an integer >= 0 or 'vary', got {split_seed!r}")
+    checks.named("workers", checks.positive_int, workers)
+    if params not in ("default", "best"):
+        raise MotiveError(f"params: expected default or best, got {params!r}")
+    if params == "best" and not study_storage:
+        raise MotiveError("params: best needs study_storage (a storage URL, or the folder `motive tune --out` wrote)")
     settings = dict(settings or {})
     for key in settings:
         if key not in MODEL_SETTINGS:
@@ -299,10 +405,13 @@ def run_experiment(
         "official_splits": official_splits,
         "settings": settings,
         "plugins": [str(Path(p).resolve()) for p in plugins],
+        "params": params,
+        "study_storage": study_storage,
         "description": description,
     }
     out = Path(out)
-    specs = plan(data, out, models, split_names, graph_names, _seeds(seeds), split_seed, official_splits, settings, list(plugins))
+    tuned = _tuned_settings(study_storage) if params == "best" else None
+    specs = plan(data, out, models, split_names, graph_names, _seeds(seeds), split_seed, official_splits, settings, list(plugins), tuned)
     out = reopen_dir(out, "experiment", ["experiment.json", "results.parquet"])
     with own_file(out / "experiment.json") as tmp:
         tmp.write_text(json.dumps(arguments, indent=2, default=str) + "\n")
@@ -317,9 +426,9 @@ def run_experiment(
     failures = 0
     try:
         with tqdm(total=len(specs), desc="experiment", unit="run", disable=not progress, dynamic_ncols=True) as bar:
-            for index, spec in enumerate(specs):
-                bar.set_postfix_str(Path(spec.folder).name.rsplit("-", 1)[0] + (f", {failures} failed" if failures else ""), refresh=True)
-                outcome = execute(spec)
+            for index, outcome in execute_all(specs, workers, cluster):
+                spec = specs[index]
+                bar.set_postfix_str(Path(spec.folder).name.rsplit("-", 1)[0] + (f", {failures} failed" if failures else ""), refresh=False)
                 rows[index] = row(spec, outcome, out)
                 if outcome["status"] == "failed":
                     failures += 1

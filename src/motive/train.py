@@ -153,8 +153,9 @@ def monitor_value(name: str, scores: np.ndarray, labels: np.ndarray, k: int) -> 
     return functions[name]()
 
 
-def fit(config: TrainConfig, graph: Graph, split: splits.Split, stages: dict[str, StageGraph]):
-    """Train; return (model at its best epoch, history rows, best epoch)."""
+def fit(config: TrainConfig, graph: Graph, split: splits.Split, stages: dict[str, StageGraph], on_epoch=None):
+    """Train; return (model at its best epoch, history rows, best epoch). ``on_epoch(epoch,
+    validation value)`` is called after every epoch (a tuner prunes from it by raising)."""
     device = stages["train"].device
     # Same seed, same numbers on CPU (MKL otherwise varies in the last bits); CUDA's scatter
     # kernels have no deterministic variant, so GPU runs agree only to rounding.
@@ -207,6 +208,8 @@ def fit(config: TrainConfig, graph: Graph, split: splits.Split, stages: dict[str
         history.append({"epoch": epoch, "train_loss": float(np.mean(losses)), f"valid_{monitor_name}": value, "train_seconds": train_seconds, "seconds": time.perf_counter() - started})
         if value > best:
             best, best_epoch, best_state = value, epoch, copy.deepcopy(model.state_dict())
+        if on_epoch is not None:
+            on_epoch(epoch, value)
         if epoch % 10 == 0 or epoch == 1:
             log.info("epoch %d: loss %.4f, valid %s %.4f (best %.4f at %d)", epoch, history[-1]["train_loss"], monitor_name, value, best, best_epoch)
         if epoch - best_epoch >= config.patience:
@@ -319,22 +322,33 @@ def _seen_in_training(graph: Graph, split: splits.Split) -> dict[str, np.ndarray
     return seen
 
 
-def prepare(config: TrainConfig, expected_hash: str | None = None):
-    """The graph (and its hash), its split and the three stage graphs a run works on, the
-    stages' tensors already on the run's device (moved once)."""
+def validation_view(split: splits.Split) -> splits.Split:
+    """The split as a hyper-parameter search may see it: test supervision edges withheld (they
+    pass no messages before the test stage either) and no test negatives, so nothing that
+    selects settings can read a test pair."""
+    st = np.where(split.subsets["st"] == "test", "withheld", split.subsets["st"])
+    return replace(split, subsets=split.subsets | {"st": st}, negatives={"valid": split.negatives["valid"]})
+
+
+def prepare(config: TrainConfig, expected_hash: str | None = None, stage_names: tuple[str, ...] = splits.STAGES):
+    """The graph (and its hash), its split and the stage graphs a run works on (all three, or
+    ``stage_names``), the stages' tensors already on the run's device (moved once). Without the
+    test stage the split is ``validation_view``: test pairs are not even loaded into it."""
     device = resolve_device(config.device)
     graph = layout.read_graph(layout.graph_dir(config.data, config.graph, config.gene_type))
     graph_hash = graph.content_hash()
     if expected_hash is not None and graph_hash != expected_hash:
         raise MotiveError(f"{config.data}: graph changed since the run (hash {expected_hash[:12]}); retrain")
     split = load_split(graph, config)
-    for stage in ("valid", "test"):
+    if "test" not in stage_names:
+        split = validation_view(split)
+    for stage in [name for name in ("valid", "test") if name in split.negatives]:
         if len(split.negatives[stage]) < config.hits_k:
             raise MotiveError(
                 f"hits@{config.hits_k} needs at least {config.hits_k} negatives, the {stage} set has {len(split.negatives[stage])}; "
                 "pass a smaller --hits-k (the paper's 500 is ~1% of MOTIVE's test pairs)"
             )
-    stages = {stage: StageGraph.build(graph, split, stage).to(device) for stage in splits.STAGES}
+    stages = {stage: StageGraph.build(graph, split, stage).to(device) for stage in stage_names}
     return graph, graph_hash, split, stages
 
 

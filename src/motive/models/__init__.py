@@ -22,7 +22,7 @@ import hashlib
 import importlib.util
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -41,6 +41,9 @@ class ModelEntry:
     factory: Callable[..., LinkModel | Heuristic]  # factory(train StageGraph, **model_kwargs)
     refuses: Callable[[str], str | None]  # split name -> why the model cannot run on it, or None
     origin: str  # "built-in", or where a plugin came from
+    # Hyper-parameters `motive tune` searches besides lr and weight decay: model kwarg -> a list
+    # (categorical) or {"low", "high", "log"} (float; int when both bounds are ints)
+    space: dict = field(default_factory=dict)
 
 
 REGISTRY: dict[str, ModelEntry] = {}
@@ -50,11 +53,13 @@ def _cold_refusal(why: str) -> Callable[[str], str | None]:
     return lambda split_name: why if COLD_SIDES[split_name] else None
 
 
-def register_model(name: str, factory: Callable | None = None, *, refuses: Callable[[str], str | None] | None = None, origin: str = "plugin"):
+def register_model(name: str, factory: Callable | None = None, *, refuses: Callable[[str], str | None] | None = None, space: dict | None = None, origin: str = "plugin"):
     """Register ``factory`` (a model class, or a function) under ``name``; usable as a decorator.
 
     ``refuses(split_name)`` returns why the model cannot run on a split, or None; by default a
     class with ``transductive = True`` refuses the cold splits (it has no vector for unseen nodes).
+    ``space``: what ``motive tune`` searches in its keyword arguments (default: a class's
+    ``search_space`` attribute, else nothing beyond lr and weight decay).
     """
 
     def add(factory: Callable) -> Callable:
@@ -64,7 +69,8 @@ def register_model(name: str, factory: Callable | None = None, *, refuses: Calla
         known = REGISTRY.get(name)
         if known is not None and (known.origin == "built-in" or getattr(known.factory, "__qualname__", None) != getattr(factory, "__qualname__", None)):
             raise MotiveError(f"model name {name!r} is taken ({known.origin}); register yours under another name")
-        REGISTRY[name] = ModelEntry(factory, check, origin)
+        searched = space if space is not None else getattr(factory, "search_space", {})
+        REGISTRY[name] = ModelEntry(factory, check, origin, searched)
         return factory
 
     return add if factory is None else add(factory)
@@ -82,19 +88,21 @@ def _features(cls: type) -> Callable:
     return lambda stage, **kwargs: cls({t: x.shape[1] for t, x in stage.x.items()}, **kwargs)
 
 
+HIDDEN = {"hidden": [64, 128, 256]}  # the paper's search space
 for _conv in ("sage", "gin", "gat"):
-    register_model(f"{_conv}_cp", _gnn(_conv, "cp"), origin="built-in")
-    register_model(f"{_conv}_embs", _gnn(_conv, "embs"), refuses=_cold_refusal("it learns one vector per node and has none for unseen nodes"), origin="built-in")
-for _name, _cls in (("mlp", MLP), ("bilinear", Bilinear), ("cosine", Cosine)):
-    register_model(_name, _features(_cls), origin="built-in")
-register_model("shortest_path", lambda stage, **kwargs: ShortestPath(**kwargs), refuses=_cold_refusal("held-out nodes have no path to anything"), origin="built-in")
+    register_model(f"{_conv}_cp", _gnn(_conv, "cp"), space=HIDDEN, origin="built-in")
+    register_model(f"{_conv}_embs", _gnn(_conv, "embs"), refuses=_cold_refusal("it learns one vector per node and has none for unseen nodes"), space=HIDDEN, origin="built-in")
+for _name, _cls, _space in (("mlp", MLP, HIDDEN), ("bilinear", Bilinear, {}), ("cosine", Cosine, HIDDEN)):
+    register_model(_name, _features(_cls), space=_space, origin="built-in")
+_heuristic = {"origin": "built-in"}  # parameter-free: nothing to tune
+register_model("shortest_path", lambda stage, **kwargs: ShortestPath(**kwargs), refuses=_cold_refusal("held-out nodes have no path to anything"), **_heuristic)
 register_model(
     "knn",
     lambda stage, **kwargs: KNN(stage.split_name, **kwargs),
     refuses=lambda split_name: "neither end has known partners" if split_name == "cold_both" else None,
-    origin="built-in",
+    **_heuristic,
 )
-register_model("popularity", lambda stage, **kwargs: Popularity(stage.split_name, **kwargs), origin="built-in")
+register_model("popularity", lambda stage, **kwargs: Popularity(stage.split_name, **kwargs), **_heuristic)
 MODELS = sorted(REGISTRY)  # the built-in models (the shared model tests run over these)
 GNN_MODELS = [name for name in MODELS if name.endswith(("_cp", "_embs"))]
 _entry_points_loaded = False
@@ -138,7 +146,7 @@ def load_plugin(path: str | Path) -> list[str]:
         raise MotiveError(f"{path}: the plugin failed to load: {type(error).__name__}: {error}") from None
     added = sorted(set(REGISTRY) - before)
     for name in added:
-        REGISTRY[name] = ModelEntry(REGISTRY[name].factory, REGISTRY[name].refuses, str(path))
+        REGISTRY[name] = replace(REGISTRY[name], origin=str(path))
     if not added:
         raise MotiveError(f"{path}: the plugin registered no model; decorate your class with @motive.models.register_model('name')")
     return added

@@ -1,0 +1,275 @@
+"""Hyper-parameter search: an Optuna study around training, on the validation metric only.
+
+    motive tune --data runs/l1000 --split cold_source --model gin_cp --trials 20 --out runs/tune-gin
+    motive tune ... --storage postgresql://user@host/db --study gin-cs     # several machines, one study
+    motive experiment runs/tune-gin/best_params.yaml --out runs/tuned        # the best settings, 5 seeds
+
+Every trial trains on the split's ``validation_view``: the test stage is never built, its pairs
+are withheld from the split the trial sees, and its negatives are not loaded, so no choice made
+here can depend on a test pair. Trials run in this process, in a local process pool
+(``workers``) or on a Dask cluster, all against the same study storage.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from motive import checks
+from motive.errors import MotiveError
+from motive.models import REGISTRY, build_model, check_model
+from motive.outputs import own_file, parquet_metadata, reopen_dir
+from motive.train import TrainConfig, fit, prepare
+
+log = logging.getLogger(__name__)
+LR = {"low": 1e-6, "high": 1e-2, "log": True}  # paper's search space
+WEIGHT_DECAY = {"low": 1e-5, "high": 1.0, "log": True}
+TUNED = {"lr", "weight_decay", "model_kwargs"}  # what a trial sets; everything else is the study's fixed settings
+
+
+def space_of(model: str) -> dict:
+    """The full search space of a model: lr and weight decay, plus its registry's kwargs space."""
+    return {"lr": LR, "weight_decay": WEIGHT_DECAY} | {f"model_kwargs.{name}": spec for name, spec in REGISTRY[model].space.items()}
+
+
+def suggest(trial, space: dict) -> dict:
+    """TrainConfig settings for one trial."""
+    settings: dict = {"model_kwargs": {}}
+    for name, spec in space.items():
+        if isinstance(spec, list):
+            value = trial.suggest_categorical(name, spec)
+        elif isinstance(spec.get("low"), int) and isinstance(spec.get("high"), int):
+            value = trial.suggest_int(name, spec["low"], spec["high"], log=spec.get("log", False))
+        else:
+            value = trial.suggest_float(name, spec["low"], spec["high"], log=spec.get("log", False))
+        if name.startswith("model_kwargs."):
+            settings["model_kwargs"][name.split(".", 1)[1]] = value
+        else:
+            settings[name] = value
+    return settings
+
+
+def settings_of(params: dict) -> dict:
+    """A trial's params as TrainConfig settings (``model_kwargs.hidden`` -> model_kwargs)."""
+    settings: dict = {"model_kwargs": {}}
+    for name, value in params.items():
+        if name.startswith("model_kwargs."):
+            settings["model_kwargs"][name.split(".", 1)[1]] = value
+        else:
+            settings[name] = value
+    return settings
+
+
+def objective_value(base: dict, trial, prune: bool) -> float:
+    """Train one trial on the validation view; return its best validation value."""
+    import optuna
+
+    config = TrainConfig(**(base | suggest(trial, space_of(base["model"]))))
+    started = time.perf_counter()
+    graph, _, split, stages = prepare(config, stage_names=("train", "valid"))
+
+    def report(epoch: int, value: float) -> None:
+        trial.report(value, epoch)
+        if prune and trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at epoch {epoch}")
+
+    _, history, best_epoch = fit(config, graph, split, stages, on_epoch=report)
+    column = next(c for c in history[0] if c.startswith("valid_"))
+    trial.set_user_attr("best_epoch", best_epoch)
+    trial.set_user_attr("epochs_run", len(history))
+    trial.set_user_attr("seconds", round(time.perf_counter() - started, 2))
+    return float(max(h[column] for h in history))
+
+
+def _study(storage: str, name: str, sampler: str, seed: int, create: bool):
+    import optuna
+
+    samplers = {"random": optuna.samplers.RandomSampler, "tpe": optuna.samplers.TPESampler}
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=10)
+    if create:
+        return optuna.create_study(storage=storage, study_name=name, direction="maximize", sampler=samplers[sampler](seed=seed), pruner=pruner, load_if_exists=True)
+    study = optuna.load_study(storage=storage, study_name=name, pruner=pruner)
+    # Seeded by the trials already there: a resumed study draws new points, not the first ones again.
+    study.sampler = samplers[sampler](seed=seed + len(study.trials))
+    return study
+
+
+def optimize(storage: str, name: str, base: dict, trials: int, sampler: str, seed: int, prune: bool, threads: int | None = None, progress: bool = False) -> int:
+    """Run ``trials`` trials of a study that exists; return how many finished. Runs anywhere
+    that reaches the storage and the data (a pool process, a Dask worker)."""
+    import optuna
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    logging.getLogger("motive.train").setLevel(logging.WARNING)  # one line per trial is Optuna's
+    study = _study(storage, name, sampler, seed, create=False)
+    study.optimize(lambda trial: objective_value(base, trial, prune), n_trials=trials, catch=(MotiveError,), gc_after_trial=True, show_progress_bar=progress)
+    return trials
+
+
+def tune(
+    data: str | Path,
+    out: str | Path,
+    model: str = "gin_cp",
+    graph: str = "st_expanded",
+    split: str = "random",
+    trials: int = 20,  # added to the study by this call (a resumed study keeps its trials)
+    storage: str | None = None,  # any SQLAlchemy URL; default: sqlite file OUT/study.db
+    study: str | None = None,  # default: GRAPH-SPLIT-MODEL
+    sampler: str = "random",  # paper: random search; "tpe" optional
+    seed: int = 0,  # sampler seed (and the model seed of every trial)
+    prune: bool = True,  # median pruning on the validation curve
+    settings: dict | None = None,  # fixed TrainConfig settings of every trial (epochs, hits_k, ...)
+    workers: int = 1,
+    cluster: str | None = None,
+    progress: bool = True,
+) -> dict:
+    """Search ``model``'s hyper-parameters on the validation metric; write OUT/best_params.yaml
+    (a ``motive experiment`` config), trials.parquet and history.png; return the best trial."""
+    import optuna
+
+    checks.named("trials", checks.positive_int, trials)
+    checks.named("workers", checks.positive_int, workers)
+    if sampler not in ("random", "tpe"):
+        raise MotiveError(f"sampler: unknown sampler {sampler!r}; expected random or tpe")
+    settings = dict(settings or {})
+    for key in settings:
+        if key in TUNED or key in ("data", "graph", "split", "model", "seed", "split_dir"):
+            raise MotiveError(f"settings: {key!r} is set by the search or by its own argument, not in settings")
+    base = asdict(TrainConfig(data=str(Path(data).resolve()), graph=graph, split=split, model=model, seed=seed, **settings))
+    check_model(model, split)
+    out = reopen_dir(out, "tune", ["study.db", "best_params.yaml", "trials.parquet", "history.png"])
+    storage = storage or f"sqlite:///{(out / 'study.db').resolve()}"
+    name = study or f"{graph}-{split}-{model}"
+    graph_obj, graph_hash, _, stages = prepare(TrainConfig(**base), stage_names=("train",))
+    if not build_model(model, stages["train"], **base["model_kwargs"]).trainable:
+        raise MotiveError(f"model {model!r} has no parameters to tune")
+    identity = {"graph_hash": graph_hash, "fixed": {k: v for k, v in base.items() if k not in TUNED | {"data", "device", "plugins"}}, "space": space_of(model)}
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        created = _study(storage, name, sampler, seed, create=True)
+    except Exception as error:  # a bad URL or an unreachable server: one line
+        raise MotiveError(f"storage {storage}: cannot open the study ({type(error).__name__}: {str(error).splitlines()[0]})") from None
+    known = created.user_attrs.get("identity")
+    if known is None:
+        created.set_user_attr("identity", json.loads(json.dumps(identity)))
+    elif known != json.loads(json.dumps(identity)):
+        raise MotiveError(f"study {name!r} in {storage} was made for other data or settings; pass another --study or the same settings")
+    started = time.perf_counter()
+    before = len(created.trials)
+    _run_trials(storage, name, base, trials, sampler, seed, prune, workers, cluster, progress)
+    seconds = time.perf_counter() - started
+    return write_outputs(out, storage, name, base, seconds, before)
+
+
+def _run_trials(storage, name, base, trials, sampler, seed, prune, workers, cluster, progress) -> None:
+    from motive.experiments import cluster_client, threads_per_process
+
+    shares = [trials // workers + (1 if i < trials % workers else 0) for i in range(workers)]
+    shares = [share for share in shares if share]
+    if cluster is not None:
+        client = cluster_client(cluster)
+        futures = [client.submit(optimize, storage, name, base, share, sampler, seed + 1000 * i, prune, None, pure=False) for i, share in enumerate(shares)]
+        client.gather(futures)
+        return
+    if len(shares) == 1:
+        optimize(storage, name, base, shares[0], sampler, seed, prune, progress=progress)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    threads = threads_per_process(len(shares))
+    with ProcessPoolExecutor(len(shares), mp_context=multiprocessing.get_context("spawn")) as pool:
+        for future in [pool.submit(optimize, storage, name, base, share, sampler, seed + 1000 * i, prune, threads) for i, share in enumerate(shares)]:
+            future.result()
+
+
+def best_settings(storage: str, name: str) -> dict:
+    """The best trial of a study as TrainConfig settings (lr, weight_decay, model_kwargs)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        study = optuna.load_study(storage=storage, study_name=name)
+    except KeyError:
+        raise MotiveError(f"storage {storage}: no study named {name!r}; run `motive tune` for it first") from None
+    try:
+        best = study.best_trial
+    except ValueError:
+        raise MotiveError(f"study {name!r}: no finished trial yet") from None
+    return settings_of(best.params)
+
+
+def write_outputs(out: Path, storage: str, name: str, base: dict, seconds: float, before: int) -> dict:
+    import optuna
+
+    study = optuna.load_study(storage=storage, study_name=name)
+    frame = study.trials_dataframe(attrs=("number", "value", "state", "params", "user_attrs", "duration"))
+    frame["duration"] = frame["duration"].dt.total_seconds() if "duration" in frame else np.nan
+    frame["state"] = frame["state"].astype(str)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with own_file(out / "trials.parquet") as tmp:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(parquet_metadata("trials")), tmp)
+    completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not completed:
+        raise MotiveError(f"study {name!r}: no trial completed (see {out / 'trials.parquet'})")
+    best = study.best_trial
+    model_settings = settings_of(best.params)
+    fixed = {k: v for k, v in base.items() if k in ("epochs", "patience", "batch_size", "hits_k", "monitor", "loss", "train_negative_ratio", "gene_type", "mode")}
+    config = {
+        "description": f"best of study {name} (trial {best.number}, validation {base['monitor']} {best.value:.6g})",
+        "data": base["data"],
+        "graphs": [base["graph"]],
+        "splits": [base["split"]],
+        "models": {base["model"]: model_settings},
+        "settings": fixed,
+        "plugins": base["plugins"],
+    }
+    with own_file(out / "best_params.yaml") as tmp:
+        tmp.write_text(f"# motive tune: study {name!r} in {storage}\n" + yaml.safe_dump(config, sort_keys=False))
+    _history_png(frame, out / "history.png", name, base["monitor"])
+    return {
+        "study": name,
+        "storage": storage,
+        "trials": len(study.trials),
+        "added": len(study.trials) - before,
+        "completed": len(completed),
+        "pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials),
+        "best_trial": best.number,
+        "best_value": best.value,
+        "best_params": model_settings,
+        "seconds": round(seconds, 1),
+    }
+
+
+def _history_png(frame: pd.DataFrame, path: Path, name: str, monitor: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    done = frame[frame["state"] == "COMPLETE"].sort_values("number")
+    figure, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
+    ax.plot(done["number"], done["value"], "o", color="#9ecae1", label="trial")
+    ax.plot(done["number"], done["value"].cummax(), "-", color="#08519c", label="best so far")
+    pruned = frame[frame["state"] == "PRUNED"]
+    if len(pruned):
+        ax.plot(pruned["number"], np.zeros(len(pruned)) + (done["value"].min() if len(done) else 0), "x", color="#aaaaaa", label=f"pruned ({len(pruned)})")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(f"best validation {monitor}")
+    ax.set_title(f"optimisation history: {name}")
+    ax.legend(fontsize=8)
+    with own_file(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=110)
+    plt.close(figure)
