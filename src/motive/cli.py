@@ -482,7 +482,7 @@ def parser() -> argparse.ArgumentParser:
     tune.add_argument("--storage", help="SQLAlchemy URL shared by several machines, e.g. postgresql://user@host/db (default: sqlite OUT/study.db)")
     tune.add_argument("--study", help="study name (default: GRAPH-SPLIT-MODEL)")
     tune.add_argument("--sampler", default="random", choices=["random", "tpe"], help="random search (paper) or TPE")
-    tune.add_argument("--seed", type=NONNEGATIVE_INT, default=0, help="sampler seed and model seed of every trial; give each machine its own")
+    tune.add_argument("--seed", type=NONNEGATIVE_INT, default=0, help="sampler seed; give each machine its own (every trial trains with model seed 0)")
     tune.add_argument("--no-prune", action="store_true", help="train every trial to the end (default: median pruning on the validation curve)")
     tune.add_argument("--epochs", type=POSITIVE_INT)
     tune.add_argument("--patience", type=POSITIVE_INT)

@@ -166,10 +166,14 @@ def plan(
             for label, model_settings in models.items():
                 model = model_settings["model"]
                 refusal = REGISTRY[model].refuses(split)
+                chosen = model_settings
+                if tuned is not None and refusal is None:
+                    best = tuned(f"{graph}-{split}-{label}")
+                    chosen = model_settings | best | {"model_kwargs": model_settings.get("model_kwargs", {}) | best["model_kwargs"]}
                 for seed in seeds:
                     config = (
                         settings
-                        | model_settings
+                        | chosen
                         | {
                             "data": str(data),
                             "graph": graph,

@@ -120,7 +120,12 @@ def load_split(graph: Graph, config: TrainConfig) -> splits.Split:
     folder = splits.default_dir(config.data, config.graph, split_config, config.gene_type)
     if (folder / "split.json").exists():
         return splits.load_split(folder, graph)
-    return make_audited_split(graph, split_config, folder)[0]
+    try:
+        return make_audited_split(graph, split_config, folder)[0]
+    except MotiveError:
+        if (folder / "split.json").exists():  # another process (a tune or Dask worker) made the same split meanwhile
+            return splits.load_split(folder, graph)
+        raise
 
 
 def eval_pairs(graph: Graph, split: splits.Split, stage: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -97,7 +97,7 @@ def _study(storage: str, name: str, sampler: str, seed: int, create: bool):
         return optuna.create_study(storage=storage, study_name=name, direction="maximize", sampler=samplers[sampler](seed=seed), pruner=pruner, load_if_exists=True)
     study = optuna.load_study(storage=storage, study_name=name, pruner=pruner)
     # Seeded by the trials already there: a resumed study draws new points, not the first ones again.
-    study.sampler = samplers[sampler](seed=seed + len(study.trials))
+    study.sampler = samplers[sampler](seed=int(np.random.SeedSequence([seed, len(study.trials)]).generate_state(1)[0]))
     return study
 
 
@@ -126,7 +126,7 @@ def tune(
     storage: str | None = None,  # any SQLAlchemy URL; default: sqlite file OUT/study.db
     study: str | None = None,  # default: GRAPH-SPLIT-MODEL
     sampler: str = "random",  # paper: random search; "tpe" optional
-    seed: int = 0,  # sampler seed (and the model seed of every trial)
+    seed: int = 0,  # sampler seed (give each machine its own); every trial trains with model seed 0
     prune: bool = True,  # median pruning on the validation curve
     settings: dict | None = None,  # fixed TrainConfig settings of every trial (epochs, hits_k, ...)
     workers: int = 1,
@@ -145,7 +145,7 @@ def tune(
     for key in settings:
         if key in TUNED or key in ("data", "graph", "split", "model", "seed", "split_dir"):
             raise MotiveError(f"settings: {key!r} is set by the search or by its own argument, not in settings")
-    base = asdict(TrainConfig(data=str(Path(data).resolve()), graph=graph, split=split, model=model, seed=seed, **settings))
+    base = asdict(TrainConfig(data=str(Path(data).resolve()), graph=graph, split=split, model=model, seed=0, **settings))
     check_model(model, split)
     out = reopen_dir(out, "tune", ["study.db", "best_params.yaml", "trials.parquet", "history.png"])
     storage = storage or f"sqlite:///{(out / 'study.db').resolve()}"
@@ -155,10 +155,14 @@ def tune(
         raise MotiveError(f"model {model!r} has no parameters to tune")
     identity = {"graph_hash": graph_hash, "fixed": {k: v for k, v in base.items() if k not in TUNED | {"data", "device", "plugins"}}, "space": space_of(model)}
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        created = _study(storage, name, sampler, seed, create=True)
-    except Exception as error:  # a bad URL or an unreachable server: one line
-        raise MotiveError(f"storage {storage}: cannot open the study ({type(error).__name__}: {str(error).splitlines()[0]})") from None
+    for attempt in range(4):
+        try:
+            created = _study(storage, name, sampler, seed, create=True)
+            break
+        except Exception as error:  # a bad URL, an unreachable server, or another machine creating the same tables right now
+            if attempt == 3 or "could not connect" in str(error) or "Connection refused" in str(error):
+                raise MotiveError(f"storage {storage}: cannot open the study ({type(error).__name__}: {str(error).splitlines()[0]})") from None
+            time.sleep(0.5 + attempt + seed % 7 * 0.1)
     known = created.user_attrs.get("identity")
     if known is None:
         created.set_user_attr("identity", json.loads(json.dumps(identity)))
