@@ -235,3 +235,41 @@ def test_readme_plugin_example_trains(dataset, tmp_path):
     argv = ["-q", "train", "--data", str(dataset), "--split", "cold_source", "--model", name, "--model-kwargs", '{"hidden": 16}', "--epochs", "3", "--hits-k", "5"]
     assert main([*argv, "--plugin", str(plugin), "--out", str(run_dir)]) == 0
     assert json.loads((run_dir / "metrics.json").read_text())["test"]["auroc"] > 0
+
+
+METRIC_COLUMNS = ["graph", "split", "model", "seed", "run", "config_hash", "best_epoch", "valid_hits@5", "valid_auprc", "test_hits@5", "test_auprc", "test_f1", "test_auroc"]
+
+
+def test_grid_on_dask_equals_the_local_run_and_survives_a_killed_worker(dataset, tmp_path):
+    import threading
+
+    from distributed import Client, LocalCluster
+
+    grid = {"data": dataset, "models": ["gin_cp", "mlp"], "splits": ["random", "cold_source"], "seeds": 2, "settings": {"epochs": 30, "patience": 30, "hits_k": 5}, "progress": False}
+    local = run_experiment(**grid, out=tmp_path / "local")
+    assert set(local["status"]) == {"done"}
+    pooled = run_experiment(**grid, out=tmp_path / "pool", workers=2)  # a local Dask cluster of 2 processes
+    pd.testing.assert_frame_equal(pooled[METRIC_COLUMNS], local[METRIC_COLUMNS])
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster, Client(cluster) as client:
+        pids = list(client.run(os.getpid).values())
+        out = tmp_path / "cluster"
+        killed = threading.Event()
+
+        def kill_one_worker_mid_run():
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                started = [p for p in (out / "runs").glob(".*motive-tmp-*")] if (out / "runs").is_dir() else []
+                if started:  # a run is being written
+                    os.kill(pids[0], signal.SIGKILL)
+                    killed.set()
+                    return
+                time.sleep(0.01)
+
+        killer = threading.Thread(target=kill_one_worker_mid_run)
+        killer.start()
+        remote = run_experiment(**grid, out=out, cluster=cluster.scheduler_address)
+        killer.join()
+    assert killed.is_set(), "no worker was killed: the test did not test anything"
+    assert set(remote["status"]) == {"done"}
+    pd.testing.assert_frame_equal(remote[METRIC_COLUMNS], local[METRIC_COLUMNS])
