@@ -413,7 +413,7 @@ def run_experiment(
         "study_storage": study_storage,
         "description": description,
     }
-    out = Path(out)
+    out = Path(out).resolve()  # workers on other machines must find the same folder
     tuned = _tuned_settings(study_storage) if params == "best" else None
     specs = plan(data, out, models, split_names, graph_names, _seeds(seeds), split_seed, official_splits, settings, list(plugins), tuned)
     out = reopen_dir(out, "experiment", ["experiment.json", "results.parquet"])
