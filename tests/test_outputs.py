@@ -199,12 +199,20 @@ def _synth(out: Path, *extra: str) -> subprocess.Popen:
 
 
 def test_sigint_mid_write_leaves_nothing(tmp_path):
-    process = _synth(tmp_path / "data")
-    _wait_for_temp(process, tmp_path, "data")
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=60)
-    assert process.returncode == 130 and err.strip() == "motive: interrupted; outputs not finished were not written"
-    assert list(tmp_path.iterdir()) == []
+    for attempt in range(3):
+        parent = tmp_path / str(attempt)
+        parent.mkdir()
+        process = _synth(parent / "data")
+        _wait_for_temp(process, parent, "data")
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        if process.returncode == 0:  # on a loaded machine the write can finish before the signal lands: a complete output
+            assert (parent / "data" / outputs.MARKER).is_file()
+            continue
+        assert process.returncode == 130 and err.strip() == "motive: interrupted; outputs not finished were not written"
+        assert list(parent.iterdir()) == []
+        return
+    pytest.fail("the signal never arrived during the write in 3 attempts")
 
 
 def test_sigkill_mid_write_never_leaves_a_partial_output(tmp_path):
