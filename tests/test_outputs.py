@@ -194,8 +194,13 @@ def _wait_for_temp(process: subprocess.Popen, parent: Path, name: str, limit: fl
         time.sleep(0.005)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # a test run started in the background (`cmd &`) ignores SIGINT, and children inherit that
+
+
 def _synth(out: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([*MOTIVE, "-q", "data", "synth", "--scale", "1", "--out", str(out), *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    command = [*MOTIVE, "-q", "data", "synth", "--scale", "1", "--out", str(out), *extra]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
 
 
 def test_sigint_mid_write_leaves_nothing(tmp_path):

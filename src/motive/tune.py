@@ -150,7 +150,7 @@ def tune(
     out = reopen_dir(out, "tune", ["study.db", "best_params.yaml", "trials.parquet", "history.png"])
     storage = storage or f"sqlite:///{(out / 'study.db').resolve()}"
     name = study or f"{graph}-{split}-{model}"
-    graph_obj, graph_hash, _, stages = prepare(TrainConfig(**base), stage_names=("train",))
+    _, graph_hash, _, stages = prepare(TrainConfig(**base), stage_names=("train",))
     if not build_model(model, stages["train"], **base["model_kwargs"]).trainable:
         raise MotiveError(f"model {model!r} has no parameters to tune")
     identity = {"graph_hash": graph_hash, "fixed": {k: v for k, v in base.items() if k not in TUNED | {"data", "device", "plugins"}}, "space": space_of(model)}
