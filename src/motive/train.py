@@ -338,7 +338,7 @@ def validation_view(split: splits.Split) -> splits.Split:
 def prepare(config: TrainConfig, expected_hash: str | None = None, stage_names: tuple[str, ...] = splits.STAGES):
     """The graph (and its hash), its split and the stage graphs a run works on (all three, or
     ``stage_names``), the stages' tensors already on the run's device (moved once). Without the
-    test stage the split is ``validation_view``: test pairs are not even loaded into it."""
+    test stage the split is reduced to its ``validation_view`` before anything uses it."""
     device = resolve_device(config.device)
     graph = layout.read_graph(layout.graph_dir(config.data, config.graph, config.gene_type))
     graph_hash = graph.content_hash()
