@@ -272,10 +272,40 @@ def test_work_folders_are_reused_by_key_and_only_motives_are_removed(tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep")
     with pytest.raises(MotiveError, match="not a motive work folder; left in place"):
-        outputs.remove_work_dir(tmp_path / "mine")
+        outputs.remove_work_dir(tmp_path / "mine", ["notes.txt"])
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
-    outputs.remove_work_dir(work)
+    # a temp write killed inside the work folder (SIGKILL) leaves ".NAME.motive-tmp-XXXX/NAME": motive's too
+    leftover = work / f".block-1.parquet{outputs.TEMP_TAG}abc123"
+    leftover.mkdir()
+    (leftover / "block-1.parquet").write_text("half")
+    (work / "notes.txt").write_text("a user's file in the work folder")
+    assert outputs.remove_work_dir(work, ["block-0.parquet", "block-1.parquet"]) is False
+    assert sorted(p.name for p in work.iterdir()) == [outputs.MARKER, "notes.txt"]  # ours gone, theirs kept
+    assert (work / "notes.txt").read_text() == "a user's file in the work folder"
+    (work / "notes.txt").unlink()
+    assert outputs.remove_work_dir(work, ["block-0.parquet"]) is True
     assert not work.exists()
+
+
+def test_failed_writes_delete_only_their_own_temp(tmp_path):
+    """Every deletion motive makes: the temp of a folder output, of a file output and of a file
+    inside motive's own folder; the user's files beside them stay."""
+    (tmp_path / "thesis.txt").write_text("mine")
+    (tmp_path / ".hidden-notes").mkdir()
+    (tmp_path / ".hidden-notes" / "a.txt").write_text("mine too")
+    before = snapshot(tmp_path)
+    writers = [
+        lambda: outputs.output_dir(tmp_path / "out", "dataset"),
+        lambda: outputs.output_file(tmp_path / "stats.md", "stats"),
+        lambda: outputs.own_file(tmp_path / "results.parquet"),
+        lambda: outputs.cache_file(tmp_path / "cached.bin"),
+    ]
+    for writer in writers:
+        with pytest.raises(RuntimeError), writer() as tmp:
+            target = tmp / "part.txt" if tmp.is_dir() else tmp
+            target.write_text("half-written")
+            raise RuntimeError
+        assert snapshot(tmp_path) == before
 
 
 def test_failed_fallback_swap_puts_the_old_output_back(tmp_path, monkeypatch):

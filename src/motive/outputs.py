@@ -17,13 +17,16 @@ import contextlib
 import ctypes
 import errno
 import json
+import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from motive.errors import MotiveError
+
+log = logging.getLogger(__name__)
 
 MARKER = "motive.json"
 TEMP_TAG = ".motive-tmp-"  # in every temp sibling's name, so leftovers of a killed run are recognisable
@@ -280,9 +283,24 @@ def work_dir(final: str | os.PathLike, key: str) -> Path:
     return path
 
 
-def remove_work_dir(path: Path) -> None:
-    """Delete a finished work folder made by ``work_dir`` (and nothing else)."""
+def remove_work_dir(path: Path, names: Iterable[str]) -> bool:
+    """Delete a finished work folder made by ``work_dir``: the files motive wrote in it
+    (``names``), the leftovers of its interrupted temp writes, then the marker and the folder.
+    Anything else found there keeps the folder in place (returns False, with a warning)."""
     marker = read_marker(path)
     if marker is None or marker.get("kind") != "work":
         raise MotiveError(f"{path}: not a motive work folder; left in place")
-    shutil.rmtree(path)
+    for name in names:
+        (path / name).unlink(missing_ok=True)
+    for temp in path.glob(f".*{TEMP_TAG}*"):  # a crashed temp write: ".NAME.motive-tmp-XXXX/NAME"
+        if temp.is_dir() and not temp.is_symlink():
+            (temp / temp.name[1:].split(TEMP_TAG)[0]).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # not empty: not only ours
+                temp.rmdir()
+    others = sorted(p.name for p in path.iterdir() if p.name != MARKER)
+    if others:
+        log.warning("%s: left in place, it holds files motive did not write there (%s)", path, ", ".join(others[:3]))
+        return False
+    (path / MARKER).unlink()
+    path.rmdir()
+    return True

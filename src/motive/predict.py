@@ -442,7 +442,7 @@ def predict_all(
         writer.close()
         pq.write_table(pa.Table.from_pandas(gene_table, preserve_index=False).replace_schema_metadata(outputs.parquet_metadata("full_predictions")), tmp / "per_gene.parquet")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    outputs.remove_work_dir(work)
+    outputs.remove_work_dir(work, [state_path.name, *(f"compounds-{index:06d}.parquet" for index in range(n_blocks))])
     return summary
 
 
