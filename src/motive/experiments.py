@@ -135,7 +135,7 @@ def run_hash(config: dict, graph_hash: str) -> str:
 def plan(
     data: str | Path,
     out: str | Path,
-    models,
+    models: dict[str, dict],
     splits_: list[str],
     graphs: list[str],
     seeds: list[int],
@@ -148,7 +148,6 @@ def plan(
     """Every run of the grid, in order graph -> split -> model -> seed, validated before any runs."""
     data = Path(data).resolve()
     load_plugins(plugins)
-    models = _model_settings(models)
     for model_settings in models.values():
         if model_settings["model"] not in REGISTRY:
             check_model(model_settings["model"], "random")  # raises: unknown model (after looking at entry points)
@@ -181,7 +180,7 @@ def plan(
                             "seed": seed,
                             "split_seed": seed if split_seed == "vary" else split_seed,
                             "split_dir": str(split_dir) if use_official else None,
-                            "plugins": [str(Path(p).resolve()) for p in plugins],
+                            "plugins": plugins,
                         }
                     )
                     resolved = asdict(TrainConfig(**config))  # validates every setting now
@@ -216,13 +215,11 @@ def finished(spec: RunSpec) -> dict | None:
 
 
 def execute(spec: RunSpec) -> dict:
-    """Run one spec unless it is finished or refused; never raises for a failing run (the
-    error goes into the row). Safe to call on any worker that sees the same filesystem."""
+    """Run one spec unless it is finished; never raises for a failing run (the error goes into
+    the row). Safe to call on any worker that sees the same filesystem."""
     from motive.train import run
 
-    if spec.refusal:
-        return {"status": "n/a", "error": spec.refusal}
-    summary = finished(spec)
+    summary = finished(spec)  # again: a lost worker may have finished it before it was lost
     if summary is not None:
         return {"status": "reused", "summary": summary}
     started = time.perf_counter()
@@ -283,8 +280,11 @@ def execute_all(specs: list[RunSpec], workers: int = 1, cluster: str | None = No
     finish is recorded as failed."""
     todo = []
     for index, spec in enumerate(specs):
-        if spec.refusal or finished(spec) is not None:
-            yield index, execute(spec)
+        summary = None if spec.refusal else finished(spec)
+        if spec.refusal:
+            yield index, {"status": "n/a", "error": spec.refusal}
+        elif summary is not None:
+            yield index, {"status": "reused", "summary": summary}
         else:
             todo.append(index)
     if not todo:
@@ -397,25 +397,27 @@ def run_experiment(
     for key in settings:
         if key not in MODEL_SETTINGS:
             raise MotiveError(f"settings: unknown setting {key!r}; expected one of {', '.join(MODEL_SETTINGS)}")
+    models = _model_settings(models)
+    plugins = [str(Path(p).resolve()) for p in plugins]
     split_names = _names(splits, "splits", list(COLD_SIDES))
     graph_names = _names(graphs, "graphs", list(GRAPH_TYPES))
     arguments = {
         "data": str(Path(data).resolve()),
-        "models": models if isinstance(models, dict) else list(models) if not isinstance(models, str) else models,
+        "models": models,
         "splits": split_names,
         "graphs": graph_names,
         "seeds": seeds if isinstance(seeds, int) else list(seeds),
         "split_seed": split_seed,
         "official_splits": official_splits,
         "settings": settings,
-        "plugins": [str(Path(p).resolve()) for p in plugins],
+        "plugins": plugins,
         "params": params,
         "study_storage": study_storage,
         "description": description,
     }
     out = Path(out).resolve()  # workers on other machines must find the same folder
     tuned = _tuned_settings(study_storage) if params == "best" else None
-    specs = plan(data, out, models, split_names, graph_names, _seeds(seeds), split_seed, official_splits, settings, list(plugins), tuned)
+    specs = plan(data, out, models, split_names, graph_names, _seeds(seeds), split_seed, official_splits, settings, plugins, tuned)
     out = reopen_dir(out, "experiment", ["experiment.json", "results.parquet"])
     with own_file(out / "experiment.json") as tmp:
         tmp.write_text(json.dumps(arguments, indent=2, default=str) + "\n")

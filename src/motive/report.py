@@ -270,8 +270,6 @@ def curves_figure(results_dir: Path, table: pd.DataFrame, graph: str) -> bytes |
         ax.set_xlabel("epoch")
         ax.legend(fontsize=7)
     if not drawn:
-        import matplotlib.pyplot as plt
-
         plt.close(figure)
         return None
     figure.suptitle(f"{graph}: validation curves (mean over seeds; runs stop early at different epochs)")

@@ -67,13 +67,14 @@ def settings_of(params: dict) -> dict:
     return settings
 
 
-def objective_value(base: dict, trial, prune: bool) -> float:
-    """Train one trial on the validation view; return its best validation value."""
+def objective_value(base: dict, prepared: tuple, trial, prune: bool) -> float:
+    """Train one trial on the validation view (``prepared``: the graph, split and stages every
+    trial shares, made once per process); return its best validation value."""
     import optuna
 
     config = TrainConfig(**(base | suggest(trial, space_of(base["model"]))))
     started = time.perf_counter()
-    graph, _, split, stages = prepare(config, stage_names=("train", "valid"))
+    graph, _, split, stages = prepared
 
     def report(epoch: int, value: float) -> None:
         trial.report(value, epoch)
@@ -112,7 +113,8 @@ def optimize(storage: str, name: str, base: dict, trials: int, sampler: str, see
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("motive.train").setLevel(logging.WARNING)  # one line per trial is Optuna's
     study = _study(storage, name, sampler, seed, create=False)
-    study.optimize(lambda trial: objective_value(base, trial, prune), n_trials=trials, catch=(MotiveError,), gc_after_trial=True, show_progress_bar=progress)
+    prepared = prepare(TrainConfig(**base), stage_names=("train", "valid"))  # what a trial's settings do not change
+    study.optimize(lambda trial: objective_value(base, prepared, trial, prune), n_trials=trials, catch=(MotiveError,), gc_after_trial=True, show_progress_bar=progress)
     return trials
 
 
@@ -163,10 +165,11 @@ def tune(
             if attempt == 3 or "could not connect" in str(error) or "Connection refused" in str(error):
                 raise MotiveError(f"storage {storage}: cannot open the study ({type(error).__name__}: {str(error).splitlines()[0]})") from None
             time.sleep(0.5 + attempt + seed % 7 * 0.1)
+    identity = json.loads(json.dumps(identity))  # as the storage gives it back (tuples become lists)
     known = created.user_attrs.get("identity")
     if known is None:
-        created.set_user_attr("identity", json.loads(json.dumps(identity)))
-    elif known != json.loads(json.dumps(identity)):
+        created.set_user_attr("identity", identity)
+    elif known != identity:
         raise MotiveError(f"study {name!r} in {storage} was made for other data or settings; pass another --study or the same settings")
     started = time.perf_counter()
     before = len(created.trials)
