@@ -176,3 +176,15 @@ def test_two_tune_processes_share_one_postgres_study(dataset, tmp_path, postgres
     tables = [trials_of(tmp_path / f"machine{seed}") for seed in (1, 2)]
     assert np.isclose(tables[0]["value"].max(), study.best_value) or np.isclose(tables[1]["value"].max(), study.best_value)
     assert time.monotonic() - started < 300
+
+
+def test_trials_spread_over_a_dask_cluster_share_one_study(dataset, tmp_path):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster:
+        result = tune_module.tune(
+            dataset, tmp_path / "tune", model="mlp", split="cold_source", trials=4, settings={"epochs": 3, "hits_k": 5}, workers=2, cluster=cluster.scheduler_address, progress=False
+        )
+    trials = trials_of(tmp_path / "tune")
+    assert result["added"] == 4 and trials["number"].tolist() == [0, 1, 2, 3]
+    assert set(trials["state"]) == {"COMPLETE"} and trials["params_lr"].nunique() == 4  # the two workers drew different points

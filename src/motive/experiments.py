@@ -253,7 +253,7 @@ def cluster_client(address: str):
         raise MotiveError(f"cluster {address}: cannot connect ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else 'no answer'}); is `dask scheduler` running there?") from None
 
 
-def _threads_by_host(client) -> dict[str, int]:
+def threads_by_host(client) -> dict[str, int]:
     """Torch threads per run on each worker host: its cores over the runs it holds at once."""
     info = client.scheduler_info()["workers"]
     cores = client.run(os.cpu_count)
@@ -263,13 +263,17 @@ def _threads_by_host(client) -> dict[str, int]:
     return {worker["host"]: max(1, (cores.get(address) or 1) // concurrency[worker["host"]]) for address, worker in info.items()}
 
 
-def execute_on_worker(spec: RunSpec, threads_by_host: dict[str, int]) -> dict:
-    """``execute`` on a Dask worker, with torch threads set for that worker's host."""
+def set_worker_threads(threads_by_host: dict[str, int]) -> None:
+    """On a Dask worker: torch threads for this worker's host (see ``threads_by_host``)."""
     import torch
     from distributed import get_worker
 
     host = get_worker().address.split("://")[-1].rsplit(":", 1)[0]
     torch.set_num_threads(threads_by_host.get(host, 1))
+
+
+def execute_on_worker(spec: RunSpec, threads_by_host: dict[str, int]) -> dict:
+    set_worker_threads(threads_by_host)
     return execute(spec)
 
 
@@ -302,7 +306,7 @@ def execute_all(specs: list[RunSpec], workers: int = 1, cluster: str | None = No
     else:
         client = cluster_client(cluster)
     try:
-        threads = _threads_by_host(client)
+        threads = threads_by_host(client)
         futures = {client.submit(execute_on_worker, specs[index], threads, pure=False, key=f"motive-run-{Path(specs[index].folder).name}-{time.time_ns()}"): index for index in todo}
         for future in as_completed(futures):
             index = futures[future]
