@@ -19,7 +19,12 @@ Full ranking ("cartesian", filtered as in knowledge-graph completion): each posi
 is ranked against every candidate of its query node that is not a known positive of any stage.
 Its rank is realistic: the mean of the optimistic rank (1 + candidates scored strictly higher) and
 the pessimistic rank (1 + candidates scored higher or equal), so ties neither help nor hurt on
-average. Hits@k and success@k count rank <= k; AP per query places its i-th best positive after
+average. Ties are exact: scores are compared as they are, with no tolerance. That is sound
+because a query's scores come from one computation: heuristics give bit-equal scores for equal
+evidence whatever they are batched with, and a learned model's candidates of one query are one
+row of ``decode_matrix``. Between ``score`` (``decode``, pair by pair) and ``score_blocks``
+(``decode_matrix``) a learned model's float32 scores agree to 1e-5 (absolute and relative), not
+bit for bit; the full ranking and ``predict`` both use ``score_blocks``. Hits@k and success@k count rank <= k; AP per query places its i-th best positive after
 the candidates ranked above it (realistic count).
 """
 

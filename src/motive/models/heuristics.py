@@ -41,7 +41,14 @@ class KNN(Heuristic):
     compound's profile and the profiles of compounds known to hit t (stage-visible ST edges).
     Gene side (cold_target): the highest similarity between the gene's profile and the genes the
     compound is known to hit. Zero-shot has no known partner on either side and is refused.
+
+    A pair's score does not depend on what it is scored with: the similarities of a query are
+    one row of a matrix product whose shape is fixed for the stage (a fixed chunk of node ids
+    against every node with a known partner), and a score is the maximum of entries read from it.
+    So equal evidence gives bit-equal scores, and exact ties stay ties in the full ranking.
     """
+
+    CHUNK = 256  # query rows per similarity product; a constant, so the product's shape never varies
 
     def __init__(self, split_name: str):
         if split_name == "cold_both":
@@ -50,22 +57,41 @@ class KNN(Heuristic):
 
     def score(self, stage: StageGraph, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
         known_s, known_t = stage.edges[("source", "binds", "target")]
+        sources, targets = np.asarray(sources, np.int64), np.asarray(targets, np.int64)
         query, partner = (sources, targets) if self.side == "source" else (targets, sources)
         known_query, known_partner = (known_s, known_t) if self.side == "source" else (known_t, known_s)
+        scores = np.full(len(query), -1.0)
+        if len(known_query) == 0 or len(query) == 0:
+            return scores
         x = stage.x[self.side].cpu().numpy().astype(np.float64)
         x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-        scores = np.full(len(query), -1.0)
+        evidence = np.unique(known_query)  # every node with a known partner: the columns of the product
+        column = np.full(len(x), -1, np.int64)
+        column[evidence] = np.arange(len(evidence))
+        evidence_x = np.ascontiguousarray(x[evidence].T)
         order = np.argsort(known_partner, kind="stable")
         known_partner, known_query = known_partner[order], known_query[order]
-        for p in np.unique(partner):
-            pairs = np.flatnonzero(partner == p)
-            lo, hi = np.searchsorted(known_partner, [p, p + 1])
-            if hi > lo:
-                neighbours = known_query[lo:hi]
-                similarity = x[query[pairs]] @ x[neighbours].T
-                # a pair never counts itself as its own evidence
-                similarity[query[pairs][:, None] == neighbours[None, :]] = -1.0
-                scores[pairs] = similarity.max(axis=1)
+        other = "source" if self.side == "target" else "target"
+        pointer = np.searchsorted(known_partner, np.arange(stage.num_nodes[other] + 1))
+        chunk_of = query // self.CHUNK
+        for chunk in np.unique(chunk_of):
+            pairs = np.flatnonzero(chunk_of == chunk)
+            first = chunk * self.CHUNK
+            rows = np.zeros((self.CHUNK, x.shape[1]))
+            rows[: min(self.CHUNK, len(x) - first)] = x[first : first + self.CHUNK]
+            similarity = rows @ evidence_x  # (CHUNK, len(evidence)), the same product whoever asks
+            lo, count = pointer[partner[pairs]], pointer[partner[pairs] + 1] - pointer[partner[pairs]]
+            has = count > 0
+            pairs, lo, count = pairs[has], lo[has], count[has]
+            if len(pairs) == 0:
+                continue
+            starts = np.cumsum(count) - count
+            pair_of_edge = np.repeat(np.arange(len(pairs)), count)
+            edge = np.repeat(lo, count) + np.arange(count.sum()) - np.repeat(starts, count)
+            neighbour = known_query[edge]
+            values = similarity[query[pairs][pair_of_edge] - first, column[neighbour]]
+            values[neighbour == query[pairs][pair_of_edge]] = -1.0  # a pair never counts itself as its own evidence
+            scores[pairs] = np.maximum.reduceat(values, starts)
         return scores
 
 
