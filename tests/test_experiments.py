@@ -281,3 +281,14 @@ def test_grid_on_dask_equals_the_local_run_and_survives_a_killed_worker(dataset,
     assert killed.is_set(), "no worker was killed: the test did not test anything"
     assert set(remote["status"]) == {"done"}
     pd.testing.assert_frame_equal(remote[METRIC_COLUMNS], local[METRIC_COLUMNS])
+    # Byte-identical metrics.json alone, in a local grid, on local Dask workers and on a cluster
+    # (before, the workers' 1 torch thread against the process's 2 changed the numbers).
+    for name in local["run"]:
+        metrics_bytes = (tmp_path / "local" / name / "metrics.json").read_bytes()
+        assert (tmp_path / "pool" / name / "metrics.json").read_bytes() == metrics_bytes == (out / name / "metrics.json").read_bytes()
+    alone = tmp_path / "alone"
+    command = [sys.executable, "-m", "motive.cli", "-q", "train", "--data", str(dataset), "--split", "cold_source", "--model", "gin_cp"]
+    command += ["--epochs", "30", "--patience", "30", "--hits-k", "5", "--out", str(alone)]
+    subprocess.run(command, check=True, env=os.environ | {"OMP_NUM_THREADS": "2"}, timeout=300)
+    in_grid = local[(local["split"] == "cold_source") & (local["model"] == "gin_cp") & (local["seed"] == 0)]["run"].item()
+    assert (alone / "metrics.json").read_bytes() == (tmp_path / "local" / in_grid / "metrics.json").read_bytes()

@@ -22,8 +22,10 @@ def test_run_writes_a_complete_traceable_run_directory(dataset, tmp_path):
     config = TrainConfig(data=str(dataset), split="cold_source", model="gin_cp", epochs=40, patience=8, batch_size=256, lr=5e-3, hits_k=20)
     summary = run(config, tmp_path / "run")
     files = {p.name for p in (tmp_path / "run").iterdir()}
-    assert files == {"motive.json", "config.json", "metrics.json", "history.csv", "predictions.parquet", "per_node_ap.parquet", "checkpoint.pt"}
+    assert files == {"motive.json", "config.json", "metrics.json", "timing.json", "history.csv", "predictions.parquet", "per_node_ap.parquet", "checkpoint.pt"}
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert saved["environment"]["threads"] == 1 and saved["environment"]["torch"] == torch.__version__
+    assert "seconds" not in saved and json.loads((tmp_path / "run" / "timing.json").read_text())["seconds"] == summary["seconds"]
     assert saved["test"]["hits@20"] == summary["test"]["hits@20"]
     history = pd.read_csv(tmp_path / "run" / "history.csv")
     assert saved["epochs_run"] == len(history) <= 40
@@ -46,7 +48,7 @@ def test_run_writes_a_complete_traceable_run_directory(dataset, tmp_path):
     assert not per_node[(per_node["stage"] == "test") & (per_node["node_type"] == "source")]["seen"].any()
     assert "source_map_unseen" in saved["test"]
 
-    checkpoint = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
+    checkpoint = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
     assert checkpoint["seed"] == 0 and checkpoint["graph_hash"] == saved["graph_hash"] and "state_dict" in checkpoint
     split_folder = dataset / "data/st_expanded/orf/splits/cold_source/seed_0"  # made, audited and saved by run()
     assert "| visibility | pass |" in (split_folder / "audit.md").read_text()
@@ -61,6 +63,21 @@ def test_same_seed_same_run_other_seed_other_run(dataset, tmp_path):
 
     assert test_metrics(0, "a") == test_metrics(0, "b")
     assert test_metrics(0, "a2")["auroc"] != test_metrics(1, "c")["auroc"]
+
+
+def test_the_process_thread_count_does_not_change_a_run(dataset, tmp_path):
+    # The run sets its own torch threads (TrainConfig.threads), so what the process was set to
+    # before (a test, a notebook, a Dask worker) does not reach its numbers.
+    config = TrainConfig(data=str(dataset), split="cold_source", model="gin_cp", epochs=12, patience=12, hits_k=20)
+    previous = torch.get_num_threads()
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            run(config, tmp_path / f"process-threads-{threads}")
+            assert torch.get_num_threads() == threads  # restored after the run
+    finally:
+        torch.set_num_threads(previous)
+    assert (tmp_path / "process-threads-1" / "metrics.json").read_bytes() == (tmp_path / "process-threads-2" / "metrics.json").read_bytes()
 
 
 def test_neighbor_mode_trains_without_compiled_extensions(dataset, tmp_path):

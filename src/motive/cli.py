@@ -193,6 +193,7 @@ def _train(args: argparse.Namespace) -> None:
         split_dir=split_dir,
         ranking_eval=args.ranking_eval,
         plugins=args.plugin,
+        threads=args.threads,
     )
     summary = run(config, args.out, args.overwrite)
     print(metrics_table({"valid": summary["valid"], "test": summary["test"]}))
@@ -204,11 +205,13 @@ def _predict(args: argparse.Namespace) -> None:
     from motive.predict import predict, predict_all
 
     if args.all:
-        summary = predict_all(args.run_dir, args.out, args.compounds, args.genes, args.top_k or 50, args.exclude_known, args.block, args.device, args.overwrite, progress=not args.quiet)
+        summary = predict_all(
+            args.run_dir, args.out, args.compounds, args.genes, args.top_k or 50, args.exclude_known, args.block, args.device, args.overwrite, progress=not args.quiet, data=args.data
+        )
         print(f"{summary['compounds']:,} compounds x {summary['genes']:,} genes, top {summary['top_k']} each way, {summary['seconds']} s; written to {args.out}")
         return
     outputs.check_file_target(args.out, "predictions", args.overwrite)
-    table = predict(args.run_dir, args.compounds, args.genes, args.top_k, args.exclude_known, args.edges, args.allow_existing, args.device)
+    table = predict(args.run_dir, args.compounds, args.genes, args.top_k, args.exclude_known, args.edges, args.allow_existing, args.device, data=args.data)
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -302,7 +305,7 @@ def metrics_table(results: dict[str, dict]) -> str:
 def _evaluate(args: argparse.Namespace) -> None:
     from motive.train import evaluate_run
 
-    print(metrics_table(evaluate_run(args.run_dir, args.device)))
+    print(metrics_table(evaluate_run(args.run_dir, args.device, args.data)))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -425,6 +428,7 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--ranking-eval", action="store_true", help="also rank every candidate per query node, filtered (full_mrr, full_hits@k, full_map, full_success@k; ranking.parquet)")
     train.add_argument("--loss", default="bce", choices=["bce", "bpr"], help="bce (paper) or bpr (pairwise ranking; scores are ranking scores, not probabilities)")
     train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: cuda when a GPU is visible (runs are bitwise reproducible on cpu only)")
+    train.add_argument("--threads", type=POSITIVE_INT, default=1, help="torch threads; the numbers depend on it (default 1: the same bytes alone, in a grid, on a worker)")
     official = train.add_mutually_exclusive_group()
     official.add_argument("--split-dir", type=EXISTING_DIR, help="train on official split tables in this folder (s_t_labels.parquet with 'subset'); audited first, refused if it leaks")
     official.add_argument("--official", action="store_true", help="use the dataset's published split folder for --split (data/G/orf/{random,source,target})")
@@ -444,6 +448,7 @@ def parser() -> argparse.ArgumentParser:
     predict.add_argument("--all", action="store_true", help="full matrix: every compound x every gene, top-k each way, streamed and resumable; --out is a folder")
     predict.add_argument("--block", type=POSITIVE_INT, default=1024, help="compounds per block in --all mode (memory ~ block x genes x 8 bytes)")
     predict.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    predict.add_argument("--data", type=EXISTING_DIR, help="the run's dataset moved elsewhere (must have the same graph hash)")
     predict.add_argument("--out", required=True, help="RANKED.parquet (or a folder with --all)")
     _overwrite(predict)
     predict.set_defaults(run=_predict)
@@ -451,6 +456,7 @@ def parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="re-score a run folder from its checkpoint")
     evaluate.add_argument("run_dir", metavar="RUN", type=EXISTING_DIR)
     evaluate.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    evaluate.add_argument("--data", type=EXISTING_DIR, help="the run's dataset moved elsewhere (must have the same graph hash)")
     evaluate.set_defaults(run=_evaluate)
 
     experiment = commands.add_parser("experiment", help="run (or resume) a grid of graph x split x model x seed; results.parquet")
@@ -500,7 +506,18 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--out", required=True, help="report folder")
     _overwrite(report)
     report.set_defaults(run=_report)
+    _quiet_everywhere(top)
     return top
+
+
+def _quiet_everywhere(command: argparse.ArgumentParser) -> None:
+    """``-q`` is accepted after any (sub)command too: ``motive experiment ... -q``."""
+    for action in command._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                if not any("-q" in a.option_strings for a in sub._actions):
+                    sub.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="only errors on stderr")
+                _quiet_everywhere(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,6 @@ import hashlib
 import inspect
 import json
 import logging
-import os
 import time
 import traceback
 from dataclasses import asdict, dataclass, fields
@@ -209,9 +208,11 @@ def finished(spec: RunSpec) -> dict | None:
     if marker is None or marker.get("kind") != "run" or marker.get("config_hash") != spec.config_hash:
         return None
     try:
-        return json.loads((folder / "metrics.json").read_text())
+        summary = json.loads((folder / "metrics.json").read_text())
+        timing = json.loads((folder / "timing.json").read_text()) if (folder / "timing.json").is_file() else {}
     except (OSError, ValueError):
         return None
+    return summary | {name: timing.get(name, float("nan")) for name in ("seconds", "seconds_per_epoch")}
 
 
 def execute(spec: RunSpec) -> dict:
@@ -231,12 +232,6 @@ def execute(spec: RunSpec) -> dict:
     return {"status": "done", "summary": summary}
 
 
-def threads_per_process(processes: int) -> int:
-    """Torch threads for each of ``processes`` concurrent runs on this machine (threads <= cores;
-    oversubscribed, a gin_cp epoch ran 8x slower)."""
-    return max(1, (os.cpu_count() or 1) // max(1, processes))
-
-
 def cluster_client(address: str):
     """A Dask client for ``tcp://HOST:PORT`` or a scheduler file (JSON) of a running cluster."""
     from distributed import Client
@@ -253,27 +248,8 @@ def cluster_client(address: str):
         raise MotiveError(f"cluster {address}: cannot connect ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else 'no answer'}); is `dask scheduler` running there?") from None
 
 
-def threads_by_host(client) -> dict[str, int]:
-    """Torch threads per run on each worker host: its cores over the runs it holds at once."""
-    info = client.scheduler_info()["workers"]
-    cores = client.run(os.cpu_count)
-    concurrency: dict[str, int] = {}
-    for worker in info.values():
-        concurrency[worker["host"]] = concurrency.get(worker["host"], 0) + worker["nthreads"]
-    return {worker["host"]: max(1, (cores.get(address) or 1) // concurrency[worker["host"]]) for address, worker in info.items()}
-
-
-def set_worker_threads(threads_by_host: dict[str, int]) -> None:
-    """On a Dask worker: torch threads for this worker's host (see ``threads_by_host``)."""
-    import torch
-    from distributed import get_worker
-
-    host = get_worker().address.split("://")[-1].rsplit(":", 1)[0]
-    torch.set_num_threads(threads_by_host.get(host, 1))
-
-
-def execute_on_worker(spec: RunSpec, threads_by_host: dict[str, int]) -> dict:
-    set_worker_threads(threads_by_host)
+def execute_on_worker(spec: RunSpec) -> dict:
+    """On a Dask worker: ``execute`` (the run sets its own torch threads, ``TrainConfig.threads``)."""
     return execute(spec)
 
 
@@ -306,8 +282,7 @@ def execute_all(specs: list[RunSpec], workers: int = 1, cluster: str | None = No
     else:
         client = cluster_client(cluster)
     try:
-        threads = threads_by_host(client)
-        futures = {client.submit(execute_on_worker, specs[index], threads, pure=False, key=f"motive-run-{Path(specs[index].folder).name}-{time.time_ns()}"): index for index in todo}
+        futures = {client.submit(execute_on_worker, specs[index], pure=False, key=f"motive-run-{Path(specs[index].folder).name}-{time.time_ns()}"): index for index in todo}
         for future in as_completed(futures):
             index = futures[future]
             try:

@@ -44,28 +44,29 @@ class LoadedRun:
     feature_names: dict[str, list[str]]
 
 
-def load_run(run_dir: str | Path, device: str = "auto") -> LoadedRun:
-    """The run's model and test-stage graph; refuses a missing or incomplete run, a changed
-    dataset, and models that cannot score nodes they never saw."""
+def load_run(run_dir: str | Path, device: str = "auto", data: str | Path | None = None) -> LoadedRun:
+    """The run's model and test-stage graph (``data``: a moved copy of its dataset); refuses a
+    missing or incomplete run, a changed dataset, and models that cannot score nodes they never
+    saw. Sets torch's thread count to the run's, on which its numbers depend."""
     import pyarrow.parquet as pq
     import torch
 
     from motive import layout
     from motive.models import build_model
-    from motive.train import TrainConfig, prepare
+    from motive.train import load_weights, prepare, read_run
 
     run_dir = Path(run_dir)
     for name in ("checkpoint.pt", "config.json", "metrics.json"):
         if not (run_dir / name).is_file():
             raise MotiveError(f"{run_dir}: not a complete run folder ({name} missing); train one with `motive train`")
-    checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=False, map_location="cpu")
-    config = TrainConfig(**(checkpoint["config"] | {"device": device}))
+    config, checkpoint = read_run(run_dir, device, data)
+    torch.set_num_threads(config.threads)  # the run's numbers depend on it (TrainConfig.threads)
     graph, _, split, stages = prepare(config, checkpoint["graph_hash"])
     model = build_model(config.model, stages["train"], **config.model_kwargs)
     if model.transductive:
         raise MotiveError(f"model {config.model!r} cannot score new nodes: it has no representation for a node it never saw; use a *_cp, mlp, bilinear, cosine or knn run")
+    load_weights(model, checkpoint, run_dir / "checkpoint.pt")
     if model.trainable:
-        model.load_state_dict(checkpoint["state_dict"])
         model.to(stages["test"].device)
     folder = layout.graph_dir(config.data, config.graph, config.gene_type)
     feature_names = {}
@@ -275,6 +276,7 @@ def predict(
     edges: str | Path | pd.DataFrame | None = None,
     allow_existing: bool = False,
     device: str = "auto",
+    data: str | Path | None = None,
 ) -> pd.DataFrame:
     """Rank every gene of the run's graph for each compound profile (or every compound for each
     gene profile). One row per (query, candidate): score (a ranking score, not a probability),
@@ -282,7 +284,7 @@ def predict(
     subset, ``annotated`` or ``none``), and the query's nearest training node and similarity."""
     if (compounds is None) == (genes is None):
         raise MotiveError("pass exactly one of --compounds or --genes")
-    loaded = run if isinstance(run, LoadedRun) else load_run(run, device)
+    loaded = run if isinstance(run, LoadedRun) else load_run(run, device, data)
     side = "source" if compounds is not None else "target"
     other = "target" if side == "source" else "source"
     keys, x, smiles = read_profiles(compounds if compounds is not None else genes, side, loaded.feature_names[side])
@@ -331,6 +333,7 @@ def predict_all(
     device: str = "auto",
     overwrite: bool = False,
     progress: bool = True,
+    data: str | Path | None = None,
 ) -> dict:
     """Every compound x every gene (the graph's, or the given profile tables'), streamed in blocks
     of compounds: keeps the ``top_k`` genes per compound and the ``top_k`` compounds per gene, in
@@ -345,7 +348,7 @@ def predict_all(
 
     started = time.perf_counter()
     outputs.check_target(out, "full_predictions", overwrite)
-    loaded = load_run(run, device)
+    loaded = load_run(run, device, data)
     stage, keys, ids = loaded.stage, {}, {}
     for side, table in (("source", compounds), ("target", genes)):
         nodes = loaded.graph.sources if side == "source" else loaded.graph.targets

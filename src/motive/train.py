@@ -18,8 +18,12 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import pickle
+import platform
 import time
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +73,11 @@ class TrainConfig:
     split_dir: str | None = None  # train on official split tables in this folder (audited) instead of making a split
     ranking_eval: bool = False  # also rank every visible candidate per query node (filtered; metrics "full_*", ranking.parquet)
     plugins: list[str] = field(default_factory=list)  # Python files registering custom models (motive.models.register_model)
+    # Torch threads of the run. Its numbers depend on it (a reduction split over two threads
+    # rounds differently from one over one), so the default 1 gives the same bytes alone, in a
+    # grid and on a Dask worker; a grid runs several runs at once instead. More is faster for one
+    # long run, with numbers of its own.
+    threads: int = 1
 
     def __post_init__(self) -> None:
         for name, check in (
@@ -76,6 +85,7 @@ class TrainConfig:
             ("patience", checks.positive_int),
             ("batch_size", checks.positive_int),
             ("hits_k", checks.positive_int),
+            ("threads", checks.positive_int),
             ("train_negative_ratio", checks.positive_int),
             ("seed", checks.nonnegative_int),
             ("split_seed", checks.nonnegative_int),
@@ -84,7 +94,7 @@ class TrainConfig:
             ("model_kwargs", checks.json_object),
         ):
             setattr(self, name, checks.named(name, check, getattr(self, name)))
-        self.data = str(self.data)  # a Path is welcome; config.json stores text
+        self.data = str(Path(self.data).resolve())  # absolute, so a run folder works from any folder
         if self.split_dir is not None:
             self.split_dir = str(self.split_dir)
         if self.monitor not in ("hits", "auprc", "auroc", "bce"):
@@ -98,6 +108,31 @@ class TrainConfig:
         self.fanouts = tuple(self.fanouts)
         self.plugins = [str(Path(path).resolve()) for path in self.plugins]
         load_plugins(self.plugins)  # before anything looks the model up
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Torch's intra-op thread count set to ``count`` inside the block, restored after it."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def environment(config: TrainConfig) -> dict:
+    """What besides the config decides a run's numbers (recorded in metrics.json): on one machine
+    the same config and environment give byte-identical metrics; another CPU or library version
+    may round differently."""
+    return {
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "threads": config.threads,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "deterministic": resolve_device(config.device).type == "cpu",
+    }
 
 
 def resolve_device(name: str) -> torch.device:
@@ -161,6 +196,11 @@ def monitor_value(name: str, scores: np.ndarray, labels: np.ndarray, k: int) -> 
 def fit(config: TrainConfig, graph: Graph, split: splits.Split, stages: dict[str, StageGraph], on_epoch=None):
     """Train; return (model at its best epoch, history rows, best epoch). ``on_epoch(epoch,
     validation value)`` is called after every epoch (a tuner prunes from it by raising)."""
+    with torch_threads(config.threads):
+        return _fit(config, graph, split, stages, on_epoch)
+
+
+def _fit(config: TrainConfig, graph: Graph, split: splits.Split, stages: dict[str, StageGraph], on_epoch=None):
     device = stages["train"].device
     # Same seed, same numbers on CPU (MKL otherwise varies in the last bits); CUDA's scatter
     # kernels have no deterministic variant, so GPU runs agree only to rounding.
@@ -310,7 +350,7 @@ def evaluate_stages(config: TrainConfig, graph: Graph, split: splits.Split, stag
             started = time.perf_counter()
             rankings.append(ranking_evaluation(graph, split, stages[stage], model, config.split))
             results[stage] |= {f"full_{name}": value for name, value in metrics.ranking_metrics(rankings[-1]).items()}
-            results[stage]["full_seconds"] = round(time.perf_counter() - started, 2)
+            results[stage]["full_seconds"] = round(time.perf_counter() - started, 2)  # moved to timing.json by ``run``
     ranking = pd.concat(rankings, ignore_index=True) if rankings else None
     return results, pd.concat(predictions, ignore_index=True), pd.concat(per_node, ignore_index=True), ranking
 
@@ -357,9 +397,18 @@ def prepare(config: TrainConfig, expected_hash: str | None = None, stage_names: 
     return graph, graph_hash, split, stages
 
 
+TIMING = ("seconds", "seconds_per_epoch")  # run-level fields of timing.json, not metrics.json
+
+
 def run(config: TrainConfig, out: str | Path, overwrite: bool = False, marker: dict | None = None) -> dict:
     """Train and evaluate one (model, split, seed); write the run directory atomically
-    (``marker``: extra fields for its motive.json, e.g. an experiment's config hash)."""
+    (``marker``: extra fields for its motive.json, e.g. an experiment's config hash). Returns the
+    summary: metrics.json's content plus the timings of timing.json."""
+    with torch_threads(config.threads):
+        return _run(config, out, overwrite, marker)
+
+
+def _run(config: TrainConfig, out: str | Path, overwrite: bool, marker: dict | None) -> dict:
     started = time.perf_counter()
     check_target(out, "run", overwrite)  # fail now, not after training
     if config.split_dir is None:
@@ -370,14 +419,19 @@ def run(config: TrainConfig, out: str | Path, overwrite: bool = False, marker: d
         check_model(config.model, config.split)
     model, history, best_epoch = fit(config, graph, split, stages)
     results, predictions, per_node, ranking = evaluate_stages(config, graph, split, stages, model)
+    timing = {
+        "seconds": round(time.perf_counter() - started, 2),
+        "seconds_per_epoch": round(float(np.mean([h["seconds"] for h in history])), 4) if history else 0.0,
+        "full_seconds": {stage: results[stage].pop("full_seconds") for stage in ("valid", "test") if "full_seconds" in results[stage]},
+    }
+    # Timings live in timing.json, so metrics.json is the same bytes for the same config.
     summary = {
         "config": asdict(config),
         "best_epoch": best_epoch,
         "epochs_run": len(history),
-        "seconds": round(time.perf_counter() - started, 2),
-        "seconds_per_epoch": round(float(np.mean([h["seconds"] for h in history])), 4) if history else 0.0,
         "graph_hash": graph_hash,
         "device": str(stages["train"].device),
+        "environment": environment(config),
         "split": {"name": config.split, "seed": config.split_seed, "graph_hash": split.graph_hash, "dir": config.split_dir},
         "valid": results["valid"],
         "test": results["test"],
@@ -385,6 +439,7 @@ def run(config: TrainConfig, out: str | Path, overwrite: bool = False, marker: d
     with output_dir(out, "run", overwrite, **(marker or {})) as tmp:
         (tmp / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
         (tmp / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+        (tmp / "timing.json").write_text(json.dumps(timing, indent=2) + "\n")
         pd.DataFrame(history).to_csv(tmp / "history.csv", index=False)
         predictions.to_parquet(tmp / "predictions.parquet", index=False)
         per_node.to_parquet(tmp / "per_node_ap.parquet", index=False)
@@ -394,23 +449,67 @@ def run(config: TrainConfig, out: str | Path, overwrite: bool = False, marker: d
         if model.trainable:
             checkpoint["state_dict"] = {name: value.detach().cpu() for name, value in model.state_dict().items()}
         torch.save(checkpoint, tmp / "checkpoint.pt")
-    return summary
+    return summary | {name: timing[name] for name in TIMING}
 
 
-def evaluate_run(run_dir: str | Path, device: str = "auto") -> dict:
-    """Re-score a run from its checkpoint on its split (on ``device``); refuses if the data changed."""
-    run_dir = Path(run_dir)
-    path = run_dir / "checkpoint.pt"
-    if not path.exists():
+def read_run(run_dir: str | Path, device: str = "auto", data: str | Path | None = None) -> tuple[TrainConfig, dict]:
+    """The config and checkpoint of a run folder, read as untrusted input: tensors and plain data
+    only (``weights_only``: a checkpoint that would run code is refused, and nothing in it runs),
+    with its fields checked. ``data`` points at a moved copy of the run's dataset (its graph hash
+    must match)."""
+    path = Path(run_dir) / "checkpoint.pt"
+    if not path.is_file():
         raise MotiveError(f"{path}: file not found; not a run directory made by `motive train`")
-    checkpoint = torch.load(path, weights_only=False, map_location="cpu")
-    config = TrainConfig(**(checkpoint["config"] | {"device": device}))
-    graph, _, split, stages = prepare(config, checkpoint["graph_hash"])
-    model = build_model(config.model, stages["train"], **config.model_kwargs)
-    if model.trainable:
-        model.load_state_dict(checkpoint["state_dict"])
-        model.to(stages["train"].device)
-    results, _, _, _ = evaluate_stages(config, graph, split, stages, model)
+    try:
+        checkpoint = torch.load(path, weights_only=True, map_location="cpu")
+    except pickle.UnpicklingError as error:
+        reason = str(error).strip().splitlines()[-1][:160]
+        raise MotiveError(f"{path}: refused, it holds more than tensors and plain data ({reason}); motive never runs code from a checkpoint") from None
+    except Exception as error:  # truncated, empty, not a torch file
+        raise MotiveError(f"{path}: unreadable checkpoint ({type(error).__name__}); the file is truncated or was not written by `motive train`") from None
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("config"), dict) or not isinstance(checkpoint.get("graph_hash"), str):
+        raise MotiveError(f"{path}: not a motive checkpoint (config or graph_hash missing); retrain with `motive train`")
+    settings = checkpoint["config"] | {"device": device}
+    if data is not None:
+        settings["data"] = str(data)
+    unknown = sorted(set(settings) - {f.name for f in fields(TrainConfig)})
+    if unknown:
+        raise MotiveError(f"{path}: unknown setting {unknown[0]!r} in the checkpoint's config; it was written by another motive version")
+    try:
+        config = TrainConfig(**settings)
+    except TypeError as error:
+        raise MotiveError(f"{path}: bad config in the checkpoint ({error})") from None
+    return config, checkpoint
+
+
+def load_weights(model, checkpoint: dict, path: str | Path) -> None:
+    """Load a checkpoint's weights into ``model`` (one line when they do not fit it, e.g. a plugin
+    whose defaults changed since training)."""
+    if not model.trainable:
+        return
+    state = checkpoint.get("state_dict")
+    if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
+        raise MotiveError(f"{path}: the checkpoint has no weights (state_dict) for model {checkpoint['config'].get('model')!r}; retrain")
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()[1 if len(str(error).splitlines()) > 1 else 0].strip()
+        raise MotiveError(f"{path}: the weights do not fit the model as it is built now ({first}); did the model or its plugin change since training?") from None
+
+
+def evaluate_run(run_dir: str | Path, device: str = "auto", data: str | Path | None = None) -> dict:
+    """Re-score a run from its checkpoint on its split (on ``device``; ``data``: a moved copy of
+    its dataset); refuses if the data changed."""
+    config, checkpoint = read_run(run_dir, device, data)
+    with torch_threads(config.threads):
+        graph, _, split, stages = prepare(config, checkpoint["graph_hash"])
+        model = build_model(config.model, stages["train"], **config.model_kwargs)
+        load_weights(model, checkpoint, Path(run_dir) / "checkpoint.pt")
+        if model.trainable:
+            model.to(stages["train"].device)
+        results, _, _, _ = evaluate_stages(config, graph, split, stages, model)
+    for stage in results.values():
+        stage.pop("full_seconds", None)
     return results
 
 

@@ -102,19 +102,12 @@ def _study(storage: str, name: str, sampler: str, seed: int, create: bool):
     return study
 
 
-def optimize(storage: str, name: str, base: dict, trials: int, sampler: str, seed: int, prune: bool, threads: int | dict | None = None, progress: bool = False) -> int:
+def optimize(storage: str, name: str, base: dict, trials: int, sampler: str, seed: int, prune: bool, progress: bool = False) -> int:
     """Run ``trials`` trials of a study that exists; return how many finished. Runs anywhere
-    that reaches the storage and the data (a pool process; a Dask worker, ``threads`` then being
-    torch threads by host)."""
+    that reaches the storage and the data (a pool process, a Dask worker); each trial trains with
+    the torch threads of its settings (``TrainConfig.threads``)."""
     import optuna
-    import torch
 
-    from motive.experiments import set_worker_threads
-
-    if isinstance(threads, dict):
-        set_worker_threads(threads)
-    elif threads:
-        torch.set_num_threads(threads)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("motive.train").setLevel(logging.WARNING)  # one line per trial is Optuna's
     study = _study(storage, name, sampler, seed, create=False)
@@ -184,15 +177,14 @@ def tune(
 
 
 def _run_trials(storage, name, base, trials, sampler, seed, prune, workers, cluster, progress) -> None:
-    from motive.experiments import cluster_client, threads_by_host, threads_per_process
+    from motive.experiments import cluster_client
 
     shares = [trials // workers + (1 if i < trials % workers else 0) for i in range(workers)]
     shares = [share for share in shares if share]
     if cluster is not None:
         client = cluster_client(cluster)
         try:
-            threads = threads_by_host(client)
-            client.gather([client.submit(optimize, storage, name, base, share, sampler, seed + 1000 * i, prune, threads, pure=False) for i, share in enumerate(shares)])
+            client.gather([client.submit(optimize, storage, name, base, share, sampler, seed + 1000 * i, prune, pure=False) for i, share in enumerate(shares)])
         finally:
             client.close()
         return
@@ -202,9 +194,8 @@ def _run_trials(storage, name, base, trials, sampler, seed, prune, workers, clus
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    threads = threads_per_process(len(shares))
     with ProcessPoolExecutor(len(shares), mp_context=multiprocessing.get_context("spawn")) as pool:
-        for future in [pool.submit(optimize, storage, name, base, share, sampler, seed + 1000 * i, prune, threads) for i, share in enumerate(shares)]:
+        for future in [pool.submit(optimize, storage, name, base, share, sampler, seed + 1000 * i, prune) for i, share in enumerate(shares)]:
             future.result()
 
 
