@@ -71,3 +71,18 @@ def test_data_commands_do_not_import_torch():
 
     code = "import sys; from motive import cli; cli.parser(); print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_the_same_split_again_is_reused_unchanged(tmp_path, capsys):
+    from tests.test_outputs import snapshot
+
+    data = tmp_path / "syn"
+    assert main(["-q", "data", "synth", "--out", str(data), "--scale", "0.05", "--seed", "1"]) == 0
+    argv = ["split", str(data), "--graph", "st_expanded", "--split", "cold_source", "--seed", "2"]
+    assert main(["-q", *argv]) == 0
+    before = snapshot(data)
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "exists and is identical; reused" in capsys.readouterr().out
+    assert snapshot(data) == before
+    assert main(["-q", *argv[:-1], "3"]) == 0  # another seed is another folder

@@ -1,7 +1,13 @@
 """Every bad argument of every command: exit status 2, one line on stderr, no traceback, and the
 file system unchanged (a snapshot of the whole test tree before and after)."""
 
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
 import pytest
+import torch
 
 from motive.cli import main
 from tests.test_outputs import snapshot
@@ -16,7 +22,62 @@ def world(tmp_path_factory):
     (root / "user").mkdir()
     (root / "user" / "thesis.txt").write_text("years of work")
     (root / "file.txt").write_text("a user's file")
+    broken_artifacts(root)
     return root
+
+
+class RunsAShellCommand:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def broken_artifacts(root: Path) -> None:
+    """Run folders and stored splits damaged the ways a shared folder gets damaged (the code of
+    the crafted checkpoint would create a file, which the tree snapshot would show)."""
+    checkpoint = torch.load(root / "run" / "checkpoint.pt", weights_only=True)
+    damaged_runs = {
+        "evil_run": lambda path: torch.save(checkpoint | {"payload": RunsAShellCommand(root / "code-ran")}, path),
+        "truncated_run": lambda path: path.write_bytes(path.read_bytes()[:300]),
+        "weightless_run": lambda path: torch.save({k: v for k, v in checkpoint.items() if k != "state_dict"}, path),
+        "moved_run": lambda path: torch.save(checkpoint | {"config": checkpoint["config"] | {"data": str(root / "gone")}}, path),
+    }
+    for name, damage in damaged_runs.items():
+        shutil.copytree(root / "run", root / name)
+        damage(root / name / "checkpoint.pt")
+    stored = Path("data/st_expanded/orf/splits/random/seed_0")
+
+    def relabel_test_as_message(folder: Path) -> None:
+        labels = pd.read_parquet(folder / "s_t_labels.parquet")
+        labels.loc[labels["subset"] == "test", "subset"] = "message"
+        labels.to_parquet(folder / "s_t_labels.parquet")
+
+    def out_of_range_negative(folder: Path) -> None:
+        negatives = pd.read_parquet(folder / "negatives_test.parquet")
+        negatives.loc[0, "target"] = 10**6
+        negatives.to_parquet(folder / "negatives_test.parquet", index=False)
+
+    damaged_splits = {
+        "data_tampered": relabel_test_as_message,
+        "data_bad_negative": out_of_range_negative,
+        "data_truncated_json": lambda folder: (folder / "split.json").write_text((folder / "split.json").read_text()[:40]),
+        "data_empty_json": lambda folder: (folder / "split.json").write_text(""),
+        "data_no_stages": lambda folder: (folder / "source_stage.parquet").write_bytes(b"PAR1"),
+    }
+    for name, damage in damaged_splits.items():
+        shutil.copytree(root / "data", root / name)
+        damage(root / name / stored)
+    # A cold_source split with one held-out compound's test edge swapped with a training compound's
+    # message edge: the counts still add up, the audit finds the leak.
+    shutil.copytree(root / "data", root / "data_leaky")
+    assert main(["-q", "split", str(root / "data_leaky"), "--graph", "st_expanded", "--split", "cold_source"]) == 0
+    labels_path = root / "data_leaky" / "data/st_expanded/orf/splits/cold_source/seed_0/s_t_labels.parquet"
+    labels = pd.read_parquet(labels_path)
+    test_edge, message_edge = labels.index[labels["subset"] == "test"][0], labels.index[labels["subset"] == "message"][0]
+    labels.loc[[test_edge, message_edge], "subset"] = ["message", "test"]
+    labels.to_parquet(labels_path)
 
 
 TRAIN = ["train", "--data", "W/data", "--hits-k", "5", "--out", "W/new_run"]
@@ -53,7 +114,12 @@ CASES = {
     "split bad split": (["split", "W/data", "--graph", "st_expanded", "--split", "cold"], "argument --split: invalid choice: 'cold'"),
     "split seed -1": (["split", "W/data", "--graph", "st_expanded", "--split", "random", "--seed", "-1"], "argument --seed: must be an integer >= 0"),
     "split into a user's folder": (["split", "W/data", "--graph", "st_expanded", "--split", "random", "--out", "W/user"], "not made by motive"),
-    "split exists": (["split", "W/data", "--graph", "st_expanded", "--split", "random"], "a motive split already exists here; pass --overwrite"),
+    "split differs from the stored one": (
+        ["split", "W/data_leaky", "--graph", "st_expanded", "--split", "cold_source"],
+        "holds a different split (edited, or made with other settings); pass --overwrite",
+    ),
+    "split onto an edited split": (["split", "W/data_tampered", "--graph", "st_expanded", "--split", "random"], "its st labels differ from the counts recorded when it was made"),
+    "split onto a truncated split.json": (["split", "W/data_truncated_json", "--graph", "st_expanded", "--split", "random"], "unreadable or incomplete split.json"),
     "split export below a file": (["split", "W/data", "--graph", "st_expanded", "--split", "cold_source", "--export-official", "W/file.txt"], "W/file.txt is a file"),
     "split graph missing": (["split", "W/user", "--graph", "st_expanded", "--split", "random"], "graph folder not found"),
     "audit missing": (["split", "audit", "/does/not/exist"], "argument dir: /does/not/exist: folder not found"),
@@ -79,9 +145,28 @@ CASES = {
     "train unknown model kwarg": ([*TRAIN, "--model", "gin_cp", "--model-kwargs", '{"width": 3}'], "unexpected keyword argument 'width'"),
     "train hits too large": ([*TRAIN[:3], "--hits-k", "100000", "--out", "W/x"], "hits@100000 needs at least 100000 negatives"),
     "train no out": (["train", "--data", "W/data"], "the following arguments are required: --out"),
+    "train hidden 0": ([*TRAIN, "--model", "gin_cp", "--model-kwargs", '{"hidden": 0}'], "model argument 'hidden' must be a positive integer, got 0"),
+    "train hidden -5": ([*TRAIN, "--model", "mlp", "--model-kwargs", '{"hidden": -5}'], "model argument 'hidden' must be a positive integer, got -5"),
+    "train heads 0": ([*TRAIN, "--model", "gat_cp", "--model-kwargs", '{"heads": 0}'], "model argument 'heads' must be a positive integer, got 0"),
+    "train hidden text": ([*TRAIN, "--model", "cosine", "--model-kwargs", '{"hidden": "wide"}'], "model argument 'hidden' must be an integer, got 'wide'"),
+    "train threads 0": ([*TRAIN, "--threads", "0"], "argument --threads: must be a positive integer, got '0'"),
+    "train on a relabelled stored split": (["train", "--data", "W/data_tampered", "--hits-k", "5", "--out", "W/new_run"], "stored split refused, its st labels differ from the counts"),
+    "train on a leaking stored split": (["train", "--data", "W/data_leaky", "--split", "cold_source", "--hits-k", "5", "--out", "W/new_run"], "stored split refused, it fails its audit"),
+    "train on a negative out of range": (["train", "--data", "W/data_bad_negative", "--hits-k", "5", "--out", "W/new_run"], "negatives_test.parquet: column 'target' holds ids outside"),
+    "train on a truncated split.json": (["train", "--data", "W/data_truncated_json", "--hits-k", "5", "--out", "W/new_run"], "unreadable or incomplete split.json"),
+    "train on an empty split.json": (["train", "--data", "W/data_empty_json", "--hits-k", "5", "--out", "W/new_run"], "unreadable or incomplete split.json"),
+    "train on a broken stage table": (["train", "--data", "W/data_no_stages", "--hits-k", "5", "--out", "W/new_run"], "source_stage.parquet: unreadable"),
     # evaluate and the top level
     "evaluate missing": (["evaluate", "/does/not/exist"], "argument RUN: /does/not/exist: folder not found"),
     "evaluate not a run": (["evaluate", "W/user"], "checkpoint.pt: file not found"),
+    "evaluate a checkpoint that runs code": (["evaluate", "W/evil_run"], "refused, it holds more than tensors and plain data"),
+    "predict a checkpoint that runs code": (["predict", "--run", "W/evil_run", "--all", "--out", "W/full"], "refused, it holds more than tensors and plain data"),
+    "evaluate a truncated checkpoint": (["evaluate", "W/truncated_run"], "unreadable checkpoint"),
+    "predict a truncated checkpoint": (["predict", "--run", "W/truncated_run", "--all", "--out", "W/full"], "unreadable checkpoint"),
+    "evaluate a checkpoint without weights": (["evaluate", "W/weightless_run"], "has no weights (state_dict)"),
+    "evaluate a run whose dataset moved": (["evaluate", "W/moved_run"], "gone"),
+    "evaluate with another dataset": (["evaluate", "W/run", "--data", "W/user"], "graph folder not found"),
+    "evaluate with a missing dataset": (["evaluate", "W/run", "--data", "/does/not/exist"], "argument --data: /does/not/exist: folder not found"),
     "no command": ([], "the following arguments are required: command"),
     "unknown command": (["fly"], "argument command: invalid choice: 'fly'"),
 }

@@ -18,6 +18,7 @@ Checks (each a row of the report):
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -201,6 +202,30 @@ def make_audited_split(graph: Graph, config: SplitConfig, folder: str | Path, ov
     return split, report
 
 
+def load_audited_split(folder: str | Path, graph: Graph, cache_dir: str | Path) -> Split:
+    """A stored split, read as outside data: loaded, then audited, and refused with its first
+    violation if it leaks (a split whose labels were edited after it was written, say). A passed
+    audit is remembered under ``cache_dir`` by the hash of the graph and of every file of the
+    split, so the next use of the same bytes is cheap; any change audits again."""
+    folder = Path(folder)
+    split = load_split(folder, graph)
+    digest = hashlib.sha256(graph.content_hash().encode())
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.name not in ("audit.md", "motive.json"):
+            digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    record = Path(cache_dir) / "audits" / f"{digest.hexdigest()[:32]}.md"
+    if record.is_file():
+        return split
+    report = audit(graph, split)
+    if not report.passed:
+        raise MotiveError(f"{folder}: stored split refused, it fails its audit ({report.first_failure()}); make it again with `motive split ... --overwrite`")
+    record.parent.mkdir(parents=True, exist_ok=True)
+    temporary = record.with_name(f".{record.name}.{os.getpid()}")
+    temporary.write_text(report.to_markdown() + "\n")
+    os.replace(temporary, record)
+    return split
+
+
 def audited_split_from_tables(graph: Graph, folder: str | Path, seed: int, cache_dir: str | Path) -> Split:
     """A split given as official split tables (any folder with ``s_t_labels.parquet`` and a
     ``subset`` column), audited before use; refused with its first violation if it leaks.
@@ -217,7 +242,7 @@ def audited_split_from_tables(graph: Graph, folder: str | Path, seed: int, cache
         digest.update(kind.encode() + "\n".join(map(str, split.subsets[kind])).encode())
     cached = Path(cache_dir) / f"{split.config.split}-{digest.hexdigest()[:16]}"
     if (cached / "split.json").exists():
-        return load_split(cached, graph)
+        return load_audited_split(cached, graph, cache_dir)
     report = audit(graph, split)
     if not report.passed:
         raise MotiveError(f"{folder}: split refused, it leaks: {report.first_failure()}")

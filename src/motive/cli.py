@@ -125,14 +125,21 @@ def _split(args: argparse.Namespace) -> None:
             check_target(official_graph, "graph")
         target = official_graph / splits.OFFICIAL_NAMES[args.split]
         check_target(target, "split_tables", args.overwrite)  # both checks before anything is written
-    split, report = audit.make_audited_split(graph, config, out, args.overwrite)
+    reused = (out / "split.json").is_file() and not args.overwrite
+    if reused:  # the same split again is reused, not refused
+        stored = splits.load_split(out, graph)
+        if not splits.same_split(stored, splits.make_split(graph, config)):
+            raise MotiveError(f"{out}: holds a different split (edited, or made with other settings); pass --overwrite to replace it")
+        split, report = stored, audit.audit(graph, stored)
+    else:
+        split, report = audit.make_audited_split(graph, config, out, args.overwrite)
     if args.export_official:
         if not official_exists:
             layout.write_graph(graph, official_graph)
         layout.write_split_tables(split.tables(graph), target, args.overwrite)
         print(f"official split tables: {target}")
     print(report.to_markdown())
-    print(f"split written to {out}")
+    print(f"split at {out} exists and is identical; reused" if reused else f"split written to {out}")
 
 
 def _split_audit(args: argparse.Namespace) -> None:

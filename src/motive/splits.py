@@ -252,15 +252,64 @@ def load_split(folder: str | Path, graph: Graph) -> Split:
     meta_path = folder / "split.json"
     if not meta_path.exists():
         raise MotiveError(f"{meta_path}: file not found; not a split made by `motive split`")
-    meta = json.loads(meta_path.read_text())
-    if meta["graph_hash"] != graph.content_hash():
-        raise MotiveError(f"{folder}: split was made for graph {meta['graph_hash'][:12]}, not this one ({graph.content_hash()[:12]}); re-split")
-    config = SplitConfig(**{**meta["config"], "ratios": tuple(meta["config"]["ratios"])})
+    redo = "make it again with `motive split ... --overwrite`"
+    try:
+        meta = json.loads(meta_path.read_text())
+        graph_hash, settings = meta["graph_hash"], dict(meta["config"])
+        config = SplitConfig(**{**settings, "ratios": tuple(settings["ratios"])})
+    except (ValueError, KeyError, TypeError) as error:
+        raise MotiveError(f"{meta_path}: unreadable or incomplete split.json ({type(error).__name__}: {str(error)[:80]}); {redo}") from None
+    if graph_hash != graph.content_hash():
+        raise MotiveError(f"{folder}: split was made for graph {str(graph_hash)[:12]}, not this one ({graph.content_hash()[:12]}); re-split")
     tables = layout.read_split_tables(folder)
     subsets = {kind: table["subset"].to_numpy(dtype=object) for kind, table in tables.items()}
-    node_stage = {side: pd.read_parquet(folder / f"{side}_stage.parquet")["node_stage"].to_numpy(np.int8) for side in ("source", "target")}
-    negatives = {stage: pd.read_parquet(folder / f"negatives_{stage}.parquet") for stage in ("valid", "test")}
-    return Split(config, meta["graph_hash"], subsets, node_stage, negatives, meta.get("eval_negative_modes", {}))
+    sizes = {"source": len(graph.sources), "target": len(graph.targets)}
+    node_stage, negatives = {}, {}
+    for side in ("source", "target"):
+        path = folder / f"{side}_stage.parquet"
+        stages = _read_table(path, ["node_stage"], redo)["node_stage"]
+        if len(stages) != sizes[side] or not stages.isin(range(len(STAGES))).all():
+            raise MotiveError(f"{path}: expected {sizes[side]} node stages in 0..{len(STAGES) - 1}; {redo}")
+        node_stage[side] = stages.to_numpy(np.int8)
+    for stage in ("valid", "test"):
+        path = folder / f"negatives_{stage}.parquet"
+        table = _read_table(path, ["source", "target"], redo)
+        for side in ("source", "target"):
+            ids = table[side]
+            if not pd.api.types.is_integer_dtype(ids) or len(ids) and (ids.min() < 0 or ids.max() >= sizes[side]):
+                raise MotiveError(f"{path}: column {side!r} holds ids outside 0..{sizes[side] - 1} (or not integers); {redo}")
+        negatives[stage] = table
+    split = Split(config, graph_hash, subsets, node_stage, negatives, meta.get("eval_negative_modes", {}))
+    recorded = meta.get("counts")
+    if recorded is not None and split.counts() != recorded:
+        kind = next(k for k in sorted(set(recorded) | set(split.counts())) if recorded.get(k) != split.counts().get(k))
+        raise MotiveError(f"{folder}: stored split refused, its {kind} labels differ from the counts recorded when it was made ({split.counts().get(kind)} vs {recorded.get(kind)}); {redo}")
+    return split
+
+
+def same_split(a: Split, b: Split) -> bool:
+    """Whether two splits label every edge, stage every node and store every negative alike."""
+    return (
+        a.config == b.config
+        and a.graph_hash == b.graph_hash
+        and a.subsets.keys() == b.subsets.keys()
+        and all(np.array_equal(a.subsets[kind], b.subsets[kind]) for kind in a.subsets)
+        and all(np.array_equal(a.node_stage[side], b.node_stage[side]) for side in ("source", "target"))
+        and a.negatives.keys() == b.negatives.keys()
+        and all(np.array_equal(a.negatives[stage][["source", "target"]].to_numpy(), b.negatives[stage][["source", "target"]].to_numpy()) for stage in a.negatives)
+    )
+
+
+def _read_table(path: Path, columns: list[str], redo: str) -> pd.DataFrame:
+    """A stored table with ``columns``, or one line saying what is wrong with it."""
+    try:
+        table = pd.read_parquet(path)
+    except Exception as error:  # missing, truncated, not parquet
+        raise MotiveError(f"{path}: unreadable ({type(error).__name__}); {redo}") from None
+    missing = [column for column in columns if column not in table.columns]
+    if missing:
+        raise MotiveError(f"{path}: column {missing[0]!r} missing; {redo}")
+    return table
 
 
 def split_from_tables(graph: Graph, tables: dict[str, pd.DataFrame], folder_name: str = "", seed: int = 0) -> Split:

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from motive import checks, layout, metrics, splits
-from motive.audit import audited_split_from_tables, make_audited_split
+from motive.audit import audited_split_from_tables, load_audited_split, make_audited_split
 from motive.errors import MotiveError
 from motive.graph import Graph
 from motive.models import StageGraph, build_model, check_model, load_plugins
@@ -147,19 +147,19 @@ def resolve_device(name: str) -> torch.device:
 def load_split(graph: Graph, config: TrainConfig) -> splits.Split:
     """The saved split of (graph, split, split_seed), created and audited if absent; or the
     audited split of ``split_dir``'s official tables."""
-    if config.split_dir is not None:
-        from motive.datasets.registry import default_cache_dir
+    from motive.datasets.registry import default_cache_dir
 
+    if config.split_dir is not None:
         return audited_split_from_tables(graph, config.split_dir, config.split_seed, default_cache_dir() / "splits")
     split_config = splits.SplitConfig(config.split, config.split_seed)
     folder = splits.default_dir(config.data, config.graph, split_config, config.gene_type)
-    if (folder / "split.json").exists():
-        return splits.load_split(folder, graph)
+    if (folder / "split.json").exists():  # stored: audited again before use (cached by content hash)
+        return load_audited_split(folder, graph, default_cache_dir() / "splits")
     try:
         return make_audited_split(graph, split_config, folder)[0]
     except MotiveError:
         if (folder / "split.json").exists():  # another process (a tune or Dask worker) made the same split meanwhile
-            return splits.load_split(folder, graph)
+            return load_audited_split(folder, graph, default_cache_dir() / "splits")
         raise
 
 

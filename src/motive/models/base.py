@@ -7,8 +7,9 @@ may see. Trainable models are ``torch.nn.Module``s with ``encode`` (node embeddi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -127,6 +128,15 @@ class Heuristic:
             pairs = (np.repeat(rows, len(candidates)), np.tile(candidates, len(rows)))
             sources, targets = pairs if query_side == "source" else pairs[::-1]
             yield start, self.score(stage, sources, targets).reshape(len(rows), len(candidates))
+
+
+def model_argument(name: str, check: Callable[[Any], Any], value: Any) -> Any:
+    """A model's keyword argument checked by ``check`` (from ``motive.checks``), or one line naming
+    it: ``model argument 'hidden' must be a positive integer, got 0``. For plugin authors too."""
+    try:
+        return check(value)
+    except MotiveError as error:
+        raise MotiveError(f"model argument {name!r} {error}") from None
 
 
 def refuse_cold(name: str, split_name: str, why: str) -> None:

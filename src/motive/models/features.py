@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from motive.models.base import LinkModel, StageGraph
+from motive.checks import positive_int
+from motive.models.base import LinkModel, StageGraph, model_argument
 
 
 def bilinear_matrix(head: nn.Bilinear, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
@@ -19,6 +20,7 @@ class MLP(LinkModel):
 
     def __init__(self, in_dims: dict[str, int], hidden: int = 64):
         super().__init__()
+        hidden = model_argument("hidden", positive_int, hidden)
         self.towers = nn.ModuleDict({t: nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU()) for t, d in in_dims.items()})
         self.head = nn.Bilinear(hidden, hidden, 1)
 
@@ -54,6 +56,7 @@ class Cosine(LinkModel):
 
     def __init__(self, in_dims: dict[str, int], hidden: int = 64):
         super().__init__()
+        hidden = model_argument("hidden", positive_int, hidden)
         self.project = nn.ModuleDict({t: nn.Linear(d, hidden, bias=False) for t, d in in_dims.items()})
         self.scale = nn.Parameter(torch.tensor(5.0))
         self.bias = nn.Parameter(torch.tensor(0.0))

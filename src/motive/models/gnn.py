@@ -17,8 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from motive.checks import nonnegative_float, positive_int
 from motive.models.attention import GATv2
-from motive.models.base import LinkModel, Relation, StageGraph
+from motive.models.base import LinkModel, Relation, StageGraph, model_argument
 
 
 class SAGE(nn.Module):
@@ -91,6 +92,8 @@ class GNN(LinkModel):
         negative_slope: float = 0.01,  # leaky ReLU between the two layers
     ):
         super().__init__()
+        hidden, heads = model_argument("hidden", positive_int, hidden), model_argument("heads", positive_int, heads)
+        negative_slope = model_argument("negative_slope", nonnegative_float, negative_slope)
         self.conv, self.features, self.negative_slope = conv, features, negative_slope
         self.transductive = features == "embs"
         if features == "cp":
