@@ -156,6 +156,9 @@ CASES = {
     "train on a truncated split.json": (["train", "--data", "W/data_truncated_json", "--hits-k", "5", "--out", "W/new_run"], "unreadable or incomplete split.json"),
     "train on an empty split.json": (["train", "--data", "W/data_empty_json", "--hits-k", "5", "--out", "W/new_run"], "unreadable or incomplete split.json"),
     "train on a broken stage table": (["train", "--data", "W/data_no_stages", "--hits-k", "5", "--out", "W/new_run"], "source_stage.parquet: unreadable"),
+    # tune
+    "tune study name with a separator": (["tune", "--data", "W/data", "--model", "mlp", "--hits-k", "5", "--study", "../escape", "--out", "W/t"], "study: must be a name of letters"),
+    "tune study name with URL characters": (["tune", "--data", "W/data", "--model", "mlp", "--hits-k", "5", "--study", "a?b=1", "--out", "W/t"], "study: must be a name of letters"),
     # evaluate and the top level
     "evaluate missing": (["evaluate", "/does/not/exist"], "argument RUN: /does/not/exist: folder not found"),
     "evaluate not a run": (["evaluate", "W/user"], "checkpoint.pt: file not found"),

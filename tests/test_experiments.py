@@ -176,6 +176,16 @@ def test_failing_run_is_recorded_and_the_rest_completes(dataset, tmp_path, capsy
         ({"seeds": 0}, "seeds: expected a positive count"),
         ({"settings": {"epochs": 0}}, "epochs: must be a positive integer"),
         ("- just\n- a list\n", "expected a mapping"),
+        ({"models": {"popularity": 5}}, "models.popularity: expected a mapping of settings (or nothing), got 5"),
+        ({"splits": 5}, "splits: expected a list of split names, got 5"),
+        ({"graphs": {"st_expanded": 1}}, "graphs: expected a list of graph types"),
+        ({"settings": [1, 2]}, "settings: expected a mapping of settings, got [1, 2]"),
+        ({"plugins": None}, "plugins: expected a list of Python files, got None"),
+        ({"plugins": [5]}, "plugins: expected a list of Python files, got 5"),
+        ({"data": 5}, "data: expected a folder path, got 5"),
+        ({"models": {"x/../../../escaped": {"model": "mlp"}}}, "models: label 'x/../../../escaped': must be a name of letters, digits"),
+        ({"models": {".hidden": {"model": "mlp"}}}, "models: label '.hidden': must be a name"),
+        ({"models": {"a" * 101: {"model": "mlp"}}}, "at most 100 characters"),
     ],
 )
 def test_bad_configs_fail_with_one_line_before_any_run(dataset, tmp_path, capsys, content, message):

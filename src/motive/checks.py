@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -101,3 +102,16 @@ def _real(value: Any) -> float:
     if not math.isfinite(number):
         raise MotiveError(f"must be a finite number, got {value!r}")
     return number
+
+
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+MAX_NAME = 100  # characters; motive's temp prefixes and hash suffixes still fit a 255-byte file name
+
+
+def safe_name(value: Any) -> str:
+    """A user-given name that becomes a file or folder name (a model label, a study name): letters,
+    digits and ``. _ + -``, not starting with a dot, no ``..``, at most ``MAX_NAME`` characters. No
+    separator, no parent reference, nothing a database URL or a shell would read specially."""
+    if not isinstance(value, str) or not SAFE_NAME.fullmatch(value) or ".." in value or len(value) > MAX_NAME:
+        raise MotiveError(f"must be a name of letters, digits and . _ + - (starting with a letter or digit, no '..', at most {MAX_NAME} characters), got {value!r}")
+    return value

@@ -70,6 +70,7 @@ def load_config(name_or_path: str | Path) -> dict:
     if not isinstance(config, dict):
         raise MotiveError(f"{path}: expected a mapping of run_experiment arguments at the top level, got {type(config).__name__}")
     check_keys(config, str(path))
+    check_types(config, str(path))
     return config
 
 
@@ -91,6 +92,9 @@ def _model_settings(models) -> dict[str, dict]:
         raise MotiveError(f"models: expected a list of model names or a mapping name -> settings, got {models!r}")
     result = {}
     for label, settings in models.items():
+        checks.named(f"models: label {label!r}", checks.safe_name, label)  # it becomes a run folder's name
+        if settings is not None and not isinstance(settings, dict):
+            raise MotiveError(f"models.{label}: expected a mapping of settings (or nothing), got {settings!r}")
         settings = dict(settings or {})
         for key in settings:
             if key not in MODEL_SETTINGS:
@@ -103,6 +107,8 @@ def _model_settings(models) -> dict[str, dict]:
 def _names(value, what: str, allowed: list[str]) -> list[str]:
     if isinstance(value, str):
         value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list | tuple):
+        raise MotiveError(f"{what}: expected a list of names (or one comma-separated string), got {value!r}")
     value = list(value)
     for name in value:
         if name not in allowed:
@@ -119,6 +125,29 @@ def _seeds(seeds) -> list[int]:
     if not values or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in values) or len(set(values)) != len(values):
         raise MotiveError(f"seeds: expected a positive count or distinct integers >= 0, got {seeds!r}")
     return values
+
+
+TYPES = {  # the config values that have one type (a YAML file can hold anything)
+    "data": ((str, Path), "a folder path"),
+    "out": ((str, Path), "a folder path"),
+    "settings": ((dict,), "a mapping of settings"),
+    "plugins": ((list, tuple), "a list of Python files"),
+    "description": ((str,), "text"),
+    "models": ((list, tuple, dict, str), "a list of model names or a mapping name -> settings"),
+    "splits": ((list, tuple, str), "a list of split names"),
+    "graphs": ((list, tuple, str), "a list of graph types"),
+}
+
+
+def check_types(config: dict, where: str = "") -> None:
+    """One line for a value of the wrong type (``plugins: null``, ``settings: [1, 2]``, ``data: 5``)."""
+    prefix = f"{where}: " if where else ""
+    for key, (types, kind) in TYPES.items():
+        if key in config and (config[key] is not None or key == "plugins") and not isinstance(config[key], types):
+            raise MotiveError(f"{prefix}{key}: expected {kind}, got {config[key]!r}")
+    for plugin in config.get("plugins") or ():
+        if not isinstance(plugin, str | Path):
+            raise MotiveError(f"{prefix}plugins: expected a list of Python files, got {plugin!r}")
 
 
 def run_hash(config: dict, graph_hash: str) -> str:
@@ -357,6 +386,7 @@ def run_experiment(
     progress: bool = True,
 ) -> pd.DataFrame:
     """Run (or resume) the grid graph x split x model x seed; return and write RESULTS/results.parquet."""
+    check_types({"data": data, "out": out, "settings": settings, "plugins": plugins, "description": description, "models": models, "splits": splits, "graphs": graphs})
     if data is None:
         raise MotiveError("no dataset: pass --data DIR (or data: in the config)")
     if out is None:

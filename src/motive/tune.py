@@ -139,6 +139,7 @@ def tune(
 
     checks.named("trials", checks.positive_int, trials)
     checks.named("workers", checks.positive_int, workers)
+    name = checks.named("study", checks.safe_name, study) if study is not None else f"{graph}-{split}-{model}"
     if sampler not in ("random", "tpe"):
         raise MotiveError(f"sampler: unknown sampler {sampler!r}; expected random or tpe")
     settings = dict(settings or {})
@@ -149,7 +150,6 @@ def tune(
     check_model(model, split)
     out = reopen_dir(out, "tune", ["study.db", "best_params.yaml", "trials.parquet", "history.png"])
     storage = storage or f"sqlite:///{(out / 'study.db').resolve()}"
-    name = study or f"{graph}-{split}-{model}"
     _, graph_hash, _, stages = prepare(TrainConfig(**base), stage_names=("train",))
     if not build_model(model, stages["train"], **base["model_kwargs"]).trainable:
         raise MotiveError(f"model {model!r} has no parameters to tune")
