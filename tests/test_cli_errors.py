@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from motive.cli import main
+from motive.datasets import registry
 from tests.test_outputs import snapshot
 
 
@@ -23,7 +24,24 @@ def world(tmp_path_factory):
     (root / "user" / "thesis.txt").write_text("years of work")
     (root / "file.txt").write_text("a user's file")
     broken_artifacts(root)
+    broken_results(root)
+    first_file = registry.get_dataset("l1000").files["path"].iloc[0]
+    (root / "cache" / "l1000" / "raw" / first_file).mkdir(parents=True)  # a folder where a cached file belongs
     return root
+
+
+def broken_results(root: Path) -> None:
+    """An experiment's results folder, killed before any run finished, truncated, or without its
+    status column."""
+    argv = ["-q", "experiment", "paper", "--data", str(root / "data"), "--models", "popularity", "--splits", "random", "--seeds", "1", "--hits-k", "5"]
+    assert main([*argv, "--out", str(root / "exp")]) == 0
+    for name in ("exp_killed", "exp_truncated", "exp_no_status"):
+        shutil.copytree(root / "exp", root / name)
+    results = pd.read_parquet(root / "exp" / "results.parquet")
+    results.assign(status="pending").to_parquet(root / "exp_killed" / "results.parquet")
+    path = root / "exp_truncated" / "results.parquet"
+    path.write_bytes(path.read_bytes()[:100])
+    results.drop(columns="status").to_parquet(root / "exp_no_status" / "results.parquet")
 
 
 class RunsAShellCommand:
@@ -104,6 +122,8 @@ CASES = {
     "build-inputs no profiles": (["data", "build-inputs", "W/user", "--out", "W/x"], "features.parquet: file not found"),
     "fetch unknown": (["data", "fetch", "nope"], "unknown dataset 'nope'"),
     "fetch generated": (["data", "fetch", "synthetic"], "generated, not fetched"),
+    "fetch into a cache that is a file": (["data", "fetch", "l1000", "--cache", "W/file.txt", "--mirror", "W/user"], "W/file.txt: is a file, where the cache needs a folder"),
+    "fetch where a folder holds a cached file's name": (["data", "fetch", "l1000", "--cache", "W/cache", "--mirror", "W/user"], "is a folder, where the cache keeps the file"),
     "stats missing": (["data", "stats", "/does/not/exist"], "argument dataset: /does/not/exist: folder not found"),
     "stats not a dataset": (["data", "stats", "W/user"], "no data/{graph_type}/orf/ folders"),
     "stats onto a user's file": (["data", "stats", "W/data", "--out", "W/file.txt", "--overwrite"], "is not a motive stats"),
@@ -159,6 +179,10 @@ CASES = {
     # tune
     "tune study name with a separator": (["tune", "--data", "W/data", "--model", "mlp", "--hits-k", "5", "--study", "../escape", "--out", "W/t"], "study: must be a name of letters"),
     "tune study name with URL characters": (["tune", "--data", "W/data", "--model", "mlp", "--hits-k", "5", "--study", "a?b=1", "--out", "W/t"], "study: must be a name of letters"),
+    # report
+    "report a killed experiment": (["report", "W/exp_killed", "--out", "W/rep"], "no finished run to report (1 pending)"),
+    "report a truncated results table": (["report", "W/exp_truncated", "--out", "W/rep"], "unreadable results table"),
+    "report without a status column": (["report", "W/exp_no_status", "--out", "W/rep"], "column 'status' missing"),
     # evaluate and the top level
     "evaluate missing": (["evaluate", "/does/not/exist"], "argument RUN: /does/not/exist: folder not found"),
     "evaluate not a run": (["evaluate", "W/user"], "checkpoint.pt: file not found"),

@@ -302,3 +302,18 @@ def test_grid_on_dask_equals_the_local_run_and_survives_a_killed_worker(dataset,
     subprocess.run(command, check=True, env=os.environ | {"OMP_NUM_THREADS": "2"}, timeout=300)
     in_grid = local[(local["split"] == "cold_source") & (local["model"] == "gin_cp") & (local["seed"] == 0)]["run"].item()
     assert (alone / "metrics.json").read_bytes() == (tmp_path / "local" / in_grid / "metrics.json").read_bytes()
+
+
+def test_a_second_experiment_on_the_same_results_folder_is_refused(dataset, tmp_path, capsys):
+    from motive.experiments import exclusive
+
+    out = tmp_path / "results"
+    argv = ["-q", "experiment", "paper", "--data", str(dataset), "--models", "popularity", "--splits", "random", "--seeds", "1", "--hits-k", "5", "--out", str(out)]
+    assert main(argv) == 0
+    before = (out / "results.parquet").read_bytes()
+    with exclusive(out):  # what the first process holds while it runs
+        assert main(argv) == 2
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and "another `motive experiment` is running on this results folder" in error
+    assert (out / "results.parquet").read_bytes() == before
+    assert main(argv) == 0  # released with its holder

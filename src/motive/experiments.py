@@ -14,12 +14,16 @@ the runs it changes. This module plans and executes runs; it never trains or sco
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import inspect
 import json
 import logging
+import os
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -428,6 +432,27 @@ def run_experiment(
     tuned = _tuned_settings(study_storage) if params == "best" else None
     specs = plan(data, out, models, split_names, graph_names, _seeds(seeds), split_seed, official_splits, settings, plugins, tuned)
     out = reopen_dir(out, "experiment", ["experiment.json", "results.parquet"])
+    with exclusive(out):
+        return _run_grid(out, arguments, specs, workers, cluster, progress)
+
+
+@contextmanager
+def exclusive(folder: Path) -> Iterator[None]:
+    """Hold the results folder for one experiment process: a second one on the same folder is
+    refused (it would train the same runs and call the other's unfinished runs failed). The lock
+    is the kernel's (``flock`` on the folder itself), so it leaves no file and dies with its process."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise MotiveError(f"{folder}: another `motive experiment` is running on this results folder; wait for it to finish, or use another --out") from None
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def _run_grid(out: Path, arguments: dict, specs: list[RunSpec], workers: int, cluster: str | None, progress: bool) -> pd.DataFrame:
     with own_file(out / "experiment.json") as tmp:
         tmp.write_text(json.dumps(arguments, indent=2, default=str) + "\n")
     from tqdm.auto import tqdm

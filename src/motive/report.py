@@ -29,6 +29,9 @@ FULL_RANKING = ("full_mrr", "full_map", "full_hits@10", "full_success@10")
 COMPARED = ("hits@{k}", "auprc")  # metrics of the paired best-vs-others comparison
 
 
+REQUIRED_COLUMNS = ("graph", "split", "model", "seed", "run", "status", "error")
+
+
 def read_results(results_dir: str | Path) -> pd.DataFrame:
     results_dir = Path(results_dir)
     marker = read_marker(results_dir)
@@ -37,9 +40,18 @@ def read_results(results_dir: str | Path) -> pd.DataFrame:
     path = results_dir / "results.parquet"
     if not path.is_file():
         raise MotiveError(f"{path}: file not found; the experiment wrote no results yet")
-    table = pd.read_parquet(path)
+    try:
+        table = pd.read_parquet(path)
+    except Exception as error:  # truncated, not parquet
+        raise MotiveError(f"{path}: unreadable results table ({type(error).__name__}); rerun the same `motive experiment` command to rewrite it") from None
     if table.empty:
         raise MotiveError(f"{path}: no runs in the results table")
+    missing = [column for column in REQUIRED_COLUMNS if column not in table.columns]
+    if missing:
+        raise MotiveError(f"{path}: column {missing[0]!r} missing; not a results table written by `motive experiment`")
+    if not table["status"].isin(["done", "reused"]).any():
+        counts = ", ".join(f"{n} {status}" for status, n in table["status"].value_counts().items())
+        raise MotiveError(f"{path}: no finished run to report ({counts}); rerun the same `motive experiment` command to finish them")
     return table
 
 

@@ -114,9 +114,18 @@ def fetch(name: str, mirror: str | Path | None = None, cache_dir: str | Path | N
     dataset = get_dataset(name)
     if dataset.files.empty:
         raise MotiveError(f"dataset {name!r} has no files to fetch; generate it with `motive data synth`")
-    raw_dir = Path(cache_dir or default_cache_dir()) / name / "raw"
+    cache = Path(cache_dir or default_cache_dir())
+    raw_dir = cache / name / "raw"
+    for folder in (cache, cache / name, raw_dir):  # before any download: one line, nothing fetched
+        if folder.exists() and not folder.is_dir():
+            raise MotiveError(f"{folder}: is a file, where the cache needs a folder; pass another --cache (or move the file)")
     for row in dataset.files.itertuples(index=False):
         final = raw_dir / row.path
+        for parent in [p for p in final.parents if p != raw_dir and raw_dir in p.parents]:
+            if parent.exists() and not parent.is_dir():
+                raise MotiveError(f"{parent}: is a file, where the cache needs a folder; move it away")
+        if final.is_dir():
+            raise MotiveError(f"{final}: is a folder, where the cache keeps the file {row.path}; move it away")
         if final.exists() and sha256_of(final) == row.sha256:
             continue
         with cache_file(final) as tmp:
