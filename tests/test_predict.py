@@ -237,3 +237,54 @@ def test_edges_and_smiles_join_new_compounds_to_the_graph(trained, tmp_path):
         predict.predict(loaded, compounds=profiles, edges=pd.DataFrame({"query": ["NOPE"], "node": [gene]}))
     with pytest.raises(MotiveError, match="'UNKNOWNGENE' is not a target of the run's graph"):
         predict.predict(loaded, compounds=profiles, edges=pd.DataFrame({"query": ["NEWOTHER000002"], "node": ["UNKNOWNGENE"]}))
+
+
+def test_full_matrix_resume_never_mixes_blocks_of_other_profiles(trained, tmp_path, monkeypatch):
+    loaded = predict.load_run(trained / "run", "cpu")
+    nodes = np.arange(40)
+    keys = [f"NEW{i:03d}" for i in nodes]
+    before = source_frame(loaded, nodes, keys)
+    after = source_frame(loaded, nodes[::-1], keys)  # same keys, other profiles
+    original, calls = predict._write_atomically, []
+
+    def crashing(table, path):
+        calls.append(path.name)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        original(table, path)
+
+    monkeypatch.setattr(predict, "_write_atomically", crashing)
+    with pytest.raises(KeyboardInterrupt):
+        predict.predict_all(trained / "run", tmp_path / "all", compounds=before, top_k=3, block=8, device="cpu", progress=False)
+    monkeypatch.setattr(predict, "_write_atomically", original)
+    predict.predict_all(trained / "run", tmp_path / "all", compounds=after, top_k=3, block=8, device="cpu", progress=False)
+    predict.predict_all(trained / "run", tmp_path / "fresh", compounds=after, top_k=3, block=8, device="cpu", progress=False)
+    for name in ("per_compound.parquet", "per_gene.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "all" / name), pd.read_parquet(tmp_path / "fresh" / name))
+
+
+def test_full_matrix_with_graph_keys_follows_the_plain_rule(trained, tmp_path):
+    loaded = predict.load_run(trained / "run", "cpu")
+    existing = source_frame(loaded, np.arange(3))
+    with pytest.raises(MotiveError, match="is already a compound of the run's graph"):
+        predict.predict_all(trained / "run", tmp_path / "all", compounds=existing, device="cpu", progress=False)
+    assert not (tmp_path / "all").exists()
+    predict.predict_all(trained / "run", tmp_path / "all", compounds=existing, top_k=2, device="cpu", progress=False, allow_existing=True)
+
+
+def test_full_matrix_excluding_known_pairs_keeps_only_unknown_distinct_finite_rows(trained, tmp_path):
+    loaded = predict.load_run(trained / "run", "cpu")
+    top_k = len(loaded.graph.sources)  # every compound: genes with known partners have fewer candidates left
+    predict.predict_all(trained / "run", tmp_path / "all", top_k=top_k, exclude_known=True, block=64, device="cpu", progress=False)
+    s, t = loaded.graph.endpoints("st")
+    known = set(zip(loaded.graph.sources.keys[s], loaded.graph.targets.keys[t], strict=True))
+    for name, query in (("per_gene.parquet", "gene"), ("per_compound.parquet", "compound")):
+        table = pd.read_parquet(tmp_path / "all" / name)
+        assert np.isfinite(table["score"]).all() and not table.duplicated(["gene", "compound"]).any()
+        assert not any(pair in known for pair in zip(table["compound"], table["gene"], strict=True))
+        assert (table["known"] == "none").all()
+        ranks = table.groupby(query)["rank"].agg(["min", "max", "count"])
+        assert (ranks["min"] == 1).all() and (ranks["max"] == ranks["count"]).all()  # 1..n, fewer rows where fewer candidates
+    per_gene = pd.read_parquet(tmp_path / "all" / "per_gene.parquet")
+    hub = loaded.graph.targets.keys[np.bincount(t).argmax()]
+    assert (per_gene["gene"] == hub).sum() == len(loaded.graph.sources) - np.bincount(t).max()

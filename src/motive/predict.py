@@ -334,6 +334,7 @@ def predict_all(
     overwrite: bool = False,
     progress: bool = True,
     data: str | Path | None = None,
+    allow_existing: bool = False,
 ) -> dict:
     """Every compound x every gene (the graph's, or the given profile tables'), streamed in blocks
     of compounds: keeps the ``top_k`` genes per compound and the ``top_k`` compounds per gene, in
@@ -349,20 +350,25 @@ def predict_all(
     started = time.perf_counter()
     outputs.check_target(out, "full_predictions", overwrite)
     loaded = load_run(run, device, data)
-    stage, keys, ids = loaded.stage, {}, {}
+    stage, keys, ids, profiles = loaded.stage, {}, {}, {}
     for side, table in (("source", compounds), ("target", genes)):
         nodes = loaded.graph.sources if side == "source" else loaded.graph.targets
         if table is None:
             keys[side], ids[side] = nodes.keys, np.arange(len(nodes))
         else:
             keys[side], x, _ = read_profiles(table, side, loaded.feature_names[side])
-            stage, ids[side] = extend_stage(loaded, stage, side, keys[side], x, allow_existing=True)
+            stage, ids[side] = extend_stage(loaded, stage, side, keys[side], x, allow_existing=allow_existing)
+            profiles[side] = x
     n_compounds, n_genes = len(ids["source"]), len(ids["target"])
     top_k = min(top_k, n_compounds, n_genes)
+    # The resume key: everything that changes the output (the model, the queries' keys and
+    # profiles, the settings), so finished blocks of another input are never mixed in.
     digest = hashlib.sha256(Path(run, "checkpoint.pt").read_bytes())
     for side in ("source", "target"):
         digest.update(np.asarray(keys[side], dtype=str).astype("U").tobytes())
-    digest.update(json.dumps([top_k, exclude_known, block]).encode())
+        if side in profiles:
+            digest.update(np.ascontiguousarray(profiles[side], np.float64).tobytes())
+    digest.update(json.dumps([top_k, exclude_known, block, allow_existing, loaded.graph.content_hash()]).encode())
     work = outputs.work_dir(out, digest.hexdigest()[:16])
     known = KnownPairs(loaded)
     known_s, known_t = np.divmod(known.keys, known.n_targets)  # every known pair's compound and gene ids
@@ -402,6 +408,7 @@ def predict_all(
                 "known": known.flags(compound_ids, ids["target"][best.ravel()]),
             }
         )
+        frame = frame[np.isfinite(frame["score"].to_numpy())]  # excluded known pairs: fewer rows, not -inf ones
         _write_atomically(pa.Table.from_pandas(frame, preserve_index=False), work / f"compounds-{index:06d}.parquet")
         # merge the block into the running top-k compounds of every gene
         take = min(top_k, len(scores))
@@ -425,6 +432,9 @@ def predict_all(
             "known": known.flags(ids["source"][gene_rows.T.ravel()], np.repeat(ids["target"], top_k)),
         }
     )
+    # a gene with fewer than top_k candidates left (excluded known pairs) has fewer rows: no -inf
+    # score, no placeholder row repeated
+    gene_table = gene_table[np.isfinite(gene_table["score"].to_numpy())].reset_index(drop=True)
     summary = {
         "run": str(run),
         "compounds": n_compounds,
