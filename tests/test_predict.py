@@ -27,6 +27,24 @@ def trained(tmp_path_factory):
     return root
 
 
+class Crash(Exception):
+    pass
+
+
+def crash_on_write(monkeypatch, at: int) -> list[str]:
+    """Make the ``at``-th block write of ``predict_all`` crash; returns the names written so far."""
+    original, calls = predict._write_atomically, []
+
+    def crashing(table, path):
+        calls.append(path.name)
+        if len(calls) == at:
+            raise Crash
+        original(table, path)
+
+    monkeypatch.setattr(predict, "_write_atomically", crashing)
+    return calls
+
+
 def source_frame(loaded, nodes, new_keys=None):
     frame = pd.DataFrame(loaded.graph.sources.x[nodes], columns=loaded.feature_names["source"])
     frame.index = pd.Index(new_keys if new_keys is not None else loaded.graph.sources.keys[nodes], name="Metadata_InChIKey")
@@ -88,18 +106,7 @@ def test_full_matrix_top_k_equals_dense_and_resumes(trained, tmp_path, monkeypat
     dense = loaded.model.score(loaded.stage, np.repeat(np.arange(n_s), n_t), np.tile(np.arange(n_t), n_s)).reshape(n_s, n_t)
     k = 4
     # Crash after three blocks, then resume: finished blocks are not recomputed.
-    original, calls = predict._write_atomically, []
-
-    class Crash(Exception):
-        pass
-
-    def crashing(table, path):
-        calls.append(path.name)
-        if len(calls) == 4:
-            raise Crash
-        original(table, path)
-
-    monkeypatch.setattr(predict, "_write_atomically", crashing)
+    original, calls = predict._write_atomically, crash_on_write(monkeypatch, 4)
     with pytest.raises(Crash):
         predict.predict_all(trained / "run", tmp_path / "all", top_k=k, block=16, device="cpu", progress=False)
     work = next(tmp_path.glob(".all.motive-work-*"))
@@ -245,16 +252,9 @@ def test_full_matrix_resume_never_mixes_blocks_of_other_profiles(trained, tmp_pa
     keys = [f"NEW{i:03d}" for i in nodes]
     before = source_frame(loaded, nodes, keys)
     after = source_frame(loaded, nodes[::-1], keys)  # same keys, other profiles
-    original, calls = predict._write_atomically, []
-
-    def crashing(table, path):
-        calls.append(path.name)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        original(table, path)
-
-    monkeypatch.setattr(predict, "_write_atomically", crashing)
-    with pytest.raises(KeyboardInterrupt):
+    original = predict._write_atomically
+    crash_on_write(monkeypatch, 2)
+    with pytest.raises(Crash):
         predict.predict_all(trained / "run", tmp_path / "all", compounds=before, top_k=3, block=8, device="cpu", progress=False)
     monkeypatch.setattr(predict, "_write_atomically", original)
     predict.predict_all(trained / "run", tmp_path / "all", compounds=after, top_k=3, block=8, device="cpu", progress=False)
