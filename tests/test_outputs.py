@@ -3,6 +3,7 @@ only motive's own output of the same kind; a crash leaves the old or the new out
 permissions."""
 
 import json
+import shutil
 import os
 import signal
 import stat
@@ -237,8 +238,9 @@ def test_sigkill_mid_write_never_leaves_a_partial_output(tmp_path):
     process.wait(timeout=60)
     assert snapshot(tmp_path / "data") == before
     assert json.loads((tmp_path / "data" / outputs.MARKER).read_text()) == marker
-    # Leftover temp folders of killed runs are recognised as motive's, never as user files.
-    assert outputs.foreign_files(tmp_path) == []
+    # Leftover temp folders of killed runs are recognised as motive's (their token), never as user files.
+    leftovers = [p for p in tmp_path.iterdir() if outputs.TEMP_TAG in p.name]
+    assert leftovers and all(outputs.is_temp_leftover(p) for p in leftovers)
 
 
 def test_read_only_location_as_another_user():
@@ -275,14 +277,18 @@ def test_work_folders_are_reused_by_key_and_only_motives_are_removed(tmp_path):
         outputs.remove_work_dir(tmp_path / "mine", ["notes.txt"])
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
     # a temp write killed inside the work folder (SIGKILL) leaves ".NAME.motive-tmp-XXXX/NAME": motive's too
-    leftover = work / f".block-1.parquet{outputs.TEMP_TAG}abc123"
-    leftover.mkdir()
+    leftover = outputs._make_temp(work / "block-1.parquet")  # what a killed cache_file leaves
     (leftover / "block-1.parquet").write_text("half")
+    lookalike = work / f".thesis{outputs.TEMP_TAG}draft"  # named like a temp, but the user's
+    lookalike.mkdir()
+    (lookalike / "chapter.txt").write_text("mine")
     (work / "notes.txt").write_text("a user's file in the work folder")
     assert outputs.remove_work_dir(work, ["block-0.parquet", "block-1.parquet"]) is False
-    assert sorted(p.name for p in work.iterdir()) == [outputs.MARKER, "notes.txt"]  # ours gone, theirs kept
+    assert sorted(p.name for p in work.iterdir()) == [lookalike.name, outputs.MARKER, "notes.txt"]  # ours gone, theirs kept
     assert (work / "notes.txt").read_text() == "a user's file in the work folder"
+    assert (lookalike / "chapter.txt").read_text() == "mine"
     (work / "notes.txt").unlink()
+    shutil.rmtree(lookalike)
     assert outputs.remove_work_dir(work, ["block-0.parquet"]) is True
     assert not work.exists()
 
@@ -323,3 +329,39 @@ def test_failed_fallback_swap_puts_the_old_output_back(tmp_path, monkeypatch):
         write_output(tmp_path / "out", "two", overwrite=True)
     assert (tmp_path / "out" / "result.txt").read_text() == "one"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_overwrite_never_takes_what_the_output_did_not_write(tmp_path, capsys):
+    """--overwrite replaces only what the markers list: a run saved inside a dataset, a user's
+    symlink or a user's file named like motive's temp folders block it, with one line naming it."""
+    from motive.cli import main
+
+    data = tmp_path / "data"
+    assert main(["-q", "data", "synth", "--out", str(data), "--scale", "0.05", "--seed", "1"]) == 0
+    train = ["-q", "train", "--data", str(data), "--model", "popularity", "--hits-k", "5"]
+    assert main([*train, "--out", str(data / "my_runs" / "r")]) == 0  # also stores the dataset's split (derived: fine)
+
+    def refused(argv, name):
+        before = snapshot(tmp_path)
+        assert main(argv) == 2
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and name in error, error
+        assert snapshot(tmp_path) == before
+
+    synth = ["-q", "data", "synth", "--out", str(data), "--scale", "0.05", "--seed", "2", "--overwrite"]
+    refused(synth, "my_runs/r (a motive run)")
+    run = tmp_path / "run"
+    assert main([*train, "--out", str(run)]) == 0
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "keep.txt").write_text("mine")
+    (run / "linked").symlink_to(tmp_path / "elsewhere")
+    refused([*train, "--out", str(run), "--overwrite"], "linked (a symlink)")
+    (run / "linked").unlink()
+    (run / f"notes{outputs.TEMP_TAG}v2.txt").write_text("my notes, named like a temp file")
+    refused([*train, "--out", str(run), "--overwrite"], f"notes{outputs.TEMP_TAG}v2.txt")
+    (run / f"notes{outputs.TEMP_TAG}v2.txt").unlink()
+    outputs._make_temp(run / "metrics.json")  # a real leftover of motive's own: no obstacle
+    assert main([*train, "--out", str(run), "--overwrite"]) == 0
+    shutil.rmtree(data / "my_runs")
+    assert main(synth) == 0  # its stored splits go with it
+    assert (tmp_path / "elsewhere" / "keep.txt").read_text() == "mine"

@@ -29,7 +29,13 @@ from motive.errors import MotiveError
 log = logging.getLogger(__name__)
 
 MARKER = "motive.json"
-TEMP_TAG = ".motive-tmp-"  # in every temp sibling's name, so leftovers of a killed run are recognisable
+TEMP_TAG = ".motive-tmp-"  # in every temp sibling's name
+# The file motive writes into every temp folder it makes: a leftover of a killed run is a folder
+# with TEMP_TAG in its name *and* this token inside, so a user's file named like one is never taken.
+TEMP_TOKEN = ".motive-temp-token"
+# Motive outputs that may sit inside another output and go with it when it is replaced: a
+# dataset's graph folders and stored splits. Any other nested output (a run saved inside a dataset) blocks it.
+DERIVED = {"dataset": ("graph", "split", "split_tables"), "graph": ("split", "split_tables")}
 MARKDOWN_TAG = "<!-- motive:{kind} -->"  # first line of a Markdown output (invisible when rendered)
 
 
@@ -58,14 +64,40 @@ def _written_files(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if not p.is_dir())
 
 
-def foreign_files(folder: Path) -> list[str]:
-    """Files under ``folder`` that no motive marker lists (nested outputs count as motive's own)."""
-    known: set[Path] = set()
-    for marker_path in folder.rglob(MARKER):
-        marker = read_marker(marker_path.parent) or {}
-        known.add(marker_path)
-        known.update(marker_path.parent / name for name in marker.get("files", []))
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if not p.is_dir() and p not in known and not any(TEMP_TAG in part for part in p.relative_to(folder).parts))
+def is_temp_leftover(path: Path) -> bool:
+    """Whether ``path`` is a temp folder motive made (its name and its token), e.g. one a killed
+    run left behind."""
+    return TEMP_TAG in path.name and path.is_dir() and not path.is_symlink() and (path / TEMP_TOKEN).is_file()
+
+
+def foreign_files(folder: Path, kind: str | None = None) -> list[str]:
+    """What under ``folder`` a replacement of it would delete without motive having made it:
+    files no motive marker lists, symlinks (never followed), and nested motive outputs other than
+    the ``DERIVED`` kinds of ``kind`` (named with their kind). Motive's temp leftovers do not count."""
+    found: list[str] = []
+
+    def visit(directory: Path, owner: Path, listed: set[str]) -> None:
+        for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+            path = Path(entry.path)
+            shown = str(path.relative_to(folder))
+            if entry.is_symlink():
+                found.append(f"{shown} (a symlink)")
+            elif entry.is_dir(follow_symlinks=False):
+                nested = read_marker(path)
+                if is_temp_leftover(path):
+                    continue
+                if nested is None:
+                    visit(path, owner, listed)
+                elif nested["kind"] in DERIVED.get(kind or "", ()):
+                    visit(path, path, set(nested.get("files", [])))
+                else:
+                    found.append(f"{shown} (a motive {nested['kind']})")
+            elif str(path.relative_to(owner)) not in listed and path != owner / MARKER:
+                found.append(shown)
+
+    top = read_marker(folder) or {}
+    visit(folder, folder, set(top.get("files", [])))
+    return found
 
 
 def _check_writable_parent(final: Path) -> None:
@@ -91,18 +123,24 @@ def check_target(final: str | os.PathLike, kind: str, overwrite: bool = False) -
         return
     if final.is_symlink() or not final.is_dir():
         raise MotiveError(f"{final}: exists and is not a folder; motive never replaces a file with a folder, choose another path")
-    if not any(final.iterdir()):
+    if _empty(final):
         return
     marker = read_marker(final)
     if marker is None:
         raise MotiveError(f"{final}: folder exists and was not made by motive (no {MARKER}); choose another path, motive never deletes it")
     if marker["kind"] != kind:
         raise MotiveError(f"{final}: holds a motive {marker['kind']}, not a {kind}; choose another path")
-    foreign = foreign_files(final)
+    foreign = foreign_files(final, kind)
     if foreign:
         raise MotiveError(f"{final}: holds files motive did not write ({foreign[0]}{' and more' if len(foreign) > 1 else ''}); move them out or choose another path")
     if not overwrite:
         raise MotiveError(f"{final}: a motive {kind} already exists here; pass --overwrite to replace it, or choose another path")
+
+
+def _empty(folder: Path) -> bool:
+    """Nothing in it, or only the token of a temp folder motive made (a writer may write a nested
+    output straight into its own temp folder)."""
+    return all(entry.name == TEMP_TOKEN for entry in folder.iterdir())
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -125,6 +163,7 @@ def _make_temp(final: Path) -> Path:
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}{TEMP_TAG}", dir=final.parent))
     tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; outputs are shared like any folder
+    (tmp / TEMP_TOKEN).write_text(f"motive temp folder for {final.name}\n")
     return tmp
 
 
@@ -140,23 +179,31 @@ def output_dir(final: str | os.PathLike, kind: str, overwrite: bool = False, **m
     tmp = _make_temp(final)
     try:
         yield tmp
+        (tmp / TEMP_TOKEN).unlink(missing_ok=True)  # the output it becomes holds only what the writer wrote
         marker = {"kind": kind, "motive_version": _version(), **meta}  # no timestamp: same output, same bytes
         marker["files"] = _written_files(tmp)
         (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
         check_target(final, kind, overwrite)  # again: the path may have changed during the work
-        if final.exists() and any(final.iterdir()):
+        if final.exists() and not _empty(final):
             if not _exchange(tmp, final):
                 # No atomic swap here: the old output stays under a hidden name until the new one is in place.
                 old = final.with_name(f".{final.name}{TEMP_TAG}old-{os.getpid()}")
                 final.rename(old)
+                (old / TEMP_TOKEN).write_text(f"motive's replaced {final.name}\n")  # a leftover motive may remove
                 try:
                     tmp.rename(final)
                 except OSError:
+                    (old / TEMP_TOKEN).unlink()
                     old.rename(final)  # put the old output back rather than leave neither
                     raise
                 tmp = old
-        else:
-            tmp.rename(final)  # onto a missing path or an empty folder
+        else:  # onto a missing path or an empty folder (a writer's own temp folder keeps its token)
+            in_temp = final.exists() and (final / TEMP_TOKEN).exists()
+            if in_temp:
+                (final / TEMP_TOKEN).unlink()
+            tmp.rename(final)
+            if in_temp:
+                (final / TEMP_TOKEN).write_text("motive temp folder\n")
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)  # only ever our temp folder, or the old output it replaced
@@ -292,9 +339,10 @@ def remove_work_dir(path: Path, names: Iterable[str]) -> bool:
         raise MotiveError(f"{path}: not a motive work folder; left in place")
     for name in names:
         (path / name).unlink(missing_ok=True)
-    for temp in path.glob(f".*{TEMP_TAG}*"):  # a crashed temp write: ".NAME.motive-tmp-XXXX/NAME"
-        if temp.is_dir() and not temp.is_symlink():
+    for temp in path.glob(f".*{TEMP_TAG}*"):  # a crashed temp write: ".NAME.motive-tmp-XXXX/NAME" + token
+        if is_temp_leftover(temp):
             (temp / temp.name[1:].split(TEMP_TAG)[0]).unlink(missing_ok=True)
+            (temp / TEMP_TOKEN).unlink(missing_ok=True)
             with contextlib.suppress(OSError):  # not empty: not only ours
                 temp.rmdir()
     others = sorted(p.name for p in path.iterdir() if p.name != MARKER)
