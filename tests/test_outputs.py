@@ -3,8 +3,8 @@ only motive's own output of the same kind; a crash leaves the old or the new out
 permissions."""
 
 import json
-import shutil
 import os
+import shutil
 import signal
 import stat
 import subprocess
