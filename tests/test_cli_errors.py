@@ -25,6 +25,13 @@ def world(tmp_path_factory):
     (root / "file.txt").write_text("a user's file")
     broken_artifacts(root)
     broken_results(root)
+    # what --overwrite must never take: a run saved inside a dataset, a user's symlink in a run
+    shutil.copytree(root / "data", root / "data_with_run")
+    shutil.copytree(root / "run", root / "data_with_run" / "my_runs" / "r")
+    shutil.copytree(root / "run", root / "run_with_link")
+    (root / "run_with_link" / "shared").symlink_to(root / "user")
+    shutil.copytree(root / "run", root / "run_with_lookalike")
+    (root / "run_with_lookalike" / "notes.motive-tmp-v2.txt").write_text("named like a temp, but mine")
     first_file = registry.get_dataset("l1000").files["path"].iloc[0]
     (root / "cache" / "l1000" / "raw" / first_file).mkdir(parents=True)  # a folder where a cached file belongs
     return root
@@ -112,6 +119,7 @@ CASES = {
     "synth signal 2": (["data", "synth", "--out", "W/x", "--signal", "2"], "argument --signal: must be within [0, 1], got '2'"),
     "synth seed -1": (["data", "synth", "--out", "W/x", "--seed", "-1"], "argument --seed: must be an integer >= 0, got '-1'"),
     "synth no out": (["data", "synth"], "the following arguments are required: --out"),
+    "synth overwrite over a run saved inside": (["data", "synth", "--out", "W/data_with_run", "--overwrite"], "holds files motive did not write (my_runs/r (a motive run))"),
     # data build / build-inputs / fetch / stats
     "build into a user's folder": (["data", "build", "l1000", "--out", "W/user", "--mirror", "W"], "not made by motive"),
     "build unknown dataset": (["data", "build", "nope", "--out", "W/x"], "unknown dataset 'nope'"),
@@ -150,6 +158,10 @@ CASES = {
     "train onto a user's file": ([*TRAIN[:-1], "W/file.txt"], "exists and is not a folder"),
     "train onto own run": ([*TRAIN[:-1], "W/run"], "a motive run already exists here; pass --overwrite"),
     "train onto a dataset": ([*TRAIN[:-1], "W/data", "--overwrite"], "holds a motive dataset, not a run"),
+    "train overwrite over a symlink inside": ([*TRAIN[:-1], "W/run_with_link", "--overwrite"], "holds files motive did not write (shared (a symlink))"),
+    "train overwrite over a file named like a temp": ([*TRAIN[:-1], "W/run_with_lookalike", "--overwrite"], "holds files motive did not write (notes.motive-tmp-v2.txt)"),
+    "experiment label with a separator": (["experiment", "paper", "--data", "W/data", "--models", "mlp/../../escaped", "--out", "W/exp2"], "models: label 'mlp/../../escaped': must be a name"),
+    "train out name too long": ([*TRAIN[:-1], "W/" + "r" * 230], "output name too long (230 bytes; at most 225"),
     "train bad json": ([*TRAIN, "--model-kwargs", "{bad"], "argument --model-kwargs: is not valid JSON (Expecting property name enclosed in double quotes at line 1 column 2)"),
     "train json list": ([*TRAIN, "--model-kwargs", "[1]"], "argument --model-kwargs: must be a JSON object"),
     "train batch 0": ([*TRAIN, "--batch-size", "0"], "argument --batch-size: must be a positive integer, got '0'"),

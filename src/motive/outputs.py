@@ -100,8 +100,17 @@ def foreign_files(folder: Path, kind: str | None = None) -> list[str]:
     return found
 
 
+# The longest name motive derives from an output's name: ".NAME.motive-work-" + a 16-character key
+# (temp siblings ".NAME.motive-tmp-" + 8 characters, or "old-" + a pid, are shorter). Every one
+# must fit the file system's 255 bytes.
+MAX_OUTPUT_NAME = 255 - len(".") - len(".motive-work-") - 16
+
+
 def _check_writable_parent(final: Path) -> None:
-    """The nearest existing folder above ``final`` must be one the user may write into."""
+    """``final``'s name leaves room for motive's temp and work names, and the nearest existing
+    folder above it is one the user may write into."""
+    if len(os.fsencode(final.name)) > MAX_OUTPUT_NAME:
+        raise MotiveError(f"{final.name[:40]}...: output name too long ({len(os.fsencode(final.name))} bytes; at most {MAX_OUTPUT_NAME}, so motive's temp names still fit); choose a shorter one")
     ancestor = final.parent
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
