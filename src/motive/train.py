@@ -463,7 +463,8 @@ def read_run(run_dir: str | Path, device: str = "auto", data: str | Path | None 
     try:
         checkpoint = torch.load(path, weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as error:
-        reason = str(error).strip().splitlines()[-1][:160]
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        reason = next((line for line in lines if "GLOBAL" in line or "Unsupported" in line), lines[-1] if lines else "")[:160]
         raise MotiveError(f"{path}: refused, it holds more than tensors and plain data ({reason}); motive never runs code from a checkpoint") from None
     except Exception as error:  # truncated, empty, not a torch file
         raise MotiveError(f"{path}: unreadable checkpoint ({type(error).__name__}); the file is truncated or was not written by `motive train`") from None
