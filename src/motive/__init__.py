@@ -23,10 +23,9 @@ import sys
 import types
 from pathlib import Path
 
+from motive._version import __version__ as __version__
 from motive.errors import MotiveError
 from motive.graph import GRAPH_TYPES, Graph, NodeTable
-
-__version__ = "0.1.0"
 
 
 def train(out: str | Path, overwrite: bool = False, **settings) -> dict:

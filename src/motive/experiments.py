@@ -35,6 +35,7 @@ from motive.errors import MotiveError
 from motive.graph import GRAPH_TYPES
 from motive.models import REGISTRY, check_model, load_plugins
 from motive.outputs import own_file, parquet_metadata, read_marker, reopen_dir
+from motive.parallel import cluster_client
 from motive.splits import COLD_SIDES, OFFICIAL_NAMES
 from motive.train import TrainConfig
 
@@ -263,22 +264,6 @@ def execute(spec: RunSpec) -> dict:
         message = f"{type(error).__name__}: {error}".splitlines()[0]
         return {"status": "failed", "error": message, "traceback": traceback.format_exc(), "seconds": round(time.perf_counter() - started, 2)}
     return {"status": "done", "summary": summary}
-
-
-def cluster_client(address: str):
-    """A Dask client for ``tcp://HOST:PORT`` or a scheduler file (JSON) of a running cluster."""
-    from distributed import Client
-
-    try:
-        if address.endswith(".json"):
-            if not Path(address).is_file():
-                raise MotiveError(f"{address}: scheduler file not found; start one with `dask scheduler --scheduler-file {address}`")
-            return Client(scheduler_file=address, timeout="20s")
-        return Client(address, timeout="20s")
-    except MotiveError:
-        raise
-    except Exception as error:  # unreachable scheduler, bad address
-        raise MotiveError(f"cluster {address}: cannot connect ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else 'no answer'}); is `dask scheduler` running there?") from None
 
 
 def execute_on_worker(spec: RunSpec) -> dict:

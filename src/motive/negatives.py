@@ -18,13 +18,17 @@ stored with the split; training negatives are redrawn per batch.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from motive.errors import MotiveError
 from motive.graph import Graph
-from motive.splits import COLD_SIDES, STAGES, Split
+from motive.names import COLD_SIDES, STAGES
+
+if TYPE_CHECKING:
+    from motive.splits import Split
 
 log = logging.getLogger(__name__)
 EXACT_ENUMERATION_LIMIT = 4_000_000  # pools up to this many pairs are enumerated when nearly exhausted

@@ -40,7 +40,7 @@ MARKDOWN_TAG = "<!-- motive:{kind} -->"  # first line of a Markdown output (invi
 
 
 def _version() -> str:
-    from motive import __version__
+    from motive._version import __version__
 
     return __version__
 

@@ -24,14 +24,8 @@ import pandas as pd
 from motive import layout
 from motive.errors import MotiveError
 from motive.graph import EDGE_COLUMNS, Graph
-
-STAGES = ("train", "valid", "test")
-ST_SUBSETS = ("message", "train", "valid", "test", "unused")  # unused: cold_both edges joining two stages
-# Stage at which an edge of each subset first becomes visible; unused edges never are.
-SUBSET_STAGE = {"message": 0, "train": 0, "valid": 1, "test": 2, "unused": 3}
-SPLITS = ("random", "cold_source", "cold_target", "cold_both")
-OFFICIAL_NAMES = {"random": "random", "cold_source": "source", "cold_target": "target", "cold_both": "zero_shot"}
-COLD_SIDES = {"random": (), "cold_source": ("source",), "cold_target": ("target",), "cold_both": ("source", "target")}
+from motive.names import COLD_SIDES, OFFICIAL_NAMES, SPLITS, STAGES, SUBSET_STAGE
+from motive.negatives import draw_eval_negatives
 
 
 @dataclass(frozen=True)
@@ -209,8 +203,6 @@ def make_split(graph: Graph, config: SplitConfig) -> Split:
 
 
 def _attach_eval_negatives(graph: Graph, split: Split) -> None:
-    from motive.negatives import draw_eval_negatives
-
     for stage in ("valid", "test"):
         split.negatives[stage], split.negative_modes[stage] = draw_eval_negatives(graph, split, stage)
 

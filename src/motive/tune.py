@@ -177,7 +177,7 @@ def tune(
 
 
 def _run_trials(storage, name, base, trials, sampler, seed, prune, workers, cluster, progress) -> None:
-    from motive.experiments import cluster_client
+    from motive.parallel import cluster_client
 
     shares = [trials // workers + (1 if i < trials % workers else 0) for i in range(workers)]
     shares = [share for share in shares if share]

@@ -1,0 +1,24 @@
+"""Reaching a Dask cluster: the one place that connects to a scheduler, used by experiments and
+tune alike (so neither imports the other for it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from motive.errors import MotiveError
+
+
+def cluster_client(address: str):
+    """A Dask client for ``tcp://HOST:PORT`` or a scheduler file (JSON) of a running cluster."""
+    from distributed import Client
+
+    try:
+        if address.endswith(".json"):
+            if not Path(address).is_file():
+                raise MotiveError(f"{address}: scheduler file not found; start one with `dask scheduler --scheduler-file {address}`")
+            return Client(scheduler_file=address, timeout="20s")
+        return Client(address, timeout="20s")
+    except MotiveError:
+        raise
+    except Exception as error:  # unreachable scheduler, bad address
+        raise MotiveError(f"cluster {address}: cannot connect ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else 'no answer'}); is `dask scheduler` running there?") from None
