@@ -203,7 +203,7 @@ CASES = {
     "evaluate a truncated checkpoint": (["evaluate", "W/truncated_run"], "unreadable checkpoint"),
     "predict a truncated checkpoint": (["predict", "--run", "W/truncated_run", "--all", "--out", "W/full"], "unreadable checkpoint"),
     "evaluate a checkpoint without weights": (["evaluate", "W/weightless_run"], "has no weights (state_dict)"),
-    "evaluate a run whose dataset moved": (["evaluate", "W/moved_run"], "gone"),
+    "evaluate a run whose dataset moved": (["evaluate", "W/moved_run"], "gone: the run's dataset folder is not there (moved?); give its new place as data (`--data DIR`)"),
     "evaluate with another dataset": (["evaluate", "W/run", "--data", "W/user"], "graph folder not found"),
     "evaluate with a missing dataset": (["evaluate", "W/run", "--data", "/does/not/exist"], "argument --data: /does/not/exist: folder not found"),
     "no command": ([], "the following arguments are required: command"),

@@ -480,6 +480,8 @@ def read_run(run_dir: str | Path, device: str = "auto", data: str | Path | None 
         config = TrainConfig(**settings)
     except TypeError as error:
         raise MotiveError(f"{path}: bad config in the checkpoint ({error})") from None
+    if data is None and not Path(config.data).is_dir():
+        raise MotiveError(f"{config.data}: the run's dataset folder is not there (moved?); give its new place as data (`--data DIR`)")
     return config, checkpoint
 
 
