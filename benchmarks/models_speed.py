@@ -32,7 +32,8 @@ def one(args: argparse.Namespace) -> None:
 
     kwargs = {} if args.one == "bilinear" else {"hidden": args.hidden}  # bilinear has no hidden layer
     device = {"device": args.device} if args.device != "cpu" else {}  # older versions had no device option
-    config = TrainConfig(data=args.data, split=args.split, model=args.one, model_kwargs=kwargs, epochs=args.epochs, **device)
+    extra = {"threads": args.threads} if "threads" in inspect.signature(TrainConfig).parameters else {}  # older versions used the process's
+    config = TrainConfig(data=args.data, split=args.split, model=args.one, model_kwargs=kwargs, epochs=args.epochs, **device, **extra)
     out = Path(args.work) / "runs" / f"{args.one}-h{args.hidden}-e{args.epochs}-{args.device}"
     replace = {"overwrite": True} if "overwrite" in inspect.signature(run).parameters else {}  # older versions replaced silently
     summary = run(config, out, **replace)
@@ -64,6 +65,7 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--split", default="random")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads per run (the README's table: 2, the cores of the machine)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -91,6 +93,8 @@ def main() -> None:
             args.split,
             "--device",
             args.device,
+            "--threads",
+            str(args.threads),
         ]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
