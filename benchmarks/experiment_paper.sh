@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 out=${1:-$(mktemp -d)}
 mkdir -p "$out"
 [ -d "$out/synthetic/data" ] || .venv/bin/motive -q data synth --out "$out/synthetic" --scale 1 --seed 0 > /dev/null
-/usr/bin/time -v .venv/bin/motive experiment paper --data "$out/synthetic" --models gin_cp,mlp --seeds 5 \
+# Two runs at once, one torch thread each (a run's numbers depend on its threads: TrainConfig.threads).
+/usr/bin/time -v .venv/bin/motive experiment paper --data "$out/synthetic" --models gin_cp,mlp --seeds 5 --workers 2 \
   --out "$out/results" > "$out/experiment.txt" 2> "$out/time.txt" || true
 tail -1 "$out/experiment.txt"
 grep -E "Elapsed|Maximum resident" "$out/time.txt"
