@@ -40,6 +40,7 @@ def experiment(tmp_path_factory) -> Path:
 def test_report_numbers_equal_the_run_folders(experiment, tmp_path):
     written = report(experiment, tmp_path / "report")
     assert {"tables.md", "summary.csv", "results.csv", "index.html"} <= set(written)
+    assert written == sorted(p.name for p in (tmp_path / "report").iterdir() if p.name != "motive.json")  # what is there, no temp token
     summary = pd.read_csv(tmp_path / "report" / "summary.csv")
     tables = (tmp_path / "report" / "tables.md").read_text()
     table = pd.read_parquet(experiment / "results.parquet")

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from motive.errors import MotiveError
-from motive.outputs import check_target, markdown_header, output_dir, read_marker
+from motive.outputs import TEMP_TOKEN, check_target, markdown_header, output_dir, read_marker
 
 HEADLINE = ("f1", "hits@{k}", "precision@{k}")  # the paper's Tables 3-4
 RANKING = ("auroc", "auprc", "mrr")
@@ -364,7 +364,7 @@ def report(results_dir: str | Path, out: str | Path, overwrite: bool = False) ->
         for name, png in figures.items():
             (tmp / name).write_bytes(png)
         (tmp / "index.html").write_text(index_html(markdown[0][2:], markdown[2:4], sections, figures))
-        written = sorted(p.name for p in tmp.iterdir())
+        written = sorted(p.name for p in tmp.iterdir() if p.name != TEMP_TOKEN)
     return written
 
 
