@@ -365,3 +365,19 @@ def test_overwrite_never_takes_what_the_output_did_not_write(tmp_path, capsys):
     shutil.rmtree(data / "my_runs")
     assert main(synth) == 0  # its stored splits go with it
     assert (tmp_path / "elsewhere" / "keep.txt").read_text() == "mine"
+
+
+def test_an_interrupt_while_the_temp_folder_is_made_leaves_nothing(tmp_path, monkeypatch):
+    # SIGINT right after mkdtemp (what test_sigint_mid_write_leaves_nothing hits on a busy machine)
+    original = Path.write_text
+
+    def interrupted(self, *args, **kwargs):
+        if self.name == outputs.TEMP_TOKEN:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", interrupted)
+    for writer in (lambda: outputs.output_dir(tmp_path / "out", "dataset"), lambda: outputs.own_file(tmp_path / "results.parquet")):
+        with pytest.raises(KeyboardInterrupt), writer():
+            pass
+    assert list(tmp_path.iterdir()) == []

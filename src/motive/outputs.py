@@ -171,8 +171,12 @@ def _exchange(a: Path, b: Path) -> bool:
 def _make_temp(final: Path) -> Path:
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}{TEMP_TAG}", dir=final.parent))
-    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; outputs are shared like any folder
-    (tmp / TEMP_TOKEN).write_text(f"motive temp folder for {final.name}\n")
+    try:
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; outputs are shared like any folder
+        (tmp / TEMP_TOKEN).write_text(f"motive temp folder for {final.name}\n")
+    except BaseException:  # Ctrl-C while the temp folder is being made: it goes too
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return tmp
 
 
