@@ -381,3 +381,14 @@ def test_an_interrupt_while_the_temp_folder_is_made_leaves_nothing(tmp_path, mon
         with pytest.raises(KeyboardInterrupt), writer():
             pass
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_users_file_named_like_the_temp_token_is_never_taken(tmp_path):
+    # Only a folder named as motive's temp *and* holding the token counts as motive's; a user's
+    # folder whose one file happens to carry the token's name is the user's.
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / outputs.TEMP_TOKEN).write_text("mine")
+    with pytest.raises(MotiveError, match="was not made by motive"):
+        write_output(tmp_path / "out", "one")
+    assert (tmp_path / "out" / outputs.TEMP_TOKEN).read_text() == "mine"
+    assert not outputs.is_temp_leftover(tmp_path / "out")

@@ -149,7 +149,8 @@ def check_target(final: str | os.PathLike, kind: str, overwrite: bool = False) -
 def _empty(folder: Path) -> bool:
     """Nothing in it, or only the token of a temp folder motive made (a writer may write a nested
     output straight into its own temp folder)."""
-    return all(entry.name == TEMP_TOKEN for entry in folder.iterdir())
+    names = [entry.name for entry in folder.iterdir()]
+    return not names or (names == [TEMP_TOKEN] and is_temp_leftover(folder))
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -211,7 +212,7 @@ def output_dir(final: str | os.PathLike, kind: str, overwrite: bool = False, **m
                     raise
                 tmp = old
         else:  # onto a missing path or an empty folder (a writer's own temp folder keeps its token)
-            in_temp = final.exists() and (final / TEMP_TOKEN).exists()
+            in_temp = final.exists() and is_temp_leftover(final)  # _empty: then it holds only the token
             if in_temp:
                 (final / TEMP_TOKEN).unlink()
             tmp.rename(final)
