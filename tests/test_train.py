@@ -277,4 +277,6 @@ def test_cli_ranking_eval_writes_ranks_and_metrics(dataset, tmp_path):
     test = ranking[ranking["stage"] == "test"]
     assert saved["test"]["full_mrr"] == pytest.approx(float(np.mean(1 / test["rank"])))
     assert saved["test"]["full_positives"] == len(test) == saved["test"]["positives"]
+    timing = json.loads((tmp_path / "run" / "timing.json").read_text())
+    assert "full_seconds" not in saved["test"] and set(timing["full_seconds"]) == {"valid", "test"}
     assert set(test["query_side"]) == {"source"}

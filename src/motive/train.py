@@ -313,9 +313,10 @@ def ranking_evaluation(graph: Graph, split: splits.Split, stage_graph: StageGrap
     )
 
 
-def evaluate_stages(config: TrainConfig, graph: Graph, split: splits.Split, stages: dict[str, StageGraph], model):
+def evaluate_stages(config: TrainConfig, graph: Graph, split: splits.Split, stages: dict[str, StageGraph], model, timing: dict | None = None):
     """Scores, metrics and per-node AP of valid and test (and the filtered full ranking when
-    asked); the threshold comes from valid."""
+    asked); the threshold comes from valid. ``timing`` receives the full ranking's seconds per
+    stage (timings stay out of the metrics, which are the same bytes for the same config)."""
     results, predictions, per_node, rankings = {}, [], [], []
     threshold = None
     seen = _seen_in_training(graph, split)
@@ -350,7 +351,8 @@ def evaluate_stages(config: TrainConfig, graph: Graph, split: splits.Split, stag
             started = time.perf_counter()
             rankings.append(ranking_evaluation(graph, split, stages[stage], model, config.split))
             results[stage] |= {f"full_{name}": value for name, value in metrics.ranking_metrics(rankings[-1]).items()}
-            results[stage]["full_seconds"] = round(time.perf_counter() - started, 2)  # moved to timing.json by ``run``
+            if timing is not None:
+                timing[stage] = round(time.perf_counter() - started, 2)
     ranking = pd.concat(rankings, ignore_index=True) if rankings else None
     return results, pd.concat(predictions, ignore_index=True), pd.concat(per_node, ignore_index=True), ranking
 
@@ -418,11 +420,12 @@ def _run(config: TrainConfig, out: str | Path, overwrite: bool, marker: dict | N
         config = replace(config, split=split.config.split)  # the folder says which split it is
         check_model(config.model, config.split)
     model, history, best_epoch = fit(config, graph, split, stages)
-    results, predictions, per_node, ranking = evaluate_stages(config, graph, split, stages, model)
+    full_seconds: dict[str, float] = {}
+    results, predictions, per_node, ranking = evaluate_stages(config, graph, split, stages, model, full_seconds)
     timing = {
         "seconds": round(time.perf_counter() - started, 2),
         "seconds_per_epoch": round(float(np.mean([h["seconds"] for h in history])), 4) if history else 0.0,
-        "full_seconds": {stage: results[stage].pop("full_seconds") for stage in ("valid", "test") if "full_seconds" in results[stage]},
+        "full_seconds": full_seconds,
     }
     # Timings live in timing.json, so metrics.json is the same bytes for the same config.
     summary = {
@@ -511,8 +514,6 @@ def evaluate_run(run_dir: str | Path, device: str = "auto", data: str | Path | N
         if model.trainable:
             model.to(stages["train"].device)
         results, _, _, _ = evaluate_stages(config, graph, split, stages, model)
-    for stage in results.values():
-        stage.pop("full_seconds", None)
     return results
 
 
