@@ -35,7 +35,15 @@ def main() -> None:
     rows = []
     for split in ("random", "cold_source", "cold_target"):
         for model in MODELS:
-            config = TrainConfig(data=args.data, graph=args.graph, split=split, model=model, seed=args.seed, epochs=args.epochs, hits_k=args.hits_k)
+            config = TrainConfig(
+                data=args.data,
+                graph=args.graph,
+                split=split,
+                model=model,
+                seed=args.seed,
+                epochs=args.epochs,
+                hits_k=args.hits_k,
+            )
             row = {"split": split, "model": model}
             try:
                 summary = run(config, Path(args.out) / f"{split}-{model}")
@@ -46,7 +54,12 @@ def main() -> None:
                 continue
             test = summary["test"]
             row |= {column.format(k=args.hits_k): round(test[column.format(k=args.hits_k)], 4) for column in COLUMNS}
-            row |= {"best_epoch": summary["best_epoch"], "s/epoch": summary["seconds_per_epoch"], "seconds": summary["seconds"], "note": ""}
+            row |= {
+                "best_epoch": summary["best_epoch"],
+                "s/epoch": summary["seconds_per_epoch"],
+                "seconds": summary["seconds"],
+                "note": "",
+            }
             rows.append(row)
             print(split, model, row, flush=True)
     table = pd.DataFrame(rows)

@@ -32,10 +32,16 @@ def one(args: argparse.Namespace) -> None:
 
     kwargs = {} if args.one == "bilinear" else {"hidden": args.hidden}  # bilinear has no hidden layer
     device = {"device": args.device} if args.device != "cpu" else {}  # older versions had no device option
-    extra = {"threads": args.threads} if "threads" in inspect.signature(TrainConfig).parameters else {}  # older versions used the process's
-    config = TrainConfig(data=args.data, split=args.split, model=args.one, model_kwargs=kwargs, epochs=args.epochs, **device, **extra)
+    extra = (
+        {"threads": args.threads} if "threads" in inspect.signature(TrainConfig).parameters else {}
+    )  # older versions used the process's
+    config = TrainConfig(
+        data=args.data, split=args.split, model=args.one, model_kwargs=kwargs, epochs=args.epochs, **device, **extra
+    )
     out = Path(args.work) / "runs" / f"{args.one}-h{args.hidden}-e{args.epochs}-{args.device}"
-    replace = {"overwrite": True} if "overwrite" in inspect.signature(run).parameters else {}  # older versions replaced silently
+    replace = (
+        {"overwrite": True} if "overwrite" in inspect.signature(run).parameters else {}
+    )  # older versions replaced silently
     summary = run(config, out, **replace)
     history = pd.read_csv(out / "history.csv")
     print(
@@ -65,7 +71,9 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--split", default="random")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads per run (the README's table: 2, the cores of the machine)")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="torch threads per run (the README's table: 2, the cores of the machine)"
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -73,7 +81,24 @@ def main() -> None:
         return one(args)
     data = Path(args.work) / "synthetic"
     if not (data / "motive.json").exists():
-        subprocess.run([sys.executable, "-m", "motive.cli", "-q", "data", "synth", "--scale", "1", "--seed", "0", "--out", str(data)], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "motive.cli",
+                "-q",
+                "data",
+                "synth",
+                "--scale",
+                "1",
+                "--seed",
+                "0",
+                "--out",
+                str(data),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     rows = []
     for model in args.models.split(","):
         command = [
@@ -105,7 +130,9 @@ def main() -> None:
     if not rows:
         sys.exit(1)
     columns = list(rows[0])
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)] + ["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in rows]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)] + [
+        "| " + " | ".join(str(row[c]) for c in columns) + " |" for row in rows
+    ]
     text = "\n".join(lines)
     print(text)
     (Path(args.work) / "models_speed.md").write_text(text + "\n")

@@ -43,7 +43,8 @@ def main() -> None:
             sampler.sample(s[batch], t[batch], 1, rng)
         per_batch = (time.perf_counter() - started) / len(batches)
         print(
-            f"{split_name:12s} test positives {n_test:5d}: 1:10 negatives median {statistics.median(timings) * 1000:6.1f} ms, "
+            f"{split_name:12s} test positives {n_test:5d}: 1:10 negatives median "
+            f"{statistics.median(timings) * 1000:6.1f} ms, "
             f"peak traced memory {peak / 2**20:5.1f} MiB; train batch of 512 (1:1): {per_batch * 1000:5.2f} ms"
         )
 

@@ -1,6 +1,7 @@
 """Full-matrix prediction at JUMP scale (issue: predict). Run on demand, never in CI.
 
-    .venv/bin/python benchmarks/predict_full.py --work /tmp/predict-full [--compounds 115790] [--genes 12602] [--top-k 50]
+    .venv/bin/python benchmarks/predict_full.py --work /tmp/predict-full [--compounds 115790] [--genes 12602] [--top-k
+    50]
 
 Trains gin_cp (cold_source, 20 epochs) on the scale-1 synthetic dataset, writes synthetic
 profiles for --compounds new compounds and --genes genes (the dataset's 11,509 plus new ones),
@@ -31,9 +32,31 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     motive = [sys.executable, "-m", "motive.cli", "-q"]
     if not (work / "data" / "motive.json").exists():
-        subprocess.run([*motive, "data", "synth", "--scale", "1", "--out", str(work / "data")], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [*motive, "data", "synth", "--scale", "1", "--out", str(work / "data")],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     if not (work / "run" / "motive.json").exists():
-        subprocess.run([*motive, "train", "--data", str(work / "data"), "--split", "cold_source", "--model", "gin_cp", "--epochs", "20", "--device", "cpu", "--out", str(work / "run")], check=True)
+        subprocess.run(
+            [
+                *motive,
+                "train",
+                "--data",
+                str(work / "data"),
+                "--split",
+                "cold_source",
+                "--model",
+                "gin_cp",
+                "--epochs",
+                "20",
+                "--device",
+                "cpu",
+                "--out",
+                str(work / "run"),
+            ],
+            check=True,
+        )
     rng = np.random.default_rng(0)
     compounds_path, genes_path = work / f"compounds-{args.compounds}.parquet", work / f"genes-{args.genes}.parquet"
     if not compounds_path.exists():
@@ -43,10 +66,24 @@ def main() -> None:
         frame.to_parquet(compounds_path)
     if not genes_path.exists():
         genes = pd.read_parquet(work / "data/data/st_expanded/orf/target.parquet")
-        extra = pd.DataFrame(rng.standard_normal((args.genes - len(genes), genes.shape[1]), dtype=np.float32), columns=genes.columns)
+        extra = pd.DataFrame(
+            rng.standard_normal((args.genes - len(genes), genes.shape[1]), dtype=np.float32), columns=genes.columns
+        )
         extra.index = pd.Index([f"NEWGENE{i:05d}" for i in range(len(extra))], name=genes.index.name)
         pd.concat([genes, extra]).to_parquet(genes_path)
-    command = ["/usr/bin/time", "-v", *motive, "predict", "--run", str(work / "run"), "--all", "--compounds", str(compounds_path), "--genes", str(genes_path)]
+    command = [
+        "/usr/bin/time",
+        "-v",
+        *motive,
+        "predict",
+        "--run",
+        str(work / "run"),
+        "--all",
+        "--compounds",
+        str(compounds_path),
+        "--genes",
+        str(genes_path),
+    ]
     command += ["--top-k", str(args.top_k), "--device", "cpu", "--out", str(work / "full"), "--overwrite"]
     result = subprocess.run(command, capture_output=True, text=True)
     print(result.stdout.strip())
@@ -54,7 +91,10 @@ def main() -> None:
         sys.exit(result.stderr[-3000:])
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", result.stderr).group(1)
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr).group(1)) / 2**20
-    print(f"| compounds | genes | top-k | wall | peak RSS GiB |\n|---|---|---|---|---|\n| {args.compounds:,} | {args.genes:,} | {args.top_k} | {wall} | {rss:.2f} |")
+    print(
+        f"| compounds | genes | top-k | wall | peak RSS GiB |\n|---|---|---|---|---|\n| {args.compounds:,} | "
+        f"{args.genes:,} | {args.top_k} | {wall} | {rss:.2f} |"
+    )
 
 
 if __name__ == "__main__":

@@ -61,7 +61,9 @@ def test_message_passing_over_own_supervision_is_caught(graph):
 def test_positive_among_negatives_is_caught(graph):
     def plant(graph, split):
         s, t = split.supervision(graph, "test")
-        split.negatives["test"] = pd.concat([split.negatives["test"], pd.DataFrame({"source": s[:1], "target": t[:1]})], ignore_index=True)
+        split.negatives["test"] = pd.concat(
+            [split.negatives["test"], pd.DataFrame({"source": s[:1], "target": t[:1]})], ignore_index=True
+        )
 
     report = planted(graph, "cold_target", plant)
     assert "test negatives contain a known positive" in report.first_failure()

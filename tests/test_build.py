@@ -35,7 +35,13 @@ def test_compound_profiles_median_inchikey14_and_first_wins():
 
 
 def test_gene_profiles_use_first_reagent_median():
-    wells = pd.DataFrame({"Metadata_JCP2022": ["R1", "R1", "R1", "R2", "R3"], "f1": [1.0, 2.0, 9.0, 100.0, 4.0], "f2": [0.0, 0.0, 1.0, 5.0, 2.0]})
+    wells = pd.DataFrame(
+        {
+            "Metadata_JCP2022": ["R1", "R1", "R1", "R2", "R3"],
+            "f1": [1.0, 2.0, 9.0, 100.0, 4.0],
+            "f2": [0.0, 0.0, 1.0, 5.0, 2.0],
+        }
+    )
     meta = pd.DataFrame({"Metadata_JCP2022": ["R1", "R2", "R3"], "Metadata_Symbol": ["TP53", "TP53", "EGFR"]})
     profiles = build.aggregate_profiles(wells, meta, "gene")
     assert profiles.index.tolist() == ["EGFR", "TP53"]
@@ -108,14 +114,31 @@ def write_inputs(root, compound_gene, compound_compound, gene_gene):
     (root / "compound").mkdir(parents=True)
     (root / "orf").mkdir()
     (root / "annotations").mkdir()
-    pd.DataFrame({"Metadata_JCP2022": ["C1", "C1", "C2", "C3", "C4"], "Metadata_Plate": "P", "f1": [1.0, 3.0, 5.0, 7.0, 9.0], "f2": [0.0, 2.0, 1.0, 1.0, 1.0]}).to_parquet(
-        root / "compound" / "features.parquet"
+    pd.DataFrame(
+        {
+            "Metadata_JCP2022": ["C1", "C1", "C2", "C3", "C4"],
+            "Metadata_Plate": "P",
+            "f1": [1.0, 3.0, 5.0, 7.0, 9.0],
+            "f2": [0.0, 2.0, 1.0, 1.0, 1.0],
+        }
+    ).to_parquet(root / "compound" / "features.parquet")
+    pd.DataFrame(
+        {
+            "Metadata_JCP2022": ["C1", "C2", "C3", "C4"],
+            "Metadata_InChIKey": [K["C"] + "-A-N", K["A"] + "-A-N", K["B"] + "-A-N", K["D"] + "-A-N"],
+            "Metadata_InChI": "InChI=1S/x",
+        }
+    ).to_csv(root / "compound" / "meta.csv.gz", index=False)
+    pd.DataFrame({"Metadata_JCP2022": ["O1", "O2", "O3", "O4"], "x": [1.0, 2.0, 3.0, 4.0]}).to_parquet(
+        root / "orf" / "features.parquet"
     )
-    pd.DataFrame({"Metadata_JCP2022": ["C1", "C2", "C3", "C4"], "Metadata_InChIKey": [K["C"] + "-A-N", K["A"] + "-A-N", K["B"] + "-A-N", K["D"] + "-A-N"], "Metadata_InChI": "InChI=1S/x"}).to_csv(
-        root / "compound" / "meta.csv.gz", index=False
-    )
-    pd.DataFrame({"Metadata_JCP2022": ["O1", "O2", "O3", "O4"], "x": [1.0, 2.0, 3.0, 4.0]}).to_parquet(root / "orf" / "features.parquet")
-    pd.DataFrame({"Metadata_JCP2022": ["O1", "O2", "O3", "O4"], "Metadata_Symbol": ["G1", "G2", "G3", "G4"], "Metadata_NCBI_Gene_ID": [1, 2, 3, 4]}).to_csv(root / "orf" / "meta.csv.gz", index=False)
+    pd.DataFrame(
+        {
+            "Metadata_JCP2022": ["O1", "O2", "O3", "O4"],
+            "Metadata_Symbol": ["G1", "G2", "G3", "G4"],
+            "Metadata_NCBI_Gene_ID": [1, 2, 3, 4],
+        }
+    ).to_csv(root / "orf" / "meta.csv.gz", index=False)
     compound_gene.to_parquet(root / "annotations" / "compound_gene.parquet")
     compound_compound.to_parquet(root / "annotations" / "compound_compound.parquet")
     gene_gene.to_parquet(root / "annotations" / "gene_gene.parquet")
@@ -144,7 +167,9 @@ def test_inputs_tree_builds_exactly_as_the_rules_say(tmp_path):
             "inchikey_b": [K["A"] + "-A-N", K["D"] + "-A-N", K["B"] + "-A-N", None],
         }
     )
-    gene_gene = pd.DataFrame({"target_a": ["G3", "G4", "G1"], "target_b": ["G4", "G3", "G9"], "rel_type": "ppi", "database": "menche"})
+    gene_gene = pd.DataFrame(
+        {"target_a": ["G3", "G4", "G1"], "target_b": ["G4", "G3", "G9"], "rel_type": "ppi", "database": "menche"}
+    )
     write_inputs(tmp_path / "inputs", compound_gene, compound_compound, gene_gene)
     graphs = build.build_from_inputs(tmp_path / "inputs")
 
@@ -170,7 +195,9 @@ def test_inputs_tree_builds_exactly_as_the_rules_say(tmp_path):
 
 
 def test_inputs_tree_without_joinable_edges_is_an_error(tmp_path):
-    compound_gene = pd.DataFrame({"source": ["x"], "target": ["G7"], "rel_type": "t", "source_id": "d", "database": "d", "inchikey": [K["A"]]})
+    compound_gene = pd.DataFrame(
+        {"source": ["x"], "target": ["G7"], "rel_type": "t", "source_id": "d", "database": "d", "inchikey": [K["A"]]}
+    )
     empty_cc = pd.DataFrame({"source_a": [], "source_b": [], "inchikey_a": [], "inchikey_b": []}, dtype=str)
     empty_gg = pd.DataFrame({"target_a": [], "target_b": []}, dtype=str)
     write_inputs(tmp_path / "inputs", compound_gene, empty_cc, empty_gg)

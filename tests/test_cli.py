@@ -23,7 +23,10 @@ def test_synth_then_stats(tmp_path, capsys):
         (["data", "stats", "/does/not/exist"], "argument dataset: /does/not/exist: folder not found"),
         (["data", "stats", "TMP"], "no data/{graph_type}/orf/ folders"),
         (["data", "synth", "--out", "OUT", "--signal", "2"], "argument --signal: must be within [0, 1], got '2'"),
-        (["data", "build-inputs", "/does/not/exist", "--out", "OUT"], "argument inputs: /does/not/exist: folder not found"),
+        (
+            ["data", "build-inputs", "/does/not/exist", "--out", "OUT"],
+            "argument inputs: /does/not/exist: folder not found",
+        ),
         (["data", "build-inputs", "TMP", "--out", "OUT"], "features.parquet: file not found"),
     ],
 )
@@ -42,9 +45,28 @@ def test_split_export_and_audit(tmp_path, capsys):
     assert main(["-q", "data", "synth", "--out", str(data), "--scale", "0.05", "--seed", "1"]) == 0
     official = tmp_path / "official"
     for split in ("random", "cold_source", "cold_target", "cold_both"):
-        assert main(["-q", "split", str(data), "--graph", "st_expanded", "--split", split, "--seed", "3", "--export-official", str(official)]) == 0
+        assert (
+            main(
+                [
+                    "-q",
+                    "split",
+                    str(data),
+                    "--graph",
+                    "st_expanded",
+                    "--split",
+                    split,
+                    "--seed",
+                    "3",
+                    "--export-official",
+                    str(official),
+                ]
+            )
+            == 0
+        )
     ours = data / "data/st_expanded/orf/splits/cold_source/seed_3"
-    assert {"split.json", "audit.md", "negatives_test.parquet", "s_t_labels.parquet"} <= {p.name for p in ours.iterdir()}
+    assert {"split.json", "audit.md", "negatives_test.parquet", "s_t_labels.parquet"} <= {
+        p.name for p in ours.iterdir()
+    }
     graph_folder = official / "data/st_expanded/orf"
     assert {"random", "source", "target", "zero_shot", "source.parquet"} <= {p.name for p in graph_folder.iterdir()}
     capsys.readouterr()
@@ -61,7 +83,11 @@ def test_split_export_and_audit(tmp_path, capsys):
     assert main(["-q", "split", "audit", str(graph_folder)]) == 2
     captured = capsys.readouterr()
     assert "| node stages | FAIL |" in captured.out
-    assert captured.err.strip().splitlines()[-1].startswith("motive: error: 1 of 4 splits leak; first: source: node stages:")
+    assert (
+        captured.err.strip()
+        .splitlines()[-1]
+        .startswith("motive: error: 1 of 4 splits leak; first: source: node stages:")
+    )
 
 
 def test_data_commands_do_not_import_torch():
@@ -70,7 +96,10 @@ def test_data_commands_do_not_import_torch():
     import sys
 
     code = "import sys; from motive import cli; cli.parser(); print('torch' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        == "False"
+    )
 
 
 def test_the_same_split_again_is_reused_unchanged(tmp_path, capsys):

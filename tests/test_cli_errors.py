@@ -19,7 +19,23 @@ def world(tmp_path_factory):
     """A motive dataset (with a random split), a motive run, a user's folder and a user's file."""
     root = tmp_path_factory.mktemp("world")
     assert main(["-q", "data", "synth", "--out", str(root / "data"), "--scale", "0.05", "--seed", "3"]) == 0
-    assert main(["-q", "train", "--data", str(root / "data"), "--model", "cosine", "--hits-k", "5", "--out", str(root / "run")]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "train",
+                "--data",
+                str(root / "data"),
+                "--model",
+                "cosine",
+                "--hits-k",
+                "5",
+                "--out",
+                str(root / "run"),
+            ]
+        )
+        == 0
+    )
     (root / "user").mkdir()
     (root / "user" / "thesis.txt").write_text("years of work")
     (root / "file.txt").write_text("a user's file")
@@ -40,7 +56,21 @@ def world(tmp_path_factory):
 def broken_results(root: Path) -> None:
     """An experiment's results folder, killed before any run finished, truncated, or without its
     status column."""
-    argv = ["-q", "experiment", "paper", "--data", str(root / "data"), "--models", "popularity", "--splits", "random", "--seeds", "1", "--hits-k", "5"]
+    argv = [
+        "-q",
+        "experiment",
+        "paper",
+        "--data",
+        str(root / "data"),
+        "--models",
+        "popularity",
+        "--splits",
+        "random",
+        "--seeds",
+        "1",
+        "--hits-k",
+        "5",
+    ]
     assert main([*argv, "--out", str(root / "exp")]) == 0
     for name in ("exp_killed", "exp_truncated", "exp_no_status"):
         shutil.copytree(root / "exp", root / name)
@@ -67,7 +97,9 @@ def broken_artifacts(root: Path) -> None:
         "evil_run": lambda path: torch.save(checkpoint | {"payload": RunsAShellCommand(root / "code-ran")}, path),
         "truncated_run": lambda path: path.write_bytes(path.read_bytes()[:300]),
         "weightless_run": lambda path: torch.save({k: v for k, v in checkpoint.items() if k != "state_dict"}, path),
-        "moved_run": lambda path: torch.save(checkpoint | {"config": checkpoint["config"] | {"data": str(root / "gone")}}, path),
+        "moved_run": lambda path: torch.save(
+            checkpoint | {"config": checkpoint["config"] | {"data": str(root / "gone")}}, path
+        ),
     }
     for name, damage in damaged_runs.items():
         shutil.copytree(root / "run", root / name)
@@ -87,7 +119,9 @@ def broken_artifacts(root: Path) -> None:
     damaged_splits = {
         "data_tampered": relabel_test_as_message,
         "data_bad_negative": out_of_range_negative,
-        "data_truncated_json": lambda folder: (folder / "split.json").write_text((folder / "split.json").read_text()[:40]),
+        "data_truncated_json": lambda folder: (folder / "split.json").write_text(
+            (folder / "split.json").read_text()[:40]
+        ),
         "data_empty_json": lambda folder: (folder / "split.json").write_text(""),
         "data_no_stages": lambda folder: (folder / "source_stage.parquet").write_bytes(b"PAR1"),
     }
@@ -100,7 +134,10 @@ def broken_artifacts(root: Path) -> None:
     assert main(["-q", "split", str(root / "data_leaky"), "--graph", "st_expanded", "--split", "cold_source"]) == 0
     labels_path = root / "data_leaky" / "data/st_expanded/orf/splits/cold_source/seed_0/s_t_labels.parquet"
     labels = pd.read_parquet(labels_path)
-    test_edge, message_edge = labels.index[labels["subset"] == "test"][0], labels.index[labels["subset"] == "message"][0]
+    test_edge, message_edge = (
+        labels.index[labels["subset"] == "test"][0],
+        labels.index[labels["subset"] == "message"][0],
+    )
     labels.loc[[test_edge, message_edge], "subset"] = ["message", "test"]
     labels.to_parquet(labels_path)
 
@@ -108,48 +145,123 @@ def broken_artifacts(root: Path) -> None:
 TRAIN = ["train", "--data", "W/data", "--hits-k", "5", "--out", "W/new_run"]
 CASES = {
     # data synth
-    "synth into a user's folder": (["data", "synth", "--out", "W/user"], "W/user: folder exists and was not made by motive"),
+    "synth into a user's folder": (
+        ["data", "synth", "--out", "W/user"],
+        "W/user: folder exists and was not made by motive",
+    ),
     "synth onto a user's file": (["data", "synth", "--out", "W/file.txt"], "exists and is not a folder"),
     "synth below a file": (["data", "synth", "--out", "W/file.txt/sub"], "W/file.txt is a file"),
-    "synth onto own dataset": (["data", "synth", "--out", "W/data"], "a motive dataset already exists here; pass --overwrite"),
+    "synth onto own dataset": (
+        ["data", "synth", "--out", "W/data"],
+        "a motive dataset already exists here; pass --overwrite",
+    ),
     "synth onto a run": (["data", "synth", "--out", "W/run", "--overwrite"], "holds a motive run, not a dataset"),
-    "synth scale 0": (["data", "synth", "--out", "W/x", "--scale", "0"], "argument --scale: must be a positive number, got '0'"),
-    "synth scale text": (["data", "synth", "--out", "W/x", "--scale", "big"], "argument --scale: must be a number, got 'big'"),
-    "synth scale nan": (["data", "synth", "--out", "W/x", "--scale", "nan"], "argument --scale: must be a finite number"),
-    "synth signal 2": (["data", "synth", "--out", "W/x", "--signal", "2"], "argument --signal: must be within [0, 1], got '2'"),
-    "synth seed -1": (["data", "synth", "--out", "W/x", "--seed", "-1"], "argument --seed: must be an integer >= 0, got '-1'"),
+    "synth scale 0": (
+        ["data", "synth", "--out", "W/x", "--scale", "0"],
+        "argument --scale: must be a positive number, got '0'",
+    ),
+    "synth scale text": (
+        ["data", "synth", "--out", "W/x", "--scale", "big"],
+        "argument --scale: must be a number, got 'big'",
+    ),
+    "synth scale nan": (
+        ["data", "synth", "--out", "W/x", "--scale", "nan"],
+        "argument --scale: must be a finite number",
+    ),
+    "synth signal 2": (
+        ["data", "synth", "--out", "W/x", "--signal", "2"],
+        "argument --signal: must be within [0, 1], got '2'",
+    ),
+    "synth seed -1": (
+        ["data", "synth", "--out", "W/x", "--seed", "-1"],
+        "argument --seed: must be an integer >= 0, got '-1'",
+    ),
     "synth no out": (["data", "synth"], "the following arguments are required: --out"),
-    "synth overwrite over a run saved inside": (["data", "synth", "--out", "W/data_with_run", "--overwrite"], "holds files motive did not write (my_runs/r (a motive run))"),
+    "synth overwrite over a run saved inside": (
+        ["data", "synth", "--out", "W/data_with_run", "--overwrite"],
+        "holds files motive did not write (my_runs/r (a motive run))",
+    ),
     # data build / build-inputs / fetch / stats
-    "build into a user's folder": (["data", "build", "l1000", "--out", "W/user", "--mirror", "W"], "not made by motive"),
+    "build into a user's folder": (
+        ["data", "build", "l1000", "--out", "W/user", "--mirror", "W"],
+        "not made by motive",
+    ),
     "build unknown dataset": (["data", "build", "nope", "--out", "W/x"], "unknown dataset 'nope'"),
-    "build missing mirror": (["data", "build", "l1000", "--out", "W/x", "--mirror", "/does/not/exist"], "argument --mirror: /does/not/exist: folder not found"),
-    "build-inputs missing": (["data", "build-inputs", "/does/not/exist", "--out", "W/x"], "argument inputs: /does/not/exist: folder not found"),
-    "build-inputs degree 0": (["data", "build-inputs", "W/user", "--out", "W/x", "--max-degree", "0"], "argument --max-degree: must be a positive integer"),
+    "build missing mirror": (
+        ["data", "build", "l1000", "--out", "W/x", "--mirror", "/does/not/exist"],
+        "argument --mirror: /does/not/exist: folder not found",
+    ),
+    "build-inputs missing": (
+        ["data", "build-inputs", "/does/not/exist", "--out", "W/x"],
+        "argument inputs: /does/not/exist: folder not found",
+    ),
+    "build-inputs degree 0": (
+        ["data", "build-inputs", "W/user", "--out", "W/x", "--max-degree", "0"],
+        "argument --max-degree: must be a positive integer",
+    ),
     "build-inputs onto dataset": (["data", "build-inputs", "W/user", "--out", "W/data"], "pass --overwrite"),
-    "build-inputs no profiles": (["data", "build-inputs", "W/user", "--out", "W/x"], "features.parquet: file not found"),
+    "build-inputs no profiles": (
+        ["data", "build-inputs", "W/user", "--out", "W/x"],
+        "features.parquet: file not found",
+    ),
     "fetch unknown": (["data", "fetch", "nope"], "unknown dataset 'nope'"),
     "fetch generated": (["data", "fetch", "synthetic"], "generated, not fetched"),
-    "fetch into a cache that is a file": (["data", "fetch", "l1000", "--cache", "W/file.txt", "--mirror", "W/user"], "W/file.txt: is a file, where the cache needs a folder"),
-    "fetch where a folder holds a cached file's name": (["data", "fetch", "l1000", "--cache", "W/cache", "--mirror", "W/user"], "is a folder, where the cache keeps the file"),
+    "fetch into a cache that is a file": (
+        ["data", "fetch", "l1000", "--cache", "W/file.txt", "--mirror", "W/user"],
+        "W/file.txt: is a file, where the cache needs a folder",
+    ),
+    "fetch where a folder holds a cached file's name": (
+        ["data", "fetch", "l1000", "--cache", "W/cache", "--mirror", "W/user"],
+        "is a folder, where the cache keeps the file",
+    ),
     "stats missing": (["data", "stats", "/does/not/exist"], "argument dataset: /does/not/exist: folder not found"),
     "stats not a dataset": (["data", "stats", "W/user"], "no data/{graph_type}/orf/ folders"),
-    "stats onto a user's file": (["data", "stats", "W/data", "--out", "W/file.txt", "--overwrite"], "is not a motive stats"),
+    "stats onto a user's file": (
+        ["data", "stats", "W/data", "--out", "W/file.txt", "--overwrite"],
+        "is not a motive stats",
+    ),
     "stats onto a folder": (["data", "stats", "W/data", "--out", "W/user"], "exists and is not a plain file"),
     # split
-    "split missing data": (["split", "/does/not/exist", "--graph", "st_expanded", "--split", "random"], "argument data: /does/not/exist: folder not found"),
-    "split bad graph": (["split", "W/data", "--graph", "full", "--split", "random"], "argument --graph: invalid choice: 'full'"),
-    "split bad split": (["split", "W/data", "--graph", "st_expanded", "--split", "cold"], "argument --split: invalid choice: 'cold'"),
-    "split seed -1": (["split", "W/data", "--graph", "st_expanded", "--split", "random", "--seed", "-1"], "argument --seed: must be an integer >= 0"),
-    "split into a user's folder": (["split", "W/data", "--graph", "st_expanded", "--split", "random", "--out", "W/user"], "not made by motive"),
+    "split missing data": (
+        ["split", "/does/not/exist", "--graph", "st_expanded", "--split", "random"],
+        "argument data: /does/not/exist: folder not found",
+    ),
+    "split bad graph": (
+        ["split", "W/data", "--graph", "full", "--split", "random"],
+        "argument --graph: invalid choice: 'full'",
+    ),
+    "split bad split": (
+        ["split", "W/data", "--graph", "st_expanded", "--split", "cold"],
+        "argument --split: invalid choice: 'cold'",
+    ),
+    "split seed -1": (
+        ["split", "W/data", "--graph", "st_expanded", "--split", "random", "--seed", "-1"],
+        "argument --seed: must be an integer >= 0",
+    ),
+    "split into a user's folder": (
+        ["split", "W/data", "--graph", "st_expanded", "--split", "random", "--out", "W/user"],
+        "not made by motive",
+    ),
     "split differs from the stored one": (
         ["split", "W/data_leaky", "--graph", "st_expanded", "--split", "cold_source"],
         "holds a different split (edited, or made with other settings); pass --overwrite",
     ),
-    "split onto an edited split": (["split", "W/data_tampered", "--graph", "st_expanded", "--split", "random"], "its st labels differ from the counts recorded when it was made"),
-    "split onto a truncated split.json": (["split", "W/data_truncated_json", "--graph", "st_expanded", "--split", "random"], "unreadable or incomplete split.json"),
-    "split export below a file": (["split", "W/data", "--graph", "st_expanded", "--split", "cold_source", "--export-official", "W/file.txt"], "W/file.txt is a file"),
-    "split graph missing": (["split", "W/user", "--graph", "st_expanded", "--split", "random"], "graph folder not found"),
+    "split onto an edited split": (
+        ["split", "W/data_tampered", "--graph", "st_expanded", "--split", "random"],
+        "its st labels differ from the counts recorded when it was made",
+    ),
+    "split onto a truncated split.json": (
+        ["split", "W/data_truncated_json", "--graph", "st_expanded", "--split", "random"],
+        "unreadable or incomplete split.json",
+    ),
+    "split export below a file": (
+        ["split", "W/data", "--graph", "st_expanded", "--split", "cold_source", "--export-official", "W/file.txt"],
+        "W/file.txt is a file",
+    ),
+    "split graph missing": (
+        ["split", "W/user", "--graph", "st_expanded", "--split", "random"],
+        "graph folder not found",
+    ),
     "audit missing": (["split", "audit", "/does/not/exist"], "argument dir: /does/not/exist: folder not found"),
     "audit not a graph": (["split", "audit", "W/user"], "no graph folder (with source.parquet) here or above"),
     # train
@@ -158,11 +270,24 @@ CASES = {
     "train onto a user's file": ([*TRAIN[:-1], "W/file.txt"], "exists and is not a folder"),
     "train onto own run": ([*TRAIN[:-1], "W/run"], "a motive run already exists here; pass --overwrite"),
     "train onto a dataset": ([*TRAIN[:-1], "W/data", "--overwrite"], "holds a motive dataset, not a run"),
-    "train overwrite over a symlink inside": ([*TRAIN[:-1], "W/run_with_link", "--overwrite"], "holds files motive did not write (shared (a symlink))"),
-    "train overwrite over a file named like a temp": ([*TRAIN[:-1], "W/run_with_lookalike", "--overwrite"], "holds files motive did not write (notes.motive-tmp-v2.txt)"),
-    "experiment label with a separator": (["experiment", "paper", "--data", "W/data", "--models", "mlp/../../escaped", "--out", "W/exp2"], "models: label 'mlp/../../escaped': must be a name"),
+    "train overwrite over a symlink inside": (
+        [*TRAIN[:-1], "W/run_with_link", "--overwrite"],
+        "holds files motive did not write (shared (a symlink))",
+    ),
+    "train overwrite over a file named like a temp": (
+        [*TRAIN[:-1], "W/run_with_lookalike", "--overwrite"],
+        "holds files motive did not write (notes.motive-tmp-v2.txt)",
+    ),
+    "experiment label with a separator": (
+        ["experiment", "paper", "--data", "W/data", "--models", "mlp/../../escaped", "--out", "W/exp2"],
+        "models: label 'mlp/../../escaped': must be a name",
+    ),
     "train out name too long": ([*TRAIN[:-1], "W/" + "r" * 230], "output name too long (230 bytes; at most 225"),
-    "train bad json": ([*TRAIN, "--model-kwargs", "{bad"], "argument --model-kwargs: is not valid JSON (Expecting property name enclosed in double quotes at line 1 column 2)"),
+    "train bad json": (
+        [*TRAIN, "--model-kwargs", "{bad"],
+        "argument --model-kwargs: is not valid JSON (Expecting property name enclosed in double quotes at line 1 "
+        "column 2)",
+    ),
     "train json list": ([*TRAIN, "--model-kwargs", "[1]"], "argument --model-kwargs: must be a JSON object"),
     "train batch 0": ([*TRAIN, "--batch-size", "0"], "argument --batch-size: must be a positive integer, got '0'"),
     "train lr -1": ([*TRAIN, "--lr", "-1"], "argument --lr: must be a positive number, got '-1'"),
@@ -171,41 +296,107 @@ CASES = {
     "train epochs 1.5": ([*TRAIN, "--epochs", "1.5"], "argument --epochs: must be an integer, got '1.5'"),
     "train patience 0": ([*TRAIN, "--patience", "0"], "argument --patience: must be a positive integer"),
     "train weight decay -1": ([*TRAIN, "--weight-decay", "-1"], "argument --weight-decay: must be a number >= 0"),
-    "train missing data": (["train", "--data", "/does/not/exist", "--out", "W/x"], "argument --data: /does/not/exist: folder not found"),
+    "train missing data": (
+        ["train", "--data", "/does/not/exist", "--out", "W/x"],
+        "argument --data: /does/not/exist: folder not found",
+    ),
     "train unknown model": ([*TRAIN, "--model", "transformer"], "unknown model 'transformer'"),
-    "train embs on a cold split": ([*TRAIN, "--model", "sage_embs", "--split", "cold_source"], "cannot run on a cold_source split"),
-    "train unknown model kwarg": ([*TRAIN, "--model", "gin_cp", "--model-kwargs", '{"width": 3}'], "unexpected keyword argument 'width'"),
-    "train hits too large": ([*TRAIN[:3], "--hits-k", "100000", "--out", "W/x"], "hits@100000 needs at least 100000 negatives"),
+    "train embs on a cold split": (
+        [*TRAIN, "--model", "sage_embs", "--split", "cold_source"],
+        "cannot run on a cold_source split",
+    ),
+    "train unknown model kwarg": (
+        [*TRAIN, "--model", "gin_cp", "--model-kwargs", '{"width": 3}'],
+        "unexpected keyword argument 'width'",
+    ),
+    "train hits too large": (
+        [*TRAIN[:3], "--hits-k", "100000", "--out", "W/x"],
+        "hits@100000 needs at least 100000 negatives",
+    ),
     "train no out": (["train", "--data", "W/data"], "the following arguments are required: --out"),
-    "train hidden 0": ([*TRAIN, "--model", "gin_cp", "--model-kwargs", '{"hidden": 0}'], "model argument 'hidden' must be a positive integer, got 0"),
-    "train hidden -5": ([*TRAIN, "--model", "mlp", "--model-kwargs", '{"hidden": -5}'], "model argument 'hidden' must be a positive integer, got -5"),
-    "train heads 0": ([*TRAIN, "--model", "gat_cp", "--model-kwargs", '{"heads": 0}'], "model argument 'heads' must be a positive integer, got 0"),
-    "train hidden text": ([*TRAIN, "--model", "cosine", "--model-kwargs", '{"hidden": "wide"}'], "model argument 'hidden' must be an integer, got 'wide'"),
+    "train hidden 0": (
+        [*TRAIN, "--model", "gin_cp", "--model-kwargs", '{"hidden": 0}'],
+        "model argument 'hidden' must be a positive integer, got 0",
+    ),
+    "train hidden -5": (
+        [*TRAIN, "--model", "mlp", "--model-kwargs", '{"hidden": -5}'],
+        "model argument 'hidden' must be a positive integer, got -5",
+    ),
+    "train heads 0": (
+        [*TRAIN, "--model", "gat_cp", "--model-kwargs", '{"heads": 0}'],
+        "model argument 'heads' must be a positive integer, got 0",
+    ),
+    "train hidden text": (
+        [*TRAIN, "--model", "cosine", "--model-kwargs", '{"hidden": "wide"}'],
+        "model argument 'hidden' must be an integer, got 'wide'",
+    ),
     "train threads 0": ([*TRAIN, "--threads", "0"], "argument --threads: must be a positive integer, got '0'"),
-    "train on a relabelled stored split": (["train", "--data", "W/data_tampered", "--hits-k", "5", "--out", "W/new_run"], "stored split refused, its st labels differ from the counts"),
-    "train on a leaking stored split": (["train", "--data", "W/data_leaky", "--split", "cold_source", "--hits-k", "5", "--out", "W/new_run"], "stored split refused, it fails its audit"),
-    "train on a negative out of range": (["train", "--data", "W/data_bad_negative", "--hits-k", "5", "--out", "W/new_run"], "negatives_test.parquet: column 'target' holds ids outside"),
-    "train on a truncated split.json": (["train", "--data", "W/data_truncated_json", "--hits-k", "5", "--out", "W/new_run"], "unreadable or incomplete split.json"),
-    "train on an empty split.json": (["train", "--data", "W/data_empty_json", "--hits-k", "5", "--out", "W/new_run"], "unreadable or incomplete split.json"),
-    "train on a broken stage table": (["train", "--data", "W/data_no_stages", "--hits-k", "5", "--out", "W/new_run"], "source_stage.parquet: unreadable"),
+    "train on a relabelled stored split": (
+        ["train", "--data", "W/data_tampered", "--hits-k", "5", "--out", "W/new_run"],
+        "stored split refused, its st labels differ from the counts",
+    ),
+    "train on a leaking stored split": (
+        ["train", "--data", "W/data_leaky", "--split", "cold_source", "--hits-k", "5", "--out", "W/new_run"],
+        "stored split refused, it fails its audit",
+    ),
+    "train on a negative out of range": (
+        ["train", "--data", "W/data_bad_negative", "--hits-k", "5", "--out", "W/new_run"],
+        "negatives_test.parquet: column 'target' holds ids outside",
+    ),
+    "train on a truncated split.json": (
+        ["train", "--data", "W/data_truncated_json", "--hits-k", "5", "--out", "W/new_run"],
+        "unreadable or incomplete split.json",
+    ),
+    "train on an empty split.json": (
+        ["train", "--data", "W/data_empty_json", "--hits-k", "5", "--out", "W/new_run"],
+        "unreadable or incomplete split.json",
+    ),
+    "train on a broken stage table": (
+        ["train", "--data", "W/data_no_stages", "--hits-k", "5", "--out", "W/new_run"],
+        "source_stage.parquet: unreadable",
+    ),
     # tune
-    "tune study name with a separator": (["tune", "--data", "W/data", "--model", "mlp", "--hits-k", "5", "--study", "../escape", "--out", "W/t"], "study: must be a name of letters"),
-    "tune study name with URL characters": (["tune", "--data", "W/data", "--model", "mlp", "--hits-k", "5", "--study", "a?b=1", "--out", "W/t"], "study: must be a name of letters"),
+    "tune study name with a separator": (
+        ["tune", "--data", "W/data", "--model", "mlp", "--hits-k", "5", "--study", "../escape", "--out", "W/t"],
+        "study: must be a name of letters",
+    ),
+    "tune study name with URL characters": (
+        ["tune", "--data", "W/data", "--model", "mlp", "--hits-k", "5", "--study", "a?b=1", "--out", "W/t"],
+        "study: must be a name of letters",
+    ),
     # report
-    "report a killed experiment": (["report", "W/exp_killed", "--out", "W/rep"], "no finished run to report (1 pending)"),
+    "report a killed experiment": (
+        ["report", "W/exp_killed", "--out", "W/rep"],
+        "no finished run to report (1 pending)",
+    ),
     "report a truncated results table": (["report", "W/exp_truncated", "--out", "W/rep"], "unreadable results table"),
     "report without a status column": (["report", "W/exp_no_status", "--out", "W/rep"], "column 'status' missing"),
     # evaluate and the top level
     "evaluate missing": (["evaluate", "/does/not/exist"], "argument RUN: /does/not/exist: folder not found"),
     "evaluate not a run": (["evaluate", "W/user"], "checkpoint.pt: file not found"),
-    "evaluate a checkpoint that runs code": (["evaluate", "W/evil_run"], "refused, it holds more than tensors and plain data"),
-    "predict a checkpoint that runs code": (["predict", "--run", "W/evil_run", "--all", "--out", "W/full"], "refused, it holds more than tensors and plain data"),
+    "evaluate a checkpoint that runs code": (
+        ["evaluate", "W/evil_run"],
+        "refused, it holds more than tensors and plain data",
+    ),
+    "predict a checkpoint that runs code": (
+        ["predict", "--run", "W/evil_run", "--all", "--out", "W/full"],
+        "refused, it holds more than tensors and plain data",
+    ),
     "evaluate a truncated checkpoint": (["evaluate", "W/truncated_run"], "unreadable checkpoint"),
-    "predict a truncated checkpoint": (["predict", "--run", "W/truncated_run", "--all", "--out", "W/full"], "unreadable checkpoint"),
+    "predict a truncated checkpoint": (
+        ["predict", "--run", "W/truncated_run", "--all", "--out", "W/full"],
+        "unreadable checkpoint",
+    ),
     "evaluate a checkpoint without weights": (["evaluate", "W/weightless_run"], "has no weights (state_dict)"),
-    "evaluate a run whose dataset moved": (["evaluate", "W/moved_run"], "gone: the run's dataset folder is not there (moved?); give its new place as data (`--data DIR`)"),
+    "evaluate a run whose dataset moved": (
+        ["evaluate", "W/moved_run"],
+        "gone: the run's dataset folder is not there (moved?); give its new place as data (`--data DIR`)",
+    ),
     "evaluate with another dataset": (["evaluate", "W/run", "--data", "W/user"], "graph folder not found"),
-    "evaluate with a missing dataset": (["evaluate", "W/run", "--data", "/does/not/exist"], "argument --data: /does/not/exist: folder not found"),
+    "evaluate with a missing dataset": (
+        ["evaluate", "W/run", "--data", "/does/not/exist"],
+        "argument --data: /does/not/exist: folder not found",
+    ),
     "no command": ([], "the following arguments are required: command"),
     "unknown command": (["fly"], "argument command: invalid choice: 'fly'"),
 }

@@ -64,7 +64,9 @@ def folder_state(folder: Path) -> dict[str, float]:
 def test_presets_are_valid_configs():
     assert {"paper", "ablation", "zeroshot"} <= set(presets())
     paper = load_config("paper")
-    assert {"gin_cp", "sage_cp", "gat_cp", "sage_embs", "mlp", "bilinear", "shortest_path", "knn", "popularity"} <= set(paper["models"])
+    assert {"gin_cp", "sage_cp", "gat_cp", "sage_embs", "mlp", "bilinear", "shortest_path", "knn", "popularity"} <= set(
+        paper["models"]
+    )
     assert paper["splits"] == ["random", "cold_source", "cold_target"] and paper["seeds"] == 5
     assert load_config("ablation")["graphs"] == ["bipartite", "s_expanded", "t_expanded", "st_expanded"]
     assert "cold_both" in load_config("zeroshot")["splits"]
@@ -72,7 +74,15 @@ def test_presets_are_valid_configs():
 
 def test_grid_records_refused_models_as_na_and_results_match_run_folders(dataset, tmp_path):
     out = tmp_path / "results"
-    table = run_experiment(data=dataset, out=out, models=["mlp", "sage_embs"], splits=["random", "cold_source"], seeds=2, settings=SETTINGS, progress=False)
+    table = run_experiment(
+        data=dataset,
+        out=out,
+        models=["mlp", "sage_embs"],
+        splits=["random", "cold_source"],
+        seeds=2,
+        settings=SETTINGS,
+        progress=False,
+    )
     assert len(table) == 2 * 2 * 2
     refused = table[(table["model"] == "sage_embs") & (table["split"] == "cold_source")]
     assert (refused["status"] == "n/a").all() and refused["error"].str.contains("unseen nodes").all()
@@ -86,15 +96,38 @@ def test_grid_records_refused_models_as_na_and_results_match_run_folders(dataset
     assert pd.read_parquet(out / "results.parquet").equals(table)
     # the split is fixed across model seeds unless asked otherwise
     assert set(done["split_seed"]) == {0}
-    varied = run_experiment(data=dataset, out=tmp_path / "varied", models=["mlp"], splits=["random"], seeds=[3, 4], split_seed="vary", settings=SETTINGS, progress=False)
+    varied = run_experiment(
+        data=dataset,
+        out=tmp_path / "varied",
+        models=["mlp"],
+        splits=["random"],
+        seeds=[3, 4],
+        split_seed="vary",
+        settings=SETTINGS,
+        progress=False,
+    )
     assert varied["split_seed"].tolist() == [3, 4]
 
 
 def test_killed_experiment_resumes_without_redoing_finished_runs(dataset, tmp_path):
     config = tmp_path / "grid.yaml"
-    config.write_text(yaml.safe_dump({"data": str(dataset), "models": ["gin_cp", "mlp"], "splits": ["random", "cold_source"], "seeds": 3, "settings": {"epochs": 25, "hits_k": 5}}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "data": str(dataset),
+                "models": ["gin_cp", "mlp"],
+                "splits": ["random", "cold_source"],
+                "seeds": 3,
+                "settings": {"epochs": 25, "hits_k": 5},
+            }
+        )
+    )
     out = tmp_path / "results"
-    process = subprocess.Popen([sys.executable, "-m", "motive.cli", "-q", "experiment", str(config), "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "motive.cli", "-q", "experiment", str(config), "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 120
     done = 0
     while time.monotonic() < deadline and process.poll() is None:
@@ -105,7 +138,9 @@ def test_killed_experiment_resumes_without_redoing_finished_runs(dataset, tmp_pa
         if done >= 3:
             break
         time.sleep(0.05)
-    assert process.poll() is None, f"the experiment ended before it could be killed: {process.stderr.read().decode()[-500:]}"
+    assert process.poll() is None, (
+        f"the experiment ended before it could be killed: {process.stderr.read().decode()[-500:]}"
+    )
     time.sleep(0.3)  # let it get into the middle of the next run
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
@@ -132,16 +167,36 @@ def test_killed_experiment_resumes_without_redoing_finished_runs(dataset, tmp_pa
 
 def test_changed_model_setting_reruns_only_that_model(dataset, tmp_path):
     out = tmp_path / "results"
-    first = run_experiment(data=dataset, out=out, models=["gin_cp", "mlp"], splits=["random"], seeds=2, settings=SETTINGS, progress=False)
+    first = run_experiment(
+        data=dataset, out=out, models=["gin_cp", "mlp"], splits=["random"], seeds=2, settings=SETTINGS, progress=False
+    )
     gin_state = {run: folder_state(out / run) for run in first.loc[first["model"] == "gin_cp", "run"]}
-    second = run_experiment(data=dataset, out=out, models={"gin_cp": {}, "mlp": {"model_kwargs": {"hidden": 16}}}, splits=["random"], seeds=2, settings=SETTINGS, progress=False)
+    second = run_experiment(
+        data=dataset,
+        out=out,
+        models={"gin_cp": {}, "mlp": {"model_kwargs": {"hidden": 16}}},
+        splits=["random"],
+        seeds=2,
+        settings=SETTINGS,
+        progress=False,
+    )
     assert second.loc[second["model"] == "gin_cp", "status"].tolist() == ["reused", "reused"]
     assert second.loc[second["model"] == "mlp", "status"].tolist() == ["done", "done"]
-    assert set(second.loc[second["model"] == "mlp", "config_hash"]).isdisjoint(first.loc[first["model"] == "mlp", "config_hash"])
+    assert set(second.loc[second["model"] == "mlp", "config_hash"]).isdisjoint(
+        first.loc[first["model"] == "mlp", "config_hash"]
+    )
     for run, state in gin_state.items():
         assert folder_state(out / run) == state
     # an alias runs the same registry model with its own settings, side by side
-    third = run_experiment(data=dataset, out=out, models={"mlp": {}, "mlp_wide": {"model": "mlp", "model_kwargs": {"hidden": 128}}}, splits=["random"], seeds=1, settings=SETTINGS, progress=False)
+    third = run_experiment(
+        data=dataset,
+        out=out,
+        models={"mlp": {}, "mlp_wide": {"model": "mlp", "model_kwargs": {"hidden": 128}}},
+        splits=["random"],
+        seeds=1,
+        settings=SETTINGS,
+        progress=False,
+    )
     assert third["model"].tolist() == ["mlp", "mlp_wide"] and third["model_name"].tolist() == ["mlp", "mlp"]
     assert third["status"].tolist() == ["reused", "done"]
 
@@ -150,7 +205,18 @@ def test_failing_run_is_recorded_and_the_rest_completes(dataset, tmp_path, capsy
     plugin = tmp_path / "broken.py"
     plugin.write_text(BROKEN_PLUGIN)
     config = tmp_path / "grid.yaml"
-    config.write_text(yaml.safe_dump({"data": str(dataset), "models": ["broken", "mlp"], "splits": ["random"], "seeds": 2, "settings": SETTINGS, "plugins": [str(plugin)]}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "data": str(dataset),
+                "models": ["broken", "mlp"],
+                "splits": ["random"],
+                "seeds": 2,
+                "settings": SETTINGS,
+                "plugins": [str(plugin)],
+            }
+        )
+    )
     out = tmp_path / "results"
     assert main(["-q", "experiment", str(config), "--out", str(out)]) == 1
     table = pd.read_parquet(out / "results.parquet")
@@ -183,7 +249,10 @@ def test_failing_run_is_recorded_and_the_rest_completes(dataset, tmp_path, capsy
         ({"plugins": None}, "plugins: expected a list of Python files, got None"),
         ({"plugins": [5]}, "plugins: expected a list of Python files, got 5"),
         ({"data": 5}, "data: expected a folder path, got 5"),
-        ({"models": {"x/../../../escaped": {"model": "mlp"}}}, "models: label 'x/../../../escaped': must be a name of letters, digits"),
+        (
+            {"models": {"x/../../../escaped": {"model": "mlp"}}},
+            "models: label 'x/../../../escaped': must be a name of letters, digits",
+        ),
         ({"models": {".hidden": {"model": "mlp"}}}, "models: label '.hidden': must be a name"),
         ({"models": {"a" * 101: {"model": "mlp"}}}, "at most 100 characters"),
     ],
@@ -202,7 +271,12 @@ def test_experiment_refuses_a_folder_it_did_not_make(dataset, tmp_path, capsys):
     user = tmp_path / "user"
     user.mkdir()
     (user / "notes.txt").write_text("mine")
-    assert main(["-q", "experiment", "paper", "--data", str(dataset), "--out", str(user), "--models", "mlp", "--seeds", "1"]) == 2
+    assert (
+        main(
+            ["-q", "experiment", "paper", "--data", str(dataset), "--out", str(user), "--models", "mlp", "--seeds", "1"]
+        )
+        == 2
+    )
     assert "not made by motive" in capsys.readouterr().err
     assert sorted(p.name for p in user.iterdir()) == ["notes.txt"]
 
@@ -211,17 +285,59 @@ def test_plugin_model_runs_in_train_experiment_and_report(dataset, tmp_path):
     plugin = tmp_path / "my_model.py"
     plugin.write_text(textwrap.dedent(PLUGIN))
     run_dir = tmp_path / "run"
-    assert main(["-q", "train", "--data", str(dataset), "--model", "tiny_linear", "--epochs", "3", "--hits-k", "5", "--plugin", str(plugin), "--out", str(run_dir)]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "train",
+                "--data",
+                str(dataset),
+                "--model",
+                "tiny_linear",
+                "--epochs",
+                "3",
+                "--hits-k",
+                "5",
+                "--plugin",
+                str(plugin),
+                "--out",
+                str(run_dir),
+            ]
+        )
+        == 0
+    )
     assert json.loads((run_dir / "config.json").read_text())["plugins"] == [str(plugin.resolve())]
     out = tmp_path / "results"
-    argv = ["-q", "experiment", "paper", "--data", str(dataset), "--models", "tiny_linear,popularity", "--splits", "random,cold_source", "--seeds", "2", "--epochs", "3", "--hits-k", "5"]
+    argv = [
+        "-q",
+        "experiment",
+        "paper",
+        "--data",
+        str(dataset),
+        "--models",
+        "tiny_linear,popularity",
+        "--splits",
+        "random,cold_source",
+        "--seeds",
+        "2",
+        "--epochs",
+        "3",
+        "--hits-k",
+        "5",
+    ]
     assert main([*argv, "--plugin", str(plugin), "--out", str(out)]) == 0
     table = pd.read_parquet(out / "results.parquet")
     assert set(table["status"]) == {"done"} and set(table["model"]) == {"tiny_linear", "popularity"}
     assert main(["-q", "report", str(out), "--out", str(tmp_path / "report")]) == 0
     assert "| tiny_linear |" in (tmp_path / "report" / "tables.md").read_text()
     # evaluate reloads the plugin named in the run's config, in a fresh process
-    result = subprocess.run([sys.executable, "-m", "motive.cli", "-q", "evaluate", str(run_dir)], capture_output=True, text=True, timeout=120, env=os.environ | {"PYTHONWARNINGS": "ignore"})
+    result = subprocess.run(
+        [sys.executable, "-m", "motive.cli", "-q", "evaluate", str(run_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ | {"PYTHONWARNINGS": "ignore"},
+    )
     assert result.returncode == 0, result.stderr
     assert "| test |" in result.stdout
 
@@ -232,10 +348,21 @@ def test_public_api_is_the_cli_functions(dataset, tmp_path):
     import motive.predict  # noqa: F401  (the submodules are imported: the functions stay)
     import motive.report  # noqa: F401
 
-    assert all(isinstance(getattr(motive, name), types.FunctionType) for name in ("train", "predict", "report", "run_experiment"))
+    assert all(
+        isinstance(getattr(motive, name), types.FunctionType)
+        for name in ("train", "predict", "report", "run_experiment")
+    )
     summary = motive.train(data=dataset, model="mlp", epochs=2, hits_k=5, out=tmp_path / "run")
     assert (tmp_path / "run" / "metrics.json").is_file() and summary["config"]["model"] == "mlp"
-    table = motive.run_experiment(data=dataset, out=tmp_path / "results", models=["cosine"], splits=["random"], seeds=1, settings=SETTINGS, progress=False)
+    table = motive.run_experiment(
+        data=dataset,
+        out=tmp_path / "results",
+        models=["cosine"],
+        splits=["random"],
+        seeds=1,
+        settings=SETTINGS,
+        progress=False,
+    )
     assert table["status"].tolist() == ["done"]
     assert "tables.md" in motive.report(tmp_path / "results", tmp_path / "report")
     with pytest.raises(MotiveError, match="settings: unknown setting 'epoch'"):
@@ -250,12 +377,41 @@ def test_readme_plugin_example_trains(dataset, tmp_path):
     plugin.write_text(example)
     name = example.split('@register_model("')[1].split('"')[0]
     run_dir = tmp_path / "run"
-    argv = ["-q", "train", "--data", str(dataset), "--split", "cold_source", "--model", name, "--model-kwargs", '{"hidden": 16}', "--epochs", "3", "--hits-k", "5"]
+    argv = [
+        "-q",
+        "train",
+        "--data",
+        str(dataset),
+        "--split",
+        "cold_source",
+        "--model",
+        name,
+        "--model-kwargs",
+        '{"hidden": 16}',
+        "--epochs",
+        "3",
+        "--hits-k",
+        "5",
+    ]
     assert main([*argv, "--plugin", str(plugin), "--out", str(run_dir)]) == 0
     assert json.loads((run_dir / "metrics.json").read_text())["test"]["auroc"] > 0
 
 
-METRIC_COLUMNS = ["graph", "split", "model", "seed", "run", "config_hash", "best_epoch", "valid_hits@5", "valid_auprc", "test_hits@5", "test_auprc", "test_f1", "test_auroc"]
+METRIC_COLUMNS = [
+    "graph",
+    "split",
+    "model",
+    "seed",
+    "run",
+    "config_hash",
+    "best_epoch",
+    "valid_hits@5",
+    "valid_auprc",
+    "test_hits@5",
+    "test_auprc",
+    "test_f1",
+    "test_auroc",
+]
 
 
 def test_grid_on_dask_equals_the_local_run_and_survives_a_killed_worker(dataset, tmp_path):
@@ -263,13 +419,25 @@ def test_grid_on_dask_equals_the_local_run_and_survives_a_killed_worker(dataset,
 
     from distributed import Client, LocalCluster
 
-    grid = {"data": dataset, "models": ["gin_cp", "mlp"], "splits": ["random", "cold_source"], "seeds": 2, "settings": {"epochs": 30, "patience": 30, "hits_k": 5}, "progress": False}
+    grid = {
+        "data": dataset,
+        "models": ["gin_cp", "mlp"],
+        "splits": ["random", "cold_source"],
+        "seeds": 2,
+        "settings": {"epochs": 30, "patience": 30, "hits_k": 5},
+        "progress": False,
+    }
     local = run_experiment(**grid, out=tmp_path / "local")
     assert set(local["status"]) == {"done"}
     pooled = run_experiment(**grid, out=tmp_path / "pool", workers=2)  # a local Dask cluster of 2 processes
     pd.testing.assert_frame_equal(pooled[METRIC_COLUMNS], local[METRIC_COLUMNS])
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         pids = list(client.run(os.getpid).values())
         out = tmp_path / "cluster"
         killed = threading.Event()
@@ -295,12 +463,30 @@ def test_grid_on_dask_equals_the_local_run_and_survives_a_killed_worker(dataset,
     # (before, the workers' 1 torch thread against the process's 2 changed the numbers).
     for name in local["run"]:
         metrics_bytes = (tmp_path / "local" / name / "metrics.json").read_bytes()
-        assert (tmp_path / "pool" / name / "metrics.json").read_bytes() == metrics_bytes == (out / name / "metrics.json").read_bytes()
+        assert (
+            (tmp_path / "pool" / name / "metrics.json").read_bytes()
+            == metrics_bytes
+            == (out / name / "metrics.json").read_bytes()
+        )
     alone = tmp_path / "alone"
-    command = [sys.executable, "-m", "motive.cli", "-q", "train", "--data", str(dataset), "--split", "cold_source", "--model", "gin_cp"]
+    command = [
+        sys.executable,
+        "-m",
+        "motive.cli",
+        "-q",
+        "train",
+        "--data",
+        str(dataset),
+        "--split",
+        "cold_source",
+        "--model",
+        "gin_cp",
+    ]
     command += ["--epochs", "30", "--patience", "30", "--hits-k", "5", "--out", str(alone)]
     subprocess.run(command, check=True, env=os.environ | {"OMP_NUM_THREADS": "2"}, timeout=300)
-    in_grid = local[(local["split"] == "cold_source") & (local["model"] == "gin_cp") & (local["seed"] == 0)]["run"].item()
+    in_grid = local[(local["split"] == "cold_source") & (local["model"] == "gin_cp") & (local["seed"] == 0)][
+        "run"
+    ].item()
     assert (alone / "metrics.json").read_bytes() == (tmp_path / "local" / in_grid / "metrics.json").read_bytes()
 
 
@@ -308,7 +494,23 @@ def test_a_second_experiment_on_the_same_results_folder_is_refused(dataset, tmp_
     from motive.experiments import exclusive
 
     out = tmp_path / "results"
-    argv = ["-q", "experiment", "paper", "--data", str(dataset), "--models", "popularity", "--splits", "random", "--seeds", "1", "--hits-k", "5", "--out", str(out)]
+    argv = [
+        "-q",
+        "experiment",
+        "paper",
+        "--data",
+        str(dataset),
+        "--models",
+        "popularity",
+        "--splits",
+        "random",
+        "--seeds",
+        "1",
+        "--hits-k",
+        "5",
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 0
     before = (out / "results.parquet").read_bytes()
     with exclusive(out):  # what the first process holds while it runs

@@ -62,7 +62,11 @@ def corrupt(folder, name, change):
 @pytest.mark.parametrize(
     "name, change, message",
     [
-        ("source.parquet", lambda f: f.assign(X_3=np.where(np.arange(len(f)) == 2, np.nan, f["X_3"])), "non-finite feature value nan in column 'X_3'"),
+        (
+            "source.parquet",
+            lambda f: f.assign(X_3=np.where(np.arange(len(f)) == 2, np.nan, f["X_3"])),
+            "non-finite feature value nan in column 'X_3'",
+        ),
         ("source.parquet", lambda f: f.assign(X_2="a"), "feature column 'X_2' has dtype"),
         ("target.parquet", lambda f: f.iloc[[0] + list(range(len(f)))], "duplicate node key"),
         ("s_t_labels.parquet", lambda f: f.assign(target=f["target"] + 10_000), "names unknown node id"),

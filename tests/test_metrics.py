@@ -69,11 +69,20 @@ def test_per_node_average_precision_equals_a_loop_over_nodes(seed):
     for node in np.unique(nodes):
         mask = nodes == node
         if 0 < labels[mask].sum() < mask.sum():
-            expected.append((node, average_precision_score(labels[mask], scores[mask]), labels[mask].sum(), (1 - labels[mask]).sum()))
+            expected.append(
+                (
+                    node,
+                    average_precision_score(labels[mask], scores[mask]),
+                    labels[mask].sum(),
+                    (1 - labels[mask]).sum(),
+                )
+            )
     frame = metrics.average_precision_per_node(scores, labels, nodes)
     assert frame["node"].tolist() == [row[0] for row in expected]
     np.testing.assert_allclose(frame["ap"], [row[1] for row in expected], rtol=1e-12)
-    assert frame["n_pos"].tolist() == [row[2] for row in expected] and frame["n_neg"].tolist() == [row[3] for row in expected]
+    assert frame["n_pos"].tolist() == [row[2] for row in expected] and frame["n_neg"].tolist() == [
+        row[3] for row in expected
+    ]
 
 
 @pytest.mark.parametrize("seed", range(20))

@@ -124,7 +124,10 @@ def test_atomic_exchange_swaps(tmp_path):
 def test_single_file_outputs(tmp_path):
     final = tmp_path / "stats.md"
     final.write_text("my notes\n")
-    with pytest.raises(MotiveError, match="not a motive stats"), outputs.output_file(final, "stats", overwrite=True) as tmp:
+    with (
+        pytest.raises(MotiveError, match="not a motive stats"),
+        outputs.output_file(final, "stats", overwrite=True) as tmp,
+    ):
         tmp.write_text("x")
     assert final.read_text() == "my notes\n"
     final.unlink()
@@ -141,7 +144,9 @@ def test_parquet_outputs_are_recognised(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pandas(pd.DataFrame({"a": [1]})).replace_schema_metadata(outputs.parquet_metadata("predictions"))
+    table = pa.Table.from_pandas(pd.DataFrame({"a": [1]})).replace_schema_metadata(
+        outputs.parquet_metadata("predictions")
+    )
     pq.write_table(table, tmp_path / "mine.parquet")
     pd.DataFrame({"a": [1]}).to_parquet(tmp_path / "theirs.parquet")
     outputs.check_file_target(tmp_path / "mine.parquet", "predictions", overwrite=True)
@@ -154,10 +159,32 @@ def test_commands_write_group_and_other_readable_outputs(tmp_path):
     try:
         assert main(["-q", "data", "synth", "--out", str(tmp_path / "data"), "--scale", "0.05"]) == 0
         assert main(["-q", "data", "stats", str(tmp_path / "data"), "--out", str(tmp_path / "stats.md")]) == 0
-        assert main(["-q", "train", "--data", str(tmp_path / "data"), "--model", "cosine", "--hits-k", "5", "--out", str(tmp_path / "run")]) == 0
+        assert (
+            main(
+                [
+                    "-q",
+                    "train",
+                    "--data",
+                    str(tmp_path / "data"),
+                    "--model",
+                    "cosine",
+                    "--hits-k",
+                    "5",
+                    "--out",
+                    str(tmp_path / "run"),
+                ]
+            )
+            == 0
+        )
     finally:
         os.umask(old)
-    written = [tmp_path / "stats.md", *(tmp_path / "data").rglob("*"), *(tmp_path / "run").rglob("*"), tmp_path / "data", tmp_path / "run"]
+    written = [
+        tmp_path / "stats.md",
+        *(tmp_path / "data").rglob("*"),
+        *(tmp_path / "run").rglob("*"),
+        tmp_path / "data",
+        tmp_path / "run",
+    ]
     assert len(written) > 20
     for path in written:
         mode = path.stat().st_mode
@@ -179,8 +206,29 @@ def test_data_loss_cases_of_the_old_main(tmp_path, capsys):
         ["data", "synth", "--out", str(tmp_path / "file.txt"), "--scale", "0.05"],
         ["data", "build", "l1000", "--out", str(user), "--mirror", str(tmp_path)],
         ["train", "--data", str(tmp_path / "data"), "--model", "cosine", "--hits-k", "5", "--out", str(user)],
-        ["train", "--data", str(tmp_path / "data"), "--model", "cosine", "--hits-k", "5", "--out", str(user), "--overwrite"],
-        ["train", "--data", str(tmp_path / "data"), "--model", "cosine", "--hits-k", "5", "--out", str(tmp_path / "file.txt")],
+        [
+            "train",
+            "--data",
+            str(tmp_path / "data"),
+            "--model",
+            "cosine",
+            "--hits-k",
+            "5",
+            "--out",
+            str(user),
+            "--overwrite",
+        ],
+        [
+            "train",
+            "--data",
+            str(tmp_path / "data"),
+            "--model",
+            "cosine",
+            "--hits-k",
+            "5",
+            "--out",
+            str(tmp_path / "file.txt"),
+        ],
     ):
         assert main(["-q", *argv]) == 2, argv
         assert capsys.readouterr().err.count("\n") == 1
@@ -196,12 +244,16 @@ def _wait_for_temp(process: subprocess.Popen, parent: Path, name: str, limit: fl
 
 
 def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)  # a test run started in the background (`cmd &`) ignores SIGINT, and children inherit that
+    signal.signal(
+        signal.SIGINT, signal.SIG_DFL
+    )  # a test run started in the background (`cmd &`) ignores SIGINT, and children inherit that
 
 
 def _synth(out: Path, *extra: str) -> subprocess.Popen:
     command = [*MOTIVE, "-q", "data", "synth", "--scale", "1", "--out", str(out), *extra]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
+    return subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint
+    )
 
 
 def test_sigint_mid_write_leaves_nothing(tmp_path):
@@ -212,7 +264,9 @@ def test_sigint_mid_write_leaves_nothing(tmp_path):
         _wait_for_temp(process, parent, "data")
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
-        if process.returncode == 0:  # on a loaded machine the write can finish before the signal lands: a complete output
+        if (
+            process.returncode == 0
+        ):  # on a loaded machine the write can finish before the signal lands: a complete output
             assert (parent / "data" / outputs.MARKER).is_file()
             continue
         assert process.returncode == 130 and err.strip() == "motive: interrupted; outputs not finished were not written"
@@ -228,7 +282,11 @@ def test_sigkill_mid_write_never_leaves_a_partial_output(tmp_path):
     process.kill()
     process.wait(timeout=60)
     assert not (tmp_path / "data").exists()
-    subprocess.run([*MOTIVE, "-q", "data", "synth", "--scale", "0.05", "--out", str(tmp_path / "data")], check=True, capture_output=True)
+    subprocess.run(
+        [*MOTIVE, "-q", "data", "synth", "--scale", "0.05", "--out", str(tmp_path / "data")],
+        check=True,
+        capture_output=True,
+    )
     marker = json.loads((tmp_path / "data" / outputs.MARKER).read_text())
     # A replacement killed: the old output is intact and complete.
     before = snapshot(tmp_path / "data")
@@ -249,16 +307,37 @@ def test_read_only_location_as_another_user():
     root = Path(tempfile.mkdtemp(prefix="motive-ro-"))
     try:
         root.chmod(0o755)  # readable, not writable, for nobody
-        probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *MOTIVE, "--help"], capture_output=True, text=True)
+        probe = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *MOTIVE, "--help"],
+            capture_output=True,
+            text=True,
+        )
         if probe.returncode != 0:
             pytest.skip(f"cannot run motive as user nobody here ({(probe.stderr.strip().splitlines() or ['?'])[-1]})")
         result = subprocess.run(
-            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *MOTIVE, "-q", "data", "synth", "--scale", "0.05", "--out", str(root / "data")],
+            [
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                *MOTIVE,
+                "-q",
+                "data",
+                "synth",
+                "--scale",
+                "0.05",
+                "--out",
+                str(root / "data"),
+            ],
             capture_output=True,
             text=True,
         )
         assert result.returncode == 2
-        assert result.stderr == f"motive: error: {root / 'data'}: cannot write there ({root} is not writable for you); choose another path\n"
+        assert (
+            result.stderr
+            == f"motive: error: {root / 'data'}: cannot write there ({root} is not writable for you); choose another "
+            "path\n"
+        )
         assert list(root.iterdir()) == []
     finally:
         root.rmdir()
@@ -284,7 +363,11 @@ def test_work_folders_are_reused_by_key_and_only_motives_are_removed(tmp_path):
     (lookalike / "chapter.txt").write_text("mine")
     (work / "notes.txt").write_text("a user's file in the work folder")
     assert outputs.remove_work_dir(work, ["block-0.parquet", "block-1.parquet"]) is False
-    assert sorted(p.name for p in work.iterdir()) == [lookalike.name, outputs.MARKER, "notes.txt"]  # ours gone, theirs kept
+    assert sorted(p.name for p in work.iterdir()) == [
+        lookalike.name,
+        outputs.MARKER,
+        "notes.txt",
+    ]  # ours gone, theirs kept
     assert (work / "notes.txt").read_text() == "a user's file in the work folder"
     assert (lookalike / "chapter.txt").read_text() == "mine"
     (work / "notes.txt").unlink()
@@ -377,7 +460,10 @@ def test_an_interrupt_while_the_temp_folder_is_made_leaves_nothing(tmp_path, mon
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(Path, "write_text", interrupted)
-    for writer in (lambda: outputs.output_dir(tmp_path / "out", "dataset"), lambda: outputs.own_file(tmp_path / "results.parquet")):
+    for writer in (
+        lambda: outputs.output_dir(tmp_path / "out", "dataset"),
+        lambda: outputs.own_file(tmp_path / "results.parquet"),
+    ):
         with pytest.raises(KeyboardInterrupt), writer():
             pass
     assert list(tmp_path.iterdir()) == []

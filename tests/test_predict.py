@@ -22,8 +22,22 @@ predict = importlib.import_module("motive.predict")  # the module; the package's
 def trained(tmp_path_factory):
     """A planted-signal dataset and a gin_cp run on its cold-source split."""
     root = tmp_path_factory.mktemp("predict")
-    layout.write_dataset(synth.generate(synth.SynthConfig(scale=0.05, seed=4, signal=1.0, source_dim=32, target_dim=24)), root / "data")
-    run(TrainConfig(data=str(root / "data"), split="cold_source", model="gin_cp", epochs=40, patience=10, batch_size=256, lr=5e-3, hits_k=20), root / "run")
+    layout.write_dataset(
+        synth.generate(synth.SynthConfig(scale=0.05, seed=4, signal=1.0, source_dim=32, target_dim=24)), root / "data"
+    )
+    run(
+        TrainConfig(
+            data=str(root / "data"),
+            split="cold_source",
+            model="gin_cp",
+            epochs=40,
+            patience=10,
+            batch_size=256,
+            lr=5e-3,
+            hits_k=20,
+        ),
+        root / "run",
+    )
     return root
 
 
@@ -47,7 +61,9 @@ def crash_on_write(monkeypatch, at: int) -> list[str]:
 
 def source_frame(loaded, nodes, new_keys=None):
     frame = pd.DataFrame(loaded.graph.sources.x[nodes], columns=loaded.feature_names["source"])
-    frame.index = pd.Index(new_keys if new_keys is not None else loaded.graph.sources.keys[nodes], name="Metadata_InChIKey")
+    frame.index = pd.Index(
+        new_keys if new_keys is not None else loaded.graph.sources.keys[nodes], name="Metadata_InChIKey"
+    )
     return frame
 
 
@@ -56,7 +72,9 @@ def test_held_out_compounds_as_new_find_their_genes(trained):
     held_out = np.flatnonzero(loaded.split.node_stage["source"] == 2)
     s, t = loaded.graph.endpoints("st")
     held_out = held_out[np.isin(held_out, s)][:12]
-    table = predict.predict(loaded, compounds=source_frame(loaded, held_out, [f"NEW{i:011d}" for i in range(len(held_out))]))
+    table = predict.predict(
+        loaded, compounds=source_frame(loaded, held_out, [f"NEW{i:011d}" for i in range(len(held_out))])
+    )
     truth = {(f"NEW{i:011d}", loaded.graph.targets.keys[g]) for i, node in enumerate(held_out) for g in t[s == node]}
     hits = table[[pair in truth for pair in zip(table["query"], table["candidate"], strict=True)]]
     assert len(hits) == len(truth) and (table["known"] == "none").all()
@@ -75,35 +93,59 @@ def test_a_new_copy_of_an_isolated_compound_scores_like_it(trained):
     got = table.set_index("candidate").loc[loaded.graph.targets.keys, "score"].to_numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
     existing = predict.predict(loaded, compounds=source_frame(loaded, [node]), allow_existing=True)
-    np.testing.assert_allclose(existing.set_index("candidate").loc[loaded.graph.targets.keys, "score"].to_numpy(), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        existing.set_index("candidate").loc[loaded.graph.targets.keys, "score"].to_numpy(),
+        expected,
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_known_flags_are_the_split_subsets_of_every_stage(trained):
     loaded = predict.load_run(trained / "run", "cpu")
     s, t = loaded.graph.endpoints("st")
     subsets = loaded.split.subsets["st"]
-    nodes = list(dict.fromkeys(int(s[np.flatnonzero(subsets == label)[0]]) for label in ("message", "train", "valid", "test")))
+    nodes = list(
+        dict.fromkeys(int(s[np.flatnonzero(subsets == label)[0]]) for label in ("message", "train", "valid", "test"))
+    )
     table = predict.predict(loaded, compounds=source_frame(loaded, nodes), allow_existing=True)
-    expected = {(loaded.graph.sources.keys[a], loaded.graph.targets.keys[b]): label for a, b, label in zip(s, t, subsets, strict=True) if a in nodes}
+    expected = {
+        (loaded.graph.sources.keys[a], loaded.graph.targets.keys[b]): label
+        for a, b, label in zip(s, t, subsets, strict=True)
+        if a in nodes
+    }
     flagged = table[table["known"] != "none"]
-    assert dict(zip(zip(flagged["query"], flagged["candidate"], strict=True), flagged["known"], strict=True)) == expected
+    assert (
+        dict(zip(zip(flagged["query"], flagged["candidate"], strict=True), flagged["known"], strict=True)) == expected
+    )
     assert {"message", "train", "valid", "test"} <= set(flagged["known"])
-    excluded = predict.predict(loaded, compounds=source_frame(loaded, nodes), allow_existing=True, exclude_known=True, top_k=5)
+    excluded = predict.predict(
+        loaded, compounds=source_frame(loaded, nodes), allow_existing=True, exclude_known=True, top_k=5
+    )
     assert (excluded["known"] == "none").all() and excluded.groupby("query").size().eq(5).all()
 
 
 def test_new_genes_rank_every_compound(trained):
     loaded = predict.load_run(trained / "run", "cpu")
-    genes = pd.DataFrame(loaded.graph.targets.x[:3], columns=loaded.feature_names["target"], index=pd.Index(["NEWGENE1", "NEWGENE2", "NEWGENE3"], name="Metadata_Symbol"))
+    genes = pd.DataFrame(
+        loaded.graph.targets.x[:3],
+        columns=loaded.feature_names["target"],
+        index=pd.Index(["NEWGENE1", "NEWGENE2", "NEWGENE3"], name="Metadata_Symbol"),
+    )
     table = predict.predict(loaded, genes=genes, top_k=7)
     assert table.groupby("query").size().eq(7).all() and table["candidate"].isin(loaded.graph.sources.keys).all()
-    assert (table.groupby("query")["rank"].apply(list) == pd.Series([list(range(1, 8))] * 3, index=["NEWGENE1", "NEWGENE2", "NEWGENE3"])).all()
+    assert (
+        table.groupby("query")["rank"].apply(list)
+        == pd.Series([list(range(1, 8))] * 3, index=["NEWGENE1", "NEWGENE2", "NEWGENE3"])
+    ).all()
 
 
 def test_full_matrix_top_k_equals_dense_and_resumes(trained, tmp_path, monkeypatch):
     loaded = predict.load_run(trained / "run", "cpu")
     n_s, n_t = len(loaded.graph.sources), len(loaded.graph.targets)
-    dense = loaded.model.score(loaded.stage, np.repeat(np.arange(n_s), n_t), np.tile(np.arange(n_t), n_s)).reshape(n_s, n_t)
+    dense = loaded.model.score(loaded.stage, np.repeat(np.arange(n_s), n_t), np.tile(np.arange(n_t), n_s)).reshape(
+        n_s, n_t
+    )
     k = 4
     # Crash after three blocks, then resume: finished blocks are not recomputed.
     original, calls = predict._write_atomically, crash_on_write(monkeypatch, 4)
@@ -113,7 +155,9 @@ def test_full_matrix_top_k_equals_dense_and_resumes(trained, tmp_path, monkeypat
     finished = {p.name: p.stat().st_mtime_ns for p in work.glob("compounds-*.parquet")}
     assert len(finished) == 3 and not (tmp_path / "all").exists()
     calls.clear()
-    monkeypatch.setattr(predict, "_write_atomically", lambda table, path: calls.append(path.name) or original(table, path))
+    monkeypatch.setattr(
+        predict, "_write_atomically", lambda table, path: calls.append(path.name) or original(table, path)
+    )
     summary = predict.predict_all(trained / "run", tmp_path / "all", top_k=k, block=16, device="cpu", progress=False)
     assert calls[0] == "compounds-000003.parquet" and summary["blocks"] == -(-n_s // 16)
     assert not work.exists()
@@ -127,8 +171,17 @@ def test_full_matrix_top_k_equals_dense_and_resumes(trained, tmp_path, monkeypat
         assert set(per_gene.loc[per_gene["gene"] == key, "compound"]) == expected
     s, t = loaded.graph.endpoints("st")
     flagged = per_compound[per_compound["known"] != "none"]
-    subsets = dict(zip(zip(loaded.graph.sources.keys[s], loaded.graph.targets.keys[t], strict=True), loaded.split.subsets["st"], strict=True))
-    assert all(subsets[pair] == label for pair, label in zip(zip(flagged["compound"], flagged["gene"], strict=True), flagged["known"], strict=True))
+    subsets = dict(
+        zip(
+            zip(loaded.graph.sources.keys[s], loaded.graph.targets.keys[t], strict=True),
+            loaded.split.subsets["st"],
+            strict=True,
+        )
+    )
+    assert all(
+        subsets[pair] == label
+        for pair, label in zip(zip(flagged["compound"], flagged["gene"], strict=True), flagged["known"], strict=True)
+    )
     assert json.loads((tmp_path / "all" / "summary.json").read_text())["top_k"] == k
 
 
@@ -168,9 +221,15 @@ PREDICT_CASES = {
     "existing key": (["--compounds", "T/existing.parquet"], "pass --allow-existing"),
     "empty table": (["--compounds", "T/empty.parquet"], "table is empty"),
     "no key column": (["--compounds", "T/nokey.parquet"], "no key column 'Metadata_InChIKey'"),
-    "both sides": (["--compounds", "T/good.parquet", "--genes", "T/good.parquet"], "exactly one of --compounds or --genes"),
+    "both sides": (
+        ["--compounds", "T/good.parquet", "--genes", "T/good.parquet"],
+        "exactly one of --compounds or --genes",
+    ),
     "missing file": (["--compounds", "T/nope.parquet"], "T/nope.parquet: not found"),
-    "incomplete run": (["--compounds", "T/good.parquet", "--run", "T/incomplete"], "not a complete run folder (config.json missing)"),
+    "incomplete run": (
+        ["--compounds", "T/good.parquet", "--run", "T/incomplete"],
+        "not a complete run folder (config.json missing)",
+    ),
     "top-k 0": (["--compounds", "T/good.parquet", "--top-k", "0"], "argument --top-k: must be a positive integer"),
 }
 
@@ -205,7 +264,10 @@ def test_changed_dataset_and_transductive_models_are_refused(trained, tmp_path):
 
 @pytest.mark.parametrize("model", ["sage_cp", "gat_cp", "mlp", "bilinear", "cosine", "knn"])
 def test_every_inductive_model_predicts(trained, tmp_path, model):
-    run(TrainConfig(data=str(trained / "data"), split="cold_source", model=model, epochs=2, batch_size=256, hits_k=20), tmp_path / "run")
+    run(
+        TrainConfig(data=str(trained / "data"), split="cold_source", model=model, epochs=2, batch_size=256, hits_k=20),
+        tmp_path / "run",
+    )
     loaded = predict.load_run(tmp_path / "run", "cpu")
     table = predict.predict(loaded, compounds=source_frame(loaded, [0, 5], ["NEWA", "NEWB"]), top_k=10)
     assert len(table) == 20 and np.isfinite(table["score"]).all()
@@ -224,7 +286,13 @@ def test_edges_and_smiles_join_new_compounds_to_the_graph(trained, tmp_path):
     aspirin, caffeine = "CC(=O)OC1=CC=CC=C1C(=O)O", "CN1C=NC2=C1C(=O)N(C(=O)N2C)C"
     keys = loaded.graph.sources.keys
     meta = pd.DataFrame(
-        {"Metadata_InChIKey": [keys[0] + "-AAAAAAAAAA-N", keys[1] + "-BBBBBBBBBB-N"], "Metadata_InChI": [Chem.MolToInchi(Chem.MolFromSmiles(aspirin)), Chem.MolToInchi(Chem.MolFromSmiles(caffeine))]}
+        {
+            "Metadata_InChIKey": [keys[0] + "-AAAAAAAAAA-N", keys[1] + "-BBBBBBBBBB-N"],
+            "Metadata_InChI": [
+                Chem.MolToInchi(Chem.MolFromSmiles(aspirin)),
+                Chem.MolToInchi(Chem.MolFromSmiles(caffeine)),
+            ],
+        }
     )
     (data / "inputs" / "compound").mkdir(parents=True)
     with gzip.open(data / "inputs" / "compound" / "meta.csv.gz", "wt") as handle:
@@ -232,18 +300,35 @@ def test_edges_and_smiles_join_new_compounds_to_the_graph(trained, tmp_path):
     loaded.config.data = str(data)  # same graph (same hash), now with compound structures
     profiles = source_frame(loaded, [5, 6], ["NEWASPIRIN0001", "NEWOTHER000002"])
     isolated = predict.predict(loaded, compounds=profiles)
-    stage, ids = predict.extend_stage(loaded, loaded.stage, "source", profiles.index, profiles.to_numpy(np.float32), smiles=pd.Series([aspirin, "CCO"], index=profiles.index))
+    stage, ids = predict.extend_stage(
+        loaded,
+        loaded.stage,
+        "source",
+        profiles.index,
+        profiles.to_numpy(np.float32),
+        smiles=pd.Series([aspirin, "CCO"], index=profiles.index),
+    )
     a, b = stage.edges[("source", "similar", "source")]
     assert {(ids[0], 0), (0, ids[0])} <= set(zip(a, b, strict=True)) and ids[1] not in a  # ethanol resembles neither
     linked = predict.predict(loaded, compounds=profiles.assign(smiles=[aspirin, "CCO"]))
-    assert not np.allclose(linked.loc[linked["query"] == "NEWASPIRIN0001", "score"], isolated.loc[isolated["query"] == "NEWASPIRIN0001", "score"])
+    assert not np.allclose(
+        linked.loc[linked["query"] == "NEWASPIRIN0001", "score"],
+        isolated.loc[isolated["query"] == "NEWASPIRIN0001", "score"],
+    )
     gene = loaded.graph.targets.keys[3]
-    with_edge = predict.predict(loaded, compounds=profiles, edges=pd.DataFrame({"query": ["NEWOTHER000002"], "node": [gene]}))
-    assert not np.allclose(with_edge.loc[with_edge["query"] == "NEWOTHER000002", "score"], isolated.loc[isolated["query"] == "NEWOTHER000002", "score"])
+    with_edge = predict.predict(
+        loaded, compounds=profiles, edges=pd.DataFrame({"query": ["NEWOTHER000002"], "node": [gene]})
+    )
+    assert not np.allclose(
+        with_edge.loc[with_edge["query"] == "NEWOTHER000002", "score"],
+        isolated.loc[isolated["query"] == "NEWOTHER000002", "score"],
+    )
     with pytest.raises(MotiveError, match="'NOPE' is not one of the profiles given"):
         predict.predict(loaded, compounds=profiles, edges=pd.DataFrame({"query": ["NOPE"], "node": [gene]}))
     with pytest.raises(MotiveError, match="'UNKNOWNGENE' is not a target of the run's graph"):
-        predict.predict(loaded, compounds=profiles, edges=pd.DataFrame({"query": ["NEWOTHER000002"], "node": ["UNKNOWNGENE"]}))
+        predict.predict(
+            loaded, compounds=profiles, edges=pd.DataFrame({"query": ["NEWOTHER000002"], "node": ["UNKNOWNGENE"]})
+        )
 
 
 def test_full_matrix_resume_never_mixes_blocks_of_other_profiles(trained, tmp_path, monkeypatch):
@@ -255,12 +340,20 @@ def test_full_matrix_resume_never_mixes_blocks_of_other_profiles(trained, tmp_pa
     original = predict._write_atomically
     crash_on_write(monkeypatch, 2)
     with pytest.raises(Crash):
-        predict.predict_all(trained / "run", tmp_path / "all", compounds=before, top_k=3, block=8, device="cpu", progress=False)
+        predict.predict_all(
+            trained / "run", tmp_path / "all", compounds=before, top_k=3, block=8, device="cpu", progress=False
+        )
     monkeypatch.setattr(predict, "_write_atomically", original)
-    predict.predict_all(trained / "run", tmp_path / "all", compounds=after, top_k=3, block=8, device="cpu", progress=False)
-    predict.predict_all(trained / "run", tmp_path / "fresh", compounds=after, top_k=3, block=8, device="cpu", progress=False)
+    predict.predict_all(
+        trained / "run", tmp_path / "all", compounds=after, top_k=3, block=8, device="cpu", progress=False
+    )
+    predict.predict_all(
+        trained / "run", tmp_path / "fresh", compounds=after, top_k=3, block=8, device="cpu", progress=False
+    )
     for name in ("per_compound.parquet", "per_gene.parquet"):
-        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "all" / name), pd.read_parquet(tmp_path / "fresh" / name))
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "all" / name), pd.read_parquet(tmp_path / "fresh" / name)
+        )
 
 
 def test_full_matrix_with_graph_keys_follows_the_plain_rule(trained, tmp_path):
@@ -269,13 +362,23 @@ def test_full_matrix_with_graph_keys_follows_the_plain_rule(trained, tmp_path):
     with pytest.raises(MotiveError, match="is already a compound of the run's graph"):
         predict.predict_all(trained / "run", tmp_path / "all", compounds=existing, device="cpu", progress=False)
     assert not (tmp_path / "all").exists()
-    predict.predict_all(trained / "run", tmp_path / "all", compounds=existing, top_k=2, device="cpu", progress=False, allow_existing=True)
+    predict.predict_all(
+        trained / "run",
+        tmp_path / "all",
+        compounds=existing,
+        top_k=2,
+        device="cpu",
+        progress=False,
+        allow_existing=True,
+    )
 
 
 def test_full_matrix_excluding_known_pairs_keeps_only_unknown_distinct_finite_rows(trained, tmp_path):
     loaded = predict.load_run(trained / "run", "cpu")
     top_k = len(loaded.graph.sources)  # every compound: genes with known partners have fewer candidates left
-    predict.predict_all(trained / "run", tmp_path / "all", top_k=top_k, exclude_known=True, block=64, device="cpu", progress=False)
+    predict.predict_all(
+        trained / "run", tmp_path / "all", top_k=top_k, exclude_known=True, block=64, device="cpu", progress=False
+    )
     s, t = loaded.graph.endpoints("st")
     known = set(zip(loaded.graph.sources.keys[s], loaded.graph.targets.keys[t], strict=True))
     for name, query in (("per_gene.parquet", "gene"), ("per_compound.parquet", "compound")):
@@ -284,7 +387,9 @@ def test_full_matrix_excluding_known_pairs_keeps_only_unknown_distinct_finite_ro
         assert not any(pair in known for pair in zip(table["compound"], table["gene"], strict=True))
         assert (table["known"] == "none").all()
         ranks = table.groupby(query)["rank"].agg(["min", "max", "count"])
-        assert (ranks["min"] == 1).all() and (ranks["max"] == ranks["count"]).all()  # 1..n, fewer rows where fewer candidates
+        assert (ranks["min"] == 1).all() and (
+            ranks["max"] == ranks["count"]
+        ).all()  # 1..n, fewer rows where fewer candidates
     per_gene = pd.read_parquet(tmp_path / "all" / "per_gene.parquet")
     hub = loaded.graph.targets.keys[np.bincount(t).argmax()]
     assert (per_gene["gene"] == hub).sum() == len(loaded.graph.sources) - np.bincount(t).max()

@@ -40,7 +40,9 @@ def experiment(tmp_path_factory) -> Path:
 def test_report_numbers_equal_the_run_folders(experiment, tmp_path):
     written = report(experiment, tmp_path / "report")
     assert {"tables.md", "summary.csv", "results.csv", "index.html"} <= set(written)
-    assert written == sorted(p.name for p in (tmp_path / "report").iterdir() if p.name != "motive.json")  # what is there, no temp token
+    assert written == sorted(
+        p.name for p in (tmp_path / "report").iterdir() if p.name != "motive.json"
+    )  # what is there, no temp token
     summary = pd.read_csv(tmp_path / "report" / "summary.csv")
     tables = (tmp_path / "report" / "tables.md").read_text()
     table = pd.read_parquet(experiment / "results.parquet")
@@ -54,14 +56,23 @@ def test_report_numbers_equal_the_run_folders(experiment, tmp_path):
     for (graph, split, model), runs in recomputed.items():
         for metric in ("f1", "hits@5", "precision@5", "auroc", "auprc"):
             values = np.array([r[metric] for r in runs])
-            row = summary[(summary["graph"] == graph) & (summary["split"] == split) & (summary["model"] == model) & (summary["metric"] == metric)]
+            row = summary[
+                (summary["graph"] == graph)
+                & (summary["split"] == split)
+                & (summary["model"] == model)
+                & (summary["metric"] == metric)
+            ]
             assert len(row) == 1 and row["n"].item() == 3
             assert row["mean"].item() == pytest.approx(values.mean(), abs=1e-12)
             assert row["std"].item() == pytest.approx(values.std(ddof=1), abs=1e-12)
             assert cell(values.mean(), values.std(ddof=1), 3) in tables
     # the best mean per column is bold, and only it
     for graph in ("bipartite", "st_expanded"):
-        best = summary[(summary["graph"] == graph) & (summary["split"] == "random") & (summary["metric"] == "auprc")].sort_values("mean").iloc[-1]
+        best = (
+            summary[(summary["graph"] == graph) & (summary["split"] == "random") & (summary["metric"] == "auprc")]
+            .sort_values("mean")
+            .iloc[-1]
+        )
         assert f"**{cell(best['mean'], best['std'], 3)}**" in tables
     assert "n/a [1]" in tables and "sage_embs on cold_source: it learns one vector per node" in tables
     assert pd.read_csv(tmp_path / "report" / "results.csv").shape[0] == len(table)
@@ -70,7 +81,12 @@ def test_report_numbers_equal_the_run_folders(experiment, tmp_path):
 def test_report_figures_and_self_contained_page(experiment, tmp_path):
     written = report(experiment, tmp_path / "report")
     pngs = [name for name in written if name.endswith(".png")]
-    assert {"ablation_random.png", "curves_st_expanded.png", "test_st_expanded_hits.png", "per_node_ap_st_expanded_cold_source.png"} <= set(pngs)
+    assert {
+        "ablation_random.png",
+        "curves_st_expanded.png",
+        "test_st_expanded_hits.png",
+        "per_node_ap_st_expanded_cold_source.png",
+    } <= set(pngs)
     page = (tmp_path / "report" / "index.html").read_text()
     embedded = re.findall(r"src='data:image/png;base64,([^']+)'", page)
     assert len(embedded) == len(pngs)
@@ -91,8 +107,16 @@ def test_report_refuses_what_is_not_an_experiment_and_keeps_its_output(experimen
 
 
 def test_paired_comparison_by_seed():
-    values = {"a": [0.50, 0.60, 0.70, 0.55], "b": [0.40, 0.45, 0.65, 0.50], "c": [0.45, 0.70, 0.60, 0.50]}  # means .5875, .5, .5625
-    rows = [{"graph": "g", "split": "random", "model": m, "seed": seed, "status": "done", "test_auprc": v} for m, vs in values.items() for seed, v in enumerate(vs)]
+    values = {
+        "a": [0.50, 0.60, 0.70, 0.55],
+        "b": [0.40, 0.45, 0.65, 0.50],
+        "c": [0.45, 0.70, 0.60, 0.50],
+    }  # means .5875, .5, .5625
+    rows = [
+        {"graph": "g", "split": "random", "model": m, "seed": seed, "status": "done", "test_auprc": v}
+        for m, vs in values.items()
+        for seed, v in enumerate(vs)
+    ]
     comparison = paired_comparison(pd.DataFrame(rows), "g", "random", "auprc").set_index("model")
     assert set(comparison["best"]) == {"a"} and list(comparison.index) == ["b", "c"]
     assert comparison.loc["b", "wins"] == 4 and comparison.loc["c", "wins"] == 3 and comparison.loc["b", "seeds"] == 4
@@ -100,7 +124,9 @@ def test_paired_comparison_by_seed():
     assert comparison.loc["c", "mean_difference"] == pytest.approx(0.025)
     assert comparison.loc["b", "p_sign"] == pytest.approx(0.125)  # 4 of 4 wins: 2 * 0.5**4
     assert comparison.loc["c", "p_sign"] == pytest.approx(0.625)  # 3 of 4: 2 * 5/16
-    assert comparison.loc["c", "p_wilcoxon"] == pytest.approx(wilcoxon([0.05, -0.10, 0.10, 0.05], zero_method="zsplit").pvalue)
+    assert comparison.loc["c", "p_wilcoxon"] == pytest.approx(
+        wilcoxon([0.05, -0.10, 0.10, 0.05], zero_method="zsplit").pvalue
+    )
 
 
 def test_report_needs_results(tmp_path):

@@ -22,7 +22,9 @@ from motive.train import TrainConfig, run
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    layout.write_dataset(synth.generate(synth.SynthConfig(scale=0.03, seed=2, source_dim=12, target_dim=10)), root / "data")
+    layout.write_dataset(
+        synth.generate(synth.SynthConfig(scale=0.03, seed=2, source_dim=12, target_dim=10)), root / "data"
+    )
     run(TrainConfig(data=root / "data", split="cold_source", model="mlp", epochs=2, hits_k=5), root / "run")
     return root
 
@@ -57,9 +59,22 @@ def test_a_checkpoint_that_would_run_code_is_refused_and_runs_nothing(trained, t
         argv = ["-q", "evaluate", str(folder)]
     else:
         graph = layout.read_graph(layout.graph_dir(trained / "data", "st_expanded"))
-        profiles = pd.DataFrame(graph.sources.x[:2], columns=[f"X_{i + 1}" for i in range(graph.sources.x.shape[1])], index=pd.Index(["NEWA", "NEWB"], name="Metadata_InChIKey"))
+        profiles = pd.DataFrame(
+            graph.sources.x[:2],
+            columns=[f"X_{i + 1}" for i in range(graph.sources.x.shape[1])],
+            index=pd.Index(["NEWA", "NEWB"], name="Metadata_InChIKey"),
+        )
         profiles.to_parquet(tmp_path / "new.parquet")
-        argv = ["-q", "predict", "--run", str(folder), "--compounds", str(tmp_path / "new.parquet"), "--out", str(tmp_path / "ranked.parquet")]
+        argv = [
+            "-q",
+            "predict",
+            "--run",
+            str(folder),
+            "--compounds",
+            str(tmp_path / "new.parquet"),
+            "--out",
+            str(tmp_path / "ranked.parquet"),
+        ]
     one_line_error(capsys, argv, "refused, it holds more than tensors and plain data")
     assert not marker.exists() and not (tmp_path / "ranked.parquet").exists()
 
@@ -112,7 +127,9 @@ def test_a_run_folder_works_from_any_folder_and_with_its_dataset_moved(trained, 
     shutil.copytree(trained / "data", moved)
     folder = copy_run(trained, tmp_path)
     checkpoint = torch.load(folder / "checkpoint.pt", weights_only=True)
-    torch.save(checkpoint | {"config": checkpoint["config"] | {"data": str(tmp_path / "gone")}}, folder / "checkpoint.pt")
+    torch.save(
+        checkpoint | {"config": checkpoint["config"] | {"data": str(tmp_path / "gone")}}, folder / "checkpoint.pt"
+    )
     assert main(["-q", "evaluate", str(folder)]) == 2
     capsys.readouterr()
     assert main(["-q", "evaluate", str(folder), "--data", str(moved)]) == 0
@@ -149,7 +166,19 @@ PLUGIN = textwrap.dedent(
 def test_a_plugin_whose_defaults_changed_since_training_is_one_line(trained, tmp_path, capsys):
     plugin = tmp_path / "changing.py"
     plugin.write_text(PLUGIN.format(n=1, hidden=8))
-    run(TrainConfig(data=trained / "data", split="cold_source", model="changing_1", epochs=1, hits_k=5, plugins=[plugin]), tmp_path / "run")
+    run(
+        TrainConfig(
+            data=trained / "data", split="cold_source", model="changing_1", epochs=1, hits_k=5, plugins=[plugin]
+        ),
+        tmp_path / "run",
+    )
     plugin.write_text(PLUGIN.format(n=1, hidden=16))
-    done = subprocess.run([sys.executable, "-m", "motive.cli", "-q", "evaluate", str(tmp_path / "run")], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "the weights do not fit the model" in done.stderr, done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "motive.cli", "-q", "evaluate", str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert (
+        done.returncode == 2 and done.stderr.count("\n") == 1 and "the weights do not fit the model" in done.stderr
+    ), done.stderr

@@ -28,7 +28,12 @@ def graphs(draw):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(graph=graphs(), graph_type=st.sampled_from(sorted(GRAPH_TYPES)), split_name=st.sampled_from(SPLITS), seed=st.integers(0, 99))
+@given(
+    graph=graphs(),
+    graph_type=st.sampled_from(sorted(GRAPH_TYPES)),
+    split_name=st.sampled_from(SPLITS),
+    seed=st.integers(0, 99),
+)
 def test_every_split_of_every_graph_passes_the_audit(graph, graph_type, split_name, seed):
     graph = graph.derive(graph_type)
     split = splits.make_split(graph, splits.SplitConfig(split_name, seed))
@@ -37,7 +42,9 @@ def test_every_split_of_every_graph_passes_the_audit(graph, graph_type, split_na
 
     labels = split.subsets["st"]
     kept = labels[labels != "unused"]
-    share = {stage: np.isin(kept, ("message", "train") if stage == "train" else (stage,)).mean() for stage in splits.STAGES}
+    share = {
+        stage: np.isin(kept, ("message", "train") if stage == "train" else (stage,)).mean() for stage in splits.STAGES
+    }
     tolerance = 0.02 if split_name == "random" else 0.12  # cold splits hold out nodes, so edge shares vary with degree
     if split_name == "cold_both":
         tolerance = 0.2
@@ -87,7 +94,9 @@ def test_zero_shot_edges_have_both_ends_unseen():
     unused = split.subsets["st"] == "unused"
     assert (split.node_stage["source"][s[unused]] != split.node_stage["target"][t[unused]]).all()
     ratios = splits.zero_shot_node_ratios((0.7, 0.1, 0.2))
-    assert sum(ratios) == pytest.approx(1) and np.array(ratios) ** 2 / sum(np.array(ratios) ** 2) == pytest.approx([0.7, 0.1, 0.2])
+    assert sum(ratios) == pytest.approx(1) and np.array(ratios) ** 2 / sum(np.array(ratios) ** 2) == pytest.approx(
+        [0.7, 0.1, 0.2]
+    )
 
 
 def test_visibility_rules_match_the_official_protocol():

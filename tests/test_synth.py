@@ -44,7 +44,12 @@ def linked_minus_random_similarity(graph, rng):
 
 def test_signal_controls_how_much_features_say_about_edges():
     rng = np.random.default_rng(0)
-    gaps = {signal: linked_minus_random_similarity(synth.generate(synth.SynthConfig(scale=0.05, seed=1, signal=signal))["st_expanded"], rng) for signal in (0.0, 0.5, 1.0)}
+    gaps = {
+        signal: linked_minus_random_similarity(
+            synth.generate(synth.SynthConfig(scale=0.05, seed=1, signal=signal))["st_expanded"], rng
+        )
+        for signal in (0.0, 0.5, 1.0)
+    }
     assert abs(gaps[0.0]) < 0.02
     assert gaps[0.5] > 0.05
     assert gaps[1.0] > gaps[0.5] + 0.05

@@ -14,18 +14,41 @@ from motive.train import TrainConfig, evaluate_run, run
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
-    layout.write_dataset(synth.generate(synth.SynthConfig(scale=0.05, seed=4, signal=1.0, source_dim=32, target_dim=24)), root)
+    layout.write_dataset(
+        synth.generate(synth.SynthConfig(scale=0.05, seed=4, signal=1.0, source_dim=32, target_dim=24)), root
+    )
     return root
 
 
 def test_run_writes_a_complete_traceable_run_directory(dataset, tmp_path):
-    config = TrainConfig(data=str(dataset), split="cold_source", model="gin_cp", epochs=40, patience=8, batch_size=256, lr=5e-3, hits_k=20)
+    config = TrainConfig(
+        data=str(dataset),
+        split="cold_source",
+        model="gin_cp",
+        epochs=40,
+        patience=8,
+        batch_size=256,
+        lr=5e-3,
+        hits_k=20,
+    )
     summary = run(config, tmp_path / "run")
     files = {p.name for p in (tmp_path / "run").iterdir()}
-    assert files == {"motive.json", "config.json", "metrics.json", "timing.json", "history.csv", "predictions.parquet", "per_node_ap.parquet", "checkpoint.pt"}
+    assert files == {
+        "motive.json",
+        "config.json",
+        "metrics.json",
+        "timing.json",
+        "history.csv",
+        "predictions.parquet",
+        "per_node_ap.parquet",
+        "checkpoint.pt",
+    }
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert saved["environment"]["threads"] == 1 and saved["environment"]["torch"] == torch.__version__
-    assert "seconds" not in saved and json.loads((tmp_path / "run" / "timing.json").read_text())["seconds"] == summary["seconds"]
+    assert (
+        "seconds" not in saved
+        and json.loads((tmp_path / "run" / "timing.json").read_text())["seconds"] == summary["seconds"]
+    )
     assert saved["test"]["hits@20"] == summary["test"]["hits@20"]
     history = pd.read_csv(tmp_path / "run" / "history.csv")
     assert saved["epochs_run"] == len(history) <= 40
@@ -42,7 +65,9 @@ def test_run_writes_a_complete_traceable_run_directory(dataset, tmp_path):
     # Threshold chosen on validation, applied unchanged to test.
     threshold = metrics.best_threshold(valid["score"].to_numpy(), valid["label"].to_numpy())
     assert saved["valid"]["threshold"] == saved["test"]["threshold"] == pytest.approx(threshold)
-    assert saved["test"]["f1"] == pytest.approx(metrics.f1_at(test["score"].to_numpy(), test["label"].to_numpy(), threshold))
+    assert saved["test"]["f1"] == pytest.approx(
+        metrics.f1_at(test["score"].to_numpy(), test["label"].to_numpy(), threshold)
+    )
     # Cold source: every test compound is unseen in training.
     per_node = pd.read_parquet(tmp_path / "run" / "per_node_ap.parquet")
     assert not per_node[(per_node["stage"] == "test") & (per_node["node_type"] == "source")]["seen"].any()
@@ -58,7 +83,9 @@ def test_run_writes_a_complete_traceable_run_directory(dataset, tmp_path):
 
 def test_same_seed_same_run_other_seed_other_run(dataset, tmp_path):
     def test_metrics(seed, name):
-        config = TrainConfig(data=str(dataset), model="sage_cp", epochs=5, patience=5, batch_size=256, seed=seed, hits_k=20)
+        config = TrainConfig(
+            data=str(dataset), model="sage_cp", epochs=5, patience=5, batch_size=256, seed=seed, hits_k=20
+        )
         return run(config, tmp_path / name)["test"]
 
     assert test_metrics(0, "a") == test_metrics(0, "b")
@@ -77,14 +104,28 @@ def test_the_process_thread_count_does_not_change_a_run(dataset, tmp_path):
             assert torch.get_num_threads() == threads  # restored after the run
     finally:
         torch.set_num_threads(previous)
-    assert (tmp_path / "process-threads-1" / "metrics.json").read_bytes() == (tmp_path / "process-threads-2" / "metrics.json").read_bytes()
+    assert (tmp_path / "process-threads-1" / "metrics.json").read_bytes() == (
+        tmp_path / "process-threads-2" / "metrics.json"
+    ).read_bytes()
 
 
 def test_neighbor_mode_trains_without_compiled_extensions(dataset, tmp_path):
-    config = TrainConfig(data=str(dataset), model="sage_cp", epochs=20, patience=20, batch_size=256, lr=5e-3, mode="neighbor", fanouts=(5, 5), hits_k=20)
+    config = TrainConfig(
+        data=str(dataset),
+        model="sage_cp",
+        epochs=20,
+        patience=20,
+        batch_size=256,
+        lr=5e-3,
+        mode="neighbor",
+        fanouts=(5, 5),
+        hits_k=20,
+    )
     summary = run(config, tmp_path / "run")
     assert summary["test"]["auroc"] > 0.6
-    embs = TrainConfig(data=str(dataset), model="sage_embs", epochs=3, patience=3, batch_size=256, mode="neighbor", hits_k=20)
+    embs = TrainConfig(
+        data=str(dataset), model="sage_embs", epochs=3, patience=3, batch_size=256, mode="neighbor", hits_k=20
+    )
     assert np.isfinite(run(embs, tmp_path / "embs")["test"]["auroc"])
 
 
@@ -96,12 +137,43 @@ def test_too_few_negatives_for_hits_k_is_an_error(dataset, tmp_path):
 
 
 def test_cli_train_and_evaluate(dataset, tmp_path, capsys):
-    argv = ["-q", "train", "--data", str(dataset), "--split", "cold_target", "--model", "mlp", "--epochs", "3", "--hits-k", "20", "--out", str(tmp_path / "run")]
+    argv = [
+        "-q",
+        "train",
+        "--data",
+        str(dataset),
+        "--split",
+        "cold_target",
+        "--model",
+        "mlp",
+        "--epochs",
+        "3",
+        "--hits-k",
+        "20",
+        "--out",
+        str(tmp_path / "run"),
+    ]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert out.startswith("| stage | f1 | hits@20 |") and "| test |" in out
     assert main(["-q", "evaluate", str(tmp_path / "run")]) == 0
-    assert main(["-q", "train", "--data", str(dataset), "--split", "cold_source", "--model", "sage_embs", "--out", str(tmp_path / "x")]) == 2
+    assert (
+        main(
+            [
+                "-q",
+                "train",
+                "--data",
+                str(dataset),
+                "--split",
+                "cold_source",
+                "--model",
+                "sage_embs",
+                "--out",
+                str(tmp_path / "x"),
+            ]
+        )
+        == 2
+    )
     assert "cannot run on a cold_source split" in capsys.readouterr().err
 
 
@@ -120,7 +192,9 @@ def test_neighbor_sampling_respects_fanout():
         assert 3 in found["source"] and len(found["source"]) <= 5  # <= 4 from target 0, source 3 from target 1
     everything = sampler._sample({"source": empty, "target": np.array([0, 1])}, -1, rng)
     assert everything["source"].tolist() == list(range(10))
-    draws = np.concatenate([sampler._sample({"source": empty, "target": np.array([0])}, 4, rng)["source"] for _ in range(500)])
+    draws = np.concatenate(
+        [sampler._sample({"source": empty, "target": np.array([0])}, 4, rng)["source"] for _ in range(500)]
+    )
     assert np.bincount(draws, minlength=10).min() > 150  # every neighbour gets sampled (~200 each)
 
 
@@ -135,20 +209,36 @@ def test_cuda_without_a_gpu_is_a_one_line_error(dataset, tmp_path):
 @pytest.mark.parametrize("model", ["gin_cp", "gat_cp", "mlp"])
 def test_cuda_runs_match_cpu_runs(dataset, tmp_path, model):
     def test_metrics(device):
-        config = TrainConfig(data=str(dataset), model=model, epochs=5, patience=5, batch_size=256, hits_k=20, device=device)
+        config = TrainConfig(
+            data=str(dataset), model=model, epochs=5, patience=5, batch_size=256, hits_k=20, device=device
+        )
         return run(config, tmp_path / device)
 
     cpu, cuda = test_metrics("cpu"), test_metrics("cuda")
     assert cuda["device"].startswith("cuda") and cpu["device"] == "cpu"
     assert cuda["test"]["auroc"] == pytest.approx(cpu["test"]["auroc"], abs=0.02)
-    assert evaluate_run(tmp_path / "cuda", device="cpu")["test"]["auroc"] == pytest.approx(cuda["test"]["auroc"], abs=1e-4)
+    assert evaluate_run(tmp_path / "cuda", device="cpu")["test"]["auroc"] == pytest.approx(
+        cuda["test"]["auroc"], abs=1e-4
+    )
 
 
 @pytest.mark.parametrize("model", ["gin_cp", "mlp"])
 def test_bpr_learns_the_planted_signal(dataset, tmp_path, model):
-    config = TrainConfig(data=str(dataset), split="cold_source", model=model, loss="bpr", epochs=40, patience=10, batch_size=256, lr=5e-3, hits_k=20)
+    config = TrainConfig(
+        data=str(dataset),
+        split="cold_source",
+        model=model,
+        loss="bpr",
+        epochs=40,
+        patience=10,
+        batch_size=256,
+        lr=5e-3,
+        hits_k=20,
+    )
     summary = run(config, tmp_path / "run")
-    assert summary["test"]["auroc"] > 0.6, summary["test"]  # chance is 0.5; BCE reaches 0.63 (mlp) and 0.67 (gin_cp) here
+    assert summary["test"]["auroc"] > 0.6, summary[
+        "test"
+    ]  # chance is 0.5; BCE reaches 0.63 (mlp) and 0.67 (gin_cp) here
     assert json.loads((tmp_path / "run" / "config.json").read_text())["loss"] == "bpr"
 
 
@@ -156,7 +246,25 @@ def test_bpr_learns_the_planted_signal(dataset, tmp_path, model):
 def exported(dataset, tmp_path, monkeypatch):
     """The dataset's cold-source split exported as official tables into the dataset folder."""
     monkeypatch.setenv("MOTIVE_CACHE", str(tmp_path / "cache"))
-    assert main(["-q", "split", str(dataset), "--graph", "st_expanded", "--split", "cold_source", "--seed", "5", "--export-official", str(dataset), "--overwrite"]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "split",
+                str(dataset),
+                "--graph",
+                "st_expanded",
+                "--split",
+                "cold_source",
+                "--seed",
+                "5",
+                "--export-official",
+                str(dataset),
+                "--overwrite",
+            ]
+        )
+        == 0
+    )
     return layout.graph_dir(dataset, "st_expanded") / "source"
 
 
@@ -167,16 +275,47 @@ def keyed_pairs(frame, graph):
 def test_training_on_official_split_tables_uses_exactly_their_pairs(dataset, exported, tmp_path):
     graph = layout.read_graph(layout.graph_dir(dataset, "st_expanded"))
     tables = layout.read_split_tables(exported)["st"]
-    first = run(TrainConfig(data=str(dataset), model="mlp", split_dir=str(exported), epochs=3, hits_k=20, seed=0), tmp_path / "a")
+    first = run(
+        TrainConfig(data=str(dataset), model="mlp", split_dir=str(exported), epochs=3, hits_k=20, seed=0),
+        tmp_path / "a",
+    )
     assert first["split"]["name"] == "cold_source" and first["split"]["dir"] == str(exported)
     predictions = pd.read_parquet(tmp_path / "a" / "predictions.parquet")
     for stage in ("valid", "test"):
         ours = predictions[(predictions["stage"] == stage) & (predictions["label"] == 1)]
-        assert set(zip(ours["source"], ours["target"], strict=True)) == keyed_pairs(tables[tables["subset"] == stage], graph)
+        assert set(zip(ours["source"], ours["target"], strict=True)) == keyed_pairs(
+            tables[tables["subset"] == stage], graph
+        )
     # Another model and seed, through the CLI's --official: the same stored negatives.
-    assert main(["-q", "train", "--data", str(dataset), "--split", "cold_source", "--official", "--model", "cosine", "--hits-k", "20", "--seed", "3", "--out", str(tmp_path / "b")]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "train",
+                "--data",
+                str(dataset),
+                "--split",
+                "cold_source",
+                "--official",
+                "--model",
+                "cosine",
+                "--hits-k",
+                "20",
+                "--seed",
+                "3",
+                "--out",
+                str(tmp_path / "b"),
+            ]
+        )
+        == 0
+    )
     other = pd.read_parquet(tmp_path / "b" / "predictions.parquet")
-    negatives = [frame.loc[frame["label"] == 0, ["stage", "source", "target"]].sort_values(["stage", "source", "target"], ignore_index=True) for frame in (predictions, other)]
+    negatives = [
+        frame.loc[frame["label"] == 0, ["stage", "source", "target"]].sort_values(
+            ["stage", "source", "target"], ignore_index=True
+        )
+        for frame in (predictions, other)
+    ]
     pd.testing.assert_frame_equal(*negatives)
 
 
@@ -190,8 +329,26 @@ def test_a_tampered_official_split_is_refused_with_the_edge_named(dataset, expor
     tables["st"].loc[row, "subset"] = relabel
     for kind, table in tables.items():
         table.to_parquet(tampered / layout.EDGE_FILES[kind], index=False)
-    source, target = graph.sources.keys[tables["st"].loc[row, "source"]], graph.targets.keys[tables["st"].loc[row, "target"]]
-    code = main(["-q", "train", "--data", str(dataset), "--split-dir", str(tampered), "--model", "mlp", "--hits-k", "20", "--out", str(tmp_path / "run")])
+    source, target = (
+        graph.sources.keys[tables["st"].loc[row, "source"]],
+        graph.targets.keys[tables["st"].loc[row, "target"]],
+    )
+    code = main(
+        [
+            "-q",
+            "train",
+            "--data",
+            str(dataset),
+            "--split-dir",
+            str(tampered),
+            "--model",
+            "mlp",
+            "--hits-k",
+            "20",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "split refused, it leaks" in err
     assert f"edge {source!r} - {target!r} is {relabel!r}" in err
@@ -219,7 +376,9 @@ def brute_force_ranks(graph, split, stage_graph, model, split_name):
     return rows
 
 
-@pytest.mark.parametrize("split_name, model_name", [("random", "shortest_path"), ("cold_source", "gin_cp"), ("cold_target", "mlp")])
+@pytest.mark.parametrize(
+    "split_name, model_name", [("random", "shortest_path"), ("cold_source", "gin_cp"), ("cold_target", "mlp")]
+)
 def test_full_ranking_equals_brute_force_with_ties(dataset, split_name, model_name):
     from motive import splits
     from motive.models import StageGraph
@@ -228,12 +387,24 @@ def test_full_ranking_equals_brute_force_with_ties(dataset, split_name, model_na
     graph = layout.read_graph(layout.graph_dir(dataset, "st_expanded"))
     split = splits.make_split(graph, splits.SplitConfig(split_name, 1))
     stages = {stage: StageGraph.build(graph, split, stage) for stage in splits.STAGES}
-    model, _, _ = fit(TrainConfig(data="unused", split=split_name, model=model_name, epochs=3, batch_size=256, hits_k=20), graph, split, stages)
+    model, _, _ = fit(
+        TrainConfig(data="unused", split=split_name, model=model_name, epochs=3, batch_size=256, hits_k=20),
+        graph,
+        split,
+        stages,
+    )
     frame = ranking_evaluation(graph, split, stages["test"], model, split_name)
     expected = brute_force_ranks(graph, split, stages["test"], model, split_name)
     side_keys = {"source": graph.sources.keys, "target": graph.targets.keys}
-    query_keys, partner_keys = (side_keys["source"], side_keys["target"]) if frame["query_side"].iloc[0] == "source" else (side_keys["target"], side_keys["source"])
-    got = {(query_keys.get_loc(q), partner_keys.get_loc(p)): (lo, hi) for q, p, lo, hi in frame[["query", "partner", "rank_optimistic", "rank_pessimistic"]].itertuples(index=False)}
+    query_keys, partner_keys = (
+        (side_keys["source"], side_keys["target"])
+        if frame["query_side"].iloc[0] == "source"
+        else (side_keys["target"], side_keys["source"])
+    )
+    got = {
+        (query_keys.get_loc(q), partner_keys.get_loc(p)): (lo, hi)
+        for q, p, lo, hi in frame[["query", "partner", "rank_optimistic", "rank_pessimistic"]].itertuples(index=False)
+    }
     assert got == expected
     if model_name == "shortest_path":
         assert (frame["rank_optimistic"] < frame["rank_pessimistic"]).any()  # ties were exercised
@@ -271,7 +442,28 @@ def test_known_positives_of_other_stages_are_never_misses(dataset):
 
 
 def test_cli_ranking_eval_writes_ranks_and_metrics(dataset, tmp_path):
-    assert main(["-q", "train", "--data", str(dataset), "--split", "cold_source", "--model", "gin_cp", "--epochs", "5", "--hits-k", "20", "--ranking-eval", "--out", str(tmp_path / "run")]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "train",
+                "--data",
+                str(dataset),
+                "--split",
+                "cold_source",
+                "--model",
+                "gin_cp",
+                "--epochs",
+                "5",
+                "--hits-k",
+                "20",
+                "--ranking-eval",
+                "--out",
+                str(tmp_path / "run"),
+            ]
+        )
+        == 0
+    )
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
     ranking = pd.read_parquet(tmp_path / "run" / "ranking.parquet")
     test = ranking[ranking["stage"] == "test"]

@@ -46,7 +46,9 @@ def test_study_resumes_and_its_best_config_reproduces_the_validation_value(datas
     assert main(["-q", "tune", "--data", str(dataset), *ARGS, "--trials", "2", "--out", str(out)]) == 0
     second = trials_of(out)
     assert second["number"].tolist() == [0, 1, 2, 3]
-    pd.testing.assert_frame_equal(second.iloc[:2][["number", "value", "params_lr"]], first[["number", "value", "params_lr"]])
+    pd.testing.assert_frame_equal(
+        second.iloc[:2][["number", "value", "params_lr"]], first[["number", "value", "params_lr"]]
+    )
     assert second["params_lr"].nunique() == 4  # the resumed sampler draws new points
     for name in ("best_params.yaml", "history.png", "study.db"):
         assert (out / name).is_file()
@@ -63,7 +65,17 @@ def test_study_resumes_and_its_best_config_reproduces_the_validation_value(datas
     assert table["valid_hits@5"].item() == pytest.approx(best["value"], abs=1e-12)
 
     # params: best picks the same settings from the study
-    again = run_experiment(data=dataset, out=tmp_path / "tuned", models=["mlp"], splits=["cold_source"], seeds=[0], settings=config["settings"], params="best", study_storage=str(out), progress=False)
+    again = run_experiment(
+        data=dataset,
+        out=tmp_path / "tuned",
+        models=["mlp"],
+        splits=["cold_source"],
+        seeds=[0],
+        settings=config["settings"],
+        params="best",
+        study_storage=str(out),
+        progress=False,
+    )
     assert again["status"].tolist() == ["reused"] and again["lr"].item() == best["params_lr"]
 
 
@@ -86,12 +98,28 @@ def test_the_search_never_touches_test_pairs(dataset, tmp_path, monkeypatch):
 
     monkeypatch.setattr(motive.splits.Split, "supervision", guarded_supervision)
     monkeypatch.setattr(tune_module, "fit", checking_fit)
-    result = tune_module.tune(dataset, tmp_path / "tune", model="mlp", split="cold_source", trials=3, settings={"epochs": 4, "hits_k": 5}, progress=False)
+    result = tune_module.tune(
+        dataset,
+        tmp_path / "tune",
+        model="mlp",
+        split="cold_source",
+        trials=3,
+        settings={"epochs": 4, "hits_k": 5},
+        progress=False,
+    )
     assert len(seen) == 3 and result["completed"] == 3
 
 
 def test_pruning_stops_bad_trials_early(dataset, tmp_path):
-    result = tune_module.tune(dataset, tmp_path / "tune", model="mlp", split="random", trials=12, settings={"epochs": 30, "patience": 30, "hits_k": 5}, progress=False)
+    result = tune_module.tune(
+        dataset,
+        tmp_path / "tune",
+        model="mlp",
+        split="random",
+        trials=12,
+        settings={"epochs": 30, "patience": 30, "hits_k": 5},
+        progress=False,
+    )
     trials = trials_of(tmp_path / "tune")
     pruned = trials[trials["state"] == "PRUNED"]
     assert result["pruned"] == len(pruned)
@@ -102,14 +130,31 @@ def test_pruning_stops_bad_trials_early(dataset, tmp_path):
 def test_study_of_other_settings_is_refused(dataset, tmp_path, capsys):
     out = tmp_path / "tune"
     assert main(["-q", "tune", "--data", str(dataset), *ARGS, "--trials", "1", "--out", str(out)]) == 0
-    assert main(["-q", "tune", "--data", str(dataset), *ARGS[:-2], "--hits-k", "6", "--trials", "1", "--out", str(out)]) == 2
+    assert (
+        main(["-q", "tune", "--data", str(dataset), *ARGS[:-2], "--hits-k", "6", "--trials", "1", "--out", str(out)])
+        == 2
+    )
     assert "made for other data or settings" in capsys.readouterr().err
     assert trials_of(out)["number"].tolist() == [0]
 
 
 def test_unreachable_storage_is_one_line(dataset, tmp_path, capsys):
     port = free_port()
-    code = main(["-q", "tune", "--data", str(dataset), *ARGS, "--trials", "1", "--storage", f"postgresql://nobody@127.0.0.1:{port}/none", "--out", str(tmp_path / "t")])
+    code = main(
+        [
+            "-q",
+            "tune",
+            "--data",
+            str(dataset),
+            *ARGS,
+            "--trials",
+            "1",
+            "--storage",
+            f"postgresql://nobody@127.0.0.1:{port}/none",
+            "--out",
+            str(tmp_path / "t"),
+        ]
+    )
     error = capsys.readouterr().err
     assert code == 2 and error.count("\n") == 1 and "cannot open the study" in error
 
@@ -132,7 +177,10 @@ def postgres():
     """A throw-away PostgreSQL cluster on 127.0.0.1 (trust auth), stopped and deleted after the test."""
     binaries = postgres_binaries()
     if binaries is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not found; `apt-get install postgresql` (the CI script does when it runs as root)")
+        pytest.skip(
+            "PostgreSQL server binaries (initdb, pg_ctl) not found; `apt-get install postgresql` (the CI script does "
+            "when it runs as root)"
+        )
     root = Path(tempfile.mkdtemp(prefix="motive-pg-"))
     as_user: list[str] = []
     if os.geteuid() == 0:  # initdb refuses to run as root
@@ -145,9 +193,39 @@ def postgres():
     port = free_port()
     data = root / "db"
     env = os.environ | {"LC_ALL": "C"}
-    subprocess.run([*as_user, binaries / "initdb", "-D", data, "-U", "motive", "--auth=trust", "--no-sync", "--encoding=UTF8", "--no-locale"], check=True, capture_output=True, timeout=120, env=env)
     subprocess.run(
-        [*as_user, binaries / "pg_ctl", "-D", data, "-l", root / "log", "-w", "-t", "60", "-o", f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off", "start"],
+        [
+            *as_user,
+            binaries / "initdb",
+            "-D",
+            data,
+            "-U",
+            "motive",
+            "--auth=trust",
+            "--no-sync",
+            "--encoding=UTF8",
+            "--no-locale",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+        env=env,
+    )
+    subprocess.run(
+        [
+            *as_user,
+            binaries / "pg_ctl",
+            "-D",
+            data,
+            "-l",
+            root / "log",
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off",
+            "start",
+        ],
         check=True,
         capture_output=True,
         timeout=90,
@@ -156,14 +234,42 @@ def postgres():
     try:
         yield f"postgresql://motive@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*as_user, binaries / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"], capture_output=True, timeout=60, env=env)
+        subprocess.run(
+            [*as_user, binaries / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"],
+            capture_output=True,
+            timeout=60,
+            env=env,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 
 def test_two_tune_processes_share_one_postgres_study(dataset, tmp_path, postgres):
-    command = [sys.executable, "-m", "motive.cli", "-q", "tune", "--data", str(dataset), *ARGS, "--trials", "3", "--storage", postgres, "--study", "shared"]
+    command = [
+        sys.executable,
+        "-m",
+        "motive.cli",
+        "-q",
+        "tune",
+        "--data",
+        str(dataset),
+        *ARGS,
+        "--trials",
+        "3",
+        "--storage",
+        postgres,
+        "--study",
+        "shared",
+    ]
     started = time.monotonic()
-    processes = [subprocess.Popen([*command, "--seed", str(seed), "--out", str(tmp_path / f"machine{seed}")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for seed in (1, 2)]
+    processes = [
+        subprocess.Popen(
+            [*command, "--seed", str(seed), "--out", str(tmp_path / f"machine{seed}")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in (1, 2)
+    ]
     outputs = [process.communicate(timeout=300) for process in processes]
     for process, (_, stderr) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, stderr[-2000:]
@@ -174,17 +280,31 @@ def test_two_tune_processes_share_one_postgres_study(dataset, tmp_path, postgres
     assert len({trial.params["lr"] for trial in study.trials}) == 6
     # both machines' outputs describe the same study
     tables = [trials_of(tmp_path / f"machine{seed}") for seed in (1, 2)]
-    assert np.isclose(tables[0]["value"].max(), study.best_value) or np.isclose(tables[1]["value"].max(), study.best_value)
+    assert np.isclose(tables[0]["value"].max(), study.best_value) or np.isclose(
+        tables[1]["value"].max(), study.best_value
+    )
     assert time.monotonic() - started < 300
 
 
 def test_trials_spread_over_a_dask_cluster_share_one_study(dataset, tmp_path):
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         result = tune_module.tune(
-            dataset, tmp_path / "tune", model="mlp", split="cold_source", trials=4, settings={"epochs": 3, "hits_k": 5}, workers=2, cluster=cluster.scheduler_address, progress=False
+            dataset,
+            tmp_path / "tune",
+            model="mlp",
+            split="cold_source",
+            trials=4,
+            settings={"epochs": 3, "hits_k": 5},
+            workers=2,
+            cluster=cluster.scheduler_address,
+            progress=False,
         )
     trials = trials_of(tmp_path / "tune")
     assert result["added"] == 4 and trials["number"].tolist() == [0, 1, 2, 3]
-    assert set(trials["state"]) == {"COMPLETE"} and trials["params_lr"].nunique() == 4  # the two workers drew different points
+    assert (
+        set(trials["state"]) == {"COMPLETE"} and trials["params_lr"].nunique() == 4
+    )  # the two workers drew different points

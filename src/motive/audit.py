@@ -28,7 +28,19 @@ from motive.errors import MotiveError
 from motive.graph import Graph
 from motive.negatives import NegativeSampler, is_member, positive_keys
 from motive.outputs import check_target
-from motive.splits import COLD_SIDES, STAGES, SUBSET_STAGE, Split, SplitConfig, label_stages, load_split, make_split, save_split, split_from_tables, st_stage_range
+from motive.splits import (
+    COLD_SIDES,
+    STAGES,
+    SUBSET_STAGE,
+    Split,
+    SplitConfig,
+    label_stages,
+    load_split,
+    make_split,
+    save_split,
+    split_from_tables,
+    st_stage_range,
+)
 
 
 @dataclass
@@ -66,16 +78,26 @@ def audit(graph: Graph, split: Split, train_batches: int = 5, batch_size: int = 
     st = split.subsets["st"]
 
     # counts
-    problems = [f"{kind}: {len(split.subsets[kind])} labels for {len(graph.edges[kind])} edges" for kind in split.subsets if len(split.subsets[kind]) != len(graph.edges[kind])]
+    problems = [
+        f"{kind}: {len(split.subsets[kind])} labels for {len(graph.edges[kind])} edges"
+        for kind in split.subsets
+        if len(split.subsets[kind]) != len(graph.edges[kind])
+    ]
     problems += [f"{kind} edges have no split label" for kind in graph.edges if kind not in split.subsets]
     problems += [
         f"{kind} edges carry unknown subset {sorted(map(str, unknown))[0]!r}"
         for kind, labels in split.subsets.items()
         if (unknown := set(labels) - set(SUBSET_STAGE) - ({"unused"} if kind == "st" else set()))
     ]
-    problems += [f"{kind} edges cannot be 'message' or 'unused'" for kind, labels in split.subsets.items() if kind != "st" and set(labels) & {"message", "unused"}]
+    problems += [
+        f"{kind} edges cannot be 'message' or 'unused'"
+        for kind, labels in split.subsets.items()
+        if kind != "st" and set(labels) & {"message", "unused"}
+    ]
     counts = split.counts()
-    report.append(Check("counts", not problems, "; ".join(problems) or ", ".join(f"{k}: {v}" for k, v in counts.items())))
+    report.append(
+        Check("counts", not problems, "; ".join(problems) or ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    )
     if problems:
         return report
 
@@ -95,11 +117,15 @@ def audit(graph: Graph, split: Split, train_batches: int = 5, batch_size: int = 
             edge = np.flatnonzero((ends[side] == node) & (label_stages(st) == low[node]))[0]
             problems.append(
                 f"{side} {_key(graph, side, node)} has ST edges in stages {STAGES[low[node]]} and {STAGES[high[node]]} "
-                f"(edge {_key(graph, 'source', ends['source'][edge])} - {_key(graph, 'target', ends['target'][edge])} is {st[edge]!r})"
+                f"(edge {_key(graph, 'source', ends['source'][edge])} - {_key(graph, 'target', ends['target'][edge])} "
+                f"is {st[edge]!r})"
             )
         wrong = np.flatnonzero((high >= 0) & (high != split.node_stage[side]))
         if len(wrong):
-            problems.append(f"{side} {_key(graph, side, wrong[0])} is stored at stage {split.node_stage[side][wrong[0]]} but its edges say {high[wrong[0]]}")
+            problems.append(
+                f"{side} {_key(graph, side, wrong[0])} is stored at stage {split.node_stage[side][wrong[0]]} but its "
+                f"edges say {high[wrong[0]]}"
+            )
     report.append(Check("node stages", not problems, "; ".join(problems) or f"cold sides: {', '.join(cold) or 'none'}"))
 
     # visibility of every edge used at every stage
@@ -111,13 +137,18 @@ def audit(graph: Graph, split: Split, train_batches: int = 5, batch_size: int = 
             for side, nodes in _ends(graph, kind, mask).items():
                 hidden = nodes[split.node_stage[side][nodes] > k]
                 if len(hidden):
-                    problems.append(f"{stage}-stage {what} touches {side} {_key(graph, side, hidden[0])} held out until {STAGES[split.node_stage[side][hidden[0]]]}")
+                    problems.append(
+                        f"{stage}-stage {what} touches {side} {_key(graph, side, hidden[0])} held out until "
+                        f"{STAGES[split.node_stage[side][hidden[0]]]}"
+                    )
         if k > 0:
             for side in cold:
                 nodes = _ends(graph, "st", st == stage)[side]
                 early = nodes[split.node_stage[side][nodes] != k]
                 if len(early):
-                    problems.append(f"{stage} supervision uses {side} {_key(graph, side, early[0])} seen in an earlier stage")
+                    problems.append(
+                        f"{stage} supervision uses {side} {_key(graph, side, early[0])} seen in an earlier stage"
+                    )
     report.append(Check("visibility", not problems, "; ".join(problems[:3]) or "every stage sees only its nodes"))
 
     # no future edges in message passing
@@ -131,14 +162,24 @@ def audit(graph: Graph, split: Split, train_batches: int = 5, batch_size: int = 
                 future = {label for label in labels if SUBSET_STAGE[label] > max(k - 1, 0)}
             if future:
                 problems.append(f"{stage}-stage {kind} message passing uses {sorted(future)} edges")
-    report.append(Check("no future edges", not problems, "; ".join(problems) or "message passing never sees its own or later supervision"))
+    report.append(
+        Check(
+            "no future edges",
+            not problems,
+            "; ".join(problems) or "message passing never sees its own or later supervision",
+        )
+    )
 
     # supervision disjoint
     s, t = graph.endpoints("st")
     keys = s * len(graph.targets) + t
     groups = {label: set(keys[st == label].tolist()) for label in ("message", "train", "valid", "test")}
     overlaps = [f"{a}&{b}" for i, a in enumerate(groups) for b in list(groups)[i + 1 :] if groups[a] & groups[b]]
-    report.append(Check("supervision disjoint", not overlaps, ", ".join(overlaps) or "message/train/valid/test pairs are disjoint"))
+    report.append(
+        Check(
+            "supervision disjoint", not overlaps, ", ".join(overlaps) or "message/train/valid/test pairs are disjoint"
+        )
+    )
 
     # negatives
     positives = positive_keys(graph)
@@ -154,7 +195,9 @@ def audit(graph: Graph, split: Split, train_batches: int = 5, batch_size: int = 
             continue
         drawn[stage] = (frame["source"].to_numpy(np.int64), frame["target"].to_numpy(np.int64))
     for batch in range(train_batches):
-        chosen = rng.choice(len(train_s), min(batch_size, len(train_s)), replace=False) if len(train_s) else np.zeros(0, int)
+        chosen = (
+            rng.choice(len(train_s), min(batch_size, len(train_s)), replace=False) if len(train_s) else np.zeros(0, int)
+        )
         drawn[f"train batch {batch}"] = sampler.sample(train_s[chosen], train_t[chosen], 1, rng)
     for name, (neg_s, neg_t) in drawn.items():
         k = STAGES.index(name.split()[0])
@@ -164,11 +207,21 @@ def audit(graph: Graph, split: Split, train_batches: int = 5, batch_size: int = 
         if len(np.unique(neg_keys)) != len(neg_keys):
             problems.append(f"{name} negatives contain a duplicate pair")
         for side, nodes in (("source", neg_s), ("target", neg_t)):
-            bad = nodes[split.node_stage[side][nodes] > k] if side not in cold else nodes[split.node_stage[side][nodes] != k]
+            bad = (
+                nodes[split.node_stage[side][nodes] > k]
+                if side not in cold
+                else nodes[split.node_stage[side][nodes] != k]
+            )
             if len(bad):
                 problems.append(f"{name} negatives use {side} {_key(graph, side, bad[0])} the stage must not see")
-    ratios = {stage: round(len(drawn[stage][0]) / max(int((st == stage).sum()), 1), 2) for stage in ("valid", "test") if stage in drawn}
-    report.append(Check("negatives", not problems, "; ".join(problems[:3]) or f"clean; negatives per positive: {ratios}"))
+    ratios = {
+        stage: round(len(drawn[stage][0]) / max(int((st == stage).sum()), 1), 2)
+        for stage in ("valid", "test")
+        if stage in drawn
+    }
+    report.append(
+        Check("negatives", not problems, "; ".join(problems[:3]) or f"clean; negatives per positive: {ratios}")
+    )
 
     problems = []
     for stage in STAGES:
@@ -182,7 +235,11 @@ def audit(graph: Graph, split: Split, train_batches: int = 5, batch_size: int = 
             backward_keys = np.sort(reverse[1] * 10**9 + reverse[0])
             if not np.array_equal(forward_keys, backward_keys):
                 problems.append(f"{stage}: {relation} message edges are not symmetric")
-    report.append(Check("undirected message passing", not problems, "; ".join(problems[:3]) or "every message edge passes both ways"))
+    report.append(
+        Check(
+            "undirected message passing", not problems, "; ".join(problems[:3]) or "every message edge passes both ways"
+        )
+    )
     return report
 
 
@@ -191,7 +248,9 @@ def _key(graph: Graph, side: str, node: int) -> str:
     return f"{keys[int(node)]!r}"
 
 
-def make_audited_split(graph: Graph, config: SplitConfig, folder: str | Path, overwrite: bool = False) -> tuple[Split, Report]:
+def make_audited_split(
+    graph: Graph, config: SplitConfig, folder: str | Path, overwrite: bool = False
+) -> tuple[Split, Report]:
     """Make a split, audit it, and save it with its report; a split that fails is never written."""
     check_target(folder, "split", overwrite)
     split = make_split(graph, config)
@@ -218,7 +277,10 @@ def load_audited_split(folder: str | Path, graph: Graph, cache_dir: str | Path) 
         return split
     report = audit(graph, split)
     if not report.passed:
-        raise MotiveError(f"{folder}: stored split refused, it fails its audit ({report.first_failure()}); make it again with `motive split ... --overwrite`")
+        raise MotiveError(
+            f"{folder}: stored split refused, it fails its audit ({report.first_failure()}); make it again with "
+            "`motive split ... --overwrite`"
+        )
     record.parent.mkdir(parents=True, exist_ok=True)
     temporary = record.with_name(f".{record.name}.{os.getpid()}")
     temporary.write_text(report.to_markdown() + "\n")

@@ -47,7 +47,9 @@ def aggregate_profiles(wells: pd.DataFrame, meta: pd.DataFrame, kind: str, where
         raise MotiveError(f"{where}: no feature columns (every column starts with 'Metadata')")
     as_float32_matrix(wells[features], where)  # one clear line for a non-numeric or non-finite value
     if meta[JCP].duplicated().any():
-        raise MotiveError(f"{where} meta: duplicate {JCP} {meta[JCP][meta[JCP].duplicated()].iloc[0]!r}; one row per perturbation")
+        raise MotiveError(
+            f"{where} meta: duplicate {JCP} {meta[JCP][meta[JCP].duplicated()].iloc[0]!r}; one row per perturbation"
+        )
     meta = meta.dropna(subset=[key_column]).drop_duplicates(key_column)
     keys = meta[key_column].astype(str)
     if kind == "compound":
@@ -94,7 +96,9 @@ def cap_degree(edges: pd.DataFrame, a: str, b: str, max_degree: int = MAX_DEGREE
     return edges
 
 
-def clean_compound_gene(annotations: pd.DataFrame, max_degree: int = MAX_DEGREE, where: object = "compound_gene") -> pd.DataFrame:
+def clean_compound_gene(
+    annotations: pd.DataFrame, max_degree: int = MAX_DEGREE, where: object = "compound_gene"
+) -> pd.DataFrame:
     """Compound-gene pairs keyed (InChIKey14, symbol), deduplicated, degree-capped.
 
     As in the reference, the cap is applied to all annotated pairs, before keeping featured nodes.
@@ -107,7 +111,14 @@ def clean_compound_gene(annotations: pd.DataFrame, max_degree: int = MAX_DEGREE,
     return cap_degree(frame, "source", "target", max_degree)
 
 
-def clean_same_type(annotations: pd.DataFrame, a: str, b: str, featured: pd.Index, max_degree: int = MAX_DEGREE, where: object = "annotations") -> pd.DataFrame:
+def clean_same_type(
+    annotations: pd.DataFrame,
+    a: str,
+    b: str,
+    featured: pd.Index,
+    max_degree: int = MAX_DEGREE,
+    where: object = "annotations",
+) -> pd.DataFrame:
     """Same-type pairs: no missing ids, no self-loops, both ends featured, one row per
     unordered pair (stored as a <= b), degree-capped."""
     require_columns(annotations, [a, b], where)
@@ -147,7 +158,9 @@ def assemble(
         "tt": _to_ids(gene_gene, EDGE_COLUMNS["tt"], (target_ids, target_ids)),
     }
     if len(edges["st"]) == 0:
-        raise MotiveError("no compound-gene annotation joins two featured nodes; check that ids are InChIKeys and gene symbols")
+        raise MotiveError(
+            "no compound-gene annotation joins two featured nodes; check that ids are InChIKeys and gene symbols"
+        )
     full = Graph(sources, targets, edges).validate()
     return {graph_type: full.derive(graph_type) for graph_type in GRAPH_TYPES}
 
@@ -163,7 +176,9 @@ def build_graphs(
     """Apply every rule to unified tables (official annotation schema) and assemble the graphs."""
     source_profiles.index = source_profiles.index.astype(str).str[:INCHIKEY14]
     if source_profiles.index.has_duplicates:
-        raise MotiveError(f"source profiles: duplicate InChIKey14 {source_profiles.index[source_profiles.index.duplicated()][0]!r}")
+        raise MotiveError(
+            f"source profiles: duplicate InChIKey14 {source_profiles.index[source_profiles.index.duplicated()][0]!r}"
+        )
     log.info("cleaning %d compound-gene annotations", len(compound_gene))
     st = clean_compound_gene(compound_gene, max_degree)
     require_columns(compound_compound, ["inchikey_a", "inchikey_b"], "compound_compound")

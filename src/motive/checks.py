@@ -51,7 +51,10 @@ def json_object(value: Any) -> dict:
     try:
         parsed = json.loads(value)
     except json.JSONDecodeError as error:
-        raise MotiveError(f"is not valid JSON ({error.msg} at line {error.lineno} column {error.colno}); example: '{{\"hidden\": 128}}'") from None
+        raise MotiveError(
+            f'is not valid JSON ({error.msg} at line {error.lineno} column {error.colno}); example: \'{{"hidden": '
+            "128}'"
+        ) from None
     if not isinstance(parsed, dict):
         raise MotiveError(f"must be a JSON object such as '{{\"hidden\": 128}}', got {value!r}")
     return parsed
@@ -60,7 +63,9 @@ def json_object(value: Any) -> dict:
 def existing_dir(value: Any) -> Path:
     path = Path(value)
     if not path.is_dir():
-        raise MotiveError(f"{value}: folder not found" if not path.exists() else f"{value}: is a file, expected a folder")
+        raise MotiveError(
+            f"{value}: folder not found" if not path.exists() else f"{value}: is a file, expected a folder"
+        )
     return path
 
 
@@ -113,5 +118,8 @@ def safe_name(value: Any) -> str:
     digits and ``. _ + -``, not starting with a dot, no ``..``, at most ``MAX_NAME`` characters. No
     separator, no parent reference, nothing a database URL or a shell would read specially."""
     if not isinstance(value, str) or not SAFE_NAME.fullmatch(value) or ".." in value or len(value) > MAX_NAME:
-        raise MotiveError(f"must be a name of letters, digits and . _ + - (starting with a letter or digit, no '..', at most {MAX_NAME} characters), got {value!r}")
+        raise MotiveError(
+            "must be a name of letters, digits and . _ + - (starting with a letter or digit, no '..', at most "
+            f"{MAX_NAME} characters), got {value!r}"
+        )
     return value

@@ -129,7 +129,9 @@ def _split(args: argparse.Namespace) -> None:
     if reused:  # the same split again is reused, not refused
         stored = splits.load_split(out, graph)
         if not splits.same_split(stored, splits.make_split(graph, config)):
-            raise MotiveError(f"{out}: holds a different split (edited, or made with other settings); pass --overwrite to replace it")
+            raise MotiveError(
+                f"{out}: holds a different split (edited, or made with other settings); pass --overwrite to replace it"
+            )
         split, report = stored, audit.audit(graph, stored)
     else:
         split, report = audit.make_audited_split(graph, config, out, args.overwrite)
@@ -148,9 +150,20 @@ def _split_audit(args: argparse.Namespace) -> None:
     folder = Path(args.dir).resolve()
     graph_folder = next((p for p in (folder, *folder.parents) if (p / "source.parquet").exists()), None)
     if graph_folder is None:
-        raise MotiveError(f"{folder}: no graph folder (with source.parquet) here or above; pass a data/{{graph_type}}/{{orf|crispr}} folder")
+        raise MotiveError(
+            f"{folder}: no graph folder (with source.parquet) here or above; pass a data/{{graph_type}}/{{orf|crispr}} "
+            "folder"
+        )
     graph = layout.read_graph(graph_folder)
-    candidates = [folder] if folder != graph_folder else sorted(p.parent for p in graph_folder.rglob("s_t_labels.parquet") if p.parent != graph_folder and p.parent.name != "provenance")
+    candidates = (
+        [folder]
+        if folder != graph_folder
+        else sorted(
+            p.parent
+            for p in graph_folder.rglob("s_t_labels.parquet")
+            if p.parent != graph_folder and p.parent.name != "provenance"
+        )
+    )
     if not candidates:
         raise MotiveError(f"{folder}: no split subfolders found; make one with `motive split`")
     failed = []
@@ -176,7 +189,10 @@ def _train(args: argparse.Namespace) -> None:
 
         split_dir = layout.graph_dir(args.data, args.graph, args.gene_type) / splits.OFFICIAL_NAMES[args.split]
         if not (split_dir / "s_t_labels.parquet").is_file():
-            raise MotiveError(f"{split_dir}: no official {args.split} split here (s_t_labels.parquet); drop --official to make one, or pass --split-dir")
+            raise MotiveError(
+                f"{split_dir}: no official {args.split} split here (s_t_labels.parquet); drop --official to make one, "
+                "or pass --split-dir"
+            )
 
     config = TrainConfig(
         data=args.data,
@@ -204,7 +220,10 @@ def _train(args: argparse.Namespace) -> None:
     )
     summary = run(config, args.out, args.overwrite)
     print(metrics_table({"valid": summary["valid"], "test": summary["test"]}))
-    print(f"best epoch {summary['best_epoch']} of {summary['epochs_run']}, {summary['seconds_per_epoch']} s/epoch, {summary['seconds']} s; run written to {args.out}")
+    print(
+        f"best epoch {summary['best_epoch']} of {summary['epochs_run']}, {summary['seconds_per_epoch']} s/epoch, "
+        f"{summary['seconds']} s; run written to {args.out}"
+    )
 
 
 def _predict(args: argparse.Namespace) -> None:
@@ -213,20 +232,51 @@ def _predict(args: argparse.Namespace) -> None:
 
     if args.all:
         summary = predict_all(
-            args.run_dir, args.out, args.compounds, args.genes, args.top_k or 50, args.exclude_known, args.block, args.device, args.overwrite, progress=not args.quiet, data=args.data
+            args.run_dir,
+            args.out,
+            args.compounds,
+            args.genes,
+            args.top_k or 50,
+            args.exclude_known,
+            args.block,
+            args.device,
+            args.overwrite,
+            progress=not args.quiet,
+            data=args.data,
         )
-        print(f"{summary['compounds']:,} compounds x {summary['genes']:,} genes, top {summary['top_k']} each way, {summary['seconds']} s; written to {args.out}")
+        print(
+            f"{summary['compounds']:,} compounds x {summary['genes']:,} genes, top {summary['top_k']} each way, "
+            f"{summary['seconds']} s; written to {args.out}"
+        )
         return
     outputs.check_file_target(args.out, "predictions", args.overwrite)
-    table = predict(args.run_dir, args.compounds, args.genes, args.top_k, args.exclude_known, args.edges, args.allow_existing, args.device, data=args.data)
+    table = predict(
+        args.run_dir,
+        args.compounds,
+        args.genes,
+        args.top_k,
+        args.exclude_known,
+        args.edges,
+        args.allow_existing,
+        args.device,
+        data=args.data,
+    )
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     with outputs.output_file(args.out, "predictions", args.overwrite) as tmp:
-        pq.write_table(pa.Table.from_pandas(table, preserve_index=False).replace_schema_metadata(outputs.parquet_metadata("predictions")), tmp)
+        pq.write_table(
+            pa.Table.from_pandas(table, preserve_index=False).replace_schema_metadata(
+                outputs.parquet_metadata("predictions")
+            ),
+            tmp,
+        )
     top = table[table["rank"] <= 3]
     print(top.to_string(index=False, max_rows=30))
-    print(f"{table['query'].nunique()} queries x {table.groupby('query').size().max()} candidates written to {args.out} (scores rank candidates; they are not probabilities)")
+    print(
+        f"{table['query'].nunique()} queries x {table.groupby('query').size().max()} candidates written to {args.out} "
+        "(scores rank candidates; they are not probabilities)"
+    )
 
 
 def _experiment(args: argparse.Namespace) -> int:
@@ -250,16 +300,32 @@ def _experiment(args: argparse.Namespace) -> int:
     if args.models and isinstance(config.get("models"), dict):  # keep the config's settings of the models still named
         config["models"] = {name: config["models"].get(name, {}) for name in args.models.split(",")}
     settings = dict(config.get("settings") or {})
-    settings |= {key: value for key, value in (("epochs", args.epochs), ("hits_k", args.hits_k), ("patience", args.patience), ("device", args.device)) if value is not None}
+    settings |= {
+        key: value
+        for key, value in (
+            ("epochs", args.epochs),
+            ("hits_k", args.hits_k),
+            ("patience", args.patience),
+            ("device", args.device),
+        )
+        if value is not None
+    }
     config["settings"] = settings
     config["plugins"] = [*config.get("plugins", []), *args.plugin]
     table = run_experiment(**config, progress=not args.quiet)
     counts = table["status"].value_counts()
-    print(", ".join(f"{counts[status]} {status}" for status in ("done", "reused", "n/a", "failed") if status in counts) + f"; results in {Path(config['out']) / 'results.parquet'}")
+    print(
+        ", ".join(f"{counts[status]} {status}" for status in ("done", "reused", "n/a", "failed") if status in counts)
+        + f"; results in {Path(config['out']) / 'results.parquet'}"
+    )
     if "failed" in counts:
         for _, failed in table[table["status"] == "failed"].iterrows():
             print(f"failed: {failed['run']}: {failed['error']}", file=sys.stderr)
-        print(f"motive: error: {counts['failed']} of {len(table)} runs failed (tracebacks in {Path(config['out']) / 'failed'}); fix and rerun the same command to redo only those", file=sys.stderr)
+        print(
+            f"motive: error: {counts['failed']} of {len(table)} runs failed (tracebacks in "
+            f"{Path(config['out']) / 'failed'}); fix and rerun the same command to redo only those",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -267,7 +333,17 @@ def _experiment(args: argparse.Namespace) -> int:
 def _tune(args: argparse.Namespace) -> None:
     from motive.tune import tune
 
-    settings = {key: value for key, value in (("epochs", args.epochs), ("patience", args.patience), ("hits_k", args.hits_k), ("monitor", args.monitor), ("device", args.device)) if value is not None}
+    settings = {
+        key: value
+        for key, value in (
+            ("epochs", args.epochs),
+            ("patience", args.patience),
+            ("hits_k", args.hits_k),
+            ("monitor", args.monitor),
+            ("device", args.device),
+        )
+        if value is not None
+    }
     if args.plugin:
         settings["plugins"] = args.plugin
     result = tune(
@@ -288,8 +364,10 @@ def _tune(args: argparse.Namespace) -> None:
         progress=not args.quiet,
     )
     print(
-        f"study {result['study']}: {result['trials']} trials ({result['added']} added, {result['completed']} complete, {result['pruned']} pruned) in {result['seconds']} s; "
-        f"best trial {result['best_trial']}: validation {result['best_value']:.4f} with {json.dumps(result['best_params'])}; "
+        f"study {result['study']}: {result['trials']} trials ({result['added']} added, {result['completed']} complete, "
+        f"{result['pruned']} pruned) in {result['seconds']} s; "
+        f"best trial {result['best_trial']}: validation {result['best_value']:.4f} with "
+        f"{json.dumps(result['best_params'])}; "
         f"config for `motive experiment`: {Path(args.out) / 'best_params.yaml'}"
     )
 
@@ -353,18 +431,26 @@ def _split_seed(value: str) -> int | str:
 
 
 def _overwrite(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--overwrite", action="store_true", help="replace an earlier motive output of the same kind at the output path (never anything else)")
+    command.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an earlier motive output of the same kind at the output path (never anything else)",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
     top = _Parser(prog="motive", description=__doc__.split("\n")[0])
     top.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
     commands = top.add_subparsers(dest="command", required=True)
-    data = commands.add_parser("data", help="fetch, build, generate and describe datasets").add_subparsers(dest="action", required=True)
+    data = commands.add_parser("data", help="fetch, build, generate and describe datasets").add_subparsers(
+        dest="action", required=True
+    )
 
     fetch = data.add_parser("fetch", help="copy or download a dataset's raw files, verify sha256, cache them")
     fetch.add_argument("name")
-    fetch.add_argument("--mirror", type=EXISTING_DIR, help="local folder laid out like the manifest (e.g. ../shared/data/raw)")
+    fetch.add_argument(
+        "--mirror", type=EXISTING_DIR, help="local folder laid out like the manifest (e.g. ../shared/data/raw)"
+    )
     fetch.add_argument("--cache", help="cache folder (default: $MOTIVE_CACHE or ~/.cache/motive)")
     fetch.set_defaults(run=_data_fetch)
 
@@ -407,20 +493,36 @@ def parser() -> argparse.ArgumentParser:
     split.add_argument("--gene-type", default="orf", choices=["orf", "crispr"])
     split.add_argument("--negative-mode", default="batch", choices=["batch", "global"])
     split.add_argument("--out", help="split folder (default: DATA/data/G/orf/splits/SPLIT/seed_N)")
-    split.add_argument("--export-official", metavar="DIR", help="also write official split tables under DIR/data/G/orf/{random,source,target,zero_shot}")
+    split.add_argument(
+        "--export-official",
+        metavar="DIR",
+        help="also write official split tables under DIR/data/G/orf/{random,source,target,zero_shot}",
+    )
     _overwrite(split)
     split.set_defaults(run=_split)
 
     split_audit = commands.add_parser("split-audit", help="audit split folders (also: `motive split audit DIR`)")
-    split_audit.add_argument("dir", type=EXISTING_DIR, help="a graph folder (audits every split in it) or one split folder")
+    split_audit.add_argument(
+        "dir", type=EXISTING_DIR, help="a graph folder (audits every split in it) or one split folder"
+    )
     split_audit.set_defaults(run=_split_audit)
 
     train = commands.add_parser("train", help="train and evaluate one model on one split (writes a run folder)")
     train.add_argument("--data", required=True, type=EXISTING_DIR, help="dataset folder")
     train.add_argument("--graph", default="st_expanded", choices=GRAPH_TYPES)
     train.add_argument("--split", default="random", choices=SPLITS)
-    train.add_argument("--model", default="gin_cp", help="sage_cp, gin_cp, gat_cp, sage_embs, gin_embs, gat_embs, mlp, bilinear, cosine, shortest_path, knn, popularity, or a plugin's")
-    train.add_argument("--model-kwargs", type=JSON_OBJECT, default={}, help="JSON keyword arguments of the model, e.g. '{\"hidden\": 128}'")
+    train.add_argument(
+        "--model",
+        default="gin_cp",
+        help="sage_cp, gin_cp, gat_cp, sage_embs, gin_embs, gat_embs, mlp, bilinear, cosine, shortest_path, knn, "
+        "popularity, or a plugin's",
+    )
+    train.add_argument(
+        "--model-kwargs",
+        type=JSON_OBJECT,
+        default={},
+        help="JSON keyword arguments of the model, e.g. '{\"hidden\": 128}'",
+    )
     train.add_argument("--seed", type=NONNEGATIVE_INT, default=0)
     train.add_argument("--split-seed", type=NONNEGATIVE_INT, default=0)
     train.add_argument("--gene-type", default="orf", choices=["orf", "crispr"])
@@ -430,32 +532,108 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=POSITIVE_FLOAT, default=1e-3)
     train.add_argument("--weight-decay", type=NONNEGATIVE_FLOAT, default=1e-4)
     train.add_argument("--hits-k", type=POSITIVE_INT, default=500)
-    train.add_argument("--monitor", default="hits", choices=["hits", "auprc", "auroc", "bce"], help="validation metric for the best epoch (hits = hits@K)")
+    train.add_argument(
+        "--monitor",
+        default="hits",
+        choices=["hits", "auprc", "auroc", "bce"],
+        help="validation metric for the best epoch (hits = hits@K)",
+    )
     train.add_argument("--mode", default="full", choices=["full", "neighbor"])
-    train.add_argument("--ranking-eval", action="store_true", help="also rank every candidate per query node, filtered (full_mrr, full_hits@k, full_map, full_success@k; ranking.parquet)")
-    train.add_argument("--loss", default="bce", choices=["bce", "bpr"], help="bce (paper) or bpr (pairwise ranking; scores are ranking scores, not probabilities)")
-    train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: cuda when a GPU is visible (runs are bitwise reproducible on cpu only)")
-    train.add_argument("--threads", type=POSITIVE_INT, default=1, help="torch threads; the numbers depend on it (default 1: the same bytes alone, in a grid, on a worker)")
+    train.add_argument(
+        "--ranking-eval",
+        action="store_true",
+        help="also rank every candidate per query node, filtered (full_mrr, full_hits@k, full_map, full_success@k; "
+        "ranking.parquet)",
+    )
+    train.add_argument(
+        "--loss",
+        default="bce",
+        choices=["bce", "bpr"],
+        help="bce (paper) or bpr (pairwise ranking; scores are ranking scores, not probabilities)",
+    )
+    train.add_argument(
+        "--device",
+        default="auto",
+        choices=["auto", "cpu", "cuda"],
+        help="auto: cuda when a GPU is visible (runs are bitwise reproducible on cpu only)",
+    )
+    train.add_argument(
+        "--threads",
+        type=POSITIVE_INT,
+        default=1,
+        help="torch threads; the numbers depend on it (default 1: the same bytes alone, in a grid, on a worker)",
+    )
     official = train.add_mutually_exclusive_group()
-    official.add_argument("--split-dir", type=EXISTING_DIR, help="train on official split tables in this folder (s_t_labels.parquet with 'subset'); audited first, refused if it leaks")
-    official.add_argument("--official", action="store_true", help="use the dataset's published split folder for --split (data/G/orf/{random,source,target})")
-    train.add_argument("--plugin", action="append", default=[], type=EXISTING_PATH, help="a Python file registering models (repeatable)")
+    official.add_argument(
+        "--split-dir",
+        type=EXISTING_DIR,
+        help="train on official split tables in this folder (s_t_labels.parquet with 'subset'); audited first, refused "
+        "if it leaks",
+    )
+    official.add_argument(
+        "--official",
+        action="store_true",
+        help="use the dataset's published split folder for --split (data/G/orf/{random,source,target})",
+    )
+    train.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        type=EXISTING_PATH,
+        help="a Python file registering models (repeatable)",
+    )
     train.add_argument("--out", required=True)
     _overwrite(train)
     train.set_defaults(run=_train)
 
-    predict = commands.add_parser("predict", help="rank every gene for new compound profiles (or every compound for new gene profiles)")
-    predict.add_argument("--run", dest="run_dir", metavar="RUN", required=True, type=EXISTING_DIR, help="a run folder made by `motive train`")
-    predict.add_argument("--compounds", type=EXISTING_PATH, help="profiles of compounds (Metadata_InChIKey + the run's feature columns; optional smiles)")
-    predict.add_argument("--genes", type=EXISTING_PATH, help="profiles of genes (Metadata_Symbol + the run's feature columns)")
-    predict.add_argument("--top-k", type=POSITIVE_INT, help="keep the K best candidates per query (default: all; --all: 50)")
-    predict.add_argument("--exclude-known", action="store_true", help="drop pairs the dataset already knows (any split subset or annotation)")
-    predict.add_argument("--edges", type=EXISTING_PATH, help="known edges of the new nodes: columns query, node[, node_side]")
-    predict.add_argument("--allow-existing", action="store_true", help="queries may be nodes of the graph (scored as those nodes)")
-    predict.add_argument("--all", action="store_true", help="full matrix: every compound x every gene, top-k each way, streamed and resumable; --out is a folder")
-    predict.add_argument("--block", type=POSITIVE_INT, default=1024, help="compounds per block in --all mode (memory ~ block x genes x 8 bytes)")
+    predict = commands.add_parser(
+        "predict", help="rank every gene for new compound profiles (or every compound for new gene profiles)"
+    )
+    predict.add_argument(
+        "--run",
+        dest="run_dir",
+        metavar="RUN",
+        required=True,
+        type=EXISTING_DIR,
+        help="a run folder made by `motive train`",
+    )
+    predict.add_argument(
+        "--compounds",
+        type=EXISTING_PATH,
+        help="profiles of compounds (Metadata_InChIKey + the run's feature columns; optional smiles)",
+    )
+    predict.add_argument(
+        "--genes", type=EXISTING_PATH, help="profiles of genes (Metadata_Symbol + the run's feature columns)"
+    )
+    predict.add_argument(
+        "--top-k", type=POSITIVE_INT, help="keep the K best candidates per query (default: all; --all: 50)"
+    )
+    predict.add_argument(
+        "--exclude-known",
+        action="store_true",
+        help="drop pairs the dataset already knows (any split subset or annotation)",
+    )
+    predict.add_argument(
+        "--edges", type=EXISTING_PATH, help="known edges of the new nodes: columns query, node[, node_side]"
+    )
+    predict.add_argument(
+        "--allow-existing", action="store_true", help="queries may be nodes of the graph (scored as those nodes)"
+    )
+    predict.add_argument(
+        "--all",
+        action="store_true",
+        help="full matrix: every compound x every gene, top-k each way, streamed and resumable; --out is a folder",
+    )
+    predict.add_argument(
+        "--block",
+        type=POSITIVE_INT,
+        default=1024,
+        help="compounds per block in --all mode (memory ~ block x genes x 8 bytes)",
+    )
     predict.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    predict.add_argument("--data", type=EXISTING_DIR, help="the run's dataset moved elsewhere (must have the same graph hash)")
+    predict.add_argument(
+        "--data", type=EXISTING_DIR, help="the run's dataset moved elsewhere (must have the same graph hash)"
+    )
     predict.add_argument("--out", required=True, help="RANKED.parquet (or a folder with --all)")
     _overwrite(predict)
     predict.set_defaults(run=_predict)
@@ -463,52 +641,107 @@ def parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="re-score a run folder from its checkpoint")
     evaluate.add_argument("run_dir", metavar="RUN", type=EXISTING_DIR)
     evaluate.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    evaluate.add_argument("--data", type=EXISTING_DIR, help="the run's dataset moved elsewhere (must have the same graph hash)")
+    evaluate.add_argument(
+        "--data", type=EXISTING_DIR, help="the run's dataset moved elsewhere (must have the same graph hash)"
+    )
     evaluate.set_defaults(run=_evaluate)
 
-    experiment = commands.add_parser("experiment", help="run (or resume) a grid of graph x split x model x seed; results.parquet")
-    experiment.add_argument("config", help="a preset (paper, ablation, zeroshot) or a YAML file of run_experiment arguments")
+    experiment = commands.add_parser(
+        "experiment", help="run (or resume) a grid of graph x split x model x seed; results.parquet"
+    )
+    experiment.add_argument(
+        "config", help="a preset (paper, ablation, zeroshot) or a YAML file of run_experiment arguments"
+    )
     experiment.add_argument("--data", type=EXISTING_DIR, help="dataset folder (overrides the config's data)")
     experiment.add_argument("--out", help="results folder; rerunning into it resumes (finished runs are reused)")
     experiment.add_argument("--seeds", type=POSITIVE_INT, help="number of model seeds (0..N-1)")
-    experiment.add_argument("--split-seed", type=_split_seed, help="split seed for every run, or 'vary' (split seed = model seed)")
+    experiment.add_argument(
+        "--split-seed", type=_split_seed, help="split seed for every run, or 'vary' (split seed = model seed)"
+    )
     experiment.add_argument("--models", help="comma-separated model names (default: the config's)")
     experiment.add_argument("--splits", help="comma-separated splits: random, cold_source, cold_target, cold_both")
-    experiment.add_argument("--graphs", help="comma-separated graph types: bipartite, s_expanded, t_expanded, st_expanded")
+    experiment.add_argument(
+        "--graphs", help="comma-separated graph types: bipartite, s_expanded, t_expanded, st_expanded"
+    )
     experiment.add_argument("--epochs", type=POSITIVE_INT)
     experiment.add_argument("--patience", type=POSITIVE_INT)
     experiment.add_argument("--hits-k", type=POSITIVE_INT)
     experiment.add_argument("--device", choices=["auto", "cpu", "cuda"])
-    experiment.add_argument("--plugin", action="append", default=[], type=EXISTING_PATH, help="a Python file registering models (repeatable)")
-    experiment.add_argument("--workers", type=POSITIVE_INT, help="runs at once on this machine (a local Dask cluster of processes)")
-    experiment.add_argument("--cluster", help="a running Dask cluster: tcp://HOST:PORT or SCHEDULER_FILE.json (shared filesystem needed)")
-    experiment.add_argument("--params", choices=["default", "best"], help="best: each graph x split x model takes the best trial of its `motive tune` study")
-    experiment.add_argument("--study-storage", help="with --params best: the studies' storage URL, or a `motive tune --out` folder")
+    experiment.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        type=EXISTING_PATH,
+        help="a Python file registering models (repeatable)",
+    )
+    experiment.add_argument(
+        "--workers", type=POSITIVE_INT, help="runs at once on this machine (a local Dask cluster of processes)"
+    )
+    experiment.add_argument(
+        "--cluster", help="a running Dask cluster: tcp://HOST:PORT or SCHEDULER_FILE.json (shared filesystem needed)"
+    )
+    experiment.add_argument(
+        "--params",
+        choices=["default", "best"],
+        help="best: each graph x split x model takes the best trial of its `motive tune` study",
+    )
+    experiment.add_argument(
+        "--study-storage", help="with --params best: the studies' storage URL, or a `motive tune --out` folder"
+    )
     experiment.set_defaults(run=_experiment)
 
-    tune = commands.add_parser("tune", help="hyper-parameter search (Optuna) on the validation metric; best_params.yaml for `motive experiment`")
+    tune = commands.add_parser(
+        "tune",
+        help="hyper-parameter search (Optuna) on the validation metric; best_params.yaml for `motive experiment`",
+    )
     tune.add_argument("--data", required=True, type=EXISTING_DIR)
     tune.add_argument("--graph", default="st_expanded", choices=GRAPH_TYPES)
     tune.add_argument("--split", default="random", choices=SPLITS)
     tune.add_argument("--model", default="gin_cp")
     tune.add_argument("--trials", type=POSITIVE_INT, default=20, help="trials this call adds to the study")
-    tune.add_argument("--storage", help="SQLAlchemy URL shared by several machines, e.g. postgresql://user@host/db (default: sqlite OUT/study.db)")
+    tune.add_argument(
+        "--storage",
+        help="SQLAlchemy URL shared by several machines, e.g. postgresql://user@host/db (default: sqlite OUT/study.db)",
+    )
     tune.add_argument("--study", help="study name (default: GRAPH-SPLIT-MODEL)")
     tune.add_argument("--sampler", default="random", choices=["random", "tpe"], help="random search (paper) or TPE")
-    tune.add_argument("--seed", type=NONNEGATIVE_INT, default=0, help="sampler seed; give each machine its own (every trial trains with model seed 0)")
-    tune.add_argument("--no-prune", action="store_true", help="train every trial to the end (default: median pruning on the validation curve)")
+    tune.add_argument(
+        "--seed",
+        type=NONNEGATIVE_INT,
+        default=0,
+        help="sampler seed; give each machine its own (every trial trains with model seed 0)",
+    )
+    tune.add_argument(
+        "--no-prune",
+        action="store_true",
+        help="train every trial to the end (default: median pruning on the validation curve)",
+    )
     tune.add_argument("--epochs", type=POSITIVE_INT)
     tune.add_argument("--patience", type=POSITIVE_INT)
     tune.add_argument("--hits-k", type=POSITIVE_INT)
-    tune.add_argument("--monitor", choices=["hits", "auprc", "auroc", "bce"], help="validation metric to maximise (default hits)")
+    tune.add_argument(
+        "--monitor", choices=["hits", "auprc", "auroc", "bce"], help="validation metric to maximise (default hits)"
+    )
     tune.add_argument("--device", choices=["auto", "cpu", "cuda"])
     tune.add_argument("--workers", type=POSITIVE_INT, default=1, help="trials at once on this machine")
     tune.add_argument("--cluster", help="a running Dask cluster: tcp://HOST:PORT or SCHEDULER_FILE.json")
-    tune.add_argument("--plugin", action="append", default=[], type=EXISTING_PATH, help="a Python file registering models (repeatable)")
-    tune.add_argument("--out", required=True, help="tune folder (study.db, best_params.yaml, trials.parquet, history.png); rerunning adds trials")
+    tune.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        type=EXISTING_PATH,
+        help="a Python file registering models (repeatable)",
+    )
+    tune.add_argument(
+        "--out",
+        required=True,
+        help="tune folder (study.db, best_params.yaml, trials.parquet, history.png); rerunning adds trials",
+    )
     tune.set_defaults(run=_tune)
 
-    report = commands.add_parser("report", help="tables (mean ± std), figures and index.html from an experiment's results")
+    report = commands.add_parser(
+        "report", help="tables (mean ± std), figures and index.html from an experiment's results"
+    )
     report.add_argument("results", type=EXISTING_DIR, help="an experiment's results folder")
     report.add_argument("--out", required=True, help="report folder")
     _overwrite(report)
@@ -523,7 +756,9 @@ def _quiet_everywhere(command: argparse.ArgumentParser) -> None:
         if isinstance(action, argparse._SubParsersAction):
             for sub in dict.fromkeys(action.choices.values()):
                 if not any("-q" in a.option_strings for a in sub._actions):
-                    sub.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="only errors on stderr")
+                    sub.add_argument(
+                        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="only errors on stderr"
+                    )
                 _quiet_everywhere(sub)
 
 
@@ -536,7 +771,13 @@ def main(argv: list[str] | None = None) -> int:
         args = parser().parse_args(argv)
     except SystemExit as exit_:  # argparse: --help (0) or a bad argument (2, already printed)
         return int(exit_.code or 0)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr, force=True)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+        force=True,
+    )
     try:
         code = args.run(args)
     except MotiveError as error:

@@ -42,7 +42,9 @@ from motive.train import TrainConfig
 log = logging.getLogger(__name__)
 PRESETS_DIR = Path(__file__).parent / "presets"
 RUN_FIELDS = {"data", "graph", "split", "seed", "split_seed", "split_dir", "plugins"}  # set by the grid, not per model
-MODEL_SETTINGS = sorted({f.name for f in fields(TrainConfig)} - RUN_FIELDS)  # per-model overrides (model = a registry name)
+MODEL_SETTINGS = sorted(
+    {f.name for f in fields(TrainConfig)} - RUN_FIELDS
+)  # per-model overrides (model = a registry name)
 STATUSES = ("done", "reused", "failed", "n/a", "pending")
 
 
@@ -73,7 +75,9 @@ def load_config(name_or_path: str | Path) -> dict:
     except yaml.YAMLError as error:
         raise MotiveError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
     if not isinstance(config, dict):
-        raise MotiveError(f"{path}: expected a mapping of run_experiment arguments at the top level, got {type(config).__name__}")
+        raise MotiveError(
+            f"{path}: expected a mapping of run_experiment arguments at the top level, got {type(config).__name__}"
+        )
     check_keys(config, str(path))
     check_types(config, str(path))
     return config
@@ -103,7 +107,9 @@ def _model_settings(models) -> dict[str, dict]:
         settings = dict(settings or {})
         for key in settings:
             if key not in MODEL_SETTINGS:
-                raise MotiveError(f"models.{label}: unknown setting {key!r}; expected one of {', '.join(MODEL_SETTINGS)}")
+                raise MotiveError(
+                    f"models.{label}: unknown setting {key!r}; expected one of {', '.join(MODEL_SETTINGS)}"
+                )
         settings.setdefault("model", label)
         result[str(label)] = settings
     return result
@@ -127,7 +133,11 @@ def _seeds(seeds) -> list[int]:
     if isinstance(seeds, bool) or not isinstance(seeds, int | list | tuple):
         raise MotiveError(f"seeds: expected a number of seeds or a list of seeds, got {seeds!r}")
     values = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
-    if not values or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in values) or len(set(values)) != len(values):
+    if (
+        not values
+        or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in values)
+        or len(set(values)) != len(values)
+    ):
         raise MotiveError(f"seeds: expected a positive count or distinct integers >= 0, got {seeds!r}")
     return values
 
@@ -188,20 +198,28 @@ def plan(
     for graph in graphs:
         folder = layout.graph_dir(data, graph, settings.get("gene_type", "orf"))
         if not (folder / "source.parquet").is_file():
-            raise MotiveError(f"{folder}: graph folder not found; the dataset has no {graph} graph, drop it from graphs")
+            raise MotiveError(
+                f"{folder}: graph folder not found; the dataset has no {graph} graph, drop it from graphs"
+            )
         graph_hash = layout.read_graph(folder).content_hash()
         for split in splits_:
             split_dir = folder / OFFICIAL_NAMES[split]
             use_official = (split_dir / "s_t_labels.parquet").is_file() and official_splits != "never"
             if official_splits == "always" and not use_official:
-                raise MotiveError(f"{split_dir}: no official {split} split (official_splits: always); use auto or never")
+                raise MotiveError(
+                    f"{split_dir}: no official {split} split (official_splits: always); use auto or never"
+                )
             for label, model_settings in models.items():
                 model = model_settings["model"]
                 refusal = REGISTRY[model].refuses(split)
                 chosen = model_settings
                 if tuned is not None and refusal is None:
                     best = tuned(f"{graph}-{split}-{label}")
-                    chosen = model_settings | best | {"model_kwargs": model_settings.get("model_kwargs", {}) | best["model_kwargs"]}
+                    chosen = (
+                        model_settings
+                        | best
+                        | {"model_kwargs": model_settings.get("model_kwargs", {}) | best["model_kwargs"]}
+                    )
                 for seed in seeds:
                     config = (
                         settings
@@ -230,7 +248,9 @@ def _tuned_settings(storage: str):
     if "://" not in storage:
         path = Path(storage) / "study.db"
         if not path.is_file():
-            raise MotiveError(f"study_storage: {path}: file not found; pass a storage URL or the folder `motive tune --out` wrote")
+            raise MotiveError(
+                f"study_storage: {path}: file not found; pass a storage URL or the folder `motive tune --out` wrote"
+            )
         storage = f"sqlite:///{path.resolve()}"
     return lambda name: best_settings(storage, name)
 
@@ -262,7 +282,12 @@ def execute(spec: RunSpec) -> dict:
         summary = run(TrainConfig(**spec.config), spec.folder, marker={"config_hash": spec.config_hash})
     except Exception as error:  # recorded; the experiment goes on
         message = f"{type(error).__name__}: {error}".splitlines()[0]
-        return {"status": "failed", "error": message, "traceback": traceback.format_exc(), "seconds": round(time.perf_counter() - started, 2)}
+        return {
+            "status": "failed",
+            "error": message,
+            "traceback": traceback.format_exc(),
+            "seconds": round(time.perf_counter() - started, 2),
+        }
     return {"status": "done", "summary": summary}
 
 
@@ -295,18 +320,32 @@ def execute_all(specs: list[RunSpec], workers: int = 1, cluster: str | None = No
 
     local = None
     if cluster is None:
-        local = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)
+        local = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        )
         client = local.get_client()
     else:
         client = cluster_client(cluster)
     try:
-        futures = {client.submit(execute_on_worker, specs[index], pure=False, key=f"motive-run-{Path(specs[index].folder).name}-{time.time_ns()}"): index for index in todo}
+        futures = {
+            client.submit(
+                execute_on_worker,
+                specs[index],
+                pure=False,
+                key=f"motive-run-{Path(specs[index].folder).name}-{time.time_ns()}",
+            ): index
+            for index in todo
+        }
         for future in as_completed(futures):
             index = futures[future]
             try:
                 outcome = future.result()
             except Exception as error:  # e.g. KilledWorker: the run took down every worker it was given
-                outcome = {"status": "failed", "error": f"{type(error).__name__}: {error}".splitlines()[0], "traceback": traceback.format_exc()}
+                outcome = {
+                    "status": "failed",
+                    "error": f"{type(error).__name__}: {error}".splitlines()[0],
+                    "traceback": traceback.format_exc(),
+                }
             yield index, outcome
     finally:
         client.close()
@@ -338,7 +377,12 @@ def row(spec: RunSpec, outcome: dict, out: Path) -> dict:
     }
     summary = outcome.get("summary")
     if summary is not None:
-        result |= {"best_epoch": summary["best_epoch"], "epochs_run": summary["epochs_run"], "seconds": summary["seconds"], "seconds_per_epoch": summary["seconds_per_epoch"]}
+        result |= {
+            "best_epoch": summary["best_epoch"],
+            "epochs_run": summary["epochs_run"],
+            "seconds": summary["seconds"],
+            "seconds_per_epoch": summary["seconds_per_epoch"],
+        }
         for stage in ("valid", "test"):
             result |= {f"{stage}_{name}": value for name, value in summary[stage].items()}
     elif "seconds" in outcome:
@@ -352,7 +396,9 @@ def write_results(rows: list[dict], out: Path) -> pd.DataFrame:
 
     table = pd.DataFrame(rows)
     with own_file(out / "results.parquet") as tmp:
-        pq.write_table(pa.Table.from_pandas(table, preserve_index=False).replace_schema_metadata(parquet_metadata("results")), tmp)
+        pq.write_table(
+            pa.Table.from_pandas(table, preserve_index=False).replace_schema_metadata(parquet_metadata("results")), tmp
+        )
     return table
 
 
@@ -365,17 +411,30 @@ def run_experiment(
     seeds: int | list[int] = 5,  # a count (model seeds 0..n-1) or the seeds themselves
     split_seed: int | str = 0,  # one split per split type for every seed (paper); "vary": split seed = model seed
     official_splits: str = "auto",  # auto: the dataset's published split folders when present; always; never
-    settings: dict | None = None,  # TrainConfig settings for every run (epochs, hits_k, lr, ...); per-model ones go in models
+    settings: dict
+    | None = None,  # TrainConfig settings for every run (epochs, hits_k, lr, ...); per-model ones go in models
     plugins: list[str] = (),  # Python files registering custom models
     params: str = "default",  # "best": per graph x split x model, the best trial of its `motive tune` study
     study_storage: str | None = None,  # with params: best, the studies' storage URL or a `motive tune` output folder
     workers: int = 1,  # runs at once on this machine (a local Dask cluster of processes)
-    cluster: str | None = None,  # a running Dask cluster: tcp://HOST:PORT or a scheduler file; needs a shared filesystem
+    cluster: str
+    | None = None,  # a running Dask cluster: tcp://HOST:PORT or a scheduler file; needs a shared filesystem
     description: str = "",  # free text kept in experiment.json
     progress: bool = True,
 ) -> pd.DataFrame:
     """Run (or resume) the grid graph x split x model x seed; return and write RESULTS/results.parquet."""
-    check_types({"data": data, "out": out, "settings": settings, "plugins": plugins, "description": description, "models": models, "splits": splits, "graphs": graphs})
+    check_types(
+        {
+            "data": data,
+            "out": out,
+            "settings": settings,
+            "plugins": plugins,
+            "description": description,
+            "models": models,
+            "splits": splits,
+            "graphs": graphs,
+        }
+    )
     if data is None:
         raise MotiveError("no dataset: pass --data DIR (or data: in the config)")
     if out is None:
@@ -415,7 +474,19 @@ def run_experiment(
     }
     out = Path(out).resolve()  # workers on other machines must find the same folder
     tuned = _tuned_settings(study_storage) if params == "best" else None
-    specs = plan(data, out, models, split_names, graph_names, _seeds(seeds), split_seed, official_splits, settings, plugins, tuned)
+    specs = plan(
+        data,
+        out,
+        models,
+        split_names,
+        graph_names,
+        _seeds(seeds),
+        split_seed,
+        official_splits,
+        settings,
+        plugins,
+        tuned,
+    )
     out = reopen_dir(out, "experiment", ["experiment.json", "results.parquet"])
     with exclusive(out):
         return _run_grid(out, arguments, specs, workers, cluster, progress)
@@ -431,13 +502,18 @@ def exclusive(folder: Path) -> Iterator[None]:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise MotiveError(f"{folder}: another `motive experiment` is running on this results folder; wait for it to finish, or use another --out") from None
+            raise MotiveError(
+                f"{folder}: another `motive experiment` is running on this results folder; wait for it to finish, or "
+                "use another --out"
+            ) from None
         yield
     finally:
         os.close(descriptor)
 
 
-def _run_grid(out: Path, arguments: dict, specs: list[RunSpec], workers: int, cluster: str | None, progress: bool) -> pd.DataFrame:
+def _run_grid(
+    out: Path, arguments: dict, specs: list[RunSpec], workers: int, cluster: str | None, progress: bool
+) -> pd.DataFrame:
     with own_file(out / "experiment.json") as tmp:
         tmp.write_text(json.dumps(arguments, indent=2, default=str) + "\n")
     from tqdm.auto import tqdm
@@ -453,7 +529,10 @@ def _run_grid(out: Path, arguments: dict, specs: list[RunSpec], workers: int, cl
         with tqdm(total=len(specs), desc="experiment", unit="run", disable=not progress, dynamic_ncols=True) as bar:
             for index, outcome in execute_all(specs, workers, cluster):
                 spec = specs[index]
-                bar.set_postfix_str(Path(spec.folder).name.rsplit("-", 1)[0] + (f", {failures} failed" if failures else ""), refresh=False)
+                bar.set_postfix_str(
+                    Path(spec.folder).name.rsplit("-", 1)[0] + (f", {failures} failed" if failures else ""),
+                    refresh=False,
+                )
                 rows[index] = row(spec, outcome, out)
                 if outcome["status"] == "failed":
                     failures += 1

@@ -112,7 +112,10 @@ class Graph:
                 size = sizes[column.split("_")[0]]
                 bad = (values < 0) | (values >= size)
                 if bad.any():
-                    raise MotiveError(f"{kind} edges: column {column!r} names unknown node id {int(values[bad].iloc[0])} (there are {size} {column.split('_')[0]} nodes)")
+                    raise MotiveError(
+                        f"{kind} edges: column {column!r} names unknown node id {int(values[bad].iloc[0])} (there are "
+                        f"{size} {column.split('_')[0]} nodes)"
+                    )
             a, b = self.endpoints(kind)
             if kind != "st":
                 if (a == b).any():

@@ -22,7 +22,11 @@ from motive.tables import as_float32_matrix, read_table, require_nonempty
 
 EDGE_FILES = {"st": "s_t_labels.parquet", "ss": "s_s_labels.parquet", "tt": "t_t_labels.parquet"}
 GENE_TYPES = ("orf", "crispr")
-SPLIT_SUBSETS = {"st": ("train", "message", "valid", "test", "unused"), "ss": ("train", "valid", "test"), "tt": ("train", "valid", "test")}
+SPLIT_SUBSETS = {
+    "st": ("train", "message", "valid", "test", "unused"),
+    "ss": ("train", "valid", "test"),
+    "tt": ("train", "valid", "test"),
+}
 
 
 def graph_dir(dataset_dir: str | Path, graph_type: str, gene_type: str = "orf") -> Path:
@@ -151,4 +155,7 @@ def read_split_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
 def _check_subsets(kind: str, table: pd.DataFrame, where: Path) -> None:
     unknown = set(table["subset"].unique()) - set(SPLIT_SUBSETS[kind])
     if unknown:
-        raise MotiveError(f"{where}: column 'subset' has unknown value {sorted(map(str, unknown))[0]!r}; expected one of {', '.join(SPLIT_SUBSETS[kind])}")
+        raise MotiveError(
+            f"{where}: column 'subset' has unknown value {sorted(map(str, unknown))[0]!r}; expected one of "
+            f"{', '.join(SPLIT_SUBSETS[kind])}"
+        )

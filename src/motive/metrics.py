@@ -24,7 +24,8 @@ because a query's scores come from one computation: heuristics give bit-equal sc
 evidence whatever they are batched with, and a learned model's candidates of one query are one
 row of ``decode_matrix``. Between ``score`` (``decode``, pair by pair) and ``score_blocks``
 (``decode_matrix``) a learned model's float32 scores agree to 1e-5 (absolute and relative), not
-bit for bit; the full ranking and ``predict`` both use ``score_blocks``. Hits@k and success@k count rank <= k; AP per query places its i-th best positive after
+bit for bit; the full ranking and ``predict`` both use ``score_blocks``. Hits@k and success@k count rank <= k; AP per
+query places its i-th best positive after
 the candidates ranked above it (realistic count).
 """
 
@@ -45,7 +46,9 @@ def validate(scores: np.ndarray, labels: np.ndarray, where: str = "evaluation") 
     if not np.isfinite(scores).all():
         raise MotiveError(f"{where}: {int((~np.isfinite(scores)).sum())} non-finite scores")
     if not np.isin(labels, (0, 1)).all():
-        raise MotiveError(f"{where}: labels must be 0 or 1, found {sorted(set(np.unique(labels).tolist()) - {0, 1})[:3]}")
+        raise MotiveError(
+            f"{where}: labels must be 0 or 1, found {sorted(set(np.unique(labels).tolist()) - {0, 1})[:3]}"
+        )
     labels = labels.astype(bool)
     if labels.all() or not labels.any():
         raise MotiveError(f"{where}: needs at least one positive and one negative")
@@ -162,7 +165,9 @@ def average_precision_per_node(scores: np.ndarray, labels: np.ndarray, nodes: np
     )
 
 
-def evaluate(scores: np.ndarray, labels: np.ndarray, threshold: float, query: np.ndarray, k: int = 500) -> dict[str, float]:
+def evaluate(
+    scores: np.ndarray, labels: np.ndarray, threshold: float, query: np.ndarray, k: int = 500
+) -> dict[str, float]:
     """Every headline metric of one stage (scores are logits)."""
     scores, labels = validate(scores, labels)
     return {

@@ -63,11 +63,18 @@ def sample_pairs(
     """
     heads, tails = np.unique(heads), np.unique(tails)
     pool = len(heads) * len(tails)
-    inside = forbidden[np.isin(forbidden // n_targets, heads) & np.isin(forbidden % n_targets, tails)] if pool else forbidden[:0]
+    inside = (
+        forbidden[np.isin(forbidden // n_targets, heads) & np.isin(forbidden % n_targets, tails)]
+        if pool
+        else forbidden[:0]
+    )
     capacity = pool - len(inside)
     if n > capacity:
         if strict:
-            raise MotiveError(f"only {capacity} allowed negative pairs for {n} requested ({len(heads)} sources x {len(tails)} targets); use a lower ratio or negative mode 'global'")
+            raise MotiveError(
+                f"only {capacity} allowed negative pairs for {n} requested ({len(heads)} sources x {len(tails)} "
+                "targets); use a lower ratio or negative mode 'global'"
+            )
         n = capacity
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -119,11 +126,25 @@ class NegativeSampler:
         tails = np.unique(batch_targets) if "target" in self.cold else self.visible_targets
         return heads, tails
 
-    def sample(self, batch_sources: np.ndarray, batch_targets: np.ndarray, ratio: int, rng: np.random.Generator, strict: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def sample(
+        self,
+        batch_sources: np.ndarray,
+        batch_targets: np.ndarray,
+        ratio: int,
+        rng: np.random.Generator,
+        strict: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray]:
         heads, tails = self.pools(batch_sources, batch_targets)
         return sample_pairs(heads, tails, ratio * len(batch_sources), self.forbidden, self.n_targets, rng, strict)
 
-    def corrupt(self, batch_sources: np.ndarray, batch_targets: np.ndarray, query_side: str, rng: np.random.Generator, tries: int = 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def corrupt(
+        self,
+        batch_sources: np.ndarray,
+        batch_targets: np.ndarray,
+        query_side: str,
+        rng: np.random.Generator,
+        tries: int = 20,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One negative per positive that keeps its ``query_side`` node and replaces the other end
         by a uniform draw from the batch's allowed pool (BPR pairs). Known positives are redrawn up
         to ``tries`` times; positives still without a negative are dropped (returned mask)."""
@@ -158,12 +179,18 @@ def draw_eval_negatives(graph: Graph, split: Split, stage: str) -> tuple[pd.Data
     if len(s) == 0:
         return pd.DataFrame({"source": np.zeros(0, np.int64), "target": np.zeros(0, np.int64)}), mode
     try:
-        neg_s, neg_t = NegativeSampler(graph, split, stage, mode).sample(s, t, split.config.eval_ratio, rng, strict=True)
+        neg_s, neg_t = NegativeSampler(graph, split, stage, mode).sample(
+            s, t, split.config.eval_ratio, rng, strict=True
+        )
     except MotiveError:
         if mode == "global":
             raise
         mode = "global"
-        log.warning("%s: batch negative pool too small for 1:%d, drawing from the global pool", stage, split.config.eval_ratio)
-        neg_s, neg_t = NegativeSampler(graph, split, stage, mode).sample(s, t, split.config.eval_ratio, rng, strict=True)
+        log.warning(
+            "%s: batch negative pool too small for 1:%d, drawing from the global pool", stage, split.config.eval_ratio
+        )
+        neg_s, neg_t = NegativeSampler(graph, split, stage, mode).sample(
+            s, t, split.config.eval_ratio, rng, strict=True
+        )
     frame = pd.DataFrame({"source": neg_s, "target": neg_t}).sort_values(["source", "target"], ignore_index=True)
     return frame, mode

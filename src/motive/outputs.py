@@ -110,7 +110,10 @@ def _check_writable_parent(final: Path) -> None:
     """``final``'s name leaves room for motive's temp and work names, and the nearest existing
     folder above it is one the user may write into."""
     if len(os.fsencode(final.name)) > MAX_OUTPUT_NAME:
-        raise MotiveError(f"{final.name[:40]}...: output name too long ({len(os.fsencode(final.name))} bytes; at most {MAX_OUTPUT_NAME}, so motive's temp names still fit); choose a shorter one")
+        raise MotiveError(
+            f"{final.name[:40]}...: output name too long ({len(os.fsencode(final.name))} bytes; at most "
+            f"{MAX_OUTPUT_NAME}, so motive's temp names still fit); choose a shorter one"
+        )
     ancestor = final.parent
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
@@ -131,19 +134,29 @@ def check_target(final: str | os.PathLike, kind: str, overwrite: bool = False) -
     if not final.exists() and not final.is_symlink():
         return
     if final.is_symlink() or not final.is_dir():
-        raise MotiveError(f"{final}: exists and is not a folder; motive never replaces a file with a folder, choose another path")
+        raise MotiveError(
+            f"{final}: exists and is not a folder; motive never replaces a file with a folder, choose another path"
+        )
     if _empty(final):
         return
     marker = read_marker(final)
     if marker is None:
-        raise MotiveError(f"{final}: folder exists and was not made by motive (no {MARKER}); choose another path, motive never deletes it")
+        raise MotiveError(
+            f"{final}: folder exists and was not made by motive (no {MARKER}); choose another path, motive never "
+            "deletes it"
+        )
     if marker["kind"] != kind:
         raise MotiveError(f"{final}: holds a motive {marker['kind']}, not a {kind}; choose another path")
     foreign = foreign_files(final, kind)
     if foreign:
-        raise MotiveError(f"{final}: holds files motive did not write ({foreign[0]}{' and more' if len(foreign) > 1 else ''}); move them out or choose another path")
+        raise MotiveError(
+            f"{final}: holds files motive did not write ({foreign[0]}{' and more' if len(foreign) > 1 else ''}); move "
+            "them out or choose another path"
+        )
     if not overwrite:
-        raise MotiveError(f"{final}: a motive {kind} already exists here; pass --overwrite to replace it, or choose another path")
+        raise MotiveError(
+            f"{final}: a motive {kind} already exists here; pass --overwrite to replace it, or choose another path"
+        )
 
 
 def _empty(folder: Path) -> bool:
@@ -247,9 +260,13 @@ def check_file_target(final: str | os.PathLike, kind: str, overwrite: bool = Fal
     if final.is_dir() or final.is_symlink():
         raise MotiveError(f"{final}: exists and is not a plain file; motive never replaces it, choose another path")
     if not _recognised(final, kind):
-        raise MotiveError(f"{final}: file exists and is not a motive {kind}; choose another path, motive never replaces it")
+        raise MotiveError(
+            f"{final}: file exists and is not a motive {kind}; choose another path, motive never replaces it"
+        )
     if not overwrite:
-        raise MotiveError(f"{final}: a motive {kind} already exists here; pass --overwrite to replace it, or choose another path")
+        raise MotiveError(
+            f"{final}: a motive {kind} already exists here; pass --overwrite to replace it, or choose another path"
+        )
 
 
 @contextlib.contextmanager
@@ -287,17 +304,24 @@ def reopen_dir(final: str | os.PathLike, kind: str, files: list[str], **meta) ->
     final = Path(final)
     _check_writable_parent(final)
     if final.is_symlink() or (final.exists() and not final.is_dir()):
-        raise MotiveError(f"{final}: exists and is not a folder; motive never replaces a file with a folder, choose another path")
+        raise MotiveError(
+            f"{final}: exists and is not a folder; motive never replaces a file with a folder, choose another path"
+        )
     if final.exists() and any(final.iterdir()):
         marker = read_marker(final)
         if marker is None:
-            raise MotiveError(f"{final}: folder exists and was not made by motive (no {MARKER}); choose another path, motive never deletes it")
+            raise MotiveError(
+                f"{final}: folder exists and was not made by motive (no {MARKER}); choose another path, motive never "
+                "deletes it"
+            )
         if marker["kind"] != kind:
             raise MotiveError(f"{final}: holds a motive {marker['kind']}, not a {kind}; choose another path")
         return final
     final.mkdir(parents=True, exist_ok=True)
     with own_file(final / MARKER) as tmp:
-        tmp.write_text(json.dumps({"kind": kind, "motive_version": _version(), **meta, "files": sorted(files)}, indent=2) + "\n")
+        tmp.write_text(
+            json.dumps({"kind": kind, "motive_version": _version(), **meta, "files": sorted(files)}, indent=2) + "\n"
+        )
     return final
 
 
@@ -340,7 +364,9 @@ def work_dir(final: str | os.PathLike, key: str) -> Path:
             raise MotiveError(f"{path}: exists but is not motive's work folder for this job; move it away")
         return path
     path.mkdir(parents=True)
-    (path / MARKER).write_text(json.dumps({"kind": "work", "key": key, "motive_version": _version(), "for": str(final)}, indent=2) + "\n")
+    (path / MARKER).write_text(
+        json.dumps({"kind": "work", "key": key, "motive_version": _version(), "for": str(final)}, indent=2) + "\n"
+    )
     return path
 
 

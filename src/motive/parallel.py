@@ -15,10 +15,15 @@ def cluster_client(address: str):
     try:
         if address.endswith(".json"):
             if not Path(address).is_file():
-                raise MotiveError(f"{address}: scheduler file not found; start one with `dask scheduler --scheduler-file {address}`")
+                raise MotiveError(
+                    f"{address}: scheduler file not found; start one with `dask scheduler --scheduler-file {address}`"
+                )
             return Client(scheduler_file=address, timeout="20s")
         return Client(address, timeout="20s")
     except MotiveError:
         raise
     except Exception as error:  # unreachable scheduler, bad address
-        raise MotiveError(f"cluster {address}: cannot connect ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else 'no answer'}); is `dask scheduler` running there?") from None
+        raise MotiveError(
+            f"cluster {address}: cannot connect ({type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else 'no answer'}); is `dask scheduler` running there?"
+        ) from None

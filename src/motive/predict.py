@@ -64,7 +64,10 @@ def load_run(run_dir: str | Path, device: str = "auto", data: str | Path | None 
     graph, _, split, stages = prepare(config, checkpoint["graph_hash"])
     model = build_model(config.model, stages["train"], **config.model_kwargs)
     if model.transductive:
-        raise MotiveError(f"model {config.model!r} cannot score new nodes: it has no representation for a node it never saw; use a *_cp, mlp, bilinear, cosine or knn run")
+        raise MotiveError(
+            f"model {config.model!r} cannot score new nodes: it has no representation for a node it never saw; use a "
+            "*_cp, mlp, bilinear, cosine or knn run"
+        )
     load_weights(model, checkpoint, run_dir / "checkpoint.pt")
     if model.trainable:
         model.to(stages["test"].device)
@@ -76,20 +79,27 @@ def load_run(run_dir: str | Path, device: str = "auto", data: str | Path | None 
     return LoadedRun(config, graph, split, stages["test"], model, feature_names)
 
 
-def read_profiles(profiles: str | Path | pd.DataFrame, side: str, feature_names: list[str]) -> tuple[pd.Index, np.ndarray, pd.Series | None]:
+def read_profiles(
+    profiles: str | Path | pd.DataFrame, side: str, feature_names: list[str]
+) -> tuple[pd.Index, np.ndarray, pd.Series | None]:
     """Keys, float32 features in the run's column order, and the ``smiles`` column if any."""
     where = profiles if not isinstance(profiles, pd.DataFrame) else f"{side} profiles"
     frame = profiles if isinstance(profiles, pd.DataFrame) else read_table(profiles)
     key = KEY_COLUMNS[side]
     if frame.index.name != key:
         if key not in frame.columns:
-            raise MotiveError(f"{where}: no key column {key!r} (as index or column); name the {'compound InChIKey' if side == 'source' else 'gene symbol'} column {key}")
+            raise MotiveError(
+                f"{where}: no key column {key!r} (as index or column); name the "
+                f"{'compound InChIKey' if side == 'source' else 'gene symbol'} column {key}"
+            )
         frame = frame.set_index(key)
     if len(frame) == 0:
         raise MotiveError(f"{where}: table is empty; expected at least one profile")
     duplicated = frame.index[frame.index.duplicated()]
     if len(duplicated):
-        raise MotiveError(f"{where}: duplicate key {duplicated[0]!r} ({len(duplicated)} duplicates); keep one profile per key")
+        raise MotiveError(
+            f"{where}: duplicate key {duplicated[0]!r} ({len(duplicated)} duplicates); keep one profile per key"
+        )
     smiles = frame["smiles"].astype(str) if "smiles" in frame.columns else None
     columns = [c for c in frame.columns if not str(c).startswith("Metadata_") and c != "smiles"]
     missing = [n for n in feature_names if n not in columns]
@@ -97,17 +107,25 @@ def read_profiles(profiles: str | Path | pd.DataFrame, side: str, feature_names:
     if missing or extra:
         raise MotiveError(
             f"{where}: feature columns differ from the run's {len(feature_names)} training features "
-            f"(missing: {', '.join(map(str, missing[:5])) or 'none'}{' ...' if len(missing) > 5 else ''}; extra: {', '.join(map(str, extra[:5])) or 'none'}{' ...' if len(extra) > 5 else ''})"
+            f"(missing: {', '.join(map(str, missing[:5])) or 'none'}{' ...' if len(missing) > 5 else ''}; extra: "
+            f"{', '.join(map(str, extra[:5])) or 'none'}{' ...' if len(extra) > 5 else ''})"
         )
     values = frame[feature_names]
-    text = [c for c in feature_names if not (pd.api.types.is_numeric_dtype(values[c]) and not pd.api.types.is_bool_dtype(values[c]))]
+    text = [
+        c
+        for c in feature_names
+        if not (pd.api.types.is_numeric_dtype(values[c]) and not pd.api.types.is_bool_dtype(values[c]))
+    ]
     if text:
         raise MotiveError(f"{where}: feature column {text[0]!r} has dtype {values[text[0]].dtype}, expected numbers")
     matrix = values.to_numpy(np.float32)
     bad = ~np.isfinite(matrix).all(axis=1)
     if bad.any():
         keys = frame.index[bad]
-        raise MotiveError(f"{where}: {bad.sum()} profile(s) with NaN or inf: {', '.join(map(repr, keys[:3]))}{' ...' if len(keys) > 3 else ''}; impute or drop them")
+        raise MotiveError(
+            f"{where}: {bad.sum()} profile(s) with NaN or inf: "
+            f"{', '.join(map(repr, keys[:3]))}{' ...' if len(keys) > 3 else ''}; impute or drop them"
+        )
     return frame.index, matrix, smiles
 
 
@@ -121,14 +139,20 @@ def _similarity_links(run: LoadedRun, smiles: pd.Series) -> pd.DataFrame:
 
     meta_path = Path(run.config.data) / "inputs" / "compound" / "meta.csv.gz"
     if not meta_path.is_file():
-        raise MotiveError(f"{meta_path}: the dataset has no compound structures, so 'smiles' cannot link new compounds; drop the column or pass --edges")
+        raise MotiveError(
+            f"{meta_path}: the dataset has no compound structures, so 'smiles' cannot link new compounds; drop the "
+            "column or pass --edges"
+        )
     meta = read_table(meta_path, columns=["Metadata_InChIKey", "Metadata_InChI"]).dropna()
     meta = meta.assign(key=meta["Metadata_InChIKey"].str[:14]).drop_duplicates("key")
     meta = meta[meta["key"].isin(run.graph.sources.keys)]
     generator = rdFingerprintGenerator.GetMorganGenerator(radius=similarity.RADIUS, fpSize=similarity.N_BITS)
     RDLogger.DisableLog("rdApp.*")
     try:
-        known = [(key, similarity._molecule(structure)) for key, structure in zip(meta["key"], meta["Metadata_InChI"], strict=True)]
+        known = [
+            (key, similarity._molecule(structure))
+            for key, structure in zip(meta["key"], meta["Metadata_InChI"], strict=True)
+        ]
         known = [(key, generator.GetFingerprint(molecule)) for key, molecule in known if molecule is not None]
         fingerprints = [fingerprint for _, fingerprint in known]
         rows = []
@@ -143,7 +167,16 @@ def _similarity_links(run: LoadedRun, smiles: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["query", "node"])
 
 
-def extend_stage(run: LoadedRun, stage, side: str, keys: pd.Index, x: np.ndarray, edges: pd.DataFrame | None = None, smiles: pd.Series | None = None, allow_existing: bool = False):
+def extend_stage(
+    run: LoadedRun,
+    stage,
+    side: str,
+    keys: pd.Index,
+    x: np.ndarray,
+    edges: pd.DataFrame | None = None,
+    smiles: pd.Series | None = None,
+    allow_existing: bool = False,
+):
     """``stage`` (the run's test-stage graph) with the new nodes of ``side`` appended; returns
     (stage, node ids of ``keys``). Existing keys are refused unless ``allow_existing`` (then they
     are the graph's own nodes, with the graph's features and edges)."""
@@ -155,7 +188,8 @@ def extend_stage(run: LoadedRun, stage, side: str, keys: pd.Index, x: np.ndarray
     existing = keys.isin(nodes.keys)
     if existing.any() and not allow_existing:
         raise MotiveError(
-            f"{keys[existing][0]!r} is already a {'compound' if side == 'source' else 'gene'} of the run's graph ({existing.sum()} such keys); pass --allow-existing to score them as the graph's nodes"
+            f"{keys[existing][0]!r} is already a {'compound' if side == 'source' else 'gene'} of the run's graph "
+            f"({existing.sum()} such keys); pass --allow-existing to score them as the graph's nodes"
         )
     ids = np.empty(len(keys), np.int64)
     ids[existing] = nodes.keys.get_indexer(keys[existing])
@@ -171,22 +205,37 @@ def extend_stage(run: LoadedRun, stage, side: str, keys: pd.Index, x: np.ndarray
         if run.config.graph in ("s_expanded", "st_expanded"):
             links.append(_similarity_links(run, smiles[~existing]).assign(node_side="source"))
         else:
-            log.warning("the run's %s graph has no compound-compound edges; the smiles column is not used", run.config.graph)
+            log.warning(
+                "the run's %s graph has no compound-compound edges; the smiles column is not used", run.config.graph
+            )
     for link in links:
         positions = keys.get_indexer(link["query"])
         if (positions < 0).any():
-            raise MotiveError(f"edges: query {link['query'].iloc[int(np.flatnonzero(positions < 0)[0])]!r} is not one of the profiles given; edges must start at a new node")
+            raise MotiveError(
+                f"edges: query {link['query'].iloc[int(np.flatnonzero(positions < 0)[0])]!r} is not one of the "
+                "profiles given; edges must start at a new node"
+            )
         query_ids = ids[positions]
-        other = link["node_side"].to_numpy() if "node_side" in link else np.full(len(link), "target" if side == "source" else "source")
+        other = (
+            link["node_side"].to_numpy()
+            if "node_side" in link
+            else np.full(len(link), "target" if side == "source" else "source")
+        )
         for node_side in np.unique(other):
             chosen = other == node_side
             table = run.graph.sources if node_side == "source" else run.graph.targets
             node_ids = table.keys.get_indexer(link["node"][chosen])
             if (node_ids < 0).any():
-                raise MotiveError(f"edges: {link['node'][chosen].iloc[int(np.flatnonzero(node_ids < 0)[0])]!r} is not a {node_side} of the run's graph; use keys of its {node_side}.parquet")
+                raise MotiveError(
+                    f"edges: {link['node'][chosen].iloc[int(np.flatnonzero(node_ids < 0)[0])]!r} is not a {node_side} "
+                    f"of the run's graph; use keys of its {node_side}.parquet"
+                )
             relation = next((r for r in message if r[0] == side and r[2] == node_side), None)
             if relation is None:
-                raise MotiveError(f"edges: the run's {run.config.graph} graph has no {side}-{node_side} edges; link new nodes only by edge types it has")
+                raise MotiveError(
+                    f"edges: the run's {run.config.graph} graph has no {side}-{node_side} edges; link new nodes only "
+                    "by edge types it has"
+                )
             reverse = next(r for r in message if r[0] == node_side and r[2] == side)
             a, b = message[relation]
             message[relation] = (np.r_[a, query_ids[chosen]], np.r_[b, node_ids])
@@ -288,7 +337,9 @@ def predict(
     side = "source" if compounds is not None else "target"
     other = "target" if side == "source" else "source"
     keys, x, smiles = read_profiles(compounds if compounds is not None else genes, side, loaded.feature_names[side])
-    stage, ids = extend_stage(loaded, loaded.stage, side, keys, x, read_edges(edges) if edges is not None else None, smiles, allow_existing)
+    stage, ids = extend_stage(
+        loaded, loaded.stage, side, keys, x, read_edges(edges) if edges is not None else None, smiles, allow_existing
+    )
     known = KnownPairs(loaded)
     nearest_similarity, nearest_key = applicability(loaded, side, x)
     candidate_keys = (loaded.graph.targets if other == "target" else loaded.graph.sources).keys.to_numpy()
@@ -391,7 +442,9 @@ def predict_all(
             row_order = np.argsort(rows)
             pair_row = row_order[np.searchsorted(rows, known_s[in_block], sorter=row_order)]
             genes_known = known_t[in_block]
-            pair_col = np.where(genes_known < len(gene_position), gene_position[np.minimum(genes_known, len(gene_position) - 1)], -1)
+            pair_col = np.where(
+                genes_known < len(gene_position), gene_position[np.minimum(genes_known, len(gene_position) - 1)], -1
+            )
             scores[pair_row[pair_col >= 0], pair_col[pair_col >= 0]] = -np.inf
         # top-k genes of each compound of the block
         best = np.argpartition(-scores, top_k - 1, axis=1)[:, :top_k]
@@ -416,13 +469,19 @@ def predict_all(
         merged_scores = np.concatenate([gene_scores, np.take_along_axis(scores, column_best, axis=0)])
         merged_rows = np.concatenate([gene_rows, column_best + first])
         keep = np.argpartition(-merged_scores, top_k - 1, axis=0)[:top_k]
-        gene_scores, gene_rows = np.take_along_axis(merged_scores, keep, axis=0), np.take_along_axis(merged_rows, keep, axis=0)
+        gene_scores, gene_rows = (
+            np.take_along_axis(merged_scores, keep, axis=0),
+            np.take_along_axis(merged_rows, keep, axis=0),
+        )
         with outputs.cache_file(state_path) as tmp:
             np.savez(tmp, done=index + 1, scores=gene_scores, rows=gene_rows)
         bar.update(1)
     bar.close()
     order = np.argsort(-gene_scores, axis=0, kind="stable")
-    gene_scores, gene_rows = np.take_along_axis(gene_scores, order, axis=0), np.take_along_axis(gene_rows, order, axis=0)
+    gene_scores, gene_rows = (
+        np.take_along_axis(gene_scores, order, axis=0),
+        np.take_along_axis(gene_rows, order, axis=0),
+    )
     gene_table = pd.DataFrame(
         {
             "gene": np.repeat(np.asarray(keys["target"]), top_k),
@@ -450,10 +509,18 @@ def predict_all(
         for index in range(n_blocks):
             table = pq.read_table(work / f"compounds-{index:06d}.parquet")
             if writer is None:
-                writer = pq.ParquetWriter(tmp / "per_compound.parquet", table.schema.with_metadata(outputs.parquet_metadata("full_predictions")))
+                writer = pq.ParquetWriter(
+                    tmp / "per_compound.parquet",
+                    table.schema.with_metadata(outputs.parquet_metadata("full_predictions")),
+                )
             writer.write_table(table.replace_schema_metadata(outputs.parquet_metadata("full_predictions")))
         writer.close()
-        pq.write_table(pa.Table.from_pandas(gene_table, preserve_index=False).replace_schema_metadata(outputs.parquet_metadata("full_predictions")), tmp / "per_gene.parquet")
+        pq.write_table(
+            pa.Table.from_pandas(gene_table, preserve_index=False).replace_schema_metadata(
+                outputs.parquet_metadata("full_predictions")
+            ),
+            tmp / "per_gene.parquet",
+        )
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     outputs.remove_work_dir(work, [state_path.name, *(f"compounds-{index:06d}.parquet" for index in range(n_blocks))])
     return summary

@@ -36,14 +36,20 @@ def read_results(results_dir: str | Path) -> pd.DataFrame:
     results_dir = Path(results_dir)
     marker = read_marker(results_dir)
     if marker is None or marker.get("kind") != "experiment":
-        raise MotiveError(f"{results_dir}: not an experiment's results folder (no motive.json of kind experiment); run `motive experiment` first")
+        raise MotiveError(
+            f"{results_dir}: not an experiment's results folder (no motive.json of kind experiment); run `motive "
+            "experiment` first"
+        )
     path = results_dir / "results.parquet"
     if not path.is_file():
         raise MotiveError(f"{path}: file not found; the experiment wrote no results yet")
     try:
         table = pd.read_parquet(path)
     except Exception as error:  # truncated, not parquet
-        raise MotiveError(f"{path}: unreadable results table ({type(error).__name__}); rerun the same `motive experiment` command to rewrite it") from None
+        raise MotiveError(
+            f"{path}: unreadable results table ({type(error).__name__}); rerun the same `motive experiment` command to "
+            "rewrite it"
+        ) from None
     if table.empty:
         raise MotiveError(f"{path}: no runs in the results table")
     missing = [column for column in REQUIRED_COLUMNS if column not in table.columns]
@@ -51,14 +57,18 @@ def read_results(results_dir: str | Path) -> pd.DataFrame:
         raise MotiveError(f"{path}: column {missing[0]!r} missing; not a results table written by `motive experiment`")
     if not table["status"].isin(["done", "reused"]).any():
         counts = ", ".join(f"{n} {status}" for status, n in table["status"].value_counts().items())
-        raise MotiveError(f"{path}: no finished run to report ({counts}); rerun the same `motive experiment` command to finish them")
+        raise MotiveError(
+            f"{path}: no finished run to report ({counts}); rerun the same `motive experiment` command to finish them"
+        )
     return table
 
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
     """Mean, std (ddof=1) and n of every test metric per graph x split x model, over finished runs."""
     finished = table[table["status"].isin(["done", "reused"])]
-    metric_columns = [c for c in finished.columns if c.startswith("test_") and pd.api.types.is_numeric_dtype(finished[c])]
+    metric_columns = [
+        c for c in finished.columns if c.startswith("test_") and pd.api.types.is_numeric_dtype(finished[c])
+    ]
     rows = []
     for (graph, split, model), group in finished.groupby(["graph", "split", "model"], sort=False):
         for column in metric_columns:
@@ -82,7 +92,9 @@ def cell(mean: float, std: float, n: int) -> str:
     return f"{mean:.4f} ± {std:.4f} ({n})" if n > 1 else f"{mean:.4f} ({n})"
 
 
-def test_table(table: pd.DataFrame, summary: pd.DataFrame, graph: str, metrics: list[str]) -> tuple[list[str], list[list[tuple[str, bool]]], list[str]]:
+def test_table(
+    table: pd.DataFrame, summary: pd.DataFrame, graph: str, metrics: list[str]
+) -> tuple[list[str], list[list[tuple[str, bool]]], list[str]]:
     """The paper's layout: rows = models, columns = split x metric, "mean ± std (n)", the best
     mean per column in bold. Returns (header, rows of (text, bold) cells, footnotes)."""
     rows_of = table[table["graph"] == graph]
@@ -100,7 +112,12 @@ def test_table(table: pd.DataFrame, summary: pd.DataFrame, graph: str, metrics: 
         for split, metric in columns:
             if (split, model, metric) in stats.index:
                 entry = stats.loc[(split, model, metric)]
-                cells.append((cell(entry["mean"], entry["std"], int(entry["n"])), bool(math.isclose(entry["mean"], best[(split, metric)], rel_tol=0, abs_tol=1e-12))))
+                cells.append(
+                    (
+                        cell(entry["mean"], entry["std"], int(entry["n"])),
+                        bool(math.isclose(entry["mean"], best[(split, metric)], rel_tol=0, abs_tol=1e-12)),
+                    )
+                )
                 continue
             runs = rows_of[(rows_of["split"] == split) & (rows_of["model"] == model)]
             status = runs["status"].iloc[0] if len(runs) else ""
@@ -163,7 +180,14 @@ def to_markdown(header: list[str], body: list[list[tuple[str, bool]]]) -> str:
 
 def to_html(header: list[str], body: list[list[tuple[str, bool]]]) -> str:
     head = "".join(f"<th>{html.escape(name)}</th>" for name in header)
-    rows = "".join("<tr>" + "".join(f"<td>{'<b>' if bold else ''}{html.escape(text)}{'</b>' if bold else ''}</td>" for text, bold in cells) + "</tr>" for cells in body)
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{'<b>' if bold else ''}{html.escape(text)}{'</b>' if bold else ''}</td>" for text, bold in cells
+        )
+        + "</tr>"
+        for cells in body
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
@@ -191,13 +215,21 @@ def seed_figure(table: pd.DataFrame, graph: str, metric: str) -> bytes:
 
     runs = table[(table["graph"] == graph) & table["status"].isin(["done", "reused"])]
     split_names = list(dict.fromkeys(runs["split"]))
-    figure, axes = plt.subplots(1, len(split_names), figsize=(4.2 * len(split_names), 3.8), squeeze=False, layout="constrained")
+    figure, axes = plt.subplots(
+        1, len(split_names), figsize=(4.2 * len(split_names), 3.8), squeeze=False, layout="constrained"
+    )
     for ax, split in zip(axes[0], split_names, strict=True):
         group = runs[runs["split"] == split]
         models = list(dict.fromkeys(group["model"]))
         values = [group.loc[group["model"] == m, f"test_{metric}"].dropna().to_numpy() for m in models]
         positions = np.arange(len(models))
-        ax.bar(positions, [v.mean() if len(v) else 0 for v in values], yerr=[v.std(ddof=1) if len(v) > 1 else 0 for v in values], color="#9ecae1", capsize=3)
+        ax.bar(
+            positions,
+            [v.mean() if len(v) else 0 for v in values],
+            yerr=[v.std(ddof=1) if len(v) > 1 else 0 for v in values],
+            color="#9ecae1",
+            capsize=3,
+        )
         for position, v in zip(positions, values, strict=True):
             ax.plot(np.full(len(v), position) + np.linspace(-0.15, 0.15, len(v)), v, "o", color="#08519c", markersize=3)
         ax.set_xticks(positions, models, rotation=60, ha="right")
@@ -221,7 +253,14 @@ def ablation_figure(table: pd.DataFrame, summary: pd.DataFrame, split: str, metr
             stats = part[(part["graph"] == graph) & (part["metric"] == metric)].set_index("model")
             means = [stats["mean"].get(m, np.nan) for m in models]
             stds = [stats["std"].get(m, np.nan) for m in models]
-            ax.bar(np.arange(len(models)) + (index - (len(graphs) - 1) / 2) * width, means, width, yerr=np.nan_to_num(stds), capsize=2, label=graph)
+            ax.bar(
+                np.arange(len(models)) + (index - (len(graphs) - 1) / 2) * width,
+                means,
+                width,
+                yerr=np.nan_to_num(stds),
+                capsize=2,
+                label=graph,
+            )
         ax.set_xticks(np.arange(len(models)), models)
         ax.set_title(f"test {metric}")
     axes[0][0].legend(fontsize=8)
@@ -233,8 +272,17 @@ def per_node_figure(results_dir: Path, table: pd.DataFrame, graph: str, split: s
     """Fig. 3: test per-node AP of compounds and genes, seen vs unseen in training (all seeds pooled)."""
     import matplotlib.pyplot as plt
 
-    runs = table[(table["graph"] == graph) & (table["split"] == split) & (table["model"] == model) & table["status"].isin(["done", "reused"])]
-    frames = [pd.read_parquet(results_dir / run / "per_node_ap.parquet") for run in runs["run"] if (results_dir / run / "per_node_ap.parquet").is_file()]
+    runs = table[
+        (table["graph"] == graph)
+        & (table["split"] == split)
+        & (table["model"] == model)
+        & table["status"].isin(["done", "reused"])
+    ]
+    frames = [
+        pd.read_parquet(results_dir / run / "per_node_ap.parquet")
+        for run in runs["run"]
+        if (results_dir / run / "per_node_ap.parquet").is_file()
+    ]
     if not frames:
         return None
     per_node = pd.concat(frames)
@@ -261,13 +309,20 @@ def curves_figure(results_dir: Path, table: pd.DataFrame, graph: str) -> bytes |
 
     runs = table[(table["graph"] == graph) & table["status"].isin(["done", "reused"])]
     split_names = list(dict.fromkeys(runs["split"]))
-    figure, axes = plt.subplots(1, len(split_names), figsize=(4.5 * len(split_names), 3.6), squeeze=False, layout="constrained")
+    figure, axes = plt.subplots(
+        1, len(split_names), figsize=(4.5 * len(split_names), 3.6), squeeze=False, layout="constrained"
+    )
     drawn = False
-    colors = {model: plt.get_cmap("tab20")(index % 20) for index, model in enumerate(dict.fromkeys(runs["model"]))}  # one colour per model in every panel
+    colors = {
+        model: plt.get_cmap("tab20")(index % 20) for index, model in enumerate(dict.fromkeys(runs["model"]))
+    }  # one colour per model in every panel
     for index, (ax, split) in enumerate(zip(axes[0], split_names, strict=True)):
         for model, group in runs[runs["split"] == split].groupby("model", sort=False):
             histories = [
-                pd.read_csv(results_dir / run / "history.csv") for run in group["run"] if (results_dir / run / "history.csv").is_file() and (results_dir / run / "history.csv").stat().st_size > 1
+                pd.read_csv(results_dir / run / "history.csv")
+                for run in group["run"]
+                if (results_dir / run / "history.csv").is_file()
+                and (results_dir / run / "history.csv").stat().st_size > 1
             ]
             histories = [h for h in histories if len(h)]
             if not histories:
@@ -299,24 +354,38 @@ def report(results_dir: str | Path, out: str | Path, overwrite: bool = False) ->
     k = int(table["hits_k"].iloc[0])
     summary = summarise(table)
     headline = [m.format(k=k) for m in HEADLINE]
-    ranking = [m for m in RANKING if f"test_{m}" in table.columns] + [m for m in FULL_RANKING if f"test_{m}" in table.columns]
+    ranking = [m for m in RANKING if f"test_{m}" in table.columns] + [
+        m for m in FULL_RANKING if f"test_{m}" in table.columns
+    ]
     counts = table["status"].value_counts().to_dict()
-    experiment = json.loads((results_dir / "experiment.json").read_text()) if (results_dir / "experiment.json").is_file() else {}
+    experiment = (
+        json.loads((results_dir / "experiment.json").read_text()) if (results_dir / "experiment.json").is_file() else {}
+    )
     markdown = [f"# Experiment report: {experiment.get('description') or results_dir.name}", ""]
-    markdown.append(f"Results: `{results_dir}` ({len(table)} runs: " + ", ".join(f"{n} {status}" for status, n in counts.items()) + f"); data: `{experiment.get('data', '?')}`.")
     markdown.append(
-        "Cells are test-set mean ± std over seeds (ddof=1) with the number of seeds in brackets; the best mean per column is bold. A split's scores come from the run's stored 1:10 negatives; Hits@K as in the paper."
+        f"Results: `{results_dir}` ({len(table)} runs: "
+        + ", ".join(f"{n} {status}" for status, n in counts.items())
+        + f"); data: `{experiment.get('data', '?')}`."
+    )
+    markdown.append(
+        "Cells are test-set mean ± std over seeds (ddof=1) with the number of seeds in brackets; the best mean per "
+        "column is bold. A split's scores come from the run's stored 1:10 negatives; Hits@K as in the paper."
     )
     sections: list[tuple[str, str]] = []  # (title, html)
     figures: dict[str, bytes] = {}
     for graph in dict.fromkeys(table["graph"]):
-        for title, metrics in ((f"Test metrics, {graph} (paper Tables 3-4)", headline), (f"Ranking metrics, {graph}", ranking)):
+        for title, metrics in (
+            (f"Test metrics, {graph} (paper Tables 3-4)", headline),
+            (f"Ranking metrics, {graph}", ranking),
+        ):
             header, body, footnotes = test_table(table, summary, graph, metrics)
             if len(header) == 1:
                 continue
             notes = [f"[{i}] {note}" for i, note in enumerate(footnotes, 1)]
             markdown += ["", f"## {title}", "", to_markdown(header, body), *([""] + notes if notes else [])]
-            sections.append((title, to_html(header, body) + "".join(f"<p class=note>{html.escape(n)}</p>" for n in notes)))
+            sections.append(
+                (title, to_html(header, body) + "".join(f"<p class=note>{html.escape(n)}</p>" for n in notes))
+            )
         for split in dict.fromkeys(table.loc[table["graph"] == graph, "split"]):
             for metric in (m.format(k=k) for m in COMPARED):
                 comparison = paired_comparison(table, graph, split, metric)
@@ -325,10 +394,22 @@ def report(results_dir: str | Path, out: str | Path, overwrite: bool = False) ->
                 title = f"Best vs others, {graph} {split}, test {metric}"
                 header, body = frame_cells(comparison)
                 seeds = int(comparison["seeds"].max())
-                note = f"Paired by seed; mean_difference = best - model; wins = seeds where best is higher; two-sided p-values (with {seeds} seeds the smallest possible is {2 / 2**seeds:.4g})."
+                note = (
+                    "Paired by seed; mean_difference = best - model; wins = seeds where best is higher; two-sided "
+                    f"p-values (with {seeds} seeds the smallest possible is {2 / 2**seeds:.4g})."
+                )
                 markdown += ["", f"## {title}", "", note, "", to_markdown(header, body)]
                 sections.append((title, f"<p class=note>{html.escape(note)}</p>" + to_html(header, body)))
-        seen = [c for c in ("test_source_map_seen", "test_source_map_unseen", "test_target_map_seen", "test_target_map_unseen") if c in table.columns]
+        seen = [
+            c
+            for c in (
+                "test_source_map_seen",
+                "test_source_map_unseen",
+                "test_target_map_seen",
+                "test_target_map_unseen",
+            )
+            if c in table.columns
+        ]
         if seen:
             finished = table[(table["graph"] == graph) & table["status"].isin(["done", "reused"])]
             means = finished.groupby(["split", "model"], sort=False)[seen].mean().reset_index()
@@ -342,7 +423,9 @@ def report(results_dir: str | Path, out: str | Path, overwrite: bool = False) ->
         if curves is not None:
             figures[f"curves_{graph}.png"] = curves
         for split in dict.fromkeys(table.loc[table["graph"] == graph, "split"]):
-            part = summary[(summary["graph"] == graph) & (summary["split"] == split) & (summary["metric"] == f"hits@{k}")]
+            part = summary[
+                (summary["graph"] == graph) & (summary["split"] == split) & (summary["metric"] == f"hits@{k}")
+            ]
             if len(part):
                 best = part.sort_values("mean", ascending=False)["model"].iloc[0]
                 picture = per_node_figure(results_dir, table, graph, split, best)
@@ -370,14 +453,27 @@ def report(results_dir: str | Path, out: str | Path, overwrite: bool = False) ->
 
 def index_html(title: str, intro: list[str], sections: list[tuple[str, str]], figures: dict[str, bytes]) -> str:
     """One self-contained page: every table, every figure embedded as base64 PNG."""
-    style = "body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:13px;margin-bottom:1em}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:first-child,th:first-child{text-align:left}th{background:#f0f0f0}.note{font-size:12px;color:#555;margin:0}img{max-width:100%;border:1px solid #eee;margin:0.5em 0}"
-    parts = [f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(title)}</title><style>{style}</style></head><body>", f"<h1>{html.escape(title)}</h1>"]
+    style = (
+        "body{font-family:sans-serif;margin:2em;max-width:1400px}"
+        "table{border-collapse:collapse;font-size:13px;margin-bottom:1em}"
+        "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"
+        "td:first-child,th:first-child{text-align:left}th{background:#f0f0f0}"
+        ".note{font-size:12px;color:#555;margin:0}img{max-width:100%;border:1px solid #eee;margin:0.5em 0}"
+    )
+    parts = [
+        "<!doctype html><html><head><meta charset=utf-8>"
+        f"<title>{html.escape(title)}</title><style>{style}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+    ]
     parts += [f"<p>{html.escape(line)}</p>" for line in intro if line]
     for heading, content in sections:
         parts.append(f"<h2>{html.escape(heading)}</h2>{content}")
     if figures:
         parts.append("<h2>Figures</h2>")
     for name, png in figures.items():
-        parts.append(f"<h3>{html.escape(name)}</h3><img alt='{html.escape(name)}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>")
+        parts.append(
+            f"<h3>{html.escape(name)}</h3><img alt='{html.escape(name)}' "
+            f"src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
+        )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -89,13 +89,20 @@ class Split:
 
     def tables(self, graph: Graph) -> dict[str, pd.DataFrame]:
         """Edge tables in the official split format (id columns + ``subset``)."""
-        return {kind: graph.edges[kind][list(EDGE_COLUMNS[kind])].assign(subset=self.subsets[kind]) for kind in self.subsets}
+        return {
+            kind: graph.edges[kind][list(EDGE_COLUMNS[kind])].assign(subset=self.subsets[kind]) for kind in self.subsets
+        }
 
     def counts(self) -> dict[str, dict[str, int]]:
-        return {kind: {str(label): int(n) for label, n in pd.Series(labels).value_counts().sort_index().items()} for kind, labels in self.subsets.items()}
+        return {
+            kind: {str(label): int(n) for label, n in pd.Series(labels).value_counts().sort_index().items()}
+            for kind, labels in self.subsets.items()
+        }
 
 
-def stratified_stages(degree: np.ndarray, ratios: tuple[float, float, float], rng: np.random.Generator, block: int = 20) -> np.ndarray:
+def stratified_stages(
+    degree: np.ndarray, ratios: tuple[float, float, float], rng: np.random.Generator, block: int = 20
+) -> np.ndarray:
     """Assign nodes to stages 0/1/2 in the given ratios, stratified by degree.
 
     Nodes are ordered by degree (random tie-break) and cut into consecutive blocks; each block
@@ -214,7 +221,9 @@ def default_dir(dataset_dir: str | Path, graph_type: str, config: SplitConfig, g
     return layout.graph_dir(dataset_dir, graph_type, gene_type) / "splits" / config.split / f"seed_{config.seed}"
 
 
-def save_split(split: Split, graph: Graph, folder: str | Path, audit_markdown: str | None = None, overwrite: bool = False) -> Path:
+def save_split(
+    split: Split, graph: Graph, folder: str | Path, audit_markdown: str | None = None, overwrite: bool = False
+) -> Path:
     """Official split tables + our extras (node stages, stored negatives, split.json and the
     audit report), atomically."""
     from motive.outputs import output_dir
@@ -222,8 +231,12 @@ def save_split(split: Split, graph: Graph, folder: str | Path, audit_markdown: s
     folder = Path(folder)
     with output_dir(folder, "split", overwrite) as tmp:
         layout.write_split_tables(split.tables(graph), tmp)
-        pd.DataFrame({"node_stage": split.node_stage["source"]}, index=pd.Index(graph.sources.keys)).to_parquet(tmp / "source_stage.parquet")
-        pd.DataFrame({"node_stage": split.node_stage["target"]}, index=pd.Index(graph.targets.keys)).to_parquet(tmp / "target_stage.parquet")
+        pd.DataFrame({"node_stage": split.node_stage["source"]}, index=pd.Index(graph.sources.keys)).to_parquet(
+            tmp / "source_stage.parquet"
+        )
+        pd.DataFrame({"node_stage": split.node_stage["target"]}, index=pd.Index(graph.targets.keys)).to_parquet(
+            tmp / "target_stage.parquet"
+        )
         for stage, negatives in split.negatives.items():
             negatives.to_parquet(tmp / f"negatives_{stage}.parquet", index=False)
         meta = {
@@ -250,9 +263,14 @@ def load_split(folder: str | Path, graph: Graph) -> Split:
         graph_hash, settings = meta["graph_hash"], dict(meta["config"])
         config = SplitConfig(**{**settings, "ratios": tuple(settings["ratios"])})
     except (ValueError, KeyError, TypeError) as error:
-        raise MotiveError(f"{meta_path}: unreadable or incomplete split.json ({type(error).__name__}: {str(error)[:80]}); {redo}") from None
+        raise MotiveError(
+            f"{meta_path}: unreadable or incomplete split.json ({type(error).__name__}: {str(error)[:80]}); {redo}"
+        ) from None
     if graph_hash != graph.content_hash():
-        raise MotiveError(f"{folder}: split was made for graph {str(graph_hash)[:12]}, not this one ({graph.content_hash()[:12]}); re-split")
+        raise MotiveError(
+            f"{folder}: split was made for graph {str(graph_hash)[:12]}, not this one ({graph.content_hash()[:12]}); "
+            "re-split"
+        )
     tables = layout.read_split_tables(folder)
     subsets = {kind: table["subset"].to_numpy(dtype=object) for kind, table in tables.items()}
     sizes = {"source": len(graph.sources), "target": len(graph.targets)}
@@ -269,13 +287,18 @@ def load_split(folder: str | Path, graph: Graph) -> Split:
         for side in ("source", "target"):
             ids = table[side]
             if not pd.api.types.is_integer_dtype(ids) or len(ids) and (ids.min() < 0 or ids.max() >= sizes[side]):
-                raise MotiveError(f"{path}: column {side!r} holds ids outside 0..{sizes[side] - 1} (or not integers); {redo}")
+                raise MotiveError(
+                    f"{path}: column {side!r} holds ids outside 0..{sizes[side] - 1} (or not integers); {redo}"
+                )
         negatives[stage] = table
     split = Split(config, graph_hash, subsets, node_stage, negatives, meta.get("eval_negative_modes", {}))
     recorded = meta.get("counts")
     if recorded is not None and split.counts() != recorded:
         kind = next(k for k in sorted(set(recorded) | set(split.counts())) if recorded.get(k) != split.counts().get(k))
-        raise MotiveError(f"{folder}: stored split refused, its {kind} labels differ from the counts recorded when it was made ({split.counts().get(kind)} vs {recorded.get(kind)}); {redo}")
+        raise MotiveError(
+            f"{folder}: stored split refused, its {kind} labels differ from the counts recorded when it was made "
+            f"({split.counts().get(kind)} vs {recorded.get(kind)}); {redo}"
+        )
     return split
 
 
@@ -288,7 +311,12 @@ def same_split(a: Split, b: Split) -> bool:
         and all(np.array_equal(a.subsets[kind], b.subsets[kind]) for kind in a.subsets)
         and all(np.array_equal(a.node_stage[side], b.node_stage[side]) for side in ("source", "target"))
         and a.negatives.keys() == b.negatives.keys()
-        and all(np.array_equal(a.negatives[stage][["source", "target"]].to_numpy(), b.negatives[stage][["source", "target"]].to_numpy()) for stage in a.negatives)
+        and all(
+            np.array_equal(
+                a.negatives[stage][["source", "target"]].to_numpy(), b.negatives[stage][["source", "target"]].to_numpy()
+            )
+            for stage in a.negatives
+        )
     )
 
 
@@ -314,8 +342,14 @@ def split_from_tables(graph: Graph, tables: dict[str, pd.DataFrame], folder_name
     """
     by_name = {official: name for name, official in OFFICIAL_NAMES.items()}
     for kind, table in tables.items():
-        if len(table) != len(graph.edges.get(kind, ())) or not np.array_equal(table[list(EDGE_COLUMNS[kind])].to_numpy(np.int64), graph.edges[kind][list(EDGE_COLUMNS[kind])].to_numpy(np.int64)):
-            raise MotiveError(f"{kind} split table does not list the graph's {kind} edges in order; is it the split of this graph folder?")
+        if len(table) != len(graph.edges.get(kind, ())) or not np.array_equal(
+            table[list(EDGE_COLUMNS[kind])].to_numpy(np.int64),
+            graph.edges[kind][list(EDGE_COLUMNS[kind])].to_numpy(np.int64),
+        ):
+            raise MotiveError(
+                f"{kind} split table does not list the graph's {kind} edges in order; is it the split of this graph "
+                "folder?"
+            )
     subsets = {kind: table["subset"].to_numpy(dtype=object) for kind, table in tables.items()}
     ranges = st_stage_range(graph, subsets["st"])
     node_stage, pure = {}, {}
@@ -333,7 +367,9 @@ def split_from_tables(graph: Graph, tables: dict[str, pd.DataFrame], folder_name
     name = by_name.get(folder_name)
     if name is None:
         held_out = {side for side in ("source", "target") if pure[side] and (node_stage[side] > 0).any()}
-        name = {frozenset(): "random", frozenset({"source"}): "cold_source", frozenset({"target"}): "cold_target"}.get(frozenset(held_out), "cold_both")
+        name = {frozenset(): "random", frozenset({"source"}): "cold_source", frozenset({"target"}): "cold_target"}.get(
+            frozenset(held_out), "cold_both"
+        )
     for side in ("source", "target"):
         if side not in COLD_SIDES[name]:
             node_stage[side] = np.zeros_like(node_stage[side])

@@ -51,5 +51,9 @@ def to_markdown(table: pd.DataFrame) -> str:
     rule = "|" + "|".join("---" for _ in table.columns) + "|"
     lines = [header, rule]
     for row in table.itertuples(index=False):
-        lines.append("| " + " | ".join(f"{value:,}" if isinstance(value, (int, np.integer)) else str(value) for value in row) + " |")
+        lines.append(
+            "| "
+            + " | ".join(f"{value:,}" if isinstance(value, (int, np.integer)) else str(value) for value in row)
+            + " |"
+        )
     return "\n".join(lines)

@@ -137,7 +137,11 @@ def _sample_edges(
             break
         candidates = other_nodes[rng.choice(len(other_nodes), (len(nodes), n_candidates), p=other_w)]
         if same_type:
-            candidates = np.where(candidates == nodes[:, None], other_nodes[(np.searchsorted(other_nodes, candidates) + 1) % len(other_nodes)], candidates)
+            candidates = np.where(
+                candidates == nodes[:, None],
+                other_nodes[(np.searchsorted(other_nodes, candidates) + 1) % len(other_nodes)],
+                candidates,
+            )
         score = np.einsum("nd,nkd->nk", z_self[nodes], z_other[candidates])
         partner = candidates[np.arange(len(nodes)), score.argmax(1)]
         heads.append(partner if flip else nodes)
@@ -200,24 +204,36 @@ def generate(config: SynthConfig = SynthConfig()) -> dict[str, Graph]:
     counts = _counts(config.scale)
     n_s, n_t = counts["sources"], counts["targets"]
     centroids = rng.standard_normal((config.n_clusters, config.latent_dim))
-    z = centroids[rng.integers(0, config.n_clusters, n_s + n_t)] + 0.5 * rng.standard_normal((n_s + n_t, config.latent_dim))
+    z = centroids[rng.integers(0, config.n_clusters, n_s + n_t)] + 0.5 * rng.standard_normal(
+        (n_s + n_t, config.latent_dim)
+    )
     z_s, z_t = _unit(z[:n_s]), _unit(z[n_s:])
 
     st_sources = np.sort(rng.choice(n_s, counts["st_sources"], replace=False))
     st_targets = np.sort(rng.choice(n_t, counts["st_targets"], replace=False))
     log.info("sampling %d ST, %d SS and %d TT edges", counts["st"], counts["ss"], counts["tt"])
     s, t = _sample_edges(rng, counts["st"], st_sources, st_targets, z_s, z_t, config.affinity, config.max_degree, False)
-    ss = _sample_edges(rng, counts["ss"], np.arange(n_s), np.arange(n_s), z_s, z_s, config.affinity, config.max_degree, True)
-    tt = _sample_edges(rng, counts["tt"], np.arange(n_t), np.arange(n_t), z_t, z_t, config.affinity, config.max_degree, True)
+    ss = _sample_edges(
+        rng, counts["ss"], np.arange(n_s), np.arange(n_s), z_s, z_s, config.affinity, config.max_degree, True
+    )
+    tt = _sample_edges(
+        rng, counts["tt"], np.arange(n_t), np.arange(n_t), z_t, z_t, config.affinity, config.max_degree, True
+    )
 
     log.info("drawing features (signal=%.2f)", config.signal)
     sources = NodeTable(pd.Index(_source_keys(rng, n_s)), _features(rng, z_s, config.source_dim, config.signal))
     width = len(str(n_t))
-    targets = NodeTable(pd.Index([f"SYN{i:0{width}d}" for i in range(n_t)]), _features(rng, z_t, config.target_dim, config.signal))
+    targets = NodeTable(
+        pd.Index([f"SYN{i:0{width}d}" for i in range(n_t)]), _features(rng, z_t, config.target_dim, config.signal)
+    )
     edges = {
         "st": pd.DataFrame({"source": s, "target": t}).sort_values(["source", "target"], ignore_index=True),
-        "ss": pd.DataFrame({"source_a": ss[0], "source_b": ss[1]}).sort_values(["source_a", "source_b"], ignore_index=True),
-        "tt": pd.DataFrame({"target_a": tt[0], "target_b": tt[1]}).sort_values(["target_a", "target_b"], ignore_index=True),
+        "ss": pd.DataFrame({"source_a": ss[0], "source_b": ss[1]}).sort_values(
+            ["source_a", "source_b"], ignore_index=True
+        ),
+        "tt": pd.DataFrame({"target_a": tt[0], "target_b": tt[1]}).sort_values(
+            ["target_a", "target_b"], ignore_index=True
+        ),
     }
     full = Graph(sources, targets, edges).validate()
     return {graph_type: full.derive(graph_type) for graph_type in GRAPH_TYPES}

@@ -43,7 +43,10 @@ def read_table(path: str | os.PathLike, columns: Iterable[str] = (), **kwargs) -
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], where: object) -> None:
     missing = [column for column in columns if column not in frame.columns]
     if missing:
-        raise MotiveError(f"{where}: missing column(s) {', '.join(map(repr, missing))}; found {', '.join(map(str, list(frame.columns)[:8]))}{'...' if frame.shape[1] > 8 else ''}")
+        raise MotiveError(
+            f"{where}: missing column(s) {', '.join(map(repr, missing))}; found "
+            f"{', '.join(map(str, list(frame.columns)[:8]))}{'...' if frame.shape[1] > 8 else ''}"
+        )
 
 
 def require_nonempty(frame: pd.DataFrame, where: object) -> None:
@@ -55,10 +58,16 @@ def as_float32_matrix(frame: pd.DataFrame, where: object) -> np.ndarray:
     """Feature columns as a finite float32 matrix, or one line naming the bad column."""
     for column in frame.columns:
         if not (pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column])):
-            raise MotiveError(f"{where}: feature column {column!r} has dtype {frame[column].dtype}, expected numbers; remove it or prefix it with 'Metadata_'")
+            raise MotiveError(
+                f"{where}: feature column {column!r} has dtype {frame[column].dtype}, expected numbers; remove it or "
+                "prefix it with 'Metadata_'"
+            )
     matrix = frame.to_numpy(dtype=np.float32, copy=True)
     finite = np.isfinite(matrix)
     if not finite.all():
         row, col = np.argwhere(~finite)[0]
-        raise MotiveError(f"{where}: non-finite feature value {matrix[row, col]} in column {frame.columns[col]!r} (row {frame.index[row]!r}); impute or drop it before building")
+        raise MotiveError(
+            f"{where}: non-finite feature value {matrix[row, col]} in column {frame.columns[col]!r} (row "
+            f"{frame.index[row]!r}); impute or drop it before building"
+        )
     return matrix

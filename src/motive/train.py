@@ -71,8 +71,12 @@ class TrainConfig:
     # negative of the same query node; scores are then ranking scores, not calibrated logits)
     loss: str = "bce"
     split_dir: str | None = None  # train on official split tables in this folder (audited) instead of making a split
-    ranking_eval: bool = False  # also rank every visible candidate per query node (filtered; metrics "full_*", ranking.parquet)
-    plugins: list[str] = field(default_factory=list)  # Python files registering custom models (motive.models.register_model)
+    ranking_eval: bool = (
+        False  # also rank every visible candidate per query node (filtered; metrics "full_*", ranking.parquet)
+    )
+    plugins: list[str] = field(
+        default_factory=list
+    )  # Python files registering custom models (motive.models.register_model)
     # Torch threads of the run. Its numbers depend on it (a reduction split over two threads
     # rounds differently from one over one), so the default 1 gives the same bytes alone, in a
     # grid and on a Dask worker; a grid runs several runs at once instead. More is faster for one
@@ -234,7 +238,9 @@ def _fit(config: TrainConfig, graph: Graph, split: splits.Split, stages: dict[st
                 neg_s, neg_t = sampler.sample(pos_s, pos_t, config.train_negative_ratio, rng)
             sources, targets = np.concatenate([pos_s, neg_s]), np.concatenate([pos_t, neg_t])
             if neighbor is None:
-                logits = model(stages["train"], torch.as_tensor(sources, device=device), torch.as_tensor(targets, device=device))
+                logits = model(
+                    stages["train"], torch.as_tensor(sources, device=device), torch.as_tensor(targets, device=device)
+                )
             else:
                 logits = neighbor.forward(model, sources, targets, rng)
             if config.loss == "bpr":  # Rendle et al. 2009: -log sigmoid(score(positive) - score(its negative))
@@ -250,13 +256,29 @@ def _fit(config: TrainConfig, graph: Graph, split: splits.Split, stages: dict[st
         valid_scores = model.score(stages["valid"], valid_s, valid_t)
         value = monitor_value(config.monitor, valid_scores, valid_labels, config.hits_k)
         monitor_name = f"hits@{config.hits_k}" if config.monitor == "hits" else config.monitor
-        history.append({"epoch": epoch, "train_loss": float(np.mean(losses)), f"valid_{monitor_name}": value, "train_seconds": train_seconds, "seconds": time.perf_counter() - started})
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": float(np.mean(losses)),
+                f"valid_{monitor_name}": value,
+                "train_seconds": train_seconds,
+                "seconds": time.perf_counter() - started,
+            }
+        )
         if value > best:
             best, best_epoch, best_state = value, epoch, copy.deepcopy(model.state_dict())
         if on_epoch is not None:
             on_epoch(epoch, value)
         if epoch % 10 == 0 or epoch == 1:
-            log.info("epoch %d: loss %.4f, valid %s %.4f (best %.4f at %d)", epoch, history[-1]["train_loss"], monitor_name, value, best, best_epoch)
+            log.info(
+                "epoch %d: loss %.4f, valid %s %.4f (best %.4f at %d)",
+                epoch,
+                history[-1]["train_loss"],
+                monitor_name,
+                value,
+                best,
+                best_epoch,
+            )
         if epoch - best_epoch >= config.patience:
             log.info("early stop at epoch %d; best epoch %d", epoch, best_epoch)
             break
@@ -264,7 +286,9 @@ def _fit(config: TrainConfig, graph: Graph, split: splits.Split, stages: dict[st
     return model, history, best_epoch
 
 
-def ranking_evaluation(graph: Graph, split: splits.Split, stage_graph: StageGraph, model, split_name: str) -> pd.DataFrame:
+def ranking_evaluation(
+    graph: Graph, split: splits.Split, stage_graph: StageGraph, model, split_name: str
+) -> pd.DataFrame:
     """Filtered full ranking of one stage (``metrics`` states the rules): every query node of the
     stage's positives is scored against every node of the other side the stage may see, and each
     positive is ranked among the candidates that are not a known positive of any stage. One row per
@@ -295,8 +319,19 @@ def ranking_evaluation(graph: Graph, split: splits.Split, stage_graph: StageGrap
             keep = np.ones(len(candidates), bool)
             keep[known[known >= 0]] = False
             optimistic, pessimistic = metrics.filtered_ranks(scores[keep], scores[positive])
-            rows.append((np.full(hi - lo, query), partner_ends[lo:hi], scores[positive], optimistic, pessimistic, np.full(hi - lo, keep.sum())))
-    query, partner, score, optimistic, pessimistic, count = (np.concatenate(column) for column in zip(*rows, strict=True))
+            rows.append(
+                (
+                    np.full(hi - lo, query),
+                    partner_ends[lo:hi],
+                    scores[positive],
+                    optimistic,
+                    pessimistic,
+                    np.full(hi - lo, keep.sum()),
+                )
+            )
+    query, partner, score, optimistic, pessimistic, count = (
+        np.concatenate(column) for column in zip(*rows, strict=True)
+    )
     keys = {"source": graph.sources.keys.to_numpy(), "target": graph.targets.keys.to_numpy()}
     return pd.DataFrame(
         {
@@ -313,7 +348,14 @@ def ranking_evaluation(graph: Graph, split: splits.Split, stage_graph: StageGrap
     )
 
 
-def evaluate_stages(config: TrainConfig, graph: Graph, split: splits.Split, stages: dict[str, StageGraph], model, timing: dict | None = None):
+def evaluate_stages(
+    config: TrainConfig,
+    graph: Graph,
+    split: splits.Split,
+    stages: dict[str, StageGraph],
+    model,
+    timing: dict | None = None,
+):
     """Scores, metrics and per-node AP of valid and test (and the filtered full ranking when
     asked); the threshold comes from valid. ``timing`` receives the full ranking's seconds per
     stage (timings stay out of the metrics, which are the same bytes for the same config)."""
@@ -325,7 +367,9 @@ def evaluate_stages(config: TrainConfig, graph: Graph, split: splits.Split, stag
         scores = model.score(stages[stage], sources, targets)
         if threshold is None:
             threshold = metrics.best_threshold(scores, labels)
-        results[stage] = metrics.evaluate(scores, labels, threshold, query_nodes(config.split, sources, targets), config.hits_k)
+        results[stage] = metrics.evaluate(
+            scores, labels, threshold, query_nodes(config.split, sources, targets), config.hits_k
+        )
         predictions.append(
             pd.DataFrame(
                 {
@@ -392,7 +436,8 @@ def prepare(config: TrainConfig, expected_hash: str | None = None, stage_names: 
     for stage in [name for name in ("valid", "test") if name in split.negatives]:
         if len(split.negatives[stage]) < config.hits_k:
             raise MotiveError(
-                f"hits@{config.hits_k} needs at least {config.hits_k} negatives, the {stage} set has {len(split.negatives[stage])}; "
+                f"hits@{config.hits_k} needs at least {config.hits_k} negatives, the {stage} set has "
+                f"{len(split.negatives[stage])}; "
                 "pass a smaller --hits-k (the paper's 500 is ~1% of MOTIVE's test pairs)"
             )
     stages = {stage: StageGraph.build(graph, split, stage).to(device) for stage in stage_names}
@@ -435,7 +480,12 @@ def _run(config: TrainConfig, out: str | Path, overwrite: bool, marker: dict | N
         "graph_hash": graph_hash,
         "device": str(stages["train"].device),
         "environment": environment(config),
-        "split": {"name": config.split, "seed": config.split_seed, "graph_hash": split.graph_hash, "dir": config.split_dir},
+        "split": {
+            "name": config.split,
+            "seed": config.split_seed,
+            "graph_hash": split.graph_hash,
+            "dir": config.split_dir,
+        },
         "valid": results["valid"],
         "test": results["test"],
     }
@@ -467,24 +517,43 @@ def read_run(run_dir: str | Path, device: str = "auto", data: str | Path | None 
         checkpoint = torch.load(path, weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as error:
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        reason = next((line for line in lines if "GLOBAL" in line or "Unsupported" in line), lines[-1] if lines else "")[:160]
-        raise MotiveError(f"{path}: refused, it holds more than tensors and plain data ({reason}); motive never runs code from a checkpoint") from None
+        reason = next(
+            (line for line in lines if "GLOBAL" in line or "Unsupported" in line), lines[-1] if lines else ""
+        )[:160]
+        raise MotiveError(
+            f"{path}: refused, it holds more than tensors and plain data ({reason}); motive never runs code from a "
+            "checkpoint"
+        ) from None
     except Exception as error:  # truncated, empty, not a torch file
-        raise MotiveError(f"{path}: unreadable checkpoint ({type(error).__name__}); the file is truncated or was not written by `motive train`") from None
-    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("config"), dict) or not isinstance(checkpoint.get("graph_hash"), str):
-        raise MotiveError(f"{path}: not a motive checkpoint (config or graph_hash missing); retrain with `motive train`")
+        raise MotiveError(
+            f"{path}: unreadable checkpoint ({type(error).__name__}); the file is truncated or was not written by "
+            "`motive train`"
+        ) from None
+    if (
+        not isinstance(checkpoint, dict)
+        or not isinstance(checkpoint.get("config"), dict)
+        or not isinstance(checkpoint.get("graph_hash"), str)
+    ):
+        raise MotiveError(
+            f"{path}: not a motive checkpoint (config or graph_hash missing); retrain with `motive train`"
+        )
     settings = checkpoint["config"] | {"device": device}
     if data is not None:
         settings["data"] = str(data)
     unknown = sorted(set(settings) - {f.name for f in fields(TrainConfig)})
     if unknown:
-        raise MotiveError(f"{path}: unknown setting {unknown[0]!r} in the checkpoint's config; it was written by another motive version")
+        raise MotiveError(
+            f"{path}: unknown setting {unknown[0]!r} in the checkpoint's config; it was written by another motive "
+            "version"
+        )
     try:
         config = TrainConfig(**settings)
     except TypeError as error:
         raise MotiveError(f"{path}: bad config in the checkpoint ({error})") from None
     if data is None and not Path(config.data).is_dir():
-        raise MotiveError(f"{config.data}: the run's dataset folder is not there (moved?); give its new place as data (`--data DIR`)")
+        raise MotiveError(
+            f"{config.data}: the run's dataset folder is not there (moved?); give its new place as data (`--data DIR`)"
+        )
     return config, checkpoint
 
 
@@ -495,12 +564,18 @@ def load_weights(model, checkpoint: dict, path: str | Path) -> None:
         return
     state = checkpoint.get("state_dict")
     if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
-        raise MotiveError(f"{path}: the checkpoint has no weights (state_dict) for model {checkpoint['config'].get('model')!r}; retrain")
+        raise MotiveError(
+            f"{path}: the checkpoint has no weights (state_dict) for model {checkpoint['config'].get('model')!r}; "
+            "retrain"
+        )
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
         first = str(error).strip().splitlines()[1 if len(str(error).splitlines()) > 1 else 0].strip()
-        raise MotiveError(f"{path}: the weights do not fit the model as it is built now ({first}); did the model or its plugin change since training?") from None
+        raise MotiveError(
+            f"{path}: the weights do not fit the model as it is built now ({first}); did the model or its plugin "
+            "change since training?"
+        ) from None
 
 
 def evaluate_run(run_dir: str | Path, device: str = "auto", data: str | Path | None = None) -> dict:
@@ -550,7 +625,9 @@ class NeighborBatches:
             found[src].append(neighbours[positions])
         return {t: np.unique(np.concatenate(v)) for t, v in found.items()}
 
-    def subgraph(self, sources: np.ndarray, targets: np.ndarray, rng: np.random.Generator) -> tuple[StageGraph, dict[str, np.ndarray]]:
+    def subgraph(
+        self, sources: np.ndarray, targets: np.ndarray, rng: np.random.Generator
+    ) -> tuple[StageGraph, dict[str, np.ndarray]]:
         nodes = {"source": np.unique(sources), "target": np.unique(targets)}
         for fanout in self.fanouts:
             nodes = self._sample(nodes, fanout, rng)

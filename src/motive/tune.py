@@ -36,7 +36,9 @@ TUNED = {"lr", "weight_decay", "model_kwargs"}  # what a trial sets; everything 
 
 def space_of(model: str) -> dict:
     """The full search space of a model: lr and weight decay, plus its registry's kwargs space."""
-    return {"lr": LR, "weight_decay": WEIGHT_DECAY} | {f"model_kwargs.{name}": spec for name, spec in REGISTRY[model].space.items()}
+    return {"lr": LR, "weight_decay": WEIGHT_DECAY} | {
+        f"model_kwargs.{name}": spec for name, spec in REGISTRY[model].space.items()
+    }
 
 
 def suggest(trial, space: dict) -> dict:
@@ -95,14 +97,23 @@ def _study(storage: str, name: str, sampler: str, seed: int, create: bool):
     samplers = {"random": optuna.samplers.RandomSampler, "tpe": optuna.samplers.TPESampler}
     pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=10)
     if create:
-        return optuna.create_study(storage=storage, study_name=name, direction="maximize", sampler=samplers[sampler](seed=seed), pruner=pruner, load_if_exists=True)
+        return optuna.create_study(
+            storage=storage,
+            study_name=name,
+            direction="maximize",
+            sampler=samplers[sampler](seed=seed),
+            pruner=pruner,
+            load_if_exists=True,
+        )
     study = optuna.load_study(storage=storage, study_name=name, pruner=pruner)
     # Seeded by the trials already there: a resumed study draws new points, not the first ones again.
     study.sampler = samplers[sampler](seed=int(np.random.SeedSequence([seed, len(study.trials)]).generate_state(1)[0]))
     return study
 
 
-def optimize(storage: str, name: str, base: dict, trials: int, sampler: str, seed: int, prune: bool, progress: bool = False) -> int:
+def optimize(
+    storage: str, name: str, base: dict, trials: int, sampler: str, seed: int, prune: bool, progress: bool = False
+) -> int:
     """Run ``trials`` trials of a study that exists; return how many finished. Runs anywhere
     that reaches the storage and the data (a pool process, a Dask worker); each trial trains with
     the torch threads of its settings (``TrainConfig.threads``)."""
@@ -112,7 +123,13 @@ def optimize(storage: str, name: str, base: dict, trials: int, sampler: str, see
     logging.getLogger("motive.train").setLevel(logging.WARNING)  # one line per trial is Optuna's
     study = _study(storage, name, sampler, seed, create=False)
     prepared = prepare(TrainConfig(**base), stage_names=("train", "valid"))  # what a trial's settings do not change
-    study.optimize(lambda trial: objective_value(base, prepared, trial, prune), n_trials=trials, catch=(MotiveError,), gc_after_trial=True, show_progress_bar=progress)
+    study.optimize(
+        lambda trial: objective_value(base, prepared, trial, prune),
+        n_trials=trials,
+        catch=(MotiveError,),
+        gc_after_trial=True,
+        show_progress_bar=progress,
+    )
     return trials
 
 
@@ -146,29 +163,42 @@ def tune(
     for key in settings:
         if key in TUNED or key in ("data", "graph", "split", "model", "seed", "split_dir"):
             raise MotiveError(f"settings: {key!r} is set by the search or by its own argument, not in settings")
-    base = asdict(TrainConfig(data=str(Path(data).resolve()), graph=graph, split=split, model=model, seed=0, **settings))
+    base = asdict(
+        TrainConfig(data=str(Path(data).resolve()), graph=graph, split=split, model=model, seed=0, **settings)
+    )
     check_model(model, split)
     out = reopen_dir(out, "tune", ["study.db", "best_params.yaml", "trials.parquet", "history.png"])
     storage = storage or f"sqlite:///{(out / 'study.db').resolve()}"
     _, graph_hash, _, stages = prepare(TrainConfig(**base), stage_names=("train",))
     if not build_model(model, stages["train"], **base["model_kwargs"]).trainable:
         raise MotiveError(f"model {model!r} has no parameters to tune")
-    identity = {"graph_hash": graph_hash, "fixed": {k: v for k, v in base.items() if k not in TUNED | {"data", "device", "plugins"}}, "space": space_of(model)}
+    identity = {
+        "graph_hash": graph_hash,
+        "fixed": {k: v for k, v in base.items() if k not in TUNED | {"data", "device", "plugins"}},
+        "space": space_of(model),
+    }
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     for attempt in range(4):
         try:
             created = _study(storage, name, sampler, seed, create=True)
             break
-        except Exception as error:  # a bad URL, an unreachable server, or another machine creating the same tables right now
+        except (
+            Exception
+        ) as error:  # a bad URL, an unreachable server, or another machine creating the same tables right now
             if attempt == 3 or "could not connect" in str(error) or "Connection refused" in str(error):
-                raise MotiveError(f"storage {storage}: cannot open the study ({type(error).__name__}: {str(error).splitlines()[0]})") from None
+                raise MotiveError(
+                    f"storage {storage}: cannot open the study ({type(error).__name__}: {str(error).splitlines()[0]})"
+                ) from None
             time.sleep(0.5 + attempt + seed % 7 * 0.1)
     identity = json.loads(json.dumps(identity))  # as the storage gives it back (tuples become lists)
     known = created.user_attrs.get("identity")
     if known is None:
         created.set_user_attr("identity", identity)
     elif known != identity:
-        raise MotiveError(f"study {name!r} in {storage} was made for other data or settings; pass another --study or the same settings")
+        raise MotiveError(
+            f"study {name!r} in {storage} was made for other data or settings; pass another --study or the same "
+            "settings"
+        )
     started = time.perf_counter()
     before = len(created.trials)
     _run_trials(storage, name, base, trials, sampler, seed, prune, workers, cluster, progress)
@@ -184,7 +214,12 @@ def _run_trials(storage, name, base, trials, sampler, seed, prune, workers, clus
     if cluster is not None:
         client = cluster_client(cluster)
         try:
-            client.gather([client.submit(optimize, storage, name, base, share, sampler, seed + 1000 * i, prune, pure=False) for i, share in enumerate(shares)])
+            client.gather(
+                [
+                    client.submit(optimize, storage, name, base, share, sampler, seed + 1000 * i, prune, pure=False)
+                    for i, share in enumerate(shares)
+                ]
+            )
         finally:
             client.close()
         return
@@ -195,7 +230,10 @@ def _run_trials(storage, name, base, trials, sampler, seed, prune, workers, clus
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(len(shares), mp_context=multiprocessing.get_context("spawn")) as pool:
-        for future in [pool.submit(optimize, storage, name, base, share, sampler, seed + 1000 * i, prune) for i, share in enumerate(shares)]:
+        for future in [
+            pool.submit(optimize, storage, name, base, share, sampler, seed + 1000 * i, prune)
+            for i, share in enumerate(shares)
+        ]:
             future.result()
 
 
@@ -226,13 +264,30 @@ def write_outputs(out: Path, storage: str, name: str, base: dict, seconds: float
     import pyarrow.parquet as pq
 
     with own_file(out / "trials.parquet") as tmp:
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(parquet_metadata("trials")), tmp)
+        pq.write_table(
+            pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(parquet_metadata("trials")), tmp
+        )
     completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not completed:
         raise MotiveError(f"study {name!r}: no trial completed (see {out / 'trials.parquet'})")
     best = study.best_trial
     model_settings = settings_of(best.params)
-    fixed = {k: v for k, v in base.items() if k in ("epochs", "patience", "batch_size", "hits_k", "monitor", "loss", "train_negative_ratio", "gene_type", "mode")}
+    fixed = {
+        k: v
+        for k, v in base.items()
+        if k
+        in (
+            "epochs",
+            "patience",
+            "batch_size",
+            "hits_k",
+            "monitor",
+            "loss",
+            "train_negative_ratio",
+            "gene_type",
+            "mode",
+        )
+    }
     config = {
         "description": f"best of study {name} (trial {best.number}, validation {base['monitor']} {best.value:.6g})",
         "data": base["data"],
@@ -271,7 +326,13 @@ def _history_png(frame: pd.DataFrame, path: Path, name: str, monitor: str) -> No
     ax.plot(done["number"], done["value"].cummax(), "-", color="#08519c", label="best so far")
     pruned = frame[frame["state"] == "PRUNED"]
     if len(pruned):
-        ax.plot(pruned["number"], np.zeros(len(pruned)) + (done["value"].min() if len(done) else 0), "x", color="#aaaaaa", label=f"pruned ({len(pruned)})")
+        ax.plot(
+            pruned["number"],
+            np.zeros(len(pruned)) + (done["value"].min() if len(done) else 0),
+            "x",
+            color="#aaaaaa",
+            label=f"pruned ({len(pruned)})",
+        )
     ax.set_xlabel("trial")
     ax.set_ylabel(f"best validation {monitor}")
     ax.set_title(f"optimisation history: {name}")

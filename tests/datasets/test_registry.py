@@ -35,7 +35,10 @@ def test_checksum_mismatch_is_an_error_and_leaves_nothing(raw_dir, tmp_path):
     with open(mirror / "dgidb/interactions.tsv", "ab") as handle:
         handle.write(b"tampered\n")
     cache = tmp_path / "cache"
-    with pytest.raises(MotiveError, match=r"dgidb/interactions.tsv: checksum mismatch \(sha256 [0-9a-f]{12}\.\.\., expected 3b4a0d798151"):
+    with pytest.raises(
+        MotiveError,
+        match=r"dgidb/interactions.tsv: checksum mismatch \(sha256 [0-9a-f]{12}\.\.\., expected 3b4a0d798151",
+    ):
         registry.fetch("l1000", mirror=mirror, cache_dir=cache)
     assert not (cache / "l1000/raw/dgidb/interactions.tsv").exists()
     assert not [p for p in (cache / "l1000/raw/dgidb").iterdir()]

@@ -65,7 +65,9 @@ def knn_frame(graph, split, split_name: str, stage: str = "test"):
 def hub_graph():
     """A graph where a few compounds hit many genes: every gene a hub compound hits shares its
     similarity to a query, so the full ranking is full of exact ties."""
-    return synth.generate(synth.SynthConfig(scale=0.03, seed=11, signal=0.5, source_dim=16, target_dim=12))["st_expanded"]
+    return synth.generate(synth.SynthConfig(scale=0.03, seed=11, signal=0.5, source_dim=16, target_dim=12))[
+        "st_expanded"
+    ]
 
 
 @pytest.mark.parametrize("split_name", ["random", "cold_source", "cold_target"])

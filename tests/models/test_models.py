@@ -18,7 +18,9 @@ from motive.train import TrainConfig, eval_pairs, fit
 @pytest.fixture(scope="module")
 def planted():
     """A small synthetic graph whose features carry the latent that drives edges (signal 1.0)."""
-    graph = synth.generate(synth.SynthConfig(scale=0.05, seed=4, signal=1.0, source_dim=32, target_dim=24))["st_expanded"]
+    graph = synth.generate(synth.SynthConfig(scale=0.05, seed=4, signal=1.0, source_dim=32, target_dim=24))[
+        "st_expanded"
+    ]
     split = splits.make_split(graph, splits.SplitConfig("random", 0))
     stages = {stage: StageGraph.build(graph, split, stage) for stage in splits.STAGES}
     return graph, split, stages
@@ -63,12 +65,18 @@ def test_a_pair_scores_the_same_alone_in_a_batch_and_in_the_full_matrix(planted,
     rows, cols = np.repeat(queries, len(candidates)), np.tile(candidates, len(queries))
     sources, targets = (rows, cols) if query_side == "source" else (cols, rows)
     batch = model.score(stages["test"], sources, targets)
-    alone = np.array([model.score(stages["test"], sources[i : i + 1], targets[i : i + 1])[0] for i in range(len(sources))])
+    alone = np.array(
+        [model.score(stages["test"], sources[i : i + 1], targets[i : i + 1])[0] for i in range(len(sources))]
+    )
     if model.trainable:
         for scores in (batch, alone, whole.ravel()):
             np.testing.assert_allclose(matrix.ravel(), scores, **LEARNED_TOLERANCE)
     else:  # heuristics: equal evidence gives bit-equal scores, whatever the pair is scored with
-        assert np.array_equal(matrix.ravel(), batch) and np.array_equal(batch, alone) and np.array_equal(batch, whole.ravel())
+        assert (
+            np.array_equal(matrix.ravel(), batch)
+            and np.array_equal(batch, alone)
+            and np.array_equal(batch, whole.ravel())
+        )
 
 
 @pytest.mark.parametrize("name", [m for m in MODELS if m.endswith("_embs")] + ["shortest_path"])
@@ -168,7 +176,10 @@ def test_gat_skips_only_messages_that_no_decoded_pair_reads(planted):
 def tiny_graph():
     sources = NodeTable(pd.Index(["A" * 14, "B" * 14, "C" * 14]), np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]]))
     targets = NodeTable(pd.Index(["G1", "G2", "G3"]), np.eye(3, 2))
-    edges = {"st": pd.DataFrame({"source": [0, 2], "target": [0, 1]}), "tt": pd.DataFrame({"target_a": [1], "target_b": [2]})}
+    edges = {
+        "st": pd.DataFrame({"source": [0, 2], "target": [0, 1]}),
+        "tt": pd.DataFrame({"target_a": [1], "target_b": [2]}),
+    }
     return Graph(sources, targets, edges)
 
 

@@ -78,7 +78,10 @@ def test_lincs_orf_profiles_are_dense_and_sparse_in_values(raw_dir):
     assert 5 < (values != 0).sum(1).mean() < 40  # ~14 significant genes per ORF, the rest 0
     row = meta.index[meta["Metadata_Symbol"] == "NAT1"][0]
     long = pd.read_csv(raw_dir / lincs.ORF_FILE, sep="\t")
-    z = long[(long["perturbagen"] == 9) & (long["entrez_gene_id"] == long[long["perturbagen"] == 9]["entrez_gene_id"].iloc[0])]
+    z = long[
+        (long["perturbagen"] == 9)
+        & (long["entrez_gene_id"] == long[long["perturbagen"] == 9]["entrez_gene_id"].iloc[0])
+    ]
     assert features.loc[row, str(z["entrez_gene_id"].iloc[0])] == pytest.approx(z["z_score"].iloc[0])
 
 

@@ -37,9 +37,13 @@ def annotations(raw_dir: Path, compound_meta: pd.DataFrame) -> dict[str, pd.Data
     drugs = drugbank_table(raw_dir)
     profiled = drugs[drugs["drugbank_id"].isin(compound_meta["Metadata_JCP2022"])]
     log.info("RDKit Morgan similarity over %d profiled compounds", len(profiled))
-    compound_compound = similarity.compound_compound(pd.DataFrame({"id": profiled["drugbank_id"], "inchikey": profiled["inchikey"], "structure": profiled["inchi"]}))[sources.COMPOUND_COMPOUND_COLUMNS]
+    compound_compound = similarity.compound_compound(
+        pd.DataFrame({"id": profiled["drugbank_id"], "inchikey": profiled["inchikey"], "structure": profiled["inchi"]})
+    )[sources.COMPOUND_COMPOUND_COLUMNS]
 
-    gene_gene = pd.concat([adapter(raw_dir)[sources.GENE_GENE_COLUMNS] for adapter in sources.GENE_GENE.values()], ignore_index=True)
+    gene_gene = pd.concat(
+        [adapter(raw_dir)[sources.GENE_GENE_COLUMNS] for adapter in sources.GENE_GENE.values()], ignore_index=True
+    )
     return {"compound_gene": compound_gene, "compound_compound": compound_compound, "gene_gene": gene_gene}
 
 

@@ -27,15 +27,36 @@ MANIFESTS = Path(__file__).parent / "manifests"
 
 # Per raw-source folder: license and citation, carried into every dataset built from it.
 SOURCE_TERMS = {
-    "lincs-l1000": ("CC BY 4.0 (LINCS), CC0 (dhimmel/lincs processing)", "Subramanian A. et al., A Next Generation Connectivity Map, Cell 171 (2017); Himmelstein D. dhimmel/lincs"),
-    "drugbank": ("CC BY-NC 4.0 (non-commercial)", "Wishart D.S. et al., DrugBank 5.0, Nucleic Acids Res. 46 (2018); dhimmel/drugbank"),
-    "hetionet": ("CC0 + per-source terms (see its license column)", "Himmelstein D.S. et al., Systematic integration of biomedical knowledge prioritizes drugs for repurposing, eLife 6 (2017)"),
-    "repurposing-hub": ("BSD-3 (compound-annotator); Drug Repurposing Hub terms", "Corsello S.M. et al., The Drug Repurposing Hub, Nat. Med. 23 (2017)"),
-    "dgidb": ("mixed; DrugBank-derived rows CC BY-NC", "Wagner A.H. et al., DGIdb 2.0, Nucleic Acids Res. 44 (2016); Freshour S.L. et al., DGIdb 4.0 (2021)"),
-    "jump-target": ("MIT", "Chandrasekaran S.N. et al., Three million images and morphological profiles of cells treated with matched chemical and genetic perturbations, Nat. Methods (2024)"),
+    "lincs-l1000": (
+        "CC BY 4.0 (LINCS), CC0 (dhimmel/lincs processing)",
+        "Subramanian A. et al., A Next Generation Connectivity Map, Cell 171 (2017); Himmelstein D. dhimmel/lincs",
+    ),
+    "drugbank": (
+        "CC BY-NC 4.0 (non-commercial)",
+        "Wishart D.S. et al., DrugBank 5.0, Nucleic Acids Res. 46 (2018); dhimmel/drugbank",
+    ),
+    "hetionet": (
+        "CC0 + per-source terms (see its license column)",
+        "Himmelstein D.S. et al., Systematic integration of biomedical knowledge prioritizes drugs for repurposing, "
+        "eLife 6 (2017)",
+    ),
+    "repurposing-hub": (
+        "BSD-3 (compound-annotator); Drug Repurposing Hub terms",
+        "Corsello S.M. et al., The Drug Repurposing Hub, Nat. Med. 23 (2017)",
+    ),
+    "dgidb": (
+        "mixed; DrugBank-derived rows CC BY-NC",
+        "Wagner A.H. et al., DGIdb 2.0, Nucleic Acids Res. 44 (2016); Freshour S.L. et al., DGIdb 4.0 (2021)",
+    ),
+    "jump-target": (
+        "MIT",
+        "Chandrasekaran S.N. et al., Three million images and morphological profiles of cells treated with matched "
+        "chemical and genetic perturbations, Nat. Methods (2024)",
+    ),
     "ppi": (
         "research use",
-        "Menche J. et al., Uncovering disease-disease relationships through the incomplete interactome, Science 347 (2015); Rolland T. et al., A proteome-scale map of the human interactome network, Cell 159 (2014)",
+        "Menche J. et al., Uncovering disease-disease relationships through the incomplete interactome, Science 347 "
+        "(2015); Rolland T. et al., A proteome-scale map of the human interactome network, Cell 159 (2014)",
     ),
 }
 
@@ -52,7 +73,10 @@ class Dataset:
 
     def terms(self) -> list[dict[str, str]]:
         folders = sorted({path.split("/")[0] for path in self.files.get("path", [])})
-        return [{"source": folder, "license": SOURCE_TERMS[folder][0], "citation": SOURCE_TERMS[folder][1]} for folder in folders]
+        return [
+            {"source": folder, "license": SOURCE_TERMS[folder][0], "citation": SOURCE_TERMS[folder][1]}
+            for folder in folders
+        ]
 
 
 def _manifest(name: str) -> pd.DataFrame:
@@ -118,7 +142,9 @@ def fetch(name: str, mirror: str | Path | None = None, cache_dir: str | Path | N
     raw_dir = cache / name / "raw"
     for folder in (cache, cache / name, raw_dir):  # before any download: one line, nothing fetched
         if folder.exists() and not folder.is_dir():
-            raise MotiveError(f"{folder}: is a file, where the cache needs a folder; pass another --cache (or move the file)")
+            raise MotiveError(
+                f"{folder}: is a file, where the cache needs a folder; pass another --cache (or move the file)"
+            )
     for row in dataset.files.itertuples(index=False):
         final = raw_dir / row.path
         for parent in [p for p in final.parents if p != raw_dir and raw_dir in p.parents]:
@@ -141,6 +167,9 @@ def fetch(name: str, mirror: str | Path | None = None, cache_dir: str | Path | N
                 origin = row.url
             actual = sha256_of(tmp)
             if actual != row.sha256:
-                raise MotiveError(f"{origin}: checksum mismatch (sha256 {actual[:12]}..., expected {row.sha256[:12]}...); the copy is corrupt or a different version, fetch it again from origin")
+                raise MotiveError(
+                    f"{origin}: checksum mismatch (sha256 {actual[:12]}..., expected {row.sha256[:12]}...); the copy "
+                    "is corrupt or a different version, fetch it again from origin"
+                )
         log.info("fetched %s", row.path)
     return raw_dir

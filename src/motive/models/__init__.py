@@ -53,7 +53,14 @@ def _cold_refusal(why: str) -> Callable[[str], str | None]:
     return lambda split_name: why if COLD_SIDES[split_name] else None
 
 
-def register_model(name: str, factory: Callable | None = None, *, refuses: Callable[[str], str | None] | None = None, space: dict | None = None, origin: str = "plugin"):
+def register_model(
+    name: str,
+    factory: Callable | None = None,
+    *,
+    refuses: Callable[[str], str | None] | None = None,
+    space: dict | None = None,
+    origin: str = "plugin",
+):
     """Register ``factory`` (a model class, or a function) under ``name``; usable as a decorator.
 
     ``refuses(split_name)`` returns why the model cannot run on a split, or None; by default a
@@ -65,9 +72,16 @@ def register_model(name: str, factory: Callable | None = None, *, refuses: Calla
     def add(factory: Callable) -> Callable:
         check = refuses
         if check is None:
-            check = _cold_refusal("it has no representation for nodes it never saw") if getattr(factory, "transductive", False) else (lambda split_name: None)
+            check = (
+                _cold_refusal("it has no representation for nodes it never saw")
+                if getattr(factory, "transductive", False)
+                else (lambda split_name: None)
+            )
         known = REGISTRY.get(name)
-        if known is not None and (known.origin == "built-in" or getattr(known.factory, "__qualname__", None) != getattr(factory, "__qualname__", None)):
+        if known is not None and (
+            known.origin == "built-in"
+            or getattr(known.factory, "__qualname__", None) != getattr(factory, "__qualname__", None)
+        ):
             raise MotiveError(f"model name {name!r} is taken ({known.origin}); register yours under another name")
         searched = space if space is not None else getattr(factory, "search_space", {})
         REGISTRY[name] = ModelEntry(factory, check, origin, searched)
@@ -91,11 +105,22 @@ def _features(cls: type) -> Callable:
 HIDDEN = {"hidden": [64, 128, 256]}  # the paper's search space
 for _conv in ("sage", "gin", "gat"):
     register_model(f"{_conv}_cp", _gnn(_conv, "cp"), space=HIDDEN, origin="built-in")
-    register_model(f"{_conv}_embs", _gnn(_conv, "embs"), refuses=_cold_refusal("it learns one vector per node and has none for unseen nodes"), space=HIDDEN, origin="built-in")
+    register_model(
+        f"{_conv}_embs",
+        _gnn(_conv, "embs"),
+        refuses=_cold_refusal("it learns one vector per node and has none for unseen nodes"),
+        space=HIDDEN,
+        origin="built-in",
+    )
 for _name, _cls, _space in (("mlp", MLP, HIDDEN), ("bilinear", Bilinear, {}), ("cosine", Cosine, HIDDEN)):
     register_model(_name, _features(_cls), space=_space, origin="built-in")
 _heuristic = {"origin": "built-in"}  # parameter-free: nothing to tune
-register_model("shortest_path", lambda stage, **kwargs: ShortestPath(**kwargs), refuses=_cold_refusal("held-out nodes have no path to anything"), **_heuristic)
+register_model(
+    "shortest_path",
+    lambda stage, **kwargs: ShortestPath(**kwargs),
+    refuses=_cold_refusal("held-out nodes have no path to anything"),
+    **_heuristic,
+)
 register_model(
     "knn",
     lambda stage, **kwargs: KNN(stage.split_name, **kwargs),
@@ -118,7 +143,9 @@ def load_entry_points() -> None:
         try:
             loaded = point.load()
         except Exception as error:  # a broken third-party package must say which one
-            raise MotiveError(f"entry point {point.name!r} ({point.value}) of group {ENTRY_POINT_GROUP}: cannot import it: {error}") from None
+            raise MotiveError(
+                f"entry point {point.name!r} ({point.value}) of group {ENTRY_POINT_GROUP}: cannot import it: {error}"
+            ) from None
         if point.name not in REGISTRY and callable(loaded):
             register_model(point.name, loaded, origin=f"entry point {point.value}")
 
@@ -148,7 +175,9 @@ def load_plugin(path: str | Path) -> list[str]:
     for name in added:
         REGISTRY[name] = replace(REGISTRY[name], origin=str(path))
     if not added:
-        raise MotiveError(f"{path}: the plugin registered no model; decorate your class with @motive.models.register_model('name')")
+        raise MotiveError(
+            f"{path}: the plugin registered no model; decorate your class with @motive.models.register_model('name')"
+        )
     return added
 
 
@@ -169,7 +198,9 @@ def check_model(name: str, split_name: str) -> None:
     if name not in REGISTRY:
         load_entry_points()
     if name not in REGISTRY:
-        raise MotiveError(f"unknown model {name!r}; expected one of {', '.join(model_names())} (or register your own: --plugin FILE)")
+        raise MotiveError(
+            f"unknown model {name!r}; expected one of {', '.join(model_names())} (or register your own: --plugin FILE)"
+        )
     why = REGISTRY[name].refuses(split_name)
     if why:
         refuse_cold(name, split_name, why)
@@ -184,4 +215,15 @@ def build_model(name: str, stage: StageGraph, **kwargs) -> LinkModel | Heuristic
         raise MotiveError(f"model {name!r}: {error}") from None
 
 
-__all__ = ["MODELS", "Heuristic", "LinkModel", "StageGraph", "build_model", "check_model", "load_plugin", "load_plugins", "model_names", "register_model"]
+__all__ = [
+    "MODELS",
+    "Heuristic",
+    "LinkModel",
+    "StageGraph",
+    "build_model",
+    "check_model",
+    "load_plugin",
+    "load_plugins",
+    "model_names",
+    "register_model",
+]

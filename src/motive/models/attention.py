@@ -59,7 +59,15 @@ class AttentionIndex:
             dst = self.dst.cpu().numpy()
             starts = np.unique(np.searchsorted(dst, dst[np.arange(0, len(dst), step)], side="left"))
             stops = np.r_[starts[1:], len(dst)][: len(starts)]  # no edges: no chunks
-            self._chunks[step] = [(slice(int(a), int(b)), int(dst[a]), int(dst[b - 1] - dst[a] + 1), self.dst[int(a) : int(b)] - int(dst[a])) for a, b in zip(starts, stops, strict=True)]
+            self._chunks[step] = [
+                (
+                    slice(int(a), int(b)),
+                    int(dst[a]),
+                    int(dst[b - 1] - dst[a] + 1),
+                    self.dst[int(a) : int(b)] - int(dst[a]),
+                )
+                for a, b in zip(starts, stops, strict=True)
+            ]
         return self._chunks[step]
 
 
@@ -69,7 +77,8 @@ def _block_diagonal(att: torch.Tensor) -> torch.Tensor:
 
 
 class _GATv2Attention(torch.autograd.Function):
-    """out[i, h] = sum_j alpha_ij^h x_src[j, h]; alpha^h = segment softmax of att^h . LeakyReLU(x_src[j, h] + x_dst[i, h]).
+    """out[i, h] = sum_j alpha_ij^h x_src[j, h]; alpha^h = segment softmax of att^h . LeakyReLU(x_src[j, h] + x_dst[i,
+    h]).
 
     Each chunk works in a few preallocated (edges x heads*channels) buffers that stay in cache
     (fresh tensors per operation cost several times more on a CPU than the arithmetic); gathers
@@ -78,7 +87,9 @@ class _GATv2Attention(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x_src: torch.Tensor, x_dst: torch.Tensor, att: torch.Tensor, index: AttentionIndex) -> torch.Tensor:
+    def forward(
+        ctx, x_src: torch.Tensor, x_dst: torch.Tensor, att: torch.Tensor, index: AttentionIndex
+    ) -> torch.Tensor:
         heads, channels = att.shape
         width = heads * channels
         flat_src, flat_dst = x_src.reshape(-1, width), x_dst.reshape(-1, width)
@@ -94,11 +105,15 @@ class _GATv2Attention(torch.autograd.Function):
             z = torch.index_select(flat_dst, 0, index.dst[part], out=z_buffer[:size]).add_(gathered)
             logits = F.leaky_relu_(z, NEGATIVE_SLOPE) @ att_block
             # Softmax within each destination (PyG's rule: shift by the maximum, +1e-16 in the sum).
-            maximum = logits.new_full((count, heads), -math.inf).scatter_reduce_(0, local[:, None].expand_as(logits), logits, "amax")
+            maximum = logits.new_full((count, heads), -math.inf).scatter_reduce_(
+                0, local[:, None].expand_as(logits), logits, "amax"
+            )
             weights = (logits - maximum[local]).exp_()
             weights /= logits.new_zeros(count, heads).index_add_(0, local, weights)[local] + 1e-16
             alpha[part] = weights
-            out[first : first + count].index_add_(0, local, gathered.view(size, heads, channels).mul_(weights[:, :, None]).view(size, width))
+            out[first : first + count].index_add_(
+                0, local, gathered.view(size, heads, channels).mul_(weights[:, :, None]).view(size, width)
+            )
         ctx.save_for_backward(x_src, x_dst, att, alpha)
         ctx.index = index
         return out.view(-1, heads, channels)
@@ -109,7 +124,11 @@ class _GATv2Attention(torch.autograd.Function):
         index: AttentionIndex = ctx.index
         heads, channels = att.shape
         width = heads * channels
-        flat_src, flat_dst, flat_grad = x_src.reshape(-1, width), x_dst.reshape(-1, width), grad_out.reshape(-1, width).contiguous()
+        flat_src, flat_dst, flat_grad = (
+            x_src.reshape(-1, width),
+            x_dst.reshape(-1, width),
+            grad_out.reshape(-1, width).contiguous(),
+        )
         att_block = _block_diagonal(att)
         grad_src, grad_dst = torch.zeros_like(flat_src), torch.zeros_like(flat_dst)
         grad_att = torch.zeros_like(att)
@@ -127,10 +146,16 @@ class _GATv2Attention(torch.autograd.Function):
             grad_logits = weighted - weights * weighted.new_zeros(count, heads).index_add_(0, local, weighted)[local]
             # Through the logits, recomputed.
             z = torch.index_select(flat_dst, 0, dst, out=z_buffer[:size]).add_(gathered)
-            grad_z = torch.ops.aten.leaky_relu_backward.grad_input(torch.mm(grad_logits, att_block.T, out=work), z, NEGATIVE_SLOPE, False, grad_input=work)
-            grad_att += torch.einsum("eh,ehc->hc", grad_logits, F.leaky_relu_(z, NEGATIVE_SLOPE).view(size, heads, channels))
+            grad_z = torch.ops.aten.leaky_relu_backward.grad_input(
+                torch.mm(grad_logits, att_block.T, out=work), z, NEGATIVE_SLOPE, False, grad_input=work
+            )
+            grad_att += torch.einsum(
+                "eh,ehc->hc", grad_logits, F.leaky_relu_(z, NEGATIVE_SLOPE).view(size, heads, channels)
+            )
             grad_dst[first : first + count].index_add_(0, local, grad_z)
-            grad_src.index_add_(0, src, grad_z.add_(upstream.view(size, heads, channels).mul_(weights[:, :, None]).view(size, width)))
+            grad_src.index_add_(
+                0, src, grad_z.add_(upstream.view(size, heads, channels).mul_(weights[:, :, None]).view(size, width))
+            )
         return grad_src.view_as(x_src), grad_dst.view_as(x_dst), grad_att, None
 
 

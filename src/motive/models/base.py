@@ -39,7 +39,10 @@ class StageGraph:
     @classmethod
     def from_edges(cls, stage: str, split_name: str, x: dict[str, torch.Tensor], edges, node_ids=None) -> StageGraph:
         num_nodes = {t: len(features) for t, features in x.items()}
-        adjacency = {(src, rel, dst): Adjacency.from_edges(a, b, num_nodes[src], num_nodes[dst]) for (src, rel, dst), (a, b) in edges.items()}
+        adjacency = {
+            (src, rel, dst): Adjacency.from_edges(a, b, num_nodes[src], num_nodes[dst])
+            for (src, rel, dst), (a, b) in edges.items()
+        }
         return cls(stage, split_name, x, num_nodes, edges, adjacency, node_ids)
 
     @classmethod
@@ -52,7 +55,9 @@ class StageGraph:
         """Destination-sorted edge layout for attention convolutions, built on first use."""
         if relation not in self._attention:
             a, b = self.edges[relation]
-            self._attention[relation] = AttentionIndex.from_edges(a, b, self.num_nodes[relation[0]], self.num_nodes[relation[2]]).to(self.device)
+            self._attention[relation] = AttentionIndex.from_edges(
+                a, b, self.num_nodes[relation[0]], self.num_nodes[relation[2]]
+            ).to(self.device)
         return self._attention[relation]
 
     def to(self, device: torch.device) -> StageGraph:
@@ -96,10 +101,17 @@ class LinkModel(nn.Module):
     def score(self, stage: StageGraph, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
         self.eval()
         device = stage.device
-        return self(stage, torch.as_tensor(sources, device=device), torch.as_tensor(targets, device=device)).double().cpu().numpy()
+        return (
+            self(stage, torch.as_tensor(sources, device=device), torch.as_tensor(targets, device=device))
+            .double()
+            .cpu()
+            .numpy()
+        )
 
     @torch.no_grad()
-    def score_blocks(self, stage: StageGraph, query_side: str, queries: np.ndarray, candidates: np.ndarray, block: int = 512) -> Iterator[tuple[int, np.ndarray]]:
+    def score_blocks(
+        self, stage: StageGraph, query_side: str, queries: np.ndarray, candidates: np.ndarray, block: int = 512
+    ) -> Iterator[tuple[int, np.ndarray]]:
         """Scores of every query against every candidate, a block of queries at a time:
         (first query's position, (block, len(candidates)) float64 matrix). Encodes once."""
         self.eval()
@@ -108,7 +120,11 @@ class LinkModel(nn.Module):
         candidates_t = torch.as_tensor(candidates, device=device)
         for start in range(0, len(queries), block):
             rows = torch.as_tensor(queries[start : start + block], device=device)
-            matrix = self.decode_matrix(z, rows, candidates_t) if query_side == "source" else self.decode_matrix(z, candidates_t, rows).T
+            matrix = (
+                self.decode_matrix(z, rows, candidates_t)
+                if query_side == "source"
+                else self.decode_matrix(z, candidates_t, rows).T
+            )
             yield start, matrix.double().cpu().numpy()
 
 
@@ -121,7 +137,9 @@ class Heuristic:
     def score(self, stage: StageGraph, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def score_blocks(self, stage: StageGraph, query_side: str, queries: np.ndarray, candidates: np.ndarray, block: int = 64) -> Iterator[tuple[int, np.ndarray]]:
+    def score_blocks(
+        self, stage: StageGraph, query_side: str, queries: np.ndarray, candidates: np.ndarray, block: int = 64
+    ) -> Iterator[tuple[int, np.ndarray]]:
         """As ``LinkModel.score_blocks``, through ``score`` on the Cartesian pairs."""
         for start in range(0, len(queries), block):
             rows = queries[start : start + block]
@@ -140,4 +158,7 @@ def model_argument(name: str, check: Callable[[Any], Any], value: Any) -> Any:
 
 
 def refuse_cold(name: str, split_name: str, why: str) -> None:
-    raise MotiveError(f"model {name!r} cannot run on a {split_name} split: {why}; use a model that reads profiles (*_cp, mlp, bilinear, cosine)")
+    raise MotiveError(
+        f"model {name!r} cannot run on a {split_name} split: {why}; use a model that reads profiles (*_cp, mlp, "
+        "bilinear, cosine)"
+    )

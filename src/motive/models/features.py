@@ -21,7 +21,12 @@ class MLP(LinkModel):
     def __init__(self, in_dims: dict[str, int], hidden: int = 64):
         super().__init__()
         hidden = model_argument("hidden", positive_int, hidden)
-        self.towers = nn.ModuleDict({t: nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU()) for t, d in in_dims.items()})
+        self.towers = nn.ModuleDict(
+            {
+                t: nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
+                for t, d in in_dims.items()
+            }
+        )
         self.head = nn.Bilinear(hidden, hidden, 1)
 
     def encode(self, stage: StageGraph) -> dict[str, torch.Tensor]:

@@ -70,11 +70,15 @@ class HeteroLayer(nn.Module):
         make = {"sage": lambda: SAGE(hidden), "gin": lambda: GIN(hidden), "gat": lambda: GAT(hidden, heads)}[conv]
         self.convs = nn.ModuleDict({"__".join(relation): make() for relation in relations})
 
-    def forward(self, h: dict[str, torch.Tensor], stage: StageGraph, needed: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    def forward(
+        self, h: dict[str, torch.Tensor], stage: StageGraph, needed: dict[str, torch.Tensor] | None = None
+    ) -> dict[str, torch.Tensor]:
         out: dict[str, torch.Tensor] = {}
         for relation in self.relations:
             src, _, dst = relation
-            message = self.convs["__".join(relation)](h[src], h[dst], stage, relation, None if needed is None else needed[dst])
+            message = self.convs["__".join(relation)](
+                h[src], h[dst], stage, relation, None if needed is None else needed[dst]
+            )
             out[dst] = message if dst not in out else out[dst] + message
         return out
 
@@ -110,7 +114,10 @@ class GNN(LinkModel):
         work per training step at MOTIVE scale."""
         needed = None
         if self.conv == "gat":
-            needed = {t: torch.zeros(stage.num_nodes[t], dtype=torch.bool, device=ids.device).index_fill_(0, ids, True) for t, ids in (("source", sources), ("target", targets))}
+            needed = {
+                t: torch.zeros(stage.num_nodes[t], dtype=torch.bool, device=ids.device).index_fill_(0, ids, True)
+                for t, ids in (("source", sources), ("target", targets))
+            }
         return self.decode(self.encode(stage, needed), sources, targets)
 
     def encode(self, stage: StageGraph, needed: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
@@ -120,6 +127,8 @@ class GNN(LinkModel):
         else:
             ids = stage.node_ids
             h0 = {t: table.weight if ids is None else table(ids[t]) for t, table in self.embedding.items()}
-        h1 = {t: F.leaky_relu(F.normalize(h, dim=-1), self.negative_slope) for t, h in self.layers[0](h0, stage).items()}
+        h1 = {
+            t: F.leaky_relu(F.normalize(h, dim=-1), self.negative_slope) for t, h in self.layers[0](h0, stage).items()
+        }
         h2 = self.layers[1](h1, stage, needed)
         return {t: h1[t] + F.normalize(h2[t], dim=-1) for t in h1}

@@ -52,7 +52,10 @@ class KNN(Heuristic):
 
     def __init__(self, split_name: str):
         if split_name == "cold_both":
-            raise MotiveError("model 'knn' cannot run on a cold_both split: neither end has known partners; use a model that reads profiles (*_cp, mlp, bilinear, cosine)")
+            raise MotiveError(
+                "model 'knn' cannot run on a cold_both split: neither end has known partners; use a model that reads "
+                "profiles (*_cp, mlp, bilinear, cosine)"
+            )
         self.side = "target" if split_name == "cold_target" else "source"
 
     def score(self, stage: StageGraph, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:

@@ -18,7 +18,11 @@ def _csr(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[in
     with warnings.catch_warnings():  # torch marks sparse CSR as beta
         warnings.simplefilter("ignore")
         index = torch.stack([torch.as_tensor(rows, dtype=torch.long), torch.as_tensor(cols, dtype=torch.long)])
-        return torch.sparse_coo_tensor(index, torch.as_tensor(values, dtype=torch.float32), shape).coalesce().to_sparse_csr()
+        return (
+            torch.sparse_coo_tensor(index, torch.as_tensor(values, dtype=torch.float32), shape)
+            .coalesce()
+            .to_sparse_csr()
+        )
 
 
 @dataclass

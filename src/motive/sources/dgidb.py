@@ -19,7 +19,9 @@ FILE = "dgidb/interactions.tsv"
 
 def compound_gene(raw_dir: Path) -> pd.DataFrame:
     raw_dir = Path(raw_dir)
-    table = read_table(raw_dir / FILE, columns=["entrez_gene_symbol", "interaction_types", "drug_name", "drug_primary_name"])
+    table = read_table(
+        raw_dir / FILE, columns=["entrez_gene_symbol", "interaction_types", "drug_name", "drug_primary_name"]
+    )
     drug = table["drug_name"].astype(str)
     is_drugbank = drug.str.match(r"^DB\d{5}$")
     by_name = table["drug_primary_name"].astype(str).str.lower().map(drugbank_by_name(raw_dir))

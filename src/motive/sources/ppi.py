@@ -30,7 +30,9 @@ def menche_gene_gene(raw_dir: Path) -> pd.DataFrame:
 
 def _symbol_pairs(path: Path, column_a: str, column_b: str, database: str) -> pd.DataFrame:
     table = read_table(path, columns=[column_a, column_b])
-    return pd.DataFrame({"target_a": table[column_a], "target_b": table[column_b], "rel_type": "interacts", "database": database})
+    return pd.DataFrame(
+        {"target_a": table[column_a], "target_b": table[column_b], "rel_type": "interacts", "database": database}
+    )
 
 
 def hi_ii_14_gene_gene(raw_dir: Path) -> pd.DataFrame:
