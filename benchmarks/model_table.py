@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from motive.config import TrainConfig
 from motive.errors import MotiveError
 from motive.models import MODELS
 from motive.stats import to_markdown
-from motive.train import TrainConfig, run
+from motive.train import run
 
 COLUMNS = ["f1", "hits@{k}", "precision@{k}", "auroc", "auprc", "mrr"]
 

@@ -390,7 +390,7 @@ CASES = {
     "evaluate a checkpoint without weights": (["evaluate", "W/weightless_run"], "has no weights (state_dict)"),
     "evaluate a run whose dataset moved": (
         ["evaluate", "W/moved_run"],
-        "gone: the run's dataset folder is not there (moved?); give its new place as data (`--data DIR`)",
+        "gone: the run's dataset folder is not there (moved?); give its new place as --data",
     ),
     "evaluate with another dataset": (["evaluate", "W/run", "--data", "W/user"], "graph folder not found"),
     "evaluate with a missing dataset": (

@@ -395,6 +395,13 @@ def test_readme_plugin_example_trains(dataset, tmp_path):
     ]
     assert main([*argv, "--plugin", str(plugin), "--out", str(run_dir)]) == 0
     assert json.loads((run_dir / "metrics.json").read_text())["test"]["auroc"] > 0
+    # the README's test file for a plugin runs the shared model checks on it, and they pass
+    checks = next(block for block in readme.split("```python\n")[1:] if "parametrize_with_checks" in block)
+    (tmp_path / "test_my_model.py").write_text(checks.split("```")[0])
+    environment = os.environ | {"PYTHONPATH": str(tmp_path), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_my_model.py")]
+    result = subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0 and "5 passed" in result.stdout, result.stdout[-2000:]
 
 
 METRIC_COLUMNS = [

@@ -48,7 +48,7 @@ def test_new_output_is_marked_and_listed(tmp_path):
 
 def test_overwrite_replaces_own_output_only_when_asked(tmp_path):
     write_output(tmp_path / "out", "one")
-    with pytest.raises(MotiveError, match="pass --overwrite"):
+    with pytest.raises(MotiveError, match="pass `overwrite`"):
         write_output(tmp_path / "out", "two")
     assert (tmp_path / "out" / "result.txt").read_text() == "one"
     write_output(tmp_path / "out", "two", overwrite=True)
@@ -135,7 +135,7 @@ def test_single_file_outputs(tmp_path):
         with outputs.output_file(final, "stats", overwrite) as tmp:
             tmp.write_text(outputs.markdown_header("stats") + text)
     assert final.read_text().endswith("two")
-    with pytest.raises(MotiveError, match="pass --overwrite"), outputs.output_file(final, "stats") as tmp:
+    with pytest.raises(MotiveError, match="pass `overwrite`"), outputs.output_file(final, "stats") as tmp:
         tmp.write_text("three")
 
 

@@ -11,8 +11,9 @@ import pytest
 
 from motive import layout, synth
 from motive.cli import main
+from motive.config import TrainConfig
 from motive.errors import MotiveError
-from motive.train import TrainConfig, run
+from motive.train import run
 from tests.test_outputs import snapshot
 
 predict = importlib.import_module("motive.predict")  # the module; the package's motive.predict is the API function

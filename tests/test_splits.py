@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from motive import layout, splits
 from motive.audit import audit
 from motive.errors import MotiveError
-from motive.graph import GRAPH_TYPES
+from motive.names import GRAPH_TYPES
 from tests.graphs import random_graph
 
 SPLITS = splits.SPLITS

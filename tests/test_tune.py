@@ -89,12 +89,12 @@ def test_the_search_never_touches_test_pairs(dataset, tmp_path, monkeypatch):
 
     original_fit = tune_module.fit
 
-    def checking_fit(config, graph, split, stages, on_epoch=None):
-        assert set(stages) == {"train", "valid"}
-        assert "test" not in split.negatives
-        assert not (split.subsets["st"] == "test").any()
+    def checking_fit(config, prepared, on_epoch=None):
+        assert set(prepared.stages) == {"train", "valid"}
+        assert "test" not in prepared.split.negatives
+        assert not (prepared.split.subsets["st"] == "test").any()
         seen.append(config.lr)
-        return original_fit(config, graph, split, stages, on_epoch)
+        return original_fit(config, prepared, on_epoch=on_epoch)
 
     monkeypatch.setattr(motive.splits.Split, "supervision", guarded_supervision)
     monkeypatch.setattr(tune_module, "fit", checking_fit)

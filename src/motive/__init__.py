@@ -15,48 +15,48 @@ The public API is four functions, the CLI being a thin layer over exactly these:
     motive.predict("runs/gin", compounds="new.parquet", top_k=20)
 
 ``motive.train``, ``motive.report`` and ``motive.predict`` stay these functions after their
-modules are imported (``from motive.train import TrainConfig`` reaches a module). They import
-torch on first call, so ``import motive`` and the data commands stay light.
+modules are imported (``import motive.train`` reaches the module through ``sys.modules``). Torch
+is imported on first use, so ``import motive`` and the data commands stay light.
 """
 
+import inspect
 import sys
 import types
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 from motive._version import __version__ as __version__
+from motive.config import TrainConfig
 from motive.errors import MotiveError
-from motive.graph import GRAPH_TYPES, Graph, NodeTable
+from motive.experiments import run_experiment
+from motive.graph import Graph, NodeTable
+from motive.names import GRAPH_TYPES
+from motive.predict import predict
+from motive.report import report
 
 
-def train(out: str | Path, overwrite: bool = False, **settings) -> dict:
-    """Train and evaluate one model on one split (``settings`` are ``motive.train.TrainConfig``'s
-    fields); write the run folder ``out``; return its metrics summary."""
-    from motive.train import TrainConfig, run
+def train(*, out: str | Path, overwrite: bool = False, **settings) -> dict:
+    """Train and evaluate one model on one split; write the run folder ``out`` (an earlier run
+    there is replaced only with ``overwrite``); return its metrics summary. The settings are
+    ``motive.config.TrainConfig``'s fields (``help(motive.config.TrainConfig)``)."""
+    from motive.train import run
 
-    return run(TrainConfig(**settings), out, overwrite)
-
-
-def run_experiment(**arguments):
-    """Run (or resume) a grid of runs; see ``motive.experiments.run_experiment``."""
-    from motive.experiments import run_experiment as run_grid
-
-    return run_grid(**arguments)
+    return run(TrainConfig(**settings), out, overwrite=overwrite)
 
 
-def report(results: str | Path, out: str | Path, overwrite: bool = False) -> list[str]:
-    """Tables, figures and index.html of an experiment's results; see ``motive.report.report``."""
-    from motive.report import report as write_report
-
-    return write_report(results, out, overwrite)
-
-
-def predict(run: str | Path, **arguments):
-    """Rank candidates for new compound or gene profiles; see ``motive.predict.predict``."""
-    from motive.predict import predict as rank
-
-    return rank(run, **arguments)
+def _train_signature() -> inspect.Signature:
+    """``train``'s signature as ``help()`` shows it: out, overwrite and every TrainConfig field."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    parameters = [inspect.Parameter("out", keyword, annotation=str | Path)]
+    parameters.append(inspect.Parameter("overwrite", keyword, default=False, annotation=bool))
+    for spec in fields(TrainConfig):
+        default = spec.default_factory() if spec.default_factory is not MISSING else spec.default
+        default = inspect.Parameter.empty if default is MISSING else default
+        parameters.append(inspect.Parameter(spec.name, keyword, default=default, annotation=spec.type))
+    return inspect.Signature(parameters, return_annotation=dict)
 
 
+train.__signature__ = _train_signature()
 _API = ("train", "report", "predict")
 
 

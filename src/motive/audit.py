@@ -72,12 +72,38 @@ def _ends(graph: Graph, kind: str, mask: np.ndarray) -> dict[str, np.ndarray]:
     return {side: np.concatenate([a[mask], b[mask]])}
 
 
-def audit(graph: Graph, split: Split, train_batches: int = 5, batch_size: int = 512) -> Report:
-    report = Report()
-    cold = COLD_SIDES[split.config.split]
-    st = split.subsets["st"]
+@dataclass
+class Audited:
+    """What every check reads: the graph, the split, its cold sides and ST labels, and how many
+    training batches of negatives to draw and check."""
 
-    # counts
+    graph: Graph
+    split: Split
+    train_batches: int = 5
+    batch_size: int = 512
+
+    @property
+    def cold(self) -> tuple[str, ...]:
+        return COLD_SIDES[self.split.config.split]
+
+    @property
+    def st(self) -> np.ndarray:
+        return self.split.subsets["st"]
+
+
+def audit(graph: Graph, split: Split, train_batches: int = 5, batch_size: int = 512) -> Report:
+    """Run every check of ``CHECKS`` in order (after a failed count the rest cannot be read)."""
+    audited, report = Audited(graph, split, train_batches, batch_size), Report()
+    for check in CHECKS:
+        report.append(check(audited))
+        if check is check_counts and not report[-1].passed:
+            break
+    return report
+
+
+def check_counts(a: Audited) -> Check:
+    """Every edge has exactly one known subset label; same-type edges are never message/unused."""
+    graph, split = a.graph, a.split
     problems = [
         f"{kind}: {len(split.subsets[kind])} labels for {len(graph.edges[kind])} edges"
         for kind in split.subsets
@@ -95,17 +121,17 @@ def audit(graph: Graph, split: Split, train_batches: int = 5, batch_size: int = 
         if kind != "st" and set(labels) & {"message", "unused"}
     ]
     counts = split.counts()
-    report.append(
-        Check("counts", not problems, "; ".join(problems) or ", ".join(f"{k}: {v}" for k, v in counts.items()))
-    )
-    if problems:
-        return report
+    return Check("counts", not problems, "; ".join(problems) or ", ".join(f"{k}: {v}" for k, v in counts.items()))
 
-    # node stages derived from the ST labels must match the stored ones on every cold side
+
+def check_node_stages(a: Audited) -> Check:
+    """Node stages derived from the ST labels match the stored ones on every cold side, and a
+    cold node's ST edges all carry one stage (a node is held out whole)."""
+    graph, split, st = a.graph, a.split, a.st
     ranges = st_stage_range(graph, st)
     problems = []
     for side in ("source", "target"):
-        if side not in cold:
+        if side not in a.cold:
             if split.node_stage[side].any():
                 problems.append(f"{side} is not a cold side but has held-out nodes")
             continue
@@ -126,9 +152,13 @@ def audit(graph: Graph, split: Split, train_batches: int = 5, batch_size: int = 
                 f"{side} {_key(graph, side, wrong[0])} is stored at stage {split.node_stage[side][wrong[0]]} but its "
                 f"edges say {high[wrong[0]]}"
             )
-    report.append(Check("node stages", not problems, "; ".join(problems) or f"cold sides: {', '.join(cold) or 'none'}"))
+    return Check("node stages", not problems, "; ".join(problems) or f"cold sides: {', '.join(a.cold) or 'none'}")
 
-    # visibility of every edge used at every stage
+
+def check_visibility(a: Audited) -> Check:
+    """At every stage, every message and supervision edge touches only nodes the stage may see,
+    and a held-out stage supervises only its own held-out nodes."""
+    graph, split, st = a.graph, a.split, a.st
     problems = []
     for k, stage in enumerate(STAGES):
         uses = [(f"{kind} message", kind, split.message_mask(kind, stage)) for kind in split.subsets]
@@ -141,49 +171,45 @@ def audit(graph: Graph, split: Split, train_batches: int = 5, batch_size: int = 
                         f"{stage}-stage {what} touches {side} {_key(graph, side, hidden[0])} held out until "
                         f"{STAGES[split.node_stage[side][hidden[0]]]}"
                     )
-        if k > 0:
-            for side in cold:
-                nodes = _ends(graph, "st", st == stage)[side]
-                early = nodes[split.node_stage[side][nodes] != k]
-                if len(early):
-                    problems.append(
-                        f"{stage} supervision uses {side} {_key(graph, side, early[0])} seen in an earlier stage"
-                    )
-    report.append(Check("visibility", not problems, "; ".join(problems[:3]) or "every stage sees only its nodes"))
+        for side in a.cold if k > 0 else ():
+            nodes = _ends(graph, "st", st == stage)[side]
+            early = nodes[split.node_stage[side][nodes] != k]
+            if len(early):
+                problems.append(
+                    f"{stage} supervision uses {side} {_key(graph, side, early[0])} seen in an earlier stage"
+                )
+    return Check("visibility", not problems, "; ".join(problems[:3]) or "every stage sees only its nodes")
 
-    # no future edges in message passing
+
+def check_no_future_edges(a: Audited) -> Check:
+    """Message passing at a stage never uses a supervision edge of that stage or a later one."""
     problems = []
     for k, stage in enumerate(STAGES):
-        for kind in split.subsets:
-            labels = set(split.subsets[kind][split.message_mask(kind, stage)])
+        for kind in a.split.subsets:
+            labels = set(a.split.subsets[kind][a.split.message_mask(kind, stage)])
             if kind == "st":  # an ST edge may pass messages only once its supervision stage is over
                 future = {label for label in labels if label != "message" and SUBSET_STAGE[label] >= k}
             else:  # same-type edges: train ones always, valid ones only at test (official rule)
                 future = {label for label in labels if SUBSET_STAGE[label] > max(k - 1, 0)}
             if future:
                 problems.append(f"{stage}-stage {kind} message passing uses {sorted(future)} edges")
-    report.append(
-        Check(
-            "no future edges",
-            not problems,
-            "; ".join(problems) or "message passing never sees its own or later supervision",
-        )
-    )
+    detail = "; ".join(problems) or "message passing never sees its own or later supervision"
+    return Check("no future edges", not problems, detail)
 
-    # supervision disjoint
-    s, t = graph.endpoints("st")
-    keys = s * len(graph.targets) + t
-    groups = {label: set(keys[st == label].tolist()) for label in ("message", "train", "valid", "test")}
-    overlaps = [f"{a}&{b}" for i, a in enumerate(groups) for b in list(groups)[i + 1 :] if groups[a] & groups[b]]
-    report.append(
-        Check(
-            "supervision disjoint", not overlaps, ", ".join(overlaps) or "message/train/valid/test pairs are disjoint"
-        )
-    )
 
-    # negatives
-    positives = positive_keys(graph)
-    problems = []
+def check_supervision_disjoint(a: Audited) -> Check:
+    """Message, train, valid and test pairs never overlap."""
+    s, t = a.graph.endpoints("st")
+    keys = s * len(a.graph.targets) + t
+    groups = {label: set(keys[a.st == label].tolist()) for label in ("message", "train", "valid", "test")}
+    overlaps = [f"{x}&{y}" for i, x in enumerate(groups) for y in list(groups)[i + 1 :] if groups[x] & groups[y]]
+    detail = ", ".join(overlaps) or "message/train/valid/test pairs are disjoint"
+    return Check("supervision disjoint", not overlaps, detail)
+
+
+def _drawn_negatives(a: Audited, problems: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The stored valid/test negatives and ``train_batches`` freshly drawn training batches."""
+    graph, split = a.graph, a.split
     rng = np.random.default_rng(split.config.seed)
     sampler = NegativeSampler(graph, split, "train")
     train_s, train_t = split.supervision(graph, "train")
@@ -194,11 +220,20 @@ def audit(graph: Graph, split: Split, train_batches: int = 5, batch_size: int = 
             problems.append(f"no stored {stage} negatives")
             continue
         drawn[stage] = (frame["source"].to_numpy(np.int64), frame["target"].to_numpy(np.int64))
-    for batch in range(train_batches):
-        chosen = (
-            rng.choice(len(train_s), min(batch_size, len(train_s)), replace=False) if len(train_s) else np.zeros(0, int)
-        )
+    for batch in range(a.train_batches):
+        size = min(a.batch_size, len(train_s))
+        chosen = rng.choice(len(train_s), size, replace=False) if len(train_s) else np.zeros(0, int)
         drawn[f"train batch {batch}"] = sampler.sample(train_s[chosen], train_t[chosen], 1, rng)
+    return drawn
+
+
+def check_negatives(a: Audited) -> Check:
+    """Negatives hold no known positive, no duplicate and no node their stage must not see (on a
+    cold side exactly the stage's held-out nodes)."""
+    graph, split = a.graph, a.split
+    positives = positive_keys(graph)
+    problems = []
+    drawn = _drawn_negatives(a, problems)
     for name, (neg_s, neg_t) in drawn.items():
         k = STAGES.index(name.split()[0])
         neg_keys = neg_s * len(graph.targets) + neg_t
@@ -207,40 +242,45 @@ def audit(graph: Graph, split: Split, train_batches: int = 5, batch_size: int = 
         if len(np.unique(neg_keys)) != len(neg_keys):
             problems.append(f"{name} negatives contain a duplicate pair")
         for side, nodes in (("source", neg_s), ("target", neg_t)):
-            bad = (
-                nodes[split.node_stage[side][nodes] > k]
-                if side not in cold
-                else nodes[split.node_stage[side][nodes] != k]
-            )
+            stages = split.node_stage[side][nodes]
+            bad = nodes[stages > k] if side not in a.cold else nodes[stages != k]
             if len(bad):
                 problems.append(f"{name} negatives use {side} {_key(graph, side, bad[0])} the stage must not see")
     ratios = {
-        stage: round(len(drawn[stage][0]) / max(int((st == stage).sum()), 1), 2)
+        stage: round(len(drawn[stage][0]) / max(int((a.st == stage).sum()), 1), 2)
         for stage in ("valid", "test")
         if stage in drawn
     }
-    report.append(
-        Check("negatives", not problems, "; ".join(problems[:3]) or f"clean; negatives per positive: {ratios}")
-    )
+    return Check("negatives", not problems, "; ".join(problems[:3]) or f"clean; negatives per positive: {ratios}")
 
+
+def check_undirected(a: Audited) -> Check:
+    """Message passing uses every edge in both directions."""
     problems = []
     for stage in STAGES:
-        directed = split.message_passing(graph, stage)
-        for (head, relation, tail), (a, b) in directed.items():
+        directed = a.split.message_passing(a.graph, stage)
+        for (head, relation, tail), (x, y) in directed.items():
             reverse = next((edges for (h, _, t), edges in directed.items() if (h, t) == (tail, head)), None)
             if reverse is None:
                 problems.append(f"{stage}: relation {head}->{tail} has no reverse")
                 continue
-            forward_keys = np.sort(a * 10**9 + b)
+            forward_keys = np.sort(x * 10**9 + y)
             backward_keys = np.sort(reverse[1] * 10**9 + reverse[0])
             if not np.array_equal(forward_keys, backward_keys):
                 problems.append(f"{stage}: {relation} message edges are not symmetric")
-    report.append(
-        Check(
-            "undirected message passing", not problems, "; ".join(problems[:3]) or "every message edge passes both ways"
-        )
-    )
-    return report
+    detail = "; ".join(problems[:3]) or "every message edge passes both ways"
+    return Check("undirected message passing", not problems, detail)
+
+
+CHECKS = (
+    check_counts,
+    check_node_stages,
+    check_visibility,
+    check_no_future_edges,
+    check_supervision_disjoint,
+    check_negatives,
+    check_undirected,
+)
 
 
 def _key(graph: Graph, side: str, node: int) -> str:

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from motive.errors import MotiveError
-from motive.graph import EDGE_COLUMNS, GRAPH_TYPES, Graph, NodeTable
+from motive.graph import EDGE_COLUMNS, Graph, NodeTable
+from motive.names import GRAPH_TYPES
 from motive.tables import as_float32_matrix, read_table, require_columns, require_nonempty
 
 log = logging.getLogger(__name__)

@@ -38,6 +38,28 @@ def fraction(value: Any) -> float:
     return number
 
 
+def boolean(value: Any) -> bool:
+    """True or false (a config file's ``yes`` / ``true``; text ``"true"`` / ``"false"``)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise MotiveError(f"must be true or false, got {value!r}")
+
+
+def fanout(value: Any) -> int:
+    """Neighbours sampled per node and hop: an integer >= 1, or -1 for all."""
+    return _require(_integer(value), lambda n: n >= 1 or n == -1, "an integer >= 1 or -1 (all)", value)
+
+
+def fanouts(value: Any) -> tuple[int, ...]:
+    """One ``fanout`` per hop."""
+    values = list(value) if isinstance(value, list | tuple) else [value]
+    if not values:
+        raise MotiveError(f"must name at least one hop, got {value!r}")
+    return tuple(fanout(v) for v in values)
+
+
 def _require(number, holds: Callable[[Any], bool], what: str, value: Any):
     if not holds(number):
         raise MotiveError(f"must be {what}, got {value!r}")

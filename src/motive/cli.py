@@ -25,11 +25,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
 from motive import checks
+from motive.config import MODEL_SETTINGS, SETTINGS, TUNE_FIXED, add_options, settings_from
 from motive.errors import MotiveError
+from motive.names import DEVICES, GENE_TYPES, GRAPH_TYPES, NEGATIVE_MODES, SPLITS
 
 log = logging.getLogger("motive")
 
@@ -181,44 +184,24 @@ def _split_audit(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from motive.train import TrainConfig, run
+    from motive.config import SETTINGS, TrainConfig
+    from motive.train import run
 
-    split_dir = args.split_dir
+    settings = settings_from(args, SETTINGS)
     if args.official:
-        from motive import layout, splits
+        from motive import layout
+        from motive.names import OFFICIAL_NAMES
 
-        split_dir = layout.graph_dir(args.data, args.graph, args.gene_type) / splits.OFFICIAL_NAMES[args.split]
+        if args.split_dir is not None:
+            raise MotiveError("pass --split-dir or --official, not both")
+        split_dir = layout.graph_dir(args.data, args.graph, args.gene_type) / OFFICIAL_NAMES[args.split]
         if not (split_dir / "s_t_labels.parquet").is_file():
             raise MotiveError(
                 f"{split_dir}: no official {args.split} split here (s_t_labels.parquet); drop --official to make one, "
                 "or pass --split-dir"
             )
-
-    config = TrainConfig(
-        data=args.data,
-        graph=args.graph,
-        split=args.split,
-        model=args.model,
-        model_kwargs=args.model_kwargs,
-        seed=args.seed,
-        split_seed=args.split_seed,
-        gene_type=args.gene_type,
-        epochs=args.epochs,
-        patience=args.patience,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        hits_k=args.hits_k,
-        monitor=args.monitor,
-        mode=args.mode,
-        device=args.device,
-        loss=args.loss,
-        split_dir=split_dir,
-        ranking_eval=args.ranking_eval,
-        plugins=args.plugin,
-        threads=args.threads,
-    )
-    summary = run(config, args.out, args.overwrite)
+        settings["split_dir"] = split_dir
+    summary = run(TrainConfig(**settings), args.out, overwrite=args.overwrite)
     print(metrics_table({"valid": summary["valid"], "test": summary["test"]}))
     print(
         f"best epoch {summary['best_epoch']} of {summary['epochs_run']}, {summary['seconds_per_epoch']} s/epoch, "
@@ -230,17 +213,16 @@ def _predict(args: argparse.Namespace) -> None:
     from motive import outputs
     from motive.predict import predict, predict_all
 
+    queries = {"compounds": args.compounds, "genes": args.genes, "exclude_known": args.exclude_known}
     if args.all:
         summary = predict_all(
             args.run_dir,
             args.out,
-            args.compounds,
-            args.genes,
-            args.top_k or 50,
-            args.exclude_known,
-            args.block,
-            args.device,
-            args.overwrite,
+            **queries,
+            top_k=args.top_k or 50,
+            block=args.block,
+            device=args.device,
+            overwrite=args.overwrite,
             progress=not args.quiet,
             data=args.data,
         )
@@ -252,25 +234,15 @@ def _predict(args: argparse.Namespace) -> None:
     outputs.check_file_target(args.out, "predictions", args.overwrite)
     table = predict(
         args.run_dir,
-        args.compounds,
-        args.genes,
-        args.top_k,
-        args.exclude_known,
-        args.edges,
-        args.allow_existing,
-        args.device,
+        **queries,
+        top_k=args.top_k,
+        edges=args.edges,
+        allow_existing=args.allow_existing,
+        device=args.device,
         data=args.data,
     )
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     with outputs.output_file(args.out, "predictions", args.overwrite) as tmp:
-        pq.write_table(
-            pa.Table.from_pandas(table, preserve_index=False).replace_schema_metadata(
-                outputs.parquet_metadata("predictions")
-            ),
-            tmp,
-        )
+        outputs.write_marked_parquet(table, tmp, "predictions")
     top = table[table["rank"] <= 3]
     print(top.to_string(index=False, max_rows=30))
     print(
@@ -279,39 +251,20 @@ def _predict(args: argparse.Namespace) -> None:
     )
 
 
+EXPERIMENT_ARGUMENTS = ("data", "out", "seeds", "models", "splits", "graphs", "split_seed")
+EXPERIMENT_ARGUMENTS += ("workers", "cluster", "params", "study_storage")
+
+
 def _experiment(args: argparse.Namespace) -> int:
+    from motive.config import MODEL_SETTINGS
     from motive.experiments import load_config, run_experiment
 
     config = load_config(args.config)
-    overrides = {
-        "data": args.data,
-        "out": args.out,
-        "seeds": args.seeds,
-        "models": args.models,
-        "splits": args.splits,
-        "graphs": args.graphs,
-        "split_seed": args.split_seed,
-        "workers": args.workers,
-        "cluster": args.cluster,
-        "params": args.params,
-        "study_storage": args.study_storage,
-    }
-    config |= {key: value for key, value in overrides.items() if value is not None}
+    config |= {key: getattr(args, key) for key in EXPERIMENT_ARGUMENTS if getattr(args, key) is not None}
     if args.models and isinstance(config.get("models"), dict):  # keep the config's settings of the models still named
         config["models"] = {name: config["models"].get(name, {}) for name in args.models.split(",")}
-    settings = dict(config.get("settings") or {})
-    settings |= {
-        key: value
-        for key, value in (
-            ("epochs", args.epochs),
-            ("hits_k", args.hits_k),
-            ("patience", args.patience),
-            ("device", args.device),
-        )
-        if value is not None
-    }
-    config["settings"] = settings
-    config["plugins"] = [*config.get("plugins", []), *args.plugin]
+    config["settings"] = dict(config.get("settings") or {}) | settings_from(args, MODEL_SETTINGS)
+    config["plugins"] = [*config.get("plugins", []), *(args.plugins or [])]
     table = run_experiment(**config, progress=not args.quiet)
     counts = table["status"].value_counts()
     print(
@@ -333,19 +286,9 @@ def _experiment(args: argparse.Namespace) -> int:
 def _tune(args: argparse.Namespace) -> None:
     from motive.tune import tune
 
-    settings = {
-        key: value
-        for key, value in (
-            ("epochs", args.epochs),
-            ("patience", args.patience),
-            ("hits_k", args.hits_k),
-            ("monitor", args.monitor),
-            ("device", args.device),
-        )
-        if value is not None
-    }
-    if args.plugin:
-        settings["plugins"] = args.plugin
+    settings = settings_from(args, TUNE_FIXED)
+    if args.plugins:
+        settings["plugins"] = args.plugins
     result = tune(
         args.data,
         args.out,
@@ -390,14 +333,22 @@ def metrics_table(results: dict[str, dict]) -> str:
 def _evaluate(args: argparse.Namespace) -> None:
     from motive.train import evaluate_run
 
-    print(metrics_table(evaluate_run(args.run_dir, args.device, args.data)))
+    print(metrics_table(evaluate_run(args.run_dir, device=args.device, data=args.data)))
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with the house error format: one line, exit status 2."""
+    """argparse with the house error format (one line, exit status 2) and option help that may be
+    computed when help is shown (``Action.help_from``: model names come from the registry, which
+    imports torch, so only ``--help`` pays for it)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"motive: error: {message} (see `{self.prog} --help`)\n")
+
+    def format_help(self) -> str:
+        for action in self._actions:
+            if getattr(action, "help_from", None) is not None:
+                action.help = action.help_from()
+        return super().format_help()
 
 
 def _arg(check):
@@ -414,11 +365,8 @@ def _arg(check):
 
 
 POSITIVE_INT, NONNEGATIVE_INT = _arg(checks.positive_int), _arg(checks.nonnegative_int)
-POSITIVE_FLOAT, NONNEGATIVE_FLOAT = _arg(checks.positive_float), _arg(checks.nonnegative_float)
-FRACTION, JSON_OBJECT = _arg(checks.fraction), _arg(checks.json_object)
+POSITIVE_FLOAT, FRACTION = _arg(checks.positive_float), _arg(checks.fraction)
 EXISTING_DIR, EXISTING_PATH = _arg(checks.existing_dir), _arg(checks.existing_path)
-GRAPH_TYPES = ["bipartite", "s_expanded", "t_expanded", "st_expanded"]
-SPLITS = ["random", "cold_source", "cold_target", "cold_both"]
 
 
 def _split_seed(value: str) -> int | str:
@@ -438,23 +386,30 @@ def _overwrite(command: argparse.ArgumentParser) -> None:
     )
 
 
-def parser() -> argparse.ArgumentParser:
-    top = _Parser(prog="motive", description=__doc__.split("\n")[0])
-    top.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
-    commands = top.add_subparsers(dest="command", required=True)
-    data = commands.add_parser("data", help="fetch, build, generate and describe datasets").add_subparsers(
-        dest="action", required=True
-    )
+def _model_help() -> str:
+    from motive.models import model_names
 
-    fetch = data.add_parser("fetch", help="copy or download a dataset's raw files, verify sha256, cache them")
+    return f"a registered model: {', '.join(model_names())}, or a plugin's (default: gin_cp)"
+
+
+def _settings(command: argparse.ArgumentParser, names, **options) -> None:
+    """Options generated from ``TrainConfig`` fields (``motive.config.add_options``)."""
+    add_options(command, names, parse=_arg, **options)
+    for action in command._actions:
+        if action.dest == "model":
+            action.help_from = _model_help
+
+
+def _data_parsers(commands) -> None:
+    data = commands.add_parser("data", help="fetch, build, generate and describe datasets")
+    actions = data.add_subparsers(dest="action", required=True)
+    fetch = actions.add_parser("fetch", help="copy or download a dataset's raw files, verify sha256, cache them")
     fetch.add_argument("name")
-    fetch.add_argument(
-        "--mirror", type=EXISTING_DIR, help="local folder laid out like the manifest (e.g. ../shared/data/raw)"
-    )
+    fetch.add_argument("--mirror", type=EXISTING_DIR, help="local folder laid out like the manifest")
     fetch.add_argument("--cache", help="cache folder (default: $MOTIVE_CACHE or ~/.cache/motive)")
     fetch.set_defaults(run=_data_fetch)
 
-    build = data.add_parser("build", help="fetch raw files and build a dataset into the official layout")
+    build = actions.add_parser("build", help="fetch raw files and build a dataset into the official layout")
     build.add_argument("name")
     build.add_argument("--out", required=True)
     build.add_argument("--mirror", type=EXISTING_DIR)
@@ -462,15 +417,15 @@ def parser() -> argparse.ArgumentParser:
     _overwrite(build)
     build.set_defaults(run=_data_build)
 
-    build_inputs = data.add_parser("build-inputs", help="build data/ from an official MOTIVE inputs/ tree")
+    build_inputs = actions.add_parser("build-inputs", help="build data/ from an official MOTIVE inputs/ tree")
     build_inputs.add_argument("inputs", type=EXISTING_DIR)
     build_inputs.add_argument("--out", required=True)
-    build_inputs.add_argument("--gene-type", default="orf", choices=["orf", "crispr"])
+    build_inputs.add_argument("--gene-type", default="orf", choices=GENE_TYPES)
     build_inputs.add_argument("--max-degree", type=POSITIVE_INT, default=150)
     _overwrite(build_inputs)
     build_inputs.set_defaults(run=_data_build_inputs)
 
-    synth = data.add_parser("synth", help="generate a synthetic dataset in the official layout")
+    synth = actions.add_parser("synth", help="generate a synthetic dataset in the official layout")
     synth.add_argument("--out", required=True)
     synth.add_argument("--scale", type=POSITIVE_FLOAT, default=1.0, help="1 = MOTIVE's Table 2 counts")
     synth.add_argument("--seed", type=NONNEGATIVE_INT, default=0)
@@ -478,20 +433,22 @@ def parser() -> argparse.ArgumentParser:
     _overwrite(synth)
     synth.set_defaults(run=_data_synth)
 
-    stats = data.add_parser("stats", help="Table 2 statistics of every graph type in a dataset folder")
+    stats = actions.add_parser("stats", help="Table 2 statistics of every graph type in a dataset folder")
     stats.add_argument("dataset", type=EXISTING_DIR)
-    stats.add_argument("--gene-type", default="orf", choices=["orf", "crispr"])
+    stats.add_argument("--gene-type", default="orf", choices=GENE_TYPES)
     stats.add_argument("--out", help="also write the Markdown table here")
     _overwrite(stats)
     stats.set_defaults(run=_data_stats)
 
+
+def _split_parsers(commands) -> None:
     split = commands.add_parser("split", help="split a graph (audited), or `motive split audit DIR`")
     split.add_argument("data", type=EXISTING_DIR, help="dataset folder (holding data/{graph_type}/{gene_type}/)")
     split.add_argument("--graph", required=True, choices=GRAPH_TYPES)
     split.add_argument("--split", required=True, choices=SPLITS)
     split.add_argument("--seed", type=NONNEGATIVE_INT, default=0)
-    split.add_argument("--gene-type", default="orf", choices=["orf", "crispr"])
-    split.add_argument("--negative-mode", default="batch", choices=["batch", "global"])
+    split.add_argument("--gene-type", default="orf", choices=GENE_TYPES)
+    split.add_argument("--negative-mode", default="batch", choices=NEGATIVE_MODES)
     split.add_argument("--out", help="split folder (default: DATA/data/G/orf/splits/SPLIT/seed_N)")
     split.add_argument(
         "--export-official",
@@ -507,241 +464,95 @@ def parser() -> argparse.ArgumentParser:
     )
     split_audit.set_defaults(run=_split_audit)
 
+
+def _train_parser(commands) -> None:
     train = commands.add_parser("train", help="train and evaluate one model on one split (writes a run folder)")
-    train.add_argument("--data", required=True, type=EXISTING_DIR, help="dataset folder")
-    train.add_argument("--graph", default="st_expanded", choices=GRAPH_TYPES)
-    train.add_argument("--split", default="random", choices=SPLITS)
+    _settings(train, SETTINGS, required=("data",))
     train.add_argument(
-        "--model",
-        default="gin_cp",
-        help="sage_cp, gin_cp, gat_cp, sage_embs, gin_embs, gat_embs, mlp, bilinear, cosine, shortest_path, knn, "
-        "popularity, or a plugin's",
-    )
-    train.add_argument(
-        "--model-kwargs",
-        type=JSON_OBJECT,
-        default={},
-        help="JSON keyword arguments of the model, e.g. '{\"hidden\": 128}'",
-    )
-    train.add_argument("--seed", type=NONNEGATIVE_INT, default=0)
-    train.add_argument("--split-seed", type=NONNEGATIVE_INT, default=0)
-    train.add_argument("--gene-type", default="orf", choices=["orf", "crispr"])
-    train.add_argument("--epochs", type=POSITIVE_INT, default=1000)
-    train.add_argument("--patience", type=POSITIVE_INT, default=50)
-    train.add_argument("--batch-size", type=POSITIVE_INT, default=2048, help="supervision edges per step (paper: 512)")
-    train.add_argument("--lr", type=POSITIVE_FLOAT, default=1e-3)
-    train.add_argument("--weight-decay", type=NONNEGATIVE_FLOAT, default=1e-4)
-    train.add_argument("--hits-k", type=POSITIVE_INT, default=500)
-    train.add_argument(
-        "--monitor",
-        default="hits",
-        choices=["hits", "auprc", "auroc", "bce"],
-        help="validation metric for the best epoch (hits = hits@K)",
-    )
-    train.add_argument("--mode", default="full", choices=["full", "neighbor"])
-    train.add_argument(
-        "--ranking-eval",
-        action="store_true",
-        help="also rank every candidate per query node, filtered (full_mrr, full_hits@k, full_map, full_success@k; "
-        "ranking.parquet)",
-    )
-    train.add_argument(
-        "--loss",
-        default="bce",
-        choices=["bce", "bpr"],
-        help="bce (paper) or bpr (pairwise ranking; scores are ranking scores, not probabilities)",
-    )
-    train.add_argument(
-        "--device",
-        default="auto",
-        choices=["auto", "cpu", "cuda"],
-        help="auto: cuda when a GPU is visible (runs are bitwise reproducible on cpu only)",
-    )
-    train.add_argument(
-        "--threads",
-        type=POSITIVE_INT,
-        default=1,
-        help="torch threads; the numbers depend on it (default 1: the same bytes alone, in a grid, on a worker)",
-    )
-    official = train.add_mutually_exclusive_group()
-    official.add_argument(
-        "--split-dir",
-        type=EXISTING_DIR,
-        help="train on official split tables in this folder (s_t_labels.parquet with 'subset'); audited first, refused "
-        "if it leaks",
-    )
-    official.add_argument(
         "--official",
         action="store_true",
         help="use the dataset's published split folder for --split (data/G/orf/{random,source,target})",
-    )
-    train.add_argument(
-        "--plugin",
-        action="append",
-        default=[],
-        type=EXISTING_PATH,
-        help="a Python file registering models (repeatable)",
     )
     train.add_argument("--out", required=True)
     _overwrite(train)
     train.set_defaults(run=_train)
 
+
+def _predict_parsers(commands) -> None:
     predict = commands.add_parser(
         "predict", help="rank every gene for new compound profiles (or every compound for new gene profiles)"
     )
+    predict.add_argument("--run", dest="run_dir", metavar="RUN", required=True, type=EXISTING_DIR)
+    predict.add_argument("--compounds", type=EXISTING_PATH, help="compound profiles (Metadata_InChIKey + features)")
+    predict.add_argument("--genes", type=EXISTING_PATH, help="gene profiles (Metadata_Symbol + the run's features)")
+    predict.add_argument("--top-k", type=POSITIVE_INT, help="keep the K best candidates per query (default: all)")
+    predict.add_argument("--exclude-known", action="store_true", help="drop pairs the dataset already knows")
+    predict.add_argument("--edges", type=EXISTING_PATH, help="known edges of the new nodes: query, node[, node_side]")
+    predict.add_argument("--allow-existing", action="store_true", help="queries may be nodes of the graph")
     predict.add_argument(
-        "--run",
-        dest="run_dir",
-        metavar="RUN",
-        required=True,
-        type=EXISTING_DIR,
-        help="a run folder made by `motive train`",
+        "--all", action="store_true", help="every compound x every gene, top-k each way, resumable; --out is a folder"
     )
-    predict.add_argument(
-        "--compounds",
-        type=EXISTING_PATH,
-        help="profiles of compounds (Metadata_InChIKey + the run's feature columns; optional smiles)",
-    )
-    predict.add_argument(
-        "--genes", type=EXISTING_PATH, help="profiles of genes (Metadata_Symbol + the run's feature columns)"
-    )
-    predict.add_argument(
-        "--top-k", type=POSITIVE_INT, help="keep the K best candidates per query (default: all; --all: 50)"
-    )
-    predict.add_argument(
-        "--exclude-known",
-        action="store_true",
-        help="drop pairs the dataset already knows (any split subset or annotation)",
-    )
-    predict.add_argument(
-        "--edges", type=EXISTING_PATH, help="known edges of the new nodes: columns query, node[, node_side]"
-    )
-    predict.add_argument(
-        "--allow-existing", action="store_true", help="queries may be nodes of the graph (scored as those nodes)"
-    )
-    predict.add_argument(
-        "--all",
-        action="store_true",
-        help="full matrix: every compound x every gene, top-k each way, streamed and resumable; --out is a folder",
-    )
-    predict.add_argument(
-        "--block",
-        type=POSITIVE_INT,
-        default=1024,
-        help="compounds per block in --all mode (memory ~ block x genes x 8 bytes)",
-    )
-    predict.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    predict.add_argument(
-        "--data", type=EXISTING_DIR, help="the run's dataset moved elsewhere (must have the same graph hash)"
-    )
+    predict.add_argument("--block", type=POSITIVE_INT, default=1024, help="compounds per block in --all mode")
+    predict.add_argument("--device", default="auto", choices=DEVICES)
+    predict.add_argument("--data", type=EXISTING_DIR, help="the run's dataset moved elsewhere (same graph hash)")
     predict.add_argument("--out", required=True, help="RANKED.parquet (or a folder with --all)")
     _overwrite(predict)
     predict.set_defaults(run=_predict)
 
     evaluate = commands.add_parser("evaluate", help="re-score a run folder from its checkpoint")
     evaluate.add_argument("run_dir", metavar="RUN", type=EXISTING_DIR)
-    evaluate.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    evaluate.add_argument(
-        "--data", type=EXISTING_DIR, help="the run's dataset moved elsewhere (must have the same graph hash)"
-    )
+    evaluate.add_argument("--device", default="auto", choices=DEVICES)
+    evaluate.add_argument("--data", type=EXISTING_DIR, help="the run's dataset moved elsewhere (same graph hash)")
     evaluate.set_defaults(run=_evaluate)
 
+
+def _experiment_parser(commands) -> None:
     experiment = commands.add_parser(
         "experiment", help="run (or resume) a grid of graph x split x model x seed; results.parquet"
     )
-    experiment.add_argument(
-        "config", help="a preset (paper, ablation, zeroshot) or a YAML file of run_experiment arguments"
-    )
-    experiment.add_argument("--data", type=EXISTING_DIR, help="dataset folder (overrides the config's data)")
+    experiment.add_argument("config", help="a preset (paper, ablation, zeroshot) or a YAML file")
+    _settings(experiment, ("data", "plugins"), overrides=True)
     experiment.add_argument("--out", help="results folder; rerunning into it resumes (finished runs are reused)")
     experiment.add_argument("--seeds", type=POSITIVE_INT, help="number of model seeds (0..N-1)")
-    experiment.add_argument(
-        "--split-seed", type=_split_seed, help="split seed for every run, or 'vary' (split seed = model seed)"
-    )
+    experiment.add_argument("--split-seed", type=_split_seed, help="split seed of every run, or 'vary' (= model seed)")
     experiment.add_argument("--models", help="comma-separated model names (default: the config's)")
-    experiment.add_argument("--splits", help="comma-separated splits: random, cold_source, cold_target, cold_both")
-    experiment.add_argument(
-        "--graphs", help="comma-separated graph types: bipartite, s_expanded, t_expanded, st_expanded"
-    )
-    experiment.add_argument("--epochs", type=POSITIVE_INT)
-    experiment.add_argument("--patience", type=POSITIVE_INT)
-    experiment.add_argument("--hits-k", type=POSITIVE_INT)
-    experiment.add_argument("--device", choices=["auto", "cpu", "cuda"])
-    experiment.add_argument(
-        "--plugin",
-        action="append",
-        default=[],
-        type=EXISTING_PATH,
-        help="a Python file registering models (repeatable)",
-    )
-    experiment.add_argument(
-        "--workers", type=POSITIVE_INT, help="runs at once on this machine (a local Dask cluster of processes)"
-    )
-    experiment.add_argument(
-        "--cluster", help="a running Dask cluster: tcp://HOST:PORT or SCHEDULER_FILE.json (shared filesystem needed)"
-    )
-    experiment.add_argument(
-        "--params",
-        choices=["default", "best"],
-        help="best: each graph x split x model takes the best trial of its `motive tune` study",
-    )
-    experiment.add_argument(
-        "--study-storage", help="with --params best: the studies' storage URL, or a `motive tune --out` folder"
-    )
+    experiment.add_argument("--splits", help=f"comma-separated splits: {', '.join(SPLITS)}")
+    experiment.add_argument("--graphs", help=f"comma-separated graph types: {', '.join(GRAPH_TYPES)}")
+    experiment.add_argument("--workers", type=POSITIVE_INT, help="runs at once on this machine (local Dask cluster)")
+    experiment.add_argument("--cluster", help="a running Dask cluster: tcp://HOST:PORT or SCHEDULER_FILE.json")
+    experiment.add_argument("--params", choices=["default", "best"], help="best: the best trial of each tune study")
+    experiment.add_argument("--study-storage", help="with --params best: a storage URL or a `motive tune` folder")
+    _settings(experiment, [name for name in MODEL_SETTINGS if name != "model"], overrides=True)
     experiment.set_defaults(run=_experiment)
 
-    tune = commands.add_parser(
-        "tune",
-        help="hyper-parameter search (Optuna) on the validation metric; best_params.yaml for `motive experiment`",
-    )
-    tune.add_argument("--data", required=True, type=EXISTING_DIR)
-    tune.add_argument("--graph", default="st_expanded", choices=GRAPH_TYPES)
-    tune.add_argument("--split", default="random", choices=SPLITS)
-    tune.add_argument("--model", default="gin_cp")
+
+def _tune_parser(commands) -> None:
+    tune = commands.add_parser("tune", help="hyper-parameter search (Optuna) on the validation metric")
+    _settings(tune, ("data", "graph", "split", "model", "plugins"), required=("data",))
     tune.add_argument("--trials", type=POSITIVE_INT, default=20, help="trials this call adds to the study")
-    tune.add_argument(
-        "--storage",
-        help="SQLAlchemy URL shared by several machines, e.g. postgresql://user@host/db (default: sqlite OUT/study.db)",
-    )
+    tune.add_argument("--storage", help="SQLAlchemy URL shared by several machines (default: sqlite OUT/study.db)")
     tune.add_argument("--study", help="study name (default: GRAPH-SPLIT-MODEL)")
     tune.add_argument("--sampler", default="random", choices=["random", "tpe"], help="random search (paper) or TPE")
-    tune.add_argument(
-        "--seed",
-        type=NONNEGATIVE_INT,
-        default=0,
-        help="sampler seed; give each machine its own (every trial trains with model seed 0)",
-    )
-    tune.add_argument(
-        "--no-prune",
-        action="store_true",
-        help="train every trial to the end (default: median pruning on the validation curve)",
-    )
-    tune.add_argument("--epochs", type=POSITIVE_INT)
-    tune.add_argument("--patience", type=POSITIVE_INT)
-    tune.add_argument("--hits-k", type=POSITIVE_INT)
-    tune.add_argument(
-        "--monitor", choices=["hits", "auprc", "auroc", "bce"], help="validation metric to maximise (default hits)"
-    )
-    tune.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    tune.add_argument("--seed", type=NONNEGATIVE_INT, default=0, help="sampler seed; give each machine its own")
+    tune.add_argument("--no-prune", action="store_true", help="train every trial to the end (default: median pruning)")
     tune.add_argument("--workers", type=POSITIVE_INT, default=1, help="trials at once on this machine")
     tune.add_argument("--cluster", help="a running Dask cluster: tcp://HOST:PORT or SCHEDULER_FILE.json")
-    tune.add_argument(
-        "--plugin",
-        action="append",
-        default=[],
-        type=EXISTING_PATH,
-        help="a Python file registering models (repeatable)",
-    )
-    tune.add_argument(
-        "--out",
-        required=True,
-        help="tune folder (study.db, best_params.yaml, trials.parquet, history.png); rerunning adds trials",
-    )
+    tune.add_argument("--out", required=True, help="tune folder; rerunning adds trials")
+    _settings(tune, TUNE_FIXED, overrides=True)
     tune.set_defaults(run=_tune)
 
-    report = commands.add_parser(
-        "report", help="tables (mean ± std), figures and index.html from an experiment's results"
-    )
+
+def parser() -> argparse.ArgumentParser:
+    top = _Parser(prog="motive", description=__doc__.split("\n")[0])
+    top.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
+    commands = top.add_subparsers(dest="command", required=True)
+    _data_parsers(commands)
+    _split_parsers(commands)
+    _train_parser(commands)
+    _predict_parsers(commands)
+    _experiment_parser(commands)
+    _tune_parser(commands)
+    report = commands.add_parser("report", help="tables (mean ± std), figures and index.html from an experiment")
     report.add_argument("results", type=EXISTING_DIR, help="an experiment's results folder")
     report.add_argument("--out", required=True, help="report folder")
     _overwrite(report)
@@ -762,13 +573,34 @@ def _quiet_everywhere(command: argparse.ArgumentParser) -> None:
                 _quiet_everywhere(sub)
 
 
+def _command_of(top: argparse.ArgumentParser, run) -> argparse.ArgumentParser:
+    """The (sub)command whose handler is ``run``."""
+    for action in top._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found = sub if sub.get_default("run") is run else _command_of(sub, run)
+                if found is not None:
+                    return found
+    return None
+
+
+def with_flags(message: str, command: argparse.ArgumentParser | None) -> str:
+    """A library error as the command line says it: a parameter named `like_this` becomes the
+    command's option (--like-this) when the command has one."""
+    if command is None:
+        return message
+    flags = {action.dest: action.option_strings[-1] for action in command._actions if action.option_strings}
+    return re.sub(r"`([a-z_]+)`", lambda match: flags.get(match.group(1), match.group(0)), message)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     position = next((i for i, arg in enumerate(argv) if not arg.startswith("-")), None)
     if position is not None and argv[position : position + 2] == ["split", "audit"]:
         argv[position : position + 2] = ["split-audit"]
+    top = parser()
     try:
-        args = parser().parse_args(argv)
+        args = top.parse_args(argv)
     except SystemExit as exit_:  # argparse: --help (0) or a bad argument (2, already printed)
         return int(exit_.code or 0)
     logging.basicConfig(
@@ -781,7 +613,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = args.run(args)
     except MotiveError as error:
-        print(f"motive: error: {error}", file=sys.stderr)
+        print(f"motive: error: {with_flags(str(error), _command_of(top, args.run))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("motive: interrupted; outputs not finished were not written", file=sys.stderr)

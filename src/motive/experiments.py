@@ -24,27 +24,21 @@ import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
 from motive import checks, layout
+from motive.config import MODEL_SETTINGS, TrainConfig
 from motive.errors import MotiveError
-from motive.graph import GRAPH_TYPES
-from motive.models import REGISTRY, check_model, load_plugins
-from motive.outputs import own_file, parquet_metadata, read_marker, reopen_dir
+from motive.names import COLD_SIDES, GRAPH_TYPES, OFFICIAL_NAMES
+from motive.outputs import own_file, read_marker, reopen_dir, write_marked_parquet
 from motive.parallel import cluster_client
-from motive.splits import COLD_SIDES, OFFICIAL_NAMES
-from motive.train import TrainConfig
 
 log = logging.getLogger(__name__)
 PRESETS_DIR = Path(__file__).parent / "presets"
-RUN_FIELDS = {"data", "graph", "split", "seed", "split_seed", "split_dir", "plugins"}  # set by the grid, not per model
-MODEL_SETTINGS = sorted(
-    {f.name for f in fields(TrainConfig)} - RUN_FIELDS
-)  # per-model overrides (model = a registry name)
 STATUSES = ("done", "reused", "failed", "n/a", "pending")
 
 
@@ -175,69 +169,69 @@ def run_hash(config: dict, graph_hash: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
-def plan(
-    data: str | Path,
-    out: str | Path,
-    models: dict[str, dict],
-    splits_: list[str],
-    graphs: list[str],
-    seeds: list[int],
-    split_seed: int | str,
-    official_splits: str,
-    settings: dict,
-    plugins: list[str],
-    tuned=None,
-) -> list[RunSpec]:
+@dataclass(frozen=True)
+class Grid:
+    """An experiment's arguments, checked and resolved (``run_experiment`` makes it)."""
+
+    data: Path
+    out: Path
+    models: dict[str, dict]  # label -> settings, each with its registry name under "model"
+    splits: list[str]
+    graphs: list[str]
+    seeds: list[int]
+    split_seed: int | str
+    official_splits: str
+    settings: dict
+    plugins: list[str]
+    tuned: object = None  # study name -> best settings (params: best), or None
+
+
+def plan(grid: Grid) -> list[RunSpec]:
     """Every run of the grid, in order graph -> split -> model -> seed, validated before any runs."""
-    data = Path(data).resolve()
-    load_plugins(plugins)
-    for model_settings in models.values():
+    from motive.models import REGISTRY, check_model, load_plugins
+
+    load_plugins(grid.plugins)
+    for model_settings in grid.models.values():
         if model_settings["model"] not in REGISTRY:
             check_model(model_settings["model"], "random")  # raises: unknown model (after looking at entry points)
     specs = []
-    for graph in graphs:
-        folder = layout.graph_dir(data, graph, settings.get("gene_type", "orf"))
+    for graph in grid.graphs:
+        folder = layout.graph_dir(grid.data, graph, grid.settings.get("gene_type", "orf"))
         if not (folder / "source.parquet").is_file():
             raise MotiveError(
                 f"{folder}: graph folder not found; the dataset has no {graph} graph, drop it from graphs"
             )
         graph_hash = layout.read_graph(folder).content_hash()
-        for split in splits_:
+        for split in grid.splits:
             split_dir = folder / OFFICIAL_NAMES[split]
-            use_official = (split_dir / "s_t_labels.parquet").is_file() and official_splits != "never"
-            if official_splits == "always" and not use_official:
+            use_official = (split_dir / "s_t_labels.parquet").is_file() and grid.official_splits != "never"
+            if grid.official_splits == "always" and not use_official:
                 raise MotiveError(
                     f"{split_dir}: no official {split} split (official_splits: always); use auto or never"
                 )
-            for label, model_settings in models.items():
-                model = model_settings["model"]
-                refusal = REGISTRY[model].refuses(split)
-                chosen = model_settings
-                if tuned is not None and refusal is None:
-                    best = tuned(f"{graph}-{split}-{label}")
-                    chosen = (
-                        model_settings
-                        | best
-                        | {"model_kwargs": model_settings.get("model_kwargs", {}) | best["model_kwargs"]}
-                    )
-                for seed in seeds:
-                    config = (
-                        settings
-                        | chosen
-                        | {
-                            "data": str(data),
-                            "graph": graph,
-                            "split": split,
-                            "seed": seed,
-                            "split_seed": seed if split_seed == "vary" else split_seed,
-                            "split_dir": str(split_dir) if use_official else None,
-                            "plugins": plugins,
-                        }
-                    )
-                    resolved = asdict(TrainConfig(**config))  # validates every setting now
-                    digest = run_hash(resolved, graph_hash)
-                    name = f"{graph}-{split}-{label}-seed{seed}-split{resolved['split_seed']}-{digest}"
-                    specs.append(RunSpec(label, resolved, str(Path(out) / "runs" / name), digest, refusal))
+            where = {"graph": graph, "split": split, "split_dir": str(split_dir) if use_official else None}
+            for label, model_settings in grid.models.items():
+                refusal = REGISTRY[model_settings["model"]].refuses(split)
+                specs += _model_specs(grid, label, model_settings, where, graph_hash, refusal)
+    return specs
+
+
+def _model_specs(
+    grid: Grid, label: str, model_settings: dict, where: dict, graph_hash: str, refusal: str | None
+) -> list[RunSpec]:
+    """The runs of one model (one per seed) on one graph and split."""
+    chosen = model_settings
+    if grid.tuned is not None and refusal is None:
+        best = grid.tuned(f"{where['graph']}-{where['split']}-{label}")
+        chosen = model_settings | best | {"model_kwargs": model_settings.get("model_kwargs", {}) | best["model_kwargs"]}
+    specs = []
+    for seed in grid.seeds:
+        run_fields = {"data": str(grid.data), "seed": seed, "plugins": grid.plugins}
+        run_fields["split_seed"] = seed if grid.split_seed == "vary" else grid.split_seed
+        resolved = asdict(TrainConfig(**(grid.settings | chosen | where | run_fields)))  # validates every setting now
+        digest = run_hash(resolved, graph_hash)
+        name = f"{where['graph']}-{where['split']}-{label}-seed{seed}-split{resolved['split_seed']}-{digest}"
+        specs.append(RunSpec(label, resolved, str(grid.out / "runs" / name), digest, refusal))
     return specs
 
 
@@ -391,105 +385,96 @@ def row(spec: RunSpec, outcome: dict, out: Path) -> dict:
 
 
 def write_results(rows: list[dict], out: Path) -> pd.DataFrame:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     table = pd.DataFrame(rows)
     with own_file(out / "results.parquet") as tmp:
-        pq.write_table(
-            pa.Table.from_pandas(table, preserve_index=False).replace_schema_metadata(parquet_metadata("results")), tmp
-        )
+        write_marked_parquet(table, tmp, "results")
     return table
 
 
 def run_experiment(
+    *,
     data: str | Path | None = None,
     out: str | Path | None = None,
     models: list[str] | dict[str, dict] = ("gin_cp", "mlp"),
     splits: list[str] = ("random", "cold_source", "cold_target"),
     graphs: list[str] = ("st_expanded",),
-    seeds: int | list[int] = 5,  # a count (model seeds 0..n-1) or the seeds themselves
-    split_seed: int | str = 0,  # one split per split type for every seed (paper); "vary": split seed = model seed
-    official_splits: str = "auto",  # auto: the dataset's published split folders when present; always; never
-    settings: dict
-    | None = None,  # TrainConfig settings for every run (epochs, hits_k, lr, ...); per-model ones go in models
+    # a count (model seeds 0..n-1) or the seeds themselves
+    seeds: int | list[int] = 5,
+    # one split per split type for every seed (paper); "vary": split seed = model seed
+    split_seed: int | str = 0,
+    # auto: the dataset's published split folders when present; always; never
+    official_splits: str = "auto",
+    # TrainConfig settings of every run (epochs, hits_k, lr, ...); per-model ones go in models
+    settings: dict | None = None,
     plugins: list[str] = (),  # Python files registering custom models
-    params: str = "default",  # "best": per graph x split x model, the best trial of its `motive tune` study
-    study_storage: str | None = None,  # with params: best, the studies' storage URL or a `motive tune` output folder
+    # "best": per graph x split x model, the best trial of its `motive tune` study
+    params: str = "default",
+    # with params: best, the studies' storage URL or a `motive tune` output folder
+    study_storage: str | None = None,
     workers: int = 1,  # runs at once on this machine (a local Dask cluster of processes)
-    cluster: str
-    | None = None,  # a running Dask cluster: tcp://HOST:PORT or a scheduler file; needs a shared filesystem
+    # a running Dask cluster: tcp://HOST:PORT or a scheduler file; needs a shared filesystem
+    cluster: str | None = None,
     description: str = "",  # free text kept in experiment.json
     progress: bool = True,
 ) -> pd.DataFrame:
     """Run (or resume) the grid graph x split x model x seed; return and write RESULTS/results.parquet."""
-    check_types(
-        {
-            "data": data,
-            "out": out,
-            "settings": settings,
-            "plugins": plugins,
-            "description": description,
-            "models": models,
-            "splits": splits,
-            "graphs": graphs,
-        }
-    )
+    arguments = dict(locals())
+    grid = _grid(arguments)
+    specs = plan(grid)
+    out = reopen_dir(grid.out, "experiment", ["experiment.json", "results.parquet"])
+    recorded = {
+        name: value for name, value in arguments.items() if name not in ("out", "workers", "cluster", "progress")
+    }
+    recorded |= {"data": str(grid.data), "models": grid.models, "splits": grid.splits, "graphs": grid.graphs}
+    recorded |= {"seeds": seeds if isinstance(seeds, int) else list(seeds), "settings": grid.settings}
+    recorded["plugins"] = grid.plugins
+    with exclusive(out):
+        return _run_grid(out, recorded, specs, workers, cluster, progress)
+
+
+def _grid(arguments: dict) -> Grid:
+    """run_experiment's arguments checked (one line for the first bad one) and resolved."""
+    check_types({key: arguments[key] for key in TYPES})
+    data, out = arguments["data"], arguments["out"]
     if data is None:
-        raise MotiveError("no dataset: pass --data DIR (or data: in the config)")
+        raise MotiveError("no dataset: give `data` (the dataset folder) on the command line or in the config")
     if out is None:
-        raise MotiveError("no results folder: pass --out DIR (or out: in the config)")
+        raise MotiveError("no results folder: give `out` on the command line or in the config")
     if not Path(data).is_dir():
         raise MotiveError(f"{data}: dataset folder not found")
-    if official_splits not in ("auto", "always", "never"):
-        raise MotiveError(f"official_splits: expected auto, always or never, got {official_splits!r}")
+    if arguments["official_splits"] not in ("auto", "always", "never"):
+        raise MotiveError(f"official_splits: expected auto, always or never, got {arguments['official_splits']!r}")
+    split_seed = arguments["split_seed"]
     if split_seed != "vary" and (isinstance(split_seed, bool) or not isinstance(split_seed, int) or split_seed < 0):
         raise MotiveError(f"split_seed: expected an integer >= 0 or 'vary', got {split_seed!r}")
-    checks.named("workers", checks.positive_int, workers)
-    if params not in ("default", "best"):
-        raise MotiveError(f"params: expected default or best, got {params!r}")
-    if params == "best" and not study_storage:
-        raise MotiveError("params: best needs study_storage (a storage URL, or the folder `motive tune --out` wrote)")
-    settings = dict(settings or {})
+    checks.named("workers", checks.positive_int, arguments["workers"])
+    settings = dict(arguments["settings"] or {})
     for key in settings:
         if key not in MODEL_SETTINGS:
             raise MotiveError(f"settings: unknown setting {key!r}; expected one of {', '.join(MODEL_SETTINGS)}")
-    models = _model_settings(models)
-    plugins = [str(Path(p).resolve()) for p in plugins]
-    split_names = _names(splits, "splits", list(COLD_SIDES))
-    graph_names = _names(graphs, "graphs", list(GRAPH_TYPES))
-    arguments = {
-        "data": str(Path(data).resolve()),
-        "models": models,
-        "splits": split_names,
-        "graphs": graph_names,
-        "seeds": seeds if isinstance(seeds, int) else list(seeds),
-        "split_seed": split_seed,
-        "official_splits": official_splits,
-        "settings": settings,
-        "plugins": plugins,
-        "params": params,
-        "study_storage": study_storage,
-        "description": description,
-    }
-    out = Path(out).resolve()  # workers on other machines must find the same folder
-    tuned = _tuned_settings(study_storage) if params == "best" else None
-    specs = plan(
-        data,
-        out,
-        models,
-        split_names,
-        graph_names,
-        _seeds(seeds),
-        split_seed,
-        official_splits,
-        settings,
-        plugins,
-        tuned,
+    return Grid(
+        data=Path(data).resolve(),
+        out=Path(out).resolve(),  # workers on other machines must find the same folder
+        models=_model_settings(arguments["models"]),
+        splits=_names(arguments["splits"], "splits", list(COLD_SIDES)),
+        graphs=_names(arguments["graphs"], "graphs", list(GRAPH_TYPES)),
+        seeds=_seeds(arguments["seeds"]),
+        split_seed=split_seed,
+        official_splits=arguments["official_splits"],
+        settings=settings,
+        plugins=[str(Path(p).resolve()) for p in arguments["plugins"]],
+        tuned=_tuned(arguments["params"], arguments["study_storage"]),
     )
-    out = reopen_dir(out, "experiment", ["experiment.json", "results.parquet"])
-    with exclusive(out):
-        return _run_grid(out, arguments, specs, workers, cluster, progress)
+
+
+def _tuned(params: str, study_storage: str | None):
+    if params not in ("default", "best"):
+        raise MotiveError(f"params: expected default or best, got {params!r}")
+    if params == "default":
+        return None
+    if not study_storage:
+        raise MotiveError("params: best needs study_storage (a storage URL, or the folder `motive tune --out` wrote)")
+    return _tuned_settings(study_storage)
 
 
 @contextmanager
@@ -504,7 +489,7 @@ def exclusive(folder: Path) -> Iterator[None]:
         except BlockingIOError:
             raise MotiveError(
                 f"{folder}: another `motive experiment` is running on this results folder; wait for it to finish, or "
-                "use another --out"
+                "use another `out`"
             ) from None
         yield
     finally:

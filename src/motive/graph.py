@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from motive.errors import MotiveError
+from motive.names import GRAPH_TYPES
 
 SOURCE_INDEX = "Metadata_InChIKey"  # compounds are keyed by InChIKey connectivity block (14 chars)
 TARGET_INDEX = "Metadata_Symbol"  # genes by NCBI gene symbol
@@ -24,14 +25,6 @@ EDGE_COLUMNS = {
     "tt": ("target_a", "target_b"),
 }
 PROVENANCE_COLUMNS = ("database", "rel_type")
-
-# Which same-type edge tables each graph type keeps (paper Section 3.3).
-GRAPH_TYPES = {
-    "bipartite": (),
-    "s_expanded": ("ss",),
-    "t_expanded": ("tt",),
-    "st_expanded": ("ss", "tt"),
-}
 
 
 @dataclass

@@ -16,12 +16,13 @@ import numpy as np
 import pandas as pd
 
 from motive.errors import MotiveError
-from motive.graph import EDGE_COLUMNS, GRAPH_TYPES, PROVENANCE_COLUMNS, SOURCE_INDEX, TARGET_INDEX, Graph, NodeTable
+from motive.graph import EDGE_COLUMNS, PROVENANCE_COLUMNS, SOURCE_INDEX, TARGET_INDEX, Graph, NodeTable
+from motive.names import GENE_TYPES, GRAPH_TYPES
 from motive.outputs import output_dir
 from motive.tables import as_float32_matrix, read_table, require_nonempty
 
 EDGE_FILES = {"st": "s_t_labels.parquet", "ss": "s_s_labels.parquet", "tt": "t_t_labels.parquet"}
-GENE_TYPES = ("orf", "crispr")
+
 SPLIT_SUBSETS = {
     "st": ("train", "message", "valid", "test", "unused"),
     "ss": ("train", "valid", "test"),

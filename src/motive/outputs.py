@@ -155,7 +155,7 @@ def check_target(final: str | os.PathLike, kind: str, overwrite: bool = False) -
         )
     if not overwrite:
         raise MotiveError(
-            f"{final}: a motive {kind} already exists here; pass --overwrite to replace it, or choose another path"
+            f"{final}: a motive {kind} already exists here; pass `overwrite` to replace it, or choose another path"
         )
 
 
@@ -265,7 +265,7 @@ def check_file_target(final: str | os.PathLike, kind: str, overwrite: bool = Fal
         )
     if not overwrite:
         raise MotiveError(
-            f"{final}: a motive {kind} already exists here; pass --overwrite to replace it, or choose another path"
+            f"{final}: a motive {kind} already exists here; pass `overwrite` to replace it, or choose another path"
         )
 
 
@@ -335,6 +335,15 @@ def own_file(final: str | os.PathLike) -> Iterator[Path]:
 
 def parquet_metadata(kind: str) -> dict[bytes, bytes]:
     return {b"motive.kind": kind.encode(), b"motive.version": _version().encode()}
+
+
+def write_marked_parquet(frame, path: str | os.PathLike, kind: str) -> None:
+    """``frame`` (a DataFrame) as parquet at ``path``, marked as a motive ``kind`` in its metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table.replace_schema_metadata(parquet_metadata(kind)), path)
 
 
 def markdown_header(kind: str) -> str:

@@ -1,8 +1,10 @@
-"""Reaching a Dask cluster: the one place that connects to a scheduler, used by experiments and
-tune alike (so neither imports the other for it)."""
+"""Reaching a Dask cluster (the one place that connects to a scheduler, used by experiments and
+tune alike, so neither imports the other for it) and setting torch's threads for a run."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from motive.errors import MotiveError
@@ -27,3 +29,17 @@ def cluster_client(address: str):
             f"cluster {address}: cannot connect ({type(error).__name__}: "
             f"{str(error).splitlines()[0] if str(error) else 'no answer'}); is `dask scheduler` running there?"
         ) from None
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Torch's intra-op thread count set to ``count`` inside the block, restored after it (a run's
+    numbers depend on it: ``TrainConfig.threads``)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -36,7 +36,7 @@ KEY_COLUMNS = {"source": SOURCE_INDEX, "target": TARGET_INDEX}
 
 @dataclass
 class LoadedRun:
-    config: object  # train.TrainConfig
+    config: object  # config.TrainConfig
     graph: Graph
     split: object  # splits.Split
     stage: object  # models.StageGraph of the test stage
@@ -51,32 +51,26 @@ def load_run(run_dir: str | Path, device: str = "auto", data: str | Path | None 
     import pyarrow.parquet as pq
     import torch
 
-    from motive import layout
-    from motive.models import build_model
-    from motive.train import load_weights, prepare, read_run
+    from motive import layout, runs
 
     run_dir = Path(run_dir)
     for name in ("checkpoint.pt", "config.json", "metrics.json"):
         if not (run_dir / name).is_file():
             raise MotiveError(f"{run_dir}: not a complete run folder ({name} missing); train one with `motive train`")
-    config, checkpoint = read_run(run_dir, device, data)
-    torch.set_num_threads(config.threads)  # the run's numbers depend on it (TrainConfig.threads)
-    graph, _, split, stages = prepare(config, checkpoint["graph_hash"])
-    model = build_model(config.model, stages["train"], **config.model_kwargs)
+    loaded = runs.load_run(run_dir, device=device, data=data)
+    config, prepared, model = loaded.config, loaded.prepared, loaded.model
     if model.transductive:
         raise MotiveError(
             f"model {config.model!r} cannot score new nodes: it has no representation for a node it never saw; use a "
             "*_cp, mlp, bilinear, cosine or knn run"
         )
-    load_weights(model, checkpoint, run_dir / "checkpoint.pt")
-    if model.trainable:
-        model.to(stages["test"].device)
+    torch.set_num_threads(config.threads)  # the run's numbers depend on it (TrainConfig.threads)
     folder = layout.graph_dir(config.data, config.graph, config.gene_type)
     feature_names = {}
     for side, file in (("source", "source.parquet"), ("target", "target.parquet")):
         names = pq.read_schema(folder / file).names
         feature_names[side] = [n for n in names if not n.startswith("Metadata_") and not n.startswith("__index")]
-    return LoadedRun(config, graph, split, stages["test"], model, feature_names)
+    return LoadedRun(config, prepared.graph, prepared.split, prepared.stages["test"], model, feature_names)
 
 
 def read_profiles(
@@ -141,7 +135,7 @@ def _similarity_links(run: LoadedRun, smiles: pd.Series) -> pd.DataFrame:
     if not meta_path.is_file():
         raise MotiveError(
             f"{meta_path}: the dataset has no compound structures, so 'smiles' cannot link new compounds; drop the "
-            "column or pass --edges"
+            "column or pass `edges`"
         )
     meta = read_table(meta_path, columns=["Metadata_InChIKey", "Metadata_InChI"]).dropna()
     meta = meta.assign(key=meta["Metadata_InChIKey"].str[:14]).drop_duplicates("key")
@@ -189,7 +183,7 @@ def extend_stage(
     if existing.any() and not allow_existing:
         raise MotiveError(
             f"{keys[existing][0]!r} is already a {'compound' if side == 'source' else 'gene'} of the run's graph "
-            f"({existing.sum()} such keys); pass --allow-existing to score them as the graph's nodes"
+            f"({existing.sum()} such keys); pass `allow_existing` to score them as the graph's nodes"
         )
     ids = np.empty(len(keys), np.int64)
     ids[existing] = nodes.keys.get_indexer(keys[existing])
@@ -318,6 +312,7 @@ def _ranked(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def predict(
     run: str | Path | LoadedRun,
+    *,
     compounds: str | Path | pd.DataFrame | None = None,
     genes: str | Path | pd.DataFrame | None = None,
     top_k: int | None = None,
@@ -332,7 +327,7 @@ def predict(
     rank (1 = best), percentile (share of candidates scored lower), known (the pair's split
     subset, ``annotated`` or ``none``), and the query's nearest training node and similarity."""
     if (compounds is None) == (genes is None):
-        raise MotiveError("pass exactly one of --compounds or --genes")
+        raise MotiveError("pass exactly one of `compounds` or `genes`")
     loaded = run if isinstance(run, LoadedRun) else load_run(run, device, data)
     side = "source" if compounds is not None else "target"
     other = "target" if side == "source" else "source"
@@ -376,6 +371,7 @@ def predict(
 def predict_all(
     run: str | Path,
     out: str | Path,
+    *,
     compounds: str | Path | pd.DataFrame | None = None,
     genes: str | Path | pd.DataFrame | None = None,
     top_k: int = 50,
@@ -392,8 +388,6 @@ def predict_all(
     memory bounded by the block and k whatever the matrix size. Finished blocks are kept in a work
     folder beside ``out`` (``.NAME.motive-work-KEY``), so a crashed run resumes where it stopped.
     Writes ``out/per_compound.parquet``, ``out/per_gene.parquet`` and ``out/summary.json``."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
     from tqdm import tqdm
 
     from motive import outputs
@@ -401,28 +395,14 @@ def predict_all(
     started = time.perf_counter()
     outputs.check_target(out, "full_predictions", overwrite)
     loaded = load_run(run, device, data)
-    stage, keys, ids, profiles = loaded.stage, {}, {}, {}
-    for side, table in (("source", compounds), ("target", genes)):
-        nodes = loaded.graph.sources if side == "source" else loaded.graph.targets
-        if table is None:
-            keys[side], ids[side] = nodes.keys, np.arange(len(nodes))
-        else:
-            keys[side], x, _ = read_profiles(table, side, loaded.feature_names[side])
-            stage, ids[side] = extend_stage(loaded, stage, side, keys[side], x, allow_existing=allow_existing)
-            profiles[side] = x
+    queries = _full_queries(loaded, compounds, genes, allow_existing)
+    ids = queries.ids
     n_compounds, n_genes = len(ids["source"]), len(ids["target"])
     top_k = min(top_k, n_compounds, n_genes)
-    # The resume key: everything that changes the output (the model, the queries' keys and
-    # profiles, the settings), so finished blocks of another input are never mixed in.
-    digest = hashlib.sha256(Path(run, "checkpoint.pt").read_bytes())
-    for side in ("source", "target"):
-        digest.update(np.asarray(keys[side], dtype=str).astype("U").tobytes())
-        if side in profiles:
-            digest.update(np.ascontiguousarray(profiles[side], np.float64).tobytes())
-    digest.update(json.dumps([top_k, exclude_known, block, allow_existing, loaded.graph.content_hash()]).encode())
-    work = outputs.work_dir(out, digest.hexdigest()[:16])
+    settings = [top_k, exclude_known, block, allow_existing, loaded.graph.content_hash()]
+    work = outputs.work_dir(out, _resume_key(run, queries, settings))
     known = KnownPairs(loaded)
-    known_s, known_t = np.divmod(known.keys, known.n_targets)  # every known pair's compound and gene ids
+    known_ids = np.divmod(known.keys, known.n_targets)  # every known pair's compound and gene ids
     gene_position = np.full(max(ids["target"].max() + 1, 1), -1)
     gene_position[ids["target"]] = np.arange(n_genes)
     state_path = work / "genes-state.npz"
@@ -433,67 +413,21 @@ def predict_all(
         done, gene_scores, gene_rows = 0, np.full((top_k, n_genes), -np.inf), np.zeros((top_k, n_genes), np.int64)
     n_blocks = (n_compounds + block - 1) // block
     bar = tqdm(total=n_blocks, initial=done, unit="block", desc="scoring", disable=not progress)
-    generator = loaded.model.score_blocks(stage, "source", ids["source"][done * block :], ids["target"], block=block)
-    for index, (_, scores) in enumerate(generator, start=done):
+    blocks = loaded.model.score_blocks(
+        queries.stage, "source", ids["source"][done * block :], ids["target"], block=block
+    )
+    for index, (_, scores) in enumerate(blocks, start=done):
         first = index * block
         rows = ids["source"][first : first + len(scores)]
         if exclude_known:  # known pairs of this block's compounds drop out of both rankings
-            in_block = np.flatnonzero(np.isin(known_s, rows))
-            row_order = np.argsort(rows)
-            pair_row = row_order[np.searchsorted(rows, known_s[in_block], sorter=row_order)]
-            genes_known = known_t[in_block]
-            pair_col = np.where(
-                genes_known < len(gene_position), gene_position[np.minimum(genes_known, len(gene_position) - 1)], -1
-            )
-            scores[pair_row[pair_col >= 0], pair_col[pair_col >= 0]] = -np.inf
-        # top-k genes of each compound of the block
-        best = np.argpartition(-scores, top_k - 1, axis=1)[:, :top_k]
-        best_scores = np.take_along_axis(scores, best, axis=1)
-        order = np.argsort(-best_scores, axis=1, kind="stable")
-        best, best_scores = np.take_along_axis(best, order, axis=1), np.take_along_axis(best_scores, order, axis=1)
-        compound_ids = np.repeat(rows, top_k)
-        frame = pd.DataFrame(
-            {
-                "compound": np.repeat(np.asarray(keys["source"])[first : first + len(scores)], top_k),
-                "gene": np.asarray(keys["target"])[best.ravel()],
-                "score": best_scores.ravel(),
-                "rank": np.tile(np.arange(1, top_k + 1), len(scores)),
-                "known": known.flags(compound_ids, ids["target"][best.ravel()]),
-            }
-        )
-        frame = frame[np.isfinite(frame["score"].to_numpy())]  # excluded known pairs: fewer rows, not -inf ones
-        _write_atomically(pa.Table.from_pandas(frame, preserve_index=False), work / f"compounds-{index:06d}.parquet")
-        # merge the block into the running top-k compounds of every gene
-        take = min(top_k, len(scores))
-        column_best = np.argpartition(-scores, take - 1, axis=0)[:take]
-        merged_scores = np.concatenate([gene_scores, np.take_along_axis(scores, column_best, axis=0)])
-        merged_rows = np.concatenate([gene_rows, column_best + first])
-        keep = np.argpartition(-merged_scores, top_k - 1, axis=0)[:top_k]
-        gene_scores, gene_rows = (
-            np.take_along_axis(merged_scores, keep, axis=0),
-            np.take_along_axis(merged_rows, keep, axis=0),
-        )
+            _drop_known(scores, rows, known_ids, gene_position)
+        frame = _top_genes(scores, rows, slice(first, first + len(scores)), queries, top_k, known)
+        _write_atomically(frame, work / f"compounds-{index:06d}.parquet")
+        gene_scores, gene_rows = _merge_top_compounds(gene_scores, gene_rows, scores, first, top_k)
         with outputs.cache_file(state_path) as tmp:
             np.savez(tmp, done=index + 1, scores=gene_scores, rows=gene_rows)
         bar.update(1)
     bar.close()
-    order = np.argsort(-gene_scores, axis=0, kind="stable")
-    gene_scores, gene_rows = (
-        np.take_along_axis(gene_scores, order, axis=0),
-        np.take_along_axis(gene_rows, order, axis=0),
-    )
-    gene_table = pd.DataFrame(
-        {
-            "gene": np.repeat(np.asarray(keys["target"]), top_k),
-            "compound": np.asarray(keys["source"])[gene_rows.T.ravel()],
-            "score": gene_scores.T.ravel(),
-            "rank": np.tile(np.arange(1, top_k + 1), n_genes),
-            "known": known.flags(ids["source"][gene_rows.T.ravel()], np.repeat(ids["target"], top_k)),
-        }
-    )
-    # a gene with fewer than top_k candidates left (excluded known pairs) has fewer rows: no -inf
-    # score, no placeholder row repeated
-    gene_table = gene_table[np.isfinite(gene_table["score"].to_numpy())].reset_index(drop=True)
     summary = {
         "run": str(run),
         "compounds": n_compounds,
@@ -504,32 +438,141 @@ def predict_all(
         "seconds": round(time.perf_counter() - started, 1),
         "score": "ranking score of the run's model (not a probability)",
     }
+    gene_table = _top_compounds(gene_scores, gene_rows, queries, top_k, known)
+    _write_full(out, overwrite, work, n_blocks, gene_table, summary)
+    outputs.remove_work_dir(work, [state_path.name, *(f"compounds-{index:06d}.parquet" for index in range(n_blocks))])
+    return summary
+
+
+@dataclass
+class FullQueries:
+    """The compounds and genes of a full matrix: keys and node ids per side, the stage they are
+    scored in (new nodes added), and the profiles given (none for the graph's own nodes)."""
+
+    stage: object
+    keys: dict[str, object]
+    ids: dict[str, np.ndarray]
+    profiles: dict[str, np.ndarray]
+
+
+def _full_queries(loaded: LoadedRun, compounds, genes, allow_existing: bool) -> FullQueries:
+    stage, keys, ids, profiles = loaded.stage, {}, {}, {}
+    for side, table in (("source", compounds), ("target", genes)):
+        nodes = loaded.graph.sources if side == "source" else loaded.graph.targets
+        if table is None:
+            keys[side], ids[side] = nodes.keys, np.arange(len(nodes))
+        else:
+            keys[side], x, _ = read_profiles(table, side, loaded.feature_names[side])
+            stage, ids[side] = extend_stage(loaded, stage, side, keys[side], x, allow_existing=allow_existing)
+            profiles[side] = x
+    return FullQueries(stage, keys, ids, profiles)
+
+
+def _resume_key(run: str | Path, queries: FullQueries, settings: list) -> str:
+    """Everything that changes the output (the model, the queries' keys and profiles, the
+    settings), so finished blocks of another input are never mixed in."""
+    digest = hashlib.sha256(Path(run, "checkpoint.pt").read_bytes())
+    for side in ("source", "target"):
+        digest.update(np.asarray(queries.keys[side], dtype=str).astype("U").tobytes())
+        if side in queries.profiles:
+            digest.update(np.ascontiguousarray(queries.profiles[side], np.float64).tobytes())
+    digest.update(json.dumps(settings).encode())
+    return digest.hexdigest()[:16]
+
+
+def _drop_known(scores: np.ndarray, rows: np.ndarray, known_ids: tuple, gene_position: np.ndarray) -> None:
+    """Set the scores of the known pairs (``known_ids``: compound and gene ids) of a block (compound
+    ``rows`` x every gene; ``gene_position``: a gene id's column) to -inf."""
+    known_s, known_t = known_ids
+    in_block = np.flatnonzero(np.isin(known_s, rows))
+    row_order = np.argsort(rows)
+    pair_row = row_order[np.searchsorted(rows, known_s[in_block], sorter=row_order)]
+    genes_known = known_t[in_block]
+    pair_col = np.where(
+        genes_known < len(gene_position), gene_position[np.minimum(genes_known, len(gene_position) - 1)], -1
+    )
+    scores[pair_row[pair_col >= 0], pair_col[pair_col >= 0]] = -np.inf
+
+
+def _top_genes(
+    scores: np.ndarray, rows: np.ndarray, positions: slice, queries: FullQueries, top_k: int, known: KnownPairs
+) -> pd.DataFrame:
+    """The top-k genes of each compound of a block, best first (excluded known pairs: fewer rows)."""
+    best = np.argpartition(-scores, top_k - 1, axis=1)[:, :top_k]
+    best_scores = np.take_along_axis(scores, best, axis=1)
+    order = np.argsort(-best_scores, axis=1, kind="stable")
+    best, best_scores = np.take_along_axis(best, order, axis=1), np.take_along_axis(best_scores, order, axis=1)
+    frame = pd.DataFrame(
+        {
+            "compound": np.repeat(np.asarray(queries.keys["source"])[positions], top_k),
+            "gene": np.asarray(queries.keys["target"])[best.ravel()],
+            "score": best_scores.ravel(),
+            "rank": np.tile(np.arange(1, top_k + 1), len(scores)),
+            "known": known.flags(np.repeat(rows, top_k), queries.ids["target"][best.ravel()]),
+        }
+    )
+    return frame[np.isfinite(frame["score"].to_numpy())]
+
+
+def _merge_top_compounds(
+    gene_scores: np.ndarray, gene_rows: np.ndarray, scores: np.ndarray, first: int, top_k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The running top-k compounds of every gene, with a block's scores merged in."""
+    take = min(top_k, len(scores))
+    column_best = np.argpartition(-scores, take - 1, axis=0)[:take]
+    merged_scores = np.concatenate([gene_scores, np.take_along_axis(scores, column_best, axis=0)])
+    merged_rows = np.concatenate([gene_rows, column_best + first])
+    keep = np.argpartition(-merged_scores, top_k - 1, axis=0)[:top_k]
+    return np.take_along_axis(merged_scores, keep, axis=0), np.take_along_axis(merged_rows, keep, axis=0)
+
+
+def _top_compounds(
+    gene_scores: np.ndarray, gene_rows: np.ndarray, queries: FullQueries, top_k: int, known: KnownPairs
+) -> pd.DataFrame:
+    """The per-gene table, best compound first. A gene with fewer than top_k candidates left
+    (excluded known pairs) has fewer rows: no -inf score, no placeholder row repeated."""
+    order = np.argsort(-gene_scores, axis=0, kind="stable")
+    gene_scores, gene_rows = (
+        np.take_along_axis(gene_scores, order, axis=0),
+        np.take_along_axis(gene_rows, order, axis=0),
+    )
+    ids, keys = queries.ids, queries.keys
+    table = pd.DataFrame(
+        {
+            "gene": np.repeat(np.asarray(keys["target"]), top_k),
+            "compound": np.asarray(keys["source"])[gene_rows.T.ravel()],
+            "score": gene_scores.T.ravel(),
+            "rank": np.tile(np.arange(1, top_k + 1), len(ids["target"])),
+            "known": known.flags(ids["source"][gene_rows.T.ravel()], np.repeat(ids["target"], top_k)),
+        }
+    )
+    return table[np.isfinite(table["score"].to_numpy())].reset_index(drop=True)
+
+
+def _write_full(out, overwrite: bool, work: Path, n_blocks: int, gene_table: pd.DataFrame, summary: dict) -> None:
+    """The output folder: the finished blocks as one per_compound.parquet, per_gene.parquet, summary.json."""
+    import pyarrow.parquet as pq
+
+    from motive import outputs
+
+    metadata = outputs.parquet_metadata("full_predictions")
     with outputs.output_dir(out, "full_predictions", overwrite) as tmp:
         writer = None
         for index in range(n_blocks):
             table = pq.read_table(work / f"compounds-{index:06d}.parquet")
             if writer is None:
-                writer = pq.ParquetWriter(
-                    tmp / "per_compound.parquet",
-                    table.schema.with_metadata(outputs.parquet_metadata("full_predictions")),
-                )
-            writer.write_table(table.replace_schema_metadata(outputs.parquet_metadata("full_predictions")))
+                writer = pq.ParquetWriter(tmp / "per_compound.parquet", table.schema.with_metadata(metadata))
+            writer.write_table(table.replace_schema_metadata(metadata))
         writer.close()
-        pq.write_table(
-            pa.Table.from_pandas(gene_table, preserve_index=False).replace_schema_metadata(
-                outputs.parquet_metadata("full_predictions")
-            ),
-            tmp / "per_gene.parquet",
-        )
+        outputs.write_marked_parquet(gene_table, tmp / "per_gene.parquet", "full_predictions")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    outputs.remove_work_dir(work, [state_path.name, *(f"compounds-{index:06d}.parquet" for index in range(n_blocks))])
-    return summary
 
 
-def _write_atomically(table, path: Path) -> None:
+def _write_atomically(frame: pd.DataFrame, path: Path) -> None:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from motive import outputs
 
     with outputs.cache_file(path) as tmp:
-        pq.write_table(table, tmp)
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)

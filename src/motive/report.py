@@ -343,6 +343,22 @@ def curves_figure(results_dir: Path, table: pd.DataFrame, graph: str) -> bytes |
     return _figure_png(figure)
 
 
+class Page:
+    """The report's text as it grows: Markdown lines (tables.md) and HTML sections (index.html)."""
+
+    def __init__(self, title: str, intro: list[str]):
+        self.markdown = [f"# {title}", "", *intro]
+        self.sections: list[tuple[str, str]] = []  # (title, html)
+
+    def table(self, title: str, header: list[str], body: list[list[str]], notes: list[str] = (), lead: str = ""):
+        """A titled table, with an optional note before it and footnotes after it."""
+        self.markdown += ["", f"## {title}", "", *([lead, ""] if lead else []), to_markdown(header, body)]
+        self.markdown += [""] + list(notes) if notes else []
+        before = f"<p class=note>{html.escape(lead)}</p>" if lead else ""
+        after = "".join(f"<p class=note>{html.escape(n)}</p>" for n in notes)
+        self.sections.append((title, before + to_html(header, body) + after))
+
+
 def report(results_dir: str | Path, out: str | Path, overwrite: bool = False) -> list[str]:
     """Write the report of an experiment's results folder to ``out``; return the files written."""
     import matplotlib
@@ -353,102 +369,105 @@ def report(results_dir: str | Path, out: str | Path, overwrite: bool = False) ->
     table = read_results(results_dir)
     k = int(table["hits_k"].iloc[0])
     summary = summarise(table)
-    headline = [m.format(k=k) for m in HEADLINE]
-    ranking = [m for m in RANKING if f"test_{m}" in table.columns] + [
-        m for m in FULL_RANKING if f"test_{m}" in table.columns
-    ]
-    counts = table["status"].value_counts().to_dict()
-    experiment = (
-        json.loads((results_dir / "experiment.json").read_text()) if (results_dir / "experiment.json").is_file() else {}
-    )
-    markdown = [f"# Experiment report: {experiment.get('description') or results_dir.name}", ""]
-    markdown.append(
-        f"Results: `{results_dir}` ({len(table)} runs: "
-        + ", ".join(f"{n} {status}" for status, n in counts.items())
-        + f"); data: `{experiment.get('data', '?')}`."
-    )
-    markdown.append(
-        "Cells are test-set mean ± std over seeds (ddof=1) with the number of seeds in brackets; the best mean per "
-        "column is bold. A split's scores come from the run's stored 1:10 negatives; Hits@K as in the paper."
-    )
-    sections: list[tuple[str, str]] = []  # (title, html)
+    page = _page(results_dir, table)
     figures: dict[str, bytes] = {}
     for graph in dict.fromkeys(table["graph"]):
-        for title, metrics in (
-            (f"Test metrics, {graph} (paper Tables 3-4)", headline),
-            (f"Ranking metrics, {graph}", ranking),
-        ):
-            header, body, footnotes = test_table(table, summary, graph, metrics)
-            if len(header) == 1:
-                continue
-            notes = [f"[{i}] {note}" for i, note in enumerate(footnotes, 1)]
-            markdown += ["", f"## {title}", "", to_markdown(header, body), *([""] + notes if notes else [])]
-            sections.append(
-                (title, to_html(header, body) + "".join(f"<p class=note>{html.escape(n)}</p>" for n in notes))
-            )
+        _metric_tables(page, table, summary, graph, k)
         for split in dict.fromkeys(table.loc[table["graph"] == graph, "split"]):
-            for metric in (m.format(k=k) for m in COMPARED):
-                comparison = paired_comparison(table, graph, split, metric)
-                if comparison.empty:
-                    continue
-                title = f"Best vs others, {graph} {split}, test {metric}"
-                header, body = frame_cells(comparison)
-                seeds = int(comparison["seeds"].max())
-                note = (
-                    "Paired by seed; mean_difference = best - model; wins = seeds where best is higher; two-sided "
-                    f"p-values (with {seeds} seeds the smallest possible is {2 / 2**seeds:.4g})."
-                )
-                markdown += ["", f"## {title}", "", note, "", to_markdown(header, body)]
-                sections.append((title, f"<p class=note>{html.escape(note)}</p>" + to_html(header, body)))
-        seen = [
-            c
-            for c in (
-                "test_source_map_seen",
-                "test_source_map_unseen",
-                "test_target_map_seen",
-                "test_target_map_unseen",
-            )
-            if c in table.columns
-        ]
-        if seen:
-            finished = table[(table["graph"] == graph) & table["status"].isin(["done", "reused"])]
-            means = finished.groupby(["split", "model"], sort=False)[seen].mean().reset_index()
-            header, body = frame_cells(means.rename(columns={c: c[len("test_") :] for c in seen}))
-            title = f"Per-node AP of seen vs unseen nodes, {graph} (mean over seeds)"
-            markdown += ["", f"## {title}", "", to_markdown(header, body)]
-            sections.append((title, to_html(header, body)))
-        figures[f"test_{graph}_hits.png"] = seed_figure(table, graph, f"hits@{k}")
-        figures[f"test_{graph}_auprc.png"] = seed_figure(table, graph, "auprc")
-        curves = curves_figure(results_dir, table, graph)
-        if curves is not None:
-            figures[f"curves_{graph}.png"] = curves
-        for split in dict.fromkeys(table.loc[table["graph"] == graph, "split"]):
-            part = summary[
-                (summary["graph"] == graph) & (summary["split"] == split) & (summary["metric"] == f"hits@{k}")
-            ]
-            if len(part):
-                best = part.sort_values("mean", ascending=False)["model"].iloc[0]
-                picture = per_node_figure(results_dir, table, graph, split, best)
-                if picture is not None:
-                    figures[f"per_node_ap_{graph}_{split}.png"] = picture
+            _comparisons(page, table, graph, split, k)
+        _seen_table(page, table, graph)
+        figures |= _graph_figures(results_dir, table, summary, graph, k)
     if table["graph"].nunique() > 1:
+        headline = [m.format(k=k) for m in HEADLINE]
         for split in dict.fromkeys(table["split"]):
             figures[f"ablation_{split}.png"] = ablation_figure(table, summary, split, headline)
     failed = table[table["status"] == "failed"]
     if len(failed):
-        header, body = frame_cells(failed[["run", "error"]])
-        markdown += ["", "## Failed runs", "", to_markdown(header, body)]
-        sections.append(("Failed runs", to_html(header, body)))
-    markdown += ["", "## Figures", "", *[f"![{name}]({name})" for name in figures]]
+        page.table("Failed runs", *frame_cells(failed[["run", "error"]]))
+    page.markdown += ["", "## Figures", "", *[f"![{name}]({name})" for name in figures]]
     with output_dir(out, "report", overwrite, results=str(results_dir.resolve())) as tmp:
-        (tmp / "tables.md").write_text(markdown_header("report") + "\n".join(markdown) + "\n")
+        (tmp / "tables.md").write_text(markdown_header("report") + "\n".join(page.markdown) + "\n")
         summary.to_csv(tmp / "summary.csv", index=False)
         table.to_csv(tmp / "results.csv", index=False)
         for name, png in figures.items():
             (tmp / name).write_bytes(png)
-        (tmp / "index.html").write_text(index_html(markdown[0][2:], markdown[2:4], sections, figures))
+        html_page = index_html(page.markdown[0][2:], page.markdown[2:4], page.sections, figures)
+        (tmp / "index.html").write_text(html_page)
         written = sorted(p.name for p in tmp.iterdir() if p.name != TEMP_TOKEN)
     return written
+
+
+def _page(results_dir: Path, table: pd.DataFrame) -> Page:
+    """The page with its title and the two lines saying what the cells are."""
+    counts = table["status"].value_counts().to_dict()
+    path = results_dir / "experiment.json"
+    experiment = json.loads(path.read_text()) if path.is_file() else {}
+    runs = ", ".join(f"{n} {status}" for status, n in counts.items())
+    intro = [
+        f"Results: `{results_dir}` ({len(table)} runs: {runs}); data: `{experiment.get('data', '?')}`.",
+        "Cells are test-set mean ± std over seeds (ddof=1) with the number of seeds in brackets; the best mean per "
+        "column is bold. A split's scores come from the run's stored 1:10 negatives; Hits@K as in the paper.",
+    ]
+    return Page(f"Experiment report: {experiment.get('description') or results_dir.name}", intro)
+
+
+def _metric_tables(page: Page, table: pd.DataFrame, summary: pd.DataFrame, graph: str, k: int) -> None:
+    """The paper's test metrics and the ranking metrics of one graph, a row per split and model."""
+    headline = [m.format(k=k) for m in HEADLINE]
+    ranking = [m for m in (*RANKING, *FULL_RANKING) if f"test_{m}" in table.columns]
+    for title, metrics in (
+        (f"Test metrics, {graph} (paper Tables 3-4)", headline),
+        (f"Ranking metrics, {graph}", ranking),
+    ):
+        header, body, footnotes = test_table(table, summary, graph, metrics)
+        if len(header) > 1:
+            page.table(title, header, body, [f"[{i}] {note}" for i, note in enumerate(footnotes, 1)])
+
+
+def _comparisons(page: Page, table: pd.DataFrame, graph: str, split: str, k: int) -> None:
+    """The best model against each other one, paired by seed, per compared metric."""
+    for metric in (m.format(k=k) for m in COMPARED):
+        comparison = paired_comparison(table, graph, split, metric)
+        if comparison.empty:
+            continue
+        seeds = int(comparison["seeds"].max())
+        note = (
+            "Paired by seed; mean_difference = best - model; wins = seeds where best is higher; two-sided "
+            f"p-values (with {seeds} seeds the smallest possible is {2 / 2**seeds:.4g})."
+        )
+        page.table(f"Best vs others, {graph} {split}, test {metric}", *frame_cells(comparison), lead=note)
+
+
+SEEN_COLUMNS = ("test_source_map_seen", "test_source_map_unseen", "test_target_map_seen", "test_target_map_unseen")
+
+
+def _seen_table(page: Page, table: pd.DataFrame, graph: str) -> None:
+    seen = [c for c in SEEN_COLUMNS if c in table.columns]
+    if not seen:
+        return
+    finished = table[(table["graph"] == graph) & table["status"].isin(["done", "reused"])]
+    means = finished.groupby(["split", "model"], sort=False)[seen].mean().reset_index()
+    header, body = frame_cells(means.rename(columns={c: c[len("test_") :] for c in seen}))
+    page.table(f"Per-node AP of seen vs unseen nodes, {graph} (mean over seeds)", header, body)
+
+
+def _graph_figures(results_dir: Path, table: pd.DataFrame, summary: pd.DataFrame, graph: str, k: int) -> dict:
+    """Seed scatter plots, validation curves and the best model's per-node AP of one graph."""
+    figures = {
+        f"test_{graph}_hits.png": seed_figure(table, graph, f"hits@{k}"),
+        f"test_{graph}_auprc.png": seed_figure(table, graph, "auprc"),
+    }
+    curves = curves_figure(results_dir, table, graph)
+    if curves is not None:
+        figures[f"curves_{graph}.png"] = curves
+    for split in dict.fromkeys(table.loc[table["graph"] == graph, "split"]):
+        part = summary[(summary["graph"] == graph) & (summary["split"] == split) & (summary["metric"] == f"hits@{k}")]
+        if len(part):
+            best = part.sort_values("mean", ascending=False)["model"].iloc[0]
+            picture = per_node_figure(results_dir, table, graph, split, best)
+            if picture is not None:
+                figures[f"per_node_ap_{graph}_{split}.png"] = picture
+    return figures
 
 
 def index_html(title: str, intro: list[str], sections: list[tuple[str, str]], figures: dict[str, bytes]) -> str:

@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from motive.build import MAX_DEGREE
-from motive.graph import GRAPH_TYPES, Graph, NodeTable
+from motive.graph import Graph, NodeTable
+from motive.names import GRAPH_TYPES
 
 log = logging.getLogger(__name__)
 

@@ -23,15 +23,16 @@ import pandas as pd
 import yaml
 
 from motive import checks
+from motive.config import TUNE_FIXED, TUNED, TrainConfig
 from motive.errors import MotiveError
-from motive.models import REGISTRY, build_model, check_model
-from motive.outputs import own_file, parquet_metadata, reopen_dir
-from motive.train import TrainConfig, fit, prepare
+from motive.models import REGISTRY, build_model, check_model, load_plugins
+from motive.outputs import own_file, reopen_dir, write_marked_parquet
+from motive.prepare import Prepared, prepare
+from motive.train import fit
 
 log = logging.getLogger(__name__)
 LR = {"low": 1e-6, "high": 1e-2, "log": True}  # paper's search space
 WEIGHT_DECAY = {"low": 1e-5, "high": 1.0, "log": True}
-TUNED = {"lr", "weight_decay", "model_kwargs"}  # what a trial sets; everything else is the study's fixed settings
 
 
 def space_of(model: str) -> dict:
@@ -69,26 +70,25 @@ def settings_of(params: dict) -> dict:
     return settings
 
 
-def objective_value(base: dict, prepared: tuple, trial, prune: bool) -> float:
+def objective_value(base: dict, prepared: Prepared, trial, prune: bool) -> float:
     """Train one trial on the validation view (``prepared``: the graph, split and stages every
     trial shares, made once per process); return its best validation value."""
     import optuna
 
     config = TrainConfig(**(base | suggest(trial, space_of(base["model"]))))
     started = time.perf_counter()
-    graph, _, split, stages = prepared
 
     def report(epoch: int, value: float) -> None:
         trial.report(value, epoch)
         if prune and trial.should_prune():
             raise optuna.TrialPruned(f"pruned at epoch {epoch}")
 
-    _, history, best_epoch = fit(config, graph, split, stages, on_epoch=report)
-    column = next(c for c in history[0] if c.startswith("valid_"))
-    trial.set_user_attr("best_epoch", best_epoch)
-    trial.set_user_attr("epochs_run", len(history))
+    trained = fit(config, prepared, on_epoch=report)
+    column = next(c for c in trained.history[0] if c.startswith("valid_"))
+    trial.set_user_attr("best_epoch", trained.best_epoch)
+    trial.set_user_attr("epochs_run", len(trained.history))
     trial.set_user_attr("seconds", round(time.perf_counter() - started, 2))
-    return float(max(h[column] for h in history))
+    return float(max(h[column] for h in trained.history))
 
 
 def _study(storage: str, name: str, sampler: str, seed: int, create: bool):
@@ -122,6 +122,7 @@ def optimize(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("motive.train").setLevel(logging.WARNING)  # one line per trial is Optuna's
     study = _study(storage, name, sampler, seed, create=False)
+    load_plugins(base["plugins"])
     prepared = prepare(TrainConfig(**base), stage_names=("train", "valid"))  # what a trial's settings do not change
     study.optimize(
         lambda trial: objective_value(base, prepared, trial, prune),
@@ -136,6 +137,7 @@ def optimize(
 def tune(
     data: str | Path,
     out: str | Path,
+    *,
     model: str = "gin_cp",
     graph: str = "st_expanded",
     split: str = "random",
@@ -161,20 +163,21 @@ def tune(
         raise MotiveError(f"sampler: unknown sampler {sampler!r}; expected random or tpe")
     settings = dict(settings or {})
     for key in settings:
-        if key in TUNED or key in ("data", "graph", "split", "model", "seed", "split_dir"):
+        if key not in (*TUNE_FIXED, "plugins", "split_seed"):
             raise MotiveError(f"settings: {key!r} is set by the search or by its own argument, not in settings")
     base = asdict(
         TrainConfig(data=str(Path(data).resolve()), graph=graph, split=split, model=model, seed=0, **settings)
     )
+    load_plugins(base["plugins"])
     check_model(model, split)
     out = reopen_dir(out, "tune", ["study.db", "best_params.yaml", "trials.parquet", "history.png"])
     storage = storage or f"sqlite:///{(out / 'study.db').resolve()}"
-    _, graph_hash, _, stages = prepare(TrainConfig(**base), stage_names=("train",))
-    if not build_model(model, stages["train"], **base["model_kwargs"]).trainable:
+    prepared = prepare(TrainConfig(**base), stage_names=("train",))
+    if not build_model(model, prepared.stages["train"], **base["model_kwargs"]).trainable:
         raise MotiveError(f"model {model!r} has no parameters to tune")
     identity = {
-        "graph_hash": graph_hash,
-        "fixed": {k: v for k, v in base.items() if k not in TUNED | {"data", "device", "plugins"}},
+        "graph_hash": prepared.graph_hash,
+        "fixed": {k: v for k, v in base.items() if k not in (*TUNED, "data", "device", "plugins")},
         "space": space_of(model),
     }
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -196,7 +199,7 @@ def tune(
         created.set_user_attr("identity", identity)
     elif known != identity:
         raise MotiveError(
-            f"study {name!r} in {storage} was made for other data or settings; pass another --study or the same "
+            f"study {name!r} in {storage} was made for other data or settings; pass another `study` or the same "
             "settings"
         )
     started = time.perf_counter()
@@ -260,34 +263,15 @@ def write_outputs(out: Path, storage: str, name: str, base: dict, seconds: float
     frame = study.trials_dataframe(attrs=("number", "value", "state", "params", "user_attrs", "duration"))
     frame["duration"] = frame["duration"].dt.total_seconds() if "duration" in frame else np.nan
     frame["state"] = frame["state"].astype(str)
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     with own_file(out / "trials.parquet") as tmp:
-        pq.write_table(
-            pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(parquet_metadata("trials")), tmp
-        )
+        write_marked_parquet(frame, tmp, "trials")
     completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not completed:
         raise MotiveError(f"study {name!r}: no trial completed (see {out / 'trials.parquet'})")
     best = study.best_trial
     model_settings = settings_of(best.params)
-    fixed = {
-        k: v
-        for k, v in base.items()
-        if k
-        in (
-            "epochs",
-            "patience",
-            "batch_size",
-            "hits_k",
-            "monitor",
-            "loss",
-            "train_negative_ratio",
-            "gene_type",
-            "mode",
-        )
-    }
+    # Every fixed setting of the study but the machine it ran on (tuples as YAML lists).
+    fixed = {k: list(base[k]) if isinstance(base[k], tuple) else base[k] for k in TUNE_FIXED if k != "device"}
     config = {
         "description": f"best of study {name} (trial {best.number}, validation {base['monitor']} {best.value:.6g})",
         "data": base["data"],

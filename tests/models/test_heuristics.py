@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+import torch
 
 from motive import layout, splits, synth
+from motive.evaluation import query_side, ranking_evaluation
+from motive.graph import Graph, NodeTable
 from motive.models import StageGraph, build_model
 from motive.splits import STAGES
-from motive.train import query_side, ranking_evaluation
 
 
 def brute_force_knn_ranks(graph, split, stage: str, split_name: str) -> dict[tuple[int, int], tuple[float, float]]:
@@ -99,3 +102,45 @@ def test_l1000_knn_full_ranking_equals_a_brute_force_loop(raw_dir, tmp_path):
     frame = knn_frame(graph, split, "cold_source")
     assert len(frame) > 100
     assert ranks_of(frame, graph) == brute_force_knn_ranks(graph, split, "test", "cold_source")
+
+
+def tiny_graph():
+    sources = NodeTable(pd.Index(["A" * 14, "B" * 14, "C" * 14]), np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]]))
+    targets = NodeTable(pd.Index(["G1", "G2", "G3"]), np.eye(3, 2))
+    edges = {
+        "st": pd.DataFrame({"source": [0, 2], "target": [0, 1]}),
+        "tt": pd.DataFrame({"target_a": [1], "target_b": [2]}),
+    }
+    return Graph(sources, targets, edges)
+
+
+def stage_with_all_edges(graph):
+    s, t = graph.endpoints("st")
+    a, b = graph.endpoints("tt")
+    edges = {
+        ("source", "binds", "target"): (s, t),
+        ("target", "rev_binds", "source"): (t, s),
+        ("target", "interacts", "target"): (np.r_[a, b], np.r_[b, a]),
+    }
+    x = {"source": torch.from_numpy(graph.sources.x), "target": torch.from_numpy(graph.targets.x)}
+    return StageGraph.from_edges("test", "random", x, edges)
+
+
+def test_shortest_path_hand_example():
+    stage = stage_with_all_edges(tiny_graph())
+    model = build_model("shortest_path", stage)
+    # A-G1 direct (1); C-G3 via G2 (2); A-G2: A-G1 ... no path from G1 to G2 -> unreachable; B isolated.
+    scores = model.score(stage, np.array([0, 2, 0, 1]), np.array([0, 2, 1, 0]))
+    assert scores.tolist() == [-1.0, -2.0, -1e6, -1e6]
+
+
+def test_knn_hand_example():
+    stage = stage_with_all_edges(tiny_graph())
+    model = build_model("knn", stage)
+    # B is similar to A (known to hit G1) and unrelated to C (known to hit G2).
+    scores = model.score(stage, np.array([1, 1, 1]), np.array([0, 1, 2]))
+    assert scores[0] == pytest.approx(0.9 / np.hypot(0.9, 0.1))
+    assert scores[1] == pytest.approx(0.1 / np.hypot(0.9, 0.1))
+    assert scores[2] == -1.0  # G3 has no known compound
+    # A known pair is never its own evidence: A-G1's only evidence is A itself.
+    assert model.score(stage, np.array([0]), np.array([0]))[0] == -1.0

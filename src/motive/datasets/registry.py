@@ -126,7 +126,7 @@ def _download(url: str, member: str, destination: Path) -> None:
         with urllib.request.urlopen(url, timeout=60) as response:
             payload = response.read()
     except OSError as error:
-        raise MotiveError(f"{url}: download failed ({error}); pass --mirror DIR with a local copy") from error
+        raise MotiveError(f"{url}: download failed ({error}); pass `mirror` (a local copy)") from error
     if member:
         with zipfile.ZipFile(io.BytesIO(payload)) as archive:
             payload = archive.read(member)
@@ -143,7 +143,7 @@ def fetch(name: str, mirror: str | Path | None = None, cache_dir: str | Path | N
     for folder in (cache, cache / name, raw_dir):  # before any download: one line, nothing fetched
         if folder.exists() and not folder.is_dir():
             raise MotiveError(
-                f"{folder}: is a file, where the cache needs a folder; pass another --cache (or move the file)"
+                f"{folder}: is a file, where the cache needs a folder; pass another `cache` (or move the file)"
             )
     for row in dataset.files.itertuples(index=False):
         final = raw_dir / row.path

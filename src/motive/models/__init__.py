@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -90,16 +91,22 @@ def register_model(
     return add if factory is None else add(factory)
 
 
+def _builds(cls: type, factory: Callable) -> Callable:
+    """Mark ``factory`` as building ``cls``: its keyword arguments are ``cls``'s (checked first)."""
+    factory.builds = cls
+    return factory
+
+
 def _gnn(conv: str, features: str) -> Callable:
     def factory(stage: StageGraph, **kwargs) -> GNN:
         in_dims = {t: x.shape[1] for t, x in stage.x.items()}
         return GNN(conv, features, sorted(stage.edges), in_dims, stage.num_nodes, **kwargs)
 
-    return factory
+    return _builds(GNN, factory)
 
 
 def _features(cls: type) -> Callable:
-    return lambda stage, **kwargs: cls({t: x.shape[1] for t, x in stage.x.items()}, **kwargs)
+    return _builds(cls, lambda stage, **kwargs: cls({t: x.shape[1] for t, x in stage.x.items()}, **kwargs))
 
 
 HIDDEN = {"hidden": [64, 128, 256]}  # the paper's search space
@@ -117,19 +124,20 @@ for _name, _cls, _space in (("mlp", MLP, HIDDEN), ("bilinear", Bilinear, {}), ("
 _heuristic = {"origin": "built-in"}  # parameter-free: nothing to tune
 register_model(
     "shortest_path",
-    lambda stage, **kwargs: ShortestPath(**kwargs),
+    _builds(ShortestPath, lambda stage, **kwargs: ShortestPath(**kwargs)),
     refuses=_cold_refusal("held-out nodes have no path to anything"),
     **_heuristic,
 )
 register_model(
     "knn",
-    lambda stage, **kwargs: KNN(stage.split_name, **kwargs),
+    _builds(KNN, lambda stage, **kwargs: KNN(stage.split_name, **kwargs)),
     refuses=lambda split_name: "neither end has known partners" if split_name == "cold_both" else None,
     **_heuristic,
 )
-register_model("popularity", lambda stage, **kwargs: Popularity(stage.split_name, **kwargs), **_heuristic)
+register_model(
+    "popularity", _builds(Popularity, lambda stage, **kwargs: Popularity(stage.split_name, **kwargs)), **_heuristic
+)
 MODELS = sorted(REGISTRY)  # the built-in models (the shared model tests run over these)
-GNN_MODELS = [name for name in MODELS if name.endswith(("_cp", "_embs"))]
 _entry_points_loaded = False
 
 
@@ -199,7 +207,7 @@ def check_model(name: str, split_name: str) -> None:
         load_entry_points()
     if name not in REGISTRY:
         raise MotiveError(
-            f"unknown model {name!r}; expected one of {', '.join(model_names())} (or register your own: --plugin FILE)"
+            f"unknown model {name!r}; expected one of {', '.join(model_names())} (or register your own: `plugins`)"
         )
     why = REGISTRY[name].refuses(split_name)
     if why:
@@ -207,12 +215,26 @@ def check_model(name: str, split_name: str) -> None:
 
 
 def build_model(name: str, stage: StageGraph, **kwargs) -> LinkModel | Heuristic:
-    """Instantiate a registered model for the graph a stage shows (unknown kwargs fail loudly)."""
+    """Instantiate a registered model for the graph a stage shows. Keyword arguments the model does
+    not take are one line; an error raised inside the model's constructor is the model's own and
+    is raised as it is (a bug in a plugin's ``__init__`` is not a bad argument)."""
     check_model(name, stage.split_name)
+    factory = REGISTRY[name].factory
     try:
-        return REGISTRY[name].factory(stage, **kwargs)
-    except TypeError as error:
-        raise MotiveError(f"model {name!r}: {error}") from None
+        signature = inspect.signature(getattr(factory, "builds", factory))
+    except (TypeError, ValueError):  # no signature to read: the call itself will say
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind_partial(**kwargs)
+        except TypeError as error:
+            raise MotiveError(f"model {name!r}: {error}; its arguments: {_arguments(signature)}") from None
+    return factory(stage, **kwargs)
+
+
+def _arguments(signature: inspect.Signature) -> str:
+    names = [p.name for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY or p.default is not p.empty]
+    return ", ".join(names) or "none"
 
 
 __all__ = [

@@ -16,7 +16,8 @@ import torch
 
 from motive import layout, synth
 from motive.cli import main
-from motive.train import TrainConfig, run
+from motive.config import TrainConfig
+from motive.train import run
 
 
 @pytest.fixture(scope="module")

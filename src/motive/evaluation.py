@@ -1,0 +1,220 @@
+"""Scoring a model on a split's valid and test stages, behind one ``Evaluator``.
+
+Two protocols: the sampled one (each stage's positives against the split's stored 1:10
+negatives: F1 at the validation threshold, Hits@K, AUROC, AUPRC, MRR, BCE, per-node AP), and the
+filtered full ranking (every query node against every candidate its stage may see, known
+positives of every stage filtered). Metric definitions and tie rules live in ``motive.metrics``;
+this module decides which pairs are scored and gathers the tables a run folder keeps.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from motive import metrics, splits
+from motive.graph import Graph
+from motive.models import StageGraph
+from motive.names import STAGES
+
+EVALUATED = ("valid", "test")
+
+
+def query_side(split_name: str) -> str:
+    """The side a prediction is asked for: the held-out genes of cold_target, compounds otherwise."""
+    return "target" if split_name == "cold_target" else "source"
+
+
+def query_nodes(split_name: str, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """MRR's query nodes (see ``query_side``)."""
+    return targets if query_side(split_name) == "target" else sources
+
+
+@dataclass
+class Pairs:
+    """The scored pairs of one stage: its supervision positives, then its stored negatives."""
+
+    sources: np.ndarray
+    targets: np.ndarray
+    labels: np.ndarray
+
+
+def eval_pairs(graph: Graph, split: splits.Split, stage: str) -> Pairs:
+    s, t = split.supervision(graph, stage)
+    negatives = split.negatives[stage]
+    sources = np.concatenate([s, negatives["source"].to_numpy(np.int64)])
+    targets = np.concatenate([t, negatives["target"].to_numpy(np.int64)])
+    labels = np.r_[np.ones(len(s), np.int8), np.zeros(len(negatives), np.int8)]
+    return Pairs(sources, targets, labels)
+
+
+def monitor_value(name: str, scores: np.ndarray, labels: np.ndarray, k: int) -> float:
+    """Higher is better (BCE is negated)."""
+    functions = {
+        "hits": lambda: metrics.hits_at_k(scores, labels, k),
+        "auprc": lambda: metrics.auprc(scores, labels),
+        "auroc": lambda: metrics.auroc(scores, labels),
+        "bce": lambda: -metrics.bce(scores, labels),
+    }
+    return functions[name]()
+
+
+@dataclass
+class Evaluation:
+    """What an evaluation found: metrics per stage (name -> value), the scored pairs
+    (``predictions.parquet``), per-node AP (``per_node_ap.parquet``), the full ranking's rows
+    (``ranking.parquet``, None without it) and its seconds per stage (kept out of the metrics)."""
+
+    metrics: dict[str, dict] = field(default_factory=dict)
+    predictions: list[pd.DataFrame] = field(default_factory=list)
+    per_node: list[pd.DataFrame] = field(default_factory=list)
+    rankings: list[pd.DataFrame] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ranking(self) -> pd.DataFrame | None:
+        return pd.concat(self.rankings, ignore_index=True) if self.rankings else None
+
+    def tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """predictions and per-node AP, one table each."""
+        return pd.concat(self.predictions, ignore_index=True), pd.concat(self.per_node, ignore_index=True)
+
+
+class Evaluator:
+    """Scores a model on the valid and test stages of one (graph, split): ``monitor`` for the
+    training loop's best epoch, ``evaluate`` for a run's metrics and tables."""
+
+    def __init__(self, graph: Graph, split: splits.Split, split_name: str, hits_k: int, ranking: bool = False):
+        self.graph, self.split, self.split_name = graph, split, split_name
+        self.hits_k, self.ranking = hits_k, ranking
+        self._pairs: dict[str, Pairs] = {}
+
+    def pairs(self, stage: str) -> Pairs:
+        if stage not in self._pairs:
+            self._pairs[stage] = eval_pairs(self.graph, self.split, stage)
+        return self._pairs[stage]
+
+    def monitor(self, model, stage_graph: StageGraph, name: str) -> float:
+        """The validation value of ``name`` (hits, auprc, auroc or bce); higher is better."""
+        pairs = self.pairs(stage_graph.stage)
+        scores = model.score(stage_graph, pairs.sources, pairs.targets)
+        return monitor_value(name, scores, pairs.labels, self.hits_k)
+
+    def evaluate(self, model, stages: dict[str, StageGraph]) -> Evaluation:
+        """Metrics and tables of valid and test; the F1 threshold is chosen on valid."""
+        found, threshold = Evaluation(), None
+        seen = seen_in_training(self.graph, self.split)
+        for stage in EVALUATED:
+            pairs = self.pairs(stage)
+            scores = model.score(stages[stage], pairs.sources, pairs.targets)
+            if threshold is None:
+                threshold = metrics.best_threshold(scores, pairs.labels)
+            nodes = query_nodes(self.split_name, pairs.sources, pairs.targets)
+            found.metrics[stage] = metrics.evaluate(scores, pairs.labels, threshold, nodes, self.hits_k)
+            found.predictions.append(self._predictions(stage, pairs, scores))
+            found.metrics[stage] |= self._per_node(stage, pairs, scores, seen, found.per_node)
+            if self.ranking:
+                started = time.perf_counter()
+                found.rankings.append(ranking_evaluation(self.graph, self.split, stages[stage], model, self.split_name))
+                found.metrics[stage] |= {f"full_{k}": v for k, v in metrics.ranking_metrics(found.rankings[-1]).items()}
+                found.seconds[stage] = round(time.perf_counter() - started, 2)
+        return found
+
+    def _predictions(self, stage: str, pairs: Pairs, scores: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "source": self.graph.sources.keys.to_numpy()[pairs.sources],
+                "target": self.graph.targets.keys.to_numpy()[pairs.targets],
+                "score": scores,
+                "label": pairs.labels,
+                "stage": stage,
+            }
+        )
+
+    def _per_node(self, stage: str, pairs: Pairs, scores: np.ndarray, seen: dict, tables: list) -> dict:
+        """Mean AP per node of each side (all, seen in training, unseen); appends the tables."""
+        values = {}
+        keys = {"source": self.graph.sources.keys, "target": self.graph.targets.keys}
+        for side, nodes in (("source", pairs.sources), ("target", pairs.targets)):
+            table = metrics.average_precision_per_node(scores, pairs.labels, nodes)
+            table.insert(0, "node_type", side)
+            table.insert(0, "stage", stage)
+            table["seen"] = seen[side][table["node"].to_numpy(np.int64)]
+            table["node"] = keys[side].to_numpy()[table["node"].to_numpy(np.int64)]
+            tables.append(table)
+            for flag, group in table.groupby("seen"):
+                values[f"{side}_map_{'seen' if flag else 'unseen'}"] = float(group["ap"].mean())
+            values[f"{side}_map"] = float(table["ap"].mean()) if len(table) else float("nan")
+        return values
+
+
+def seen_in_training(graph: Graph, split: splits.Split) -> dict[str, np.ndarray]:
+    """Nodes that appear in any train-stage edge (message passing or supervision)."""
+    seen = {"source": np.zeros(len(graph.sources), bool), "target": np.zeros(len(graph.targets), bool)}
+    for (src, _, dst), (a, b) in split.message_passing(graph, "train").items():
+        seen[src][a] = True
+        seen[dst][b] = True
+    s, t = split.supervision(graph, "train")
+    seen["source"][s] = True
+    seen["target"][t] = True
+    return seen
+
+
+def _sorted_by_query(query_ends: np.ndarray, partner_ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(query_ends, kind="stable")
+    return query_ends[order], partner_ends[order]
+
+
+def ranking_evaluation(
+    graph: Graph, split: splits.Split, stage_graph: StageGraph, model, split_name: str
+) -> pd.DataFrame:
+    """Filtered full ranking of one stage (``metrics`` states the rules): every query node of the
+    stage's positives is scored against every node of the other side the stage may see, and each
+    positive is ranked among the candidates that are not a known positive of any stage. One row per
+    positive: query, partner, score, optimistic / pessimistic / realistic rank, candidates."""
+    stage = stage_graph.stage
+    side = query_side(split_name)
+    other = "target" if side == "source" else "source"
+    s, t = split.supervision(graph, stage)
+    query_ends, partner_ends = _sorted_by_query(*((s, t) if side == "source" else (t, s)))
+    queries = np.unique(query_ends)
+    candidates = np.flatnonzero(split.node_stage[other] <= STAGES.index(stage))
+    position = np.full(len(graph.targets) if other == "target" else len(graph.sources), -1)
+    position[candidates] = np.arange(len(candidates))
+    all_s, all_t = graph.endpoints("st")
+    known_query, known_partner = _sorted_by_query(*((all_s, all_t) if side == "source" else (all_t, all_s)))
+    rows = []
+    for start, block in model.score_blocks(stage_graph, side, queries, candidates):
+        for offset, scores in enumerate(block):
+            query = queries[start + offset]
+            lo, hi = np.searchsorted(query_ends, [query, query + 1])
+            positive = position[partner_ends[lo:hi]]
+            k_lo, k_hi = np.searchsorted(known_query, [query, query + 1])
+            known = position[known_partner[k_lo:k_hi]]
+            keep = np.ones(len(candidates), bool)
+            keep[known[known >= 0]] = False
+            optimistic, pessimistic = metrics.filtered_ranks(scores[keep], scores[positive])
+            count = np.full(hi - lo, keep.sum())
+            rows.append(
+                (np.full(hi - lo, query), partner_ends[lo:hi], scores[positive], optimistic, pessimistic, count)
+            )
+    query, partner, score, optimistic, pessimistic, count = (
+        np.concatenate(column) for column in zip(*rows, strict=True)
+    )
+    keys = {"source": graph.sources.keys.to_numpy(), "target": graph.targets.keys.to_numpy()}
+    return pd.DataFrame(
+        {
+            "stage": stage,
+            "query_side": side,
+            "query": keys[side][query],
+            "partner": keys[other][partner],
+            "score": score,
+            "rank_optimistic": optimistic,
+            "rank_pessimistic": pessimistic,
+            "rank": (optimistic + pessimistic) / 2,
+            "candidates": count,
+        }
+    )

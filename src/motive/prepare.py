@@ -1,0 +1,95 @@
+"""What a run works on, made once before training: the dataset's graph (and its content hash), its
+audited split and the stage graphs, their tensors already on the run's device. Shared by training,
+tuning, evaluation and prediction; nothing here trains or scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from motive import layout, splits
+from motive.audit import audited_split_from_tables, load_audited_split, make_audited_split
+from motive.config import TrainConfig
+from motive.errors import MotiveError
+from motive.graph import Graph
+from motive.models import StageGraph
+from motive.names import STAGES
+
+
+@dataclass
+class Prepared:
+    """The graph, its hash, the split and the stage graphs (those asked for) of one run."""
+
+    graph: Graph
+    graph_hash: str
+    split: splits.Split
+    stages: dict[str, StageGraph]
+
+    @property
+    def device(self) -> torch.device:
+        return next(iter(self.stages.values())).device
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` is cuda when a GPU is visible, else cpu; asking for cuda without one is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise MotiveError("device: cuda was asked for but no CUDA GPU is visible here; use `device` cpu or auto")
+    return torch.device(name)
+
+
+def load_split(graph: Graph, config: TrainConfig) -> splits.Split:
+    """The saved split of (graph, split, split_seed), created and audited if absent; or the
+    audited split of ``split_dir``'s official tables."""
+    from motive.datasets.registry import default_cache_dir
+
+    if config.split_dir is not None:
+        return audited_split_from_tables(graph, config.split_dir, config.split_seed, default_cache_dir() / "splits")
+    split_config = splits.SplitConfig(config.split, config.split_seed)
+    folder = splits.default_dir(config.data, config.graph, split_config, config.gene_type)
+    if (folder / "split.json").exists():  # stored: audited again before use (cached by content hash)
+        return load_audited_split(folder, graph, default_cache_dir() / "splits")
+    try:
+        return make_audited_split(graph, split_config, folder)[0]
+    except MotiveError:
+        # another process (a tune or Dask worker) made the same split meanwhile
+        if (folder / "split.json").exists():
+            return load_audited_split(folder, graph, default_cache_dir() / "splits")
+        raise
+
+
+def validation_view(split: splits.Split) -> splits.Split:
+    """The split as a hyper-parameter search may see it: test supervision edges withheld (they
+    pass no messages before the test stage either) and no test negatives, so nothing that
+    selects settings can read a test pair."""
+    st = np.where(split.subsets["st"] == "test", "withheld", split.subsets["st"])
+    return replace(split, subsets=split.subsets | {"st": st}, negatives={"valid": split.negatives["valid"]})
+
+
+def prepare(
+    config: TrainConfig, *, expected_hash: str | None = None, stage_names: tuple[str, ...] = STAGES
+) -> Prepared:
+    """The graph (and its hash), its split and the stage graphs a run works on (all three, or
+    ``stage_names``), the stages' tensors already on the run's device (moved once). Without the
+    test stage the split is reduced to its ``validation_view`` before anything uses it."""
+    device = resolve_device(config.device)
+    graph = layout.read_graph(layout.graph_dir(config.data, config.graph, config.gene_type))
+    graph_hash = graph.content_hash()
+    if expected_hash is not None and graph_hash != expected_hash:
+        raise MotiveError(f"{config.data}: graph changed since the run (hash {expected_hash[:12]}); retrain")
+    split = load_split(graph, config)
+    if "test" not in stage_names:
+        split = validation_view(split)
+    for stage in [name for name in ("valid", "test") if name in split.negatives]:
+        if len(split.negatives[stage]) < config.hits_k:
+            raise MotiveError(
+                f"hits@{config.hits_k} needs at least {config.hits_k} negatives, the {stage} set has "
+                f"{len(split.negatives[stage])}; pass a smaller `hits_k` (the paper's 500 is ~1% of MOTIVE's test "
+                "pairs)"
+            )
+    stages = {stage: StageGraph.build(graph, split, stage).to(device) for stage in stage_names}
+    return Prepared(graph, graph_hash, split, stages)

@@ -1,0 +1,33 @@
+"""What a run works on (``motive/prepare.py``): refused before anything is written when Hits@K
+needs more negatives than the split has, or a GPU is asked for on a machine without one."""
+
+import pytest
+import torch
+
+from motive import layout, synth
+from motive.config import TrainConfig
+from motive.errors import MotiveError
+from motive.train import run
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    layout.write_dataset(
+        synth.generate(synth.SynthConfig(scale=0.05, seed=4, signal=1.0, source_dim=32, target_dim=24)), root
+    )
+    return root
+
+
+def test_too_few_negatives_for_hits_k_is_an_error(dataset, tmp_path):
+    config = TrainConfig(data=str(dataset), model="mlp", epochs=1, hits_k=10**6)
+    with pytest.raises(MotiveError, match="needs at least 1000000 negatives"):
+        run(config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU; the refusal is for machines without one")
+def test_cuda_without_a_gpu_is_a_one_line_error(dataset, tmp_path):
+    with pytest.raises(MotiveError, match="no CUDA GPU is visible here; use `device` cpu or auto"):
+        run(TrainConfig(data=str(dataset), model="gin_cp", epochs=1, hits_k=20, device="cuda"), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
