@@ -1,5 +1,6 @@
 """The package's import graph has no cycle: no module imports one that imports it back, counting
-the imports inside functions (which hide a cycle from Python, not from a reader)."""
+the imports inside functions (which hide a cycle from Python, not from a reader); and no function
+is longer than a screen."""
 
 from __future__ import annotations
 
@@ -81,3 +82,17 @@ def test_the_package_has_no_import_cycle():
 
 def test_the_cycle_finder_finds_a_planted_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+MAX_FUNCTION_LINES = 80  # a longer function is a list of named steps waiting to be written
+
+
+def test_no_function_is_longer_than_a_screen():
+    long = []
+    for name, path in module_names().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    long.append(f"{name}.{node.name}: {length} lines")
+    assert long == []
