@@ -33,6 +33,7 @@ from motive.graph import Graph, NodeTable
 from motive.names import GRAPH_TYPES
 from motive.predict import predict
 from motive.report import report
+from motive.scoring import Evaluator
 
 
 def train(*, out: str | Path, overwrite: bool = False, **settings) -> dict:
@@ -69,4 +70,14 @@ class _Package(types.ModuleType):
 
 sys.modules[__name__].__class__ = _Package
 
-__all__ = ["GRAPH_TYPES", "Graph", "MotiveError", "NodeTable", "predict", "report", "run_experiment", "train"]
+__all__ = [
+    "GRAPH_TYPES",
+    "Evaluator",
+    "Graph",
+    "MotiveError",
+    "NodeTable",
+    "predict",
+    "report",
+    "run_experiment",
+    "train",
+]

@@ -215,11 +215,10 @@ def _drawn_negatives(a: Audited, problems: list[str]) -> dict[str, tuple[np.ndar
     train_s, train_t = split.supervision(graph, "train")
     drawn = {}
     for stage in ("valid", "test"):
-        frame = split.negatives.get(stage)
-        if frame is None:
+        if stage not in split.negatives:
             problems.append(f"no stored {stage} negatives")
-            continue
-        drawn[stage] = (frame["source"].to_numpy(np.int64), frame["target"].to_numpy(np.int64))
+    for name, frame in split.negatives.items():  # uniform ones and degree-matched ones
+        drawn[name] = (frame["source"].to_numpy(np.int64), frame["target"].to_numpy(np.int64))
     for batch in range(a.train_batches):
         size = min(a.batch_size, len(train_s))
         chosen = rng.choice(len(train_s), size, replace=False) if len(train_s) else np.zeros(0, int)
@@ -235,7 +234,7 @@ def check_negatives(a: Audited) -> Check:
     problems = []
     drawn = _drawn_negatives(a, problems)
     for name, (neg_s, neg_t) in drawn.items():
-        k = STAGES.index(name.split()[0])
+        k = STAGES.index(name.split()[0].split("_")[0])
         neg_keys = neg_s * len(graph.targets) + neg_t
         if is_member(neg_keys, positives).any():
             problems.append(f"{name} negatives contain a known positive")

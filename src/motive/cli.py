@@ -315,6 +315,21 @@ def _tune(args: argparse.Namespace) -> None:
     )
 
 
+def _score(args: argparse.Namespace) -> None:
+    from motive import outputs
+    from motive.scoring import Evaluator
+
+    outputs.check_file_target(args.out, "scores", args.overwrite)
+    evaluator = Evaluator(
+        args.split_folder, hits_k=args.hits_k, eval_negatives=args.eval_negatives, bootstrap=args.bootstrap
+    )
+    results = evaluator.eval(args.predictions, args.ranking)
+    with outputs.output_file(args.out, "scores", args.overwrite) as tmp:
+        tmp.write_text(json.dumps({"motive_kind": "scores", **results}, indent=2) + "\n")
+    print(metrics_table(results))
+    print(f"written to {args.out}")
+
+
 def _report(args: argparse.Namespace) -> None:
     from motive.report import report
 
@@ -322,12 +337,26 @@ def _report(args: argparse.Namespace) -> None:
     print(f"report written to {args.out}: {', '.join(written)}")
 
 
+SHOWN = ("f1", "hits@", "auroc", "auprc", "mrr", "full_mrr", "full_hits@10", "full_map", "full_adjusted_mrr")
+SHOWN += ("full_adjusted_hits@10", "full_amri", "full_r_precision")  # the rest is in metrics.json
+
+
 def metrics_table(results: dict[str, dict]) -> str:
-    names = [name for name in next(iter(results.values())) if name not in ("positives", "negatives")]
+    """The headline metrics, one row per stage, then the test intervals (everything else, such as
+    the per-node AP, the odds ratio and the degree strata, is in metrics.json)."""
+    first = next(iter(results.values()))
+    names = [name for name in first if name in SHOWN or (name.startswith("hits@") and "hits@" in SHOWN)]
     lines = ["| stage | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for stage, values in results.items():
         lines.append(f"| {stage} | " + " | ".join(f"{values[name]:.4f}" for name in names) + " |")
+    bounds = [f"{name[:-3]} [{low:.4f}, {high:.4f}]" for name, (low, high) in _intervals(results.get("test", {}))]
+    if bounds:
+        lines.append("test 95% intervals (bootstrap over query nodes): " + ", ".join(bounds))
     return "\n".join(lines)
+
+
+def _intervals(values: dict) -> list:
+    return [(name, value) for name, value in values.items() if name.endswith("_ci") and isinstance(value, list)]
 
 
 def _evaluate(args: argparse.Namespace) -> None:
@@ -552,6 +581,14 @@ def parser() -> argparse.ArgumentParser:
     _predict_parsers(commands)
     _experiment_parser(commands)
     _tune_parser(commands)
+    score = commands.add_parser("score", help="motive's metrics for predictions made elsewhere, on a stored split")
+    score.add_argument("split_folder", type=EXISTING_DIR, help="a split folder (motive split, or official tables)")
+    score.add_argument("predictions", type=EXISTING_PATH, help="source, target, score[, stage] of the scored pairs")
+    score.add_argument("--ranking", type=EXISTING_PATH, help="query, candidate, score: the full ranking (optional)")
+    _settings(score, ("hits_k", "eval_negatives", "bootstrap"))
+    score.add_argument("--out", required=True, help="METRICS.json")
+    _overwrite(score)
+    score.set_defaults(run=_score)
     report = commands.add_parser("report", help="tables (mean ± std), figures and index.html from an experiment")
     report.add_argument("results", type=EXISTING_DIR, help="an experiment's results folder")
     report.add_argument("--out", required=True, help="report folder")

@@ -14,7 +14,7 @@ from typing import Any
 
 from motive import checks
 from motive.errors import MotiveError
-from motive.names import DEVICES, GENE_TYPES, GRAPH_TYPES, LOSSES, MODES, MONITORS, SPLITS
+from motive.names import DEVICES, EVAL_NEGATIVES, GENE_TYPES, GRAPH_TYPES, LOSSES, MODES, MONITORS, SPLITS
 
 
 def setting(
@@ -92,10 +92,21 @@ class TrainConfig:
         check=str,
         option={"type": checks.existing_dir},
     )
+    eval_negatives: str = setting(
+        "uniform",
+        "stored valid/test negatives the sampled metrics use: uniform (paper, Algorithm 1) or degree (each "
+        "negative's candidate of about its positive's degree: a degree-only score gets AUROC ~0.5)",
+        choices=EVAL_NEGATIVES,
+    )
     ranking_eval: bool = setting(
         False,
         "also rank every visible candidate per query node, filtered (full_* metrics, ranking.parquet)",
         check=checks.boolean,
+    )
+    bootstrap: int = setting(
+        1000,
+        "bootstrap resamples of the test query nodes for the intervals NAME_ci in metrics.json (0: none)",
+        check=checks.nonnegative_int,
     )
     plugins: list = setting(
         [],

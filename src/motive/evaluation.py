@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from motive import metrics, splits
+from motive import intervals, metrics, splits
 from motive.graph import Graph
 from motive.models import StageGraph
-from motive.names import STAGES
+from motive.names import STAGES, negatives_key
 
 EVALUATED = ("valid", "test")
 
@@ -42,9 +42,10 @@ class Pairs:
     labels: np.ndarray
 
 
-def eval_pairs(graph: Graph, split: splits.Split, stage: str) -> Pairs:
+def eval_pairs(graph: Graph, split: splits.Split, stage: str, negatives: str = "uniform") -> Pairs:
+    """A stage's positives and its stored negatives of kind ``negatives`` (uniform or degree)."""
     s, t = split.supervision(graph, stage)
-    negatives = split.negatives[stage]
+    negatives = split.negatives[negatives_key(stage, negatives)]
     sources = np.concatenate([s, negatives["source"].to_numpy(np.int64)])
     targets = np.concatenate([t, negatives["target"].to_numpy(np.int64)])
     labels = np.r_[np.ones(len(s), np.int8), np.zeros(len(negatives), np.int8)]
@@ -87,14 +88,24 @@ class Evaluator:
     """Scores a model on the valid and test stages of one (graph, split): ``monitor`` for the
     training loop's best epoch, ``evaluate`` for a run's metrics and tables."""
 
-    def __init__(self, graph: Graph, split: splits.Split, split_name: str, hits_k: int, ranking: bool = False):
+    def __init__(
+        self,
+        graph: Graph,
+        split: splits.Split,
+        split_name: str,
+        hits_k: int,
+        *,
+        ranking: bool = False,
+        negatives: str = "uniform",
+        bootstrap: int = 0,
+    ):
         self.graph, self.split, self.split_name = graph, split, split_name
-        self.hits_k, self.ranking = hits_k, ranking
+        self.hits_k, self.ranking, self.negatives, self.bootstrap = hits_k, ranking, negatives, bootstrap
         self._pairs: dict[str, Pairs] = {}
 
     def pairs(self, stage: str) -> Pairs:
         if stage not in self._pairs:
-            self._pairs[stage] = eval_pairs(self.graph, self.split, stage)
+            self._pairs[stage] = eval_pairs(self.graph, self.split, stage, self.negatives)
         return self._pairs[stage]
 
     def monitor(self, model, stage_graph: StageGraph, name: str) -> float:
@@ -116,12 +127,25 @@ class Evaluator:
             found.metrics[stage] = metrics.evaluate(scores, pairs.labels, threshold, nodes, self.hits_k)
             found.predictions.append(self._predictions(stage, pairs, scores))
             found.metrics[stage] |= self._per_node(stage, pairs, scores, seen, found.per_node)
+            resamples = self.bootstrap if stage == "test" else 0  # intervals of the test numbers
+            if resamples:
+                found.metrics[stage]["auroc_ci"] = intervals.auroc_interval(scores, pairs.labels, nodes, resamples)
             if self.ranking:
                 started = time.perf_counter()
-                found.rankings.append(ranking_evaluation(self.graph, self.split, stages[stage], model, self.split_name))
-                found.metrics[stage] |= {f"full_{k}": v for k, v in metrics.ranking_metrics(found.rankings[-1]).items()}
+                found.rankings.append(self._ranking(stage, stages[stage], model))
+                found.metrics[stage] |= full_ranking_metrics(found.rankings[-1], resamples)
                 found.seconds[stage] = round(time.perf_counter() - started, 2)
         return found
+
+    def _ranking(self, stage: str, stage_graph: StageGraph, model) -> pd.DataFrame:
+        """The stage's full ranking, each positive with its partner's training degree and bin."""
+        frame = ranking_evaluation(self.graph, self.split, stage_graph, model, self.split_name)
+        other = "target" if query_side(self.split_name) == "source" else "source"
+        degree = training_degrees(self.graph, self.split, other)
+        keys = self.graph.targets.keys if other == "target" else self.graph.sources.keys
+        frame["partner_degree"] = degree[keys.get_indexer(frame["partner"])]
+        frame["degree_bin"] = degree_bins(degree, frame["partner_degree"].to_numpy())
+        return frame
 
     def _predictions(self, stage: str, pairs: Pairs, scores: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame(
@@ -149,6 +173,43 @@ class Evaluator:
                 values[f"{side}_map_{'seen' if flag else 'unseen'}"] = float(group["ap"].mean())
             values[f"{side}_map"] = float(table["ap"].mean()) if len(table) else float("nan")
         return values
+
+
+def full_ranking_metrics(ranking: pd.DataFrame, bootstrap: int = 0) -> dict:
+    """The ``full_*`` metrics of one stage's ranking: MRR, Hits@k, mAP, success@k, their adjusted
+    versions and macro Hits@k, R-precision and the Fisher odds ratio, per candidate-degree bin
+    (``full_mrr_deg_unseen``, ``full_mrr_deg_q1`` ...), and with ``bootstrap`` resamples the
+    intervals ``full_NAME_ci`` of the headline ones."""
+    values = metrics.ranking_metrics(ranking) | metrics.adjusted_ranking_metrics(ranking)
+    values |= metrics.enrichment(ranking)
+    if "degree_bin" in ranking:
+        for label, part in ranking.groupby("degree_bin", sort=True):
+            ranked = metrics.ranking_metrics(part)
+            values |= {f"mrr_deg_{label}": ranked["mrr"], f"hits@10_deg_{label}": ranked["hits@10"]}
+            values[f"positives_deg_{label}"] = ranked["positives"]
+    if bootstrap:
+        bounds = intervals.ranking_intervals(ranking, 10, bootstrap)
+        values |= {f"{name}_ci": interval for name, interval in bounds.items()}
+    return {f"full_{name}": value for name, value in values.items()}
+
+
+def training_degrees(graph: Graph, split: splits.Split, side: str) -> np.ndarray:
+    """Every ``side`` node's degree among the ST edges a model trains on (message and train)."""
+    s, t = graph.endpoints("st")
+    trained = split.message_mask("st", "train") | (split.subsets["st"] == "train")
+    ends, size = (s, len(graph.sources)) if side == "source" else (t, len(graph.targets))
+    return np.bincount(ends[trained], minlength=size)
+
+
+def degree_bins(degrees: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``unseen`` (no training edge), then ``q1``..``q4``: quartiles of the training degree among
+    the side's nodes that have one (the same edges for every model of a split)."""
+    trained = degrees[degrees > 0]
+    if len(trained) == 0:
+        return np.full(len(values), "unseen", dtype=object)
+    edges = np.quantile(trained, [0.25, 0.5, 0.75])
+    labels = np.array(["q1", "q2", "q3", "q4"], dtype=object)[np.searchsorted(edges, values, side="left")]
+    return np.where(values == 0, "unseen", labels)
 
 
 def seen_in_training(graph: Graph, split: splits.Split) -> dict[str, np.ndarray]:

@@ -368,6 +368,7 @@ def row(spec: RunSpec, outcome: dict, out: Path) -> dict:
         "epochs": config["epochs"],
         "hits_k": config["hits_k"],
         "loss": config["loss"],
+        "eval_negatives": config["eval_negatives"],
     }
     summary = outcome.get("summary")
     if summary is not None:
@@ -378,7 +379,11 @@ def row(spec: RunSpec, outcome: dict, out: Path) -> dict:
             "seconds_per_epoch": summary["seconds_per_epoch"],
         }
         for stage in ("valid", "test"):
-            result |= {f"{stage}_{name}": value for name, value in summary[stage].items()}
+            for name, value in summary[stage].items():
+                if isinstance(value, list):  # an interval: two numeric columns
+                    result[f"{stage}_{name}_low"], result[f"{stage}_{name}_high"] = value
+                else:
+                    result[f"{stage}_{name}"] = value
     elif "seconds" in outcome:
         result["seconds"] = outcome["seconds"]
     return result

@@ -213,3 +213,64 @@ def ranking_metrics(ranks: pd.DataFrame, ks: tuple[int, ...] = RANKING_KS) -> di
     result |= {f"success@{k}": float(np.mean(best.to_numpy() <= k)) for k in ks}
     result |= {"queries": int(len(best)), "positives": int(len(ranks))}
     return result
+
+
+# ------------------------------------------------------------- adjusted and enrichment metrics
+# PyKEEN's definitions (Hoyt et al. 2022, "A unified framework for rank-based evaluation metrics
+# for link prediction"): under a random ranking a positive ranked among N candidates (itself
+# included) has E[rank] = (N + 1) / 2, E[1 / rank] = H(N) / N (H: harmonic number) and
+# E[rank <= k] = min(k, N) / N; a metric's expectation is the mean over positives. The adjusted
+# index (M - E[M]) / (best - E[M]) is 0 for a random ranking and 1 for a perfect one, whatever
+# the candidate counts, so a cold_target score can be set beside a random-split score.
+
+
+def harmonic_numbers(largest: int) -> np.ndarray:
+    """H(0) = 0, H(1) = 1, ..., H(largest)."""
+    return np.r_[0.0, np.cumsum(1.0 / np.arange(1, largest + 1))]
+
+
+def expected_ranking(candidates: np.ndarray, ks: tuple[int, ...] = RANKING_KS) -> dict[str, float]:
+    """Expected mean rank, MRR and Hits@k of a random ranking, ``candidates`` being each
+    positive's candidate count (itself included)."""
+    n = np.asarray(candidates, np.int64)
+    result = {"mr": float(np.mean((n + 1) / 2)), "mrr": float(np.mean(harmonic_numbers(int(n.max()))[n] / n))}
+    return result | {f"hits@{k}": float(np.mean(np.minimum(k, n) / n)) for k in ks}
+
+
+def _adjusted(value: float, expected: float, best: float = 1.0) -> float:
+    return float((value - expected) / (best - expected)) if best != expected else float("nan")
+
+
+def adjusted_ranking_metrics(ranks: pd.DataFrame, ks: tuple[int, ...] = RANKING_KS) -> dict[str, float]:
+    """AMRI, adjusted MRR and adjusted Hits@k of a per-positive table with columns ``rank``
+    (realistic) and ``candidates`` (the filtered candidates it was ranked among, itself excluded),
+    plus macro Hits@k (the mean over query nodes of each query's Hits@k)."""
+    rank = ranks["rank"].to_numpy(np.float64)
+    expected = expected_ranking(ranks["candidates"].to_numpy(np.int64) + 1, ks)
+    result = {
+        "amri": _adjusted(float(rank.mean()), expected["mr"]),  # the best mean rank is 1
+        "adjusted_mrr": _adjusted(float(np.mean(1 / rank)), expected["mrr"]),
+    }
+    result |= {f"adjusted_hits@{k}": _adjusted(float(np.mean(rank <= k)), expected[f"hits@{k}"]) for k in ks}
+    per_query = pd.DataFrame({"query": ranks["query"].to_numpy()} | {k: rank <= k for k in ks}).groupby("query")
+    return result | {f"macro_hits@{k}": float(per_query[k].mean().mean()) for k in ks}
+
+
+def enrichment(ranks: pd.DataFrame) -> dict[str, float]:
+    """Enrichment at the top of each query's ranking (Iyer et al. 2024): R-precision (the share of
+    a query's R best-ranked candidates that are its R positives, averaged over queries) and the
+    Fisher exact odds ratio of the pooled 2 x 2 table (in its query's top R or not) x (positive or
+    not), with its one-sided p-value."""
+    from scipy.stats import fisher_exact
+
+    ordered = ranks.sort_values(["query", "rank"], kind="stable")
+    groups = ordered.groupby("query", sort=False)
+    # the j-th best positive of a query sits after the candidates ranked above it
+    place = ordered["rank"].to_numpy(np.float64) - 1 + groups.cumcount().to_numpy() + 1
+    size = groups["rank"].transform("size").to_numpy()
+    top = pd.Series(place <= size).groupby(ordered["query"].to_numpy(), sort=False)
+    in_top, positives = top.sum().to_numpy(), top.size().to_numpy()
+    negatives = int(groups["candidates"].first().sum())
+    hit, total = int(in_top.sum()), int(positives.sum())
+    odds, p = fisher_exact([[hit, total - hit], [total - hit, negatives - (total - hit)]], alternative="greater")
+    return {"r_precision": float(np.mean(in_top / positives)), "odds_ratio": float(odds), "odds_ratio_p": float(p)}

@@ -24,3 +24,9 @@ MONITORS = ("hits", "auprc", "auroc", "bce")  # validation metrics that can pick
 LOSSES = ("bce", "bpr")
 MODES = ("full", "neighbor")  # full-graph message passing, or sampled 2-hop subgraphs
 NEGATIVE_MODES = ("batch", "global")  # paper Algorithm 1, or uniform over every allowed pair
+EVAL_NEGATIVES = ("uniform", "degree")  # stored valid/test negatives: Algorithm 1, or degree-corrected
+
+
+def negatives_key(stage: str, kind: str = "uniform") -> str:
+    """Where a split keeps a stage's stored negatives of ``kind``: ``valid`` or ``valid_degree``."""
+    return stage if kind == "uniform" else f"{stage}_{kind}"

@@ -238,12 +238,15 @@ def output_dir(final: str | os.PathLike, kind: str, overwrite: bool = False, **m
 
 def _recognised(path: Path, kind: str) -> bool:
     """Whether a single file is a motive output of ``kind`` (a parquet's schema metadata, a
-    Markdown file's first line)."""
+    Markdown file's first line, a JSON object's ``motive_kind``)."""
     try:
         if path.suffix == ".parquet":
             import pyarrow.parquet as pq
 
             return (pq.read_schema(path).metadata or {}).get(b"motive.kind") == kind.encode()
+        if path.suffix == ".json":
+            content = json.loads(path.read_text(encoding="utf-8"))
+            return isinstance(content, dict) and content.get("motive_kind") == kind
         if path.suffix in (".md", ".html"):
             with open(path, encoding="utf-8") as handle:
                 return handle.readline().strip() == MARKDOWN_TAG.format(kind=kind)

@@ -16,7 +16,7 @@ from motive.config import TrainConfig
 from motive.errors import MotiveError
 from motive.graph import Graph
 from motive.models import StageGraph
-from motive.names import STAGES
+from motive.names import STAGES, negatives_key
 
 
 @dataclass
@@ -67,7 +67,8 @@ def validation_view(split: splits.Split) -> splits.Split:
     pass no messages before the test stage either) and no test negatives, so nothing that
     selects settings can read a test pair."""
     st = np.where(split.subsets["st"] == "test", "withheld", split.subsets["st"])
-    return replace(split, subsets=split.subsets | {"st": st}, negatives={"valid": split.negatives["valid"]})
+    valid = {key: frame for key, frame in split.negatives.items() if key.split("_")[0] == "valid"}
+    return replace(split, subsets=split.subsets | {"st": st}, negatives=valid)
 
 
 def prepare(
@@ -85,10 +86,11 @@ def prepare(
     if "test" not in stage_names:
         split = validation_view(split)
     for stage in [name for name in ("valid", "test") if name in split.negatives]:
-        if len(split.negatives[stage]) < config.hits_k:
+        stored = split.negatives[negatives_key(stage, config.eval_negatives)]
+        if len(stored) < config.hits_k:
             raise MotiveError(
                 f"hits@{config.hits_k} needs at least {config.hits_k} negatives, the {stage} set has "
-                f"{len(split.negatives[stage])}; pass a smaller `hits_k` (the paper's 500 is ~1% of MOTIVE's test "
+                f"{len(stored)}; pass a smaller `hits_k` (the paper's 500 is ~1% of MOTIVE's test "
                 "pairs)"
             )
     stages = {stage: StageGraph.build(graph, split, stage).to(device) for stage in stage_names}

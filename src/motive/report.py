@@ -25,8 +25,34 @@ from motive.outputs import TEMP_TOKEN, check_target, markdown_header, output_dir
 
 HEADLINE = ("f1", "hits@{k}", "precision@{k}")  # the paper's Tables 3-4
 RANKING = ("auroc", "auprc", "mrr")
-FULL_RANKING = ("full_mrr", "full_map", "full_hits@10", "full_success@10")
-COMPARED = ("hits@{k}", "auprc")  # metrics of the paired best-vs-others comparison
+FULL_RANKING = ("full_mrr", "full_map", "full_hits@10", "full_success@10", "full_macro_hits@10")
+FULL_RANKING += ("full_adjusted_mrr", "full_amri", "full_adjusted_hits@10", "full_r_precision", "full_odds_ratio")
+COMPARED = ("hits@{k}", "auprc", "full_adjusted_mrr", "auroc")  # metrics of the paired best-vs-others comparison
+# What a sceptical reader looks at first: chance-adjusted full-ranking metrics (0 = random,
+# 1 = perfect, whatever the candidate count) and AUROC, with test-sample intervals.
+CREDIBLE = ("full_adjusted_mrr", "full_amri", "full_adjusted_hits@10", "auroc")
+BASELINE = "popularity"  # the degree-only score every model must beat
+
+
+def noise(table: pd.DataFrame, graph: str, split: str, model: str, metric: str) -> tuple[float, float]:
+    """A model's two noises on a test metric: the std over seeds (ddof=1; 0 for one seed) and the
+    half-width of its test-sample interval (mean over seeds of the bootstrap intervals; 0 without)."""
+    runs = table[
+        (table["graph"] == graph)
+        & (table["split"] == split)
+        & (table["model"] == model)
+        & table["status"].isin(["done", "reused"])
+    ]
+    values = runs[f"test_{metric}"].dropna() if f"test_{metric}" in runs else pd.Series(dtype=float)
+    seeds = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    low, high = f"test_{metric}_ci_low", f"test_{metric}_ci_high"
+    sample = float((runs[high] - runs[low]).mean() / 2) if low in runs and runs[low].notna().any() else 0.0
+    return seeds, sample
+
+
+def beyond_noise(table: pd.DataFrame, graph: str, split: str, better: str, other: str, metric: str, gap: float) -> bool:
+    """Whether a mean paired gap exceeds both models' seed noise and test-sample noise."""
+    return gap > max(*noise(table, graph, split, better, metric), *noise(table, graph, split, other, metric))
 
 
 REQUIRED_COLUMNS = ("graph", "split", "model", "seed", "run", "status", "error")
@@ -157,15 +183,17 @@ def paired_comparison(table: pd.DataFrame, graph: str, split: str, metric: str) 
         else:
             p_wilcoxon = float(wilcoxon(difference, zero_method="zsplit").pvalue) if len(difference) > 1 else 1.0
             p_sign = float(binomtest(int((nonzero > 0).sum()), len(nonzero), 0.5).pvalue)
+        gap = float(difference.mean()) if len(difference) else float("nan")
         rows.append(
             {
                 "best": best,
                 "model": model,
                 "seeds": len(difference),
-                "mean_difference": float(difference.mean()) if len(difference) else float("nan"),
+                "mean_difference": gap,
                 "wins": int((difference > 0).sum()),
                 "p_wilcoxon": p_wilcoxon,
                 "p_sign": p_sign,
+                "beyond_noise": "yes" if beyond_noise(table, graph, split, best, model, metric, gap) else "no",
             }
         )
     return pd.DataFrame(rows)
@@ -372,6 +400,7 @@ def report(results_dir: str | Path, out: str | Path, overwrite: bool = False) ->
     page = _page(results_dir, table)
     figures: dict[str, bytes] = {}
     for graph in dict.fromkeys(table["graph"]):
+        _credible(page, table, summary, graph)
         _metric_tables(page, table, summary, graph, k)
         for split in dict.fromkeys(table.loc[table["graph"] == graph, "split"]):
             _comparisons(page, table, graph, split, k)
@@ -409,6 +438,95 @@ def _page(results_dir: Path, table: pd.DataFrame) -> Page:
         "column is bold. A split's scores come from the run's stored 1:10 negatives; Hits@K as in the paper.",
     ]
     return Page(f"Experiment report: {experiment.get('description') or results_dir.name}", intro)
+
+
+def _credible(page: Page, table: pd.DataFrame, summary: pd.DataFrame, graph: str) -> None:
+    """The first table: chance-adjusted full-ranking metrics and AUROC per model and split, as
+    mean ± seed std (n) [mean test-sample interval], and one sentence per split on which models
+    beat popularity on AUROC by more than both noises."""
+    runs = table[(table["graph"] == graph) & table["status"].isin(["done", "reused"])]
+    metrics = [m for m in CREDIBLE if f"test_{m}" in runs and runs[f"test_{m}"].notna().any()]
+    if not metrics:
+        return
+    negatives = set(runs["eval_negatives"]) if "eval_negatives" in runs else {"uniform"}
+    auroc = "degree-corrected AUROC" if negatives == {"degree"} else "AUROC (uniform negatives)"
+    stats = summary[summary["graph"] == graph].set_index(["split", "model", "metric"])
+    splits = list(dict.fromkeys(runs["split"]))
+    header = ["model"] + [f"{split} {auroc if m == 'auroc' else m}" for split in splits for m in metrics]
+    body = []
+    for model in dict.fromkeys(runs["model"]):
+        cells = [(model, False)]
+        for split, metric in ((split, metric) for split in splits for metric in metrics):
+            cells.append((_credible_cell(stats, split, model, metric), False))
+        body.append(cells)
+    lead = (
+        "Cells: mean ± std over seeds (n) [mean over seeds of the 95% bootstrap interval over test query nodes]. "
+        "Adjusted metrics are 0 for a random ranking and 1 for a perfect one (PyKEEN's definitions); "
+        f"AUROC is on the split's stored {'/'.join(sorted(negatives))} negatives."
+    )
+    sentences = [_beats_popularity(table, graph, split, negatives) for split in splits]
+    page.table(f"Credible metrics, {graph}", header, body, [s for s in sentences if s], lead=lead)
+
+
+def _credible_cell(stats: pd.DataFrame, split: str, model: str, metric: str) -> str:
+    if (split, model, metric) not in stats.index:
+        return ""
+    entry = stats.loc[(split, model, metric)]
+    text = cell(entry["mean"], entry["std"], int(entry["n"]))
+    low, high = (split, model, f"{metric}_ci_low"), (split, model, f"{metric}_ci_high")
+    if low in stats.index and high in stats.index:
+        text += f" [{stats.loc[low, 'mean']:.4f}, {stats.loc[high, 'mean']:.4f}]"
+    return text
+
+
+def _beats_popularity(table: pd.DataFrame, graph: str, split: str, negatives: set[str]) -> str:
+    """One sentence: the models whose AUROC beats popularity's by more than seed and test noise."""
+    runs = table[(table["graph"] == graph) & (table["split"] == split) & table["status"].isin(["done", "reused"])]
+    if BASELINE not in set(runs["model"]) or "test_auroc" not in runs:
+        return f"{split}: no {BASELINE} run, so nothing is compared with the degree-only baseline."
+    means = runs.groupby("model", sort=False)["test_auroc"].mean()
+    base = means[BASELINE]
+    winners = [
+        model
+        for model, value in means.items()
+        if model != BASELINE and beyond_noise(table, graph, split, model, BASELINE, "auroc", value - base)
+    ]
+    others = [model for model in means.index if model not in winners and model != BASELINE]
+    kind = "degree-corrected negatives" if negatives == {"degree"} else "uniform negatives (not degree-corrected)"
+    said = f"{split}, under {kind}: " + (
+        f"{', '.join(winners)} beat{'s' if len(winners) == 1 else ''} popularity (AUROC {base:.3f})"
+        if winners
+        else f"no model beats popularity (AUROC {base:.3f})"
+    )
+    said += " by more than seed noise and test-sample noise"
+    return said + (f"; {', '.join(others)} do{'es' if len(others) == 1 else ''} not." if others else ".")
+
+
+def degree_figure(table: pd.DataFrame, graph: str) -> bytes | None:
+    """Full-ranking MRR by the training degree of the true partner (unseen, then quartiles), per
+    model and split: a model that only finds hubs has all its MRR in q4."""
+    import matplotlib.pyplot as plt
+
+    runs = table[(table["graph"] == graph) & table["status"].isin(["done", "reused"])]
+    bins = [b for b in ("unseen", "q1", "q2", "q3", "q4") if f"test_full_mrr_deg_{b}" in runs]
+    if not bins:
+        return None
+    splits = list(dict.fromkeys(runs["split"]))
+    figure, axes = plt.subplots(1, len(splits), figsize=(4.6 * len(splits), 3.8), squeeze=False, layout="constrained")
+    for ax, split in zip(axes[0], splits, strict=True):
+        group = runs[runs["split"] == split]
+        models = list(dict.fromkeys(group["model"]))
+        width = 0.8 / max(len(models), 1)
+        for index, model in enumerate(models):
+            values = [group.loc[group["model"] == model, f"test_full_mrr_deg_{b}"].mean() for b in bins]
+            ax.bar(np.arange(len(bins)) + index * width, values, width, label=model)
+        ax.set_xticks(np.arange(len(bins)) + 0.4 - width / 2, bins)
+        ax.set_title(split)
+        ax.set_xlabel("training degree of the true partner")
+        ax.set_ylabel("test full MRR")
+    axes[0][-1].legend(fontsize=7)
+    figure.suptitle(f"{graph}: full-ranking MRR by partner degree (mean over seeds)")
+    return _figure_png(figure)
 
 
 def _metric_tables(page: Page, table: pd.DataFrame, summary: pd.DataFrame, graph: str, k: int) -> None:
@@ -460,6 +578,9 @@ def _graph_figures(results_dir: Path, table: pd.DataFrame, summary: pd.DataFrame
     curves = curves_figure(results_dir, table, graph)
     if curves is not None:
         figures[f"curves_{graph}.png"] = curves
+    degrees = degree_figure(table, graph)
+    if degrees is not None:
+        figures[f"degree_{graph}.png"] = degrees
     for split in dict.fromkeys(table.loc[table["graph"] == graph, "split"]):
         part = summary[(summary["graph"] == graph) & (summary["split"] == split) & (summary["metric"] == f"hits@{k}")]
         if len(part):

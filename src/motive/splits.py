@@ -24,8 +24,8 @@ import pandas as pd
 from motive import layout
 from motive.errors import MotiveError
 from motive.graph import EDGE_COLUMNS, Graph
-from motive.names import COLD_SIDES, OFFICIAL_NAMES, SPLITS, STAGES, SUBSET_STAGE
-from motive.negatives import draw_eval_negatives
+from motive.names import COLD_SIDES, OFFICIAL_NAMES, SPLITS, STAGES, SUBSET_STAGE, negatives_key
+from motive.negatives import draw_degree_negatives, draw_eval_negatives
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,8 @@ class Split:
     graph_hash: str
     subsets: dict[str, np.ndarray]  # edge kind -> subset label per edge (graph order)
     node_stage: dict[str, np.ndarray]  # "source"/"target" -> first stage that may see each node
-    negatives: dict[str, pd.DataFrame] = field(default_factory=dict)  # "valid"/"test" -> source, target
+    # "valid"/"test" (uniform, Algorithm 1) and "valid_degree"/"test_degree" -> source, target
+    negatives: dict[str, pd.DataFrame] = field(default_factory=dict)
     negative_modes: dict[str, str] = field(default_factory=dict)  # mode that drew each stored set
 
     def supervision(self, graph: Graph, stage: str) -> tuple[np.ndarray, np.ndarray]:
@@ -212,6 +213,14 @@ def make_split(graph: Graph, config: SplitConfig) -> Split:
 def _attach_eval_negatives(graph: Graph, split: Split) -> None:
     for stage in ("valid", "test"):
         split.negatives[stage], split.negative_modes[stage] = draw_eval_negatives(graph, split, stage)
+    _attach_degree_negatives(graph, split)
+
+
+def _attach_degree_negatives(graph: Graph, split: Split) -> None:
+    """The degree-corrected negatives beside the uniform ones (drawn with an RNG of their own, so
+    the uniform sets are the same with or without them)."""
+    for stage in ("valid", "test"):
+        split.negatives[negatives_key(stage, "degree")] = draw_degree_negatives(graph, split, stage)
 
 
 # ---------------------------------------------------------------- I/O
@@ -281,8 +290,10 @@ def load_split(folder: str | Path, graph: Graph) -> Split:
         if len(stages) != sizes[side] or not stages.isin(range(len(STAGES))).all():
             raise MotiveError(f"{path}: expected {sizes[side]} node stages in 0..{len(STAGES) - 1}; {redo}")
         node_stage[side] = stages.to_numpy(np.int8)
-    for stage in ("valid", "test"):
+    for stage in ("valid", "test", "valid_degree", "test_degree"):
         path = folder / f"negatives_{stage}.parquet"
+        if stage.endswith("_degree") and not path.exists():
+            continue  # a split made before degree-corrected negatives: drawn below, as a new split would
         table = _read_table(path, ["source", "target"], redo)
         for side in ("source", "target"):
             ids = table[side]
@@ -292,6 +303,8 @@ def load_split(folder: str | Path, graph: Graph) -> Split:
                 )
         negatives[stage] = table
     split = Split(config, graph_hash, subsets, node_stage, negatives, meta.get("eval_negative_modes", {}))
+    if "test_degree" not in negatives:
+        _attach_degree_negatives(graph, split)
     recorded = meta.get("counts")
     if recorded is not None and split.counts() != recorded:
         kind = next(k for k in sorted(set(recorded) | set(split.counts())) if recorded.get(k) != split.counts().get(k))

@@ -42,6 +42,21 @@ from motive.runs import TIMING, Trained, load_run, summary_of, write_run
 log = logging.getLogger(__name__)
 
 
+def evaluator_of(config: TrainConfig, prepared: Prepared, ranking: bool | None = None) -> Evaluator:
+    """The run's evaluator: its split, hits@K, stored negatives and (unless ``ranking`` says
+    otherwise) the full ranking when ``ranking_eval`` is on."""
+    ranking = config.ranking_eval if ranking is None else ranking
+    return Evaluator(
+        prepared.graph,
+        prepared.split,
+        config.split,
+        config.hits_k,
+        ranking=ranking,
+        negatives=config.eval_negatives,
+        bootstrap=config.bootstrap,
+    )
+
+
 class Epochs:
     """One model's optimiser, training negatives and batches: ``run(rng)`` trains one epoch."""
 
@@ -109,7 +124,7 @@ def _fit(config: TrainConfig, prepared: Prepared, on_epoch: Callable[[int, float
         return Trained(model, [], 0)
     model.to(prepared.device)
     epochs = Epochs(config, prepared, model)
-    evaluator = Evaluator(prepared.graph, prepared.split, config.split, config.hits_k)
+    evaluator = evaluator_of(config, prepared, ranking=False)
     monitor_name = f"hits@{config.hits_k}" if config.monitor == "hits" else config.monitor
     best, best_epoch, best_state, history = -np.inf, 0, copy.deepcopy(model.state_dict()), []
     for epoch in range(1, config.epochs + 1):
@@ -166,8 +181,7 @@ def _run(config: TrainConfig, out: str | Path, overwrite: bool, marker: dict | N
         config = replace(config, split=prepared.split.config.split)  # the folder says which split it is
         check_model(config.model, config.split)
     trained = fit(config, prepared)
-    evaluator = Evaluator(prepared.graph, prepared.split, config.split, config.hits_k, ranking=config.ranking_eval)
-    evaluation = evaluator.evaluate(trained.model, prepared.stages)
+    evaluation = evaluator_of(config, prepared).evaluate(trained.model, prepared.stages)
     epoch_seconds = [h["seconds"] for h in trained.history]
     timing = {
         "seconds": round(time.perf_counter() - started, 2),
@@ -195,5 +209,4 @@ def evaluate_run(run_dir: str | Path, *, device: str = "auto", data: str | Path 
     loaded = load_run(run_dir, device=device, data=data)
     config, prepared = loaded.config, loaded.prepared
     with torch_threads(config.threads):
-        evaluator = Evaluator(prepared.graph, prepared.split, config.split, config.hits_k, ranking=config.ranking_eval)
-        return evaluator.evaluate(loaded.model, prepared.stages).metrics
+        return evaluator_of(config, prepared).evaluate(loaded.model, prepared.stages).metrics
