@@ -1,6 +1,7 @@
 """Hand-computed answers and a cross-check against scikit-learn."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
@@ -130,3 +131,40 @@ def test_ranking_metrics_hand_computed():
     assert result["map"] == pytest.approx(((1 + 0.5) / 2 + 0.5) / 2)
     assert result["success@1"] == 0.5 and result["success@10"] == 1.0
     assert (result["queries"], result["positives"]) == (2, 3)
+
+
+def random_and_perfect_rankings(rng, queries=400, per_query=3):
+    """Per-positive tables of a random scorer (ranks uniform among each query's candidates) and of
+    a perfect one, with candidate counts that differ between queries."""
+    candidates = np.repeat(rng.integers(20, 2000, queries), per_query)
+    query = np.repeat(np.arange(queries), per_query)
+    random_rank = np.floor(rng.random(len(query)) * (candidates + 1)) + 1
+    score = rng.random(len(query))
+    random = pd.DataFrame({"query": query, "rank": random_rank, "candidates": candidates, "score": score})
+    return random, random.assign(rank=1.0)
+
+
+def test_adjusted_metrics_are_zero_for_random_and_one_for_perfect_rankings():
+    random, perfect = random_and_perfect_rankings(np.random.default_rng(0), queries=4000)
+    chance = metrics.adjusted_ranking_metrics(random)
+    best = metrics.adjusted_ranking_metrics(perfect)
+    for name in ("amri", "adjusted_mrr", "adjusted_hits@10", "adjusted_hits@100"):
+        assert abs(chance[name]) < 0.02, (name, chance[name])
+        assert best[name] == pytest.approx(1.0)
+    assert metrics.ranking_metrics(random)["mrr"] > 0.005  # the raw MRR of chance is not 0
+
+
+def test_adjusted_metrics_and_enrichment_hand_computed():
+    # query a: positives at ranks 1 and 2 among 10 filtered candidates; query b: rank 5 among 20
+    ranks = pd.DataFrame({"query": ["a", "a", "b"], "rank": [1.0, 2.0, 5.0], "candidates": [10, 10, 20]})
+    adjusted = metrics.adjusted_ranking_metrics(ranks.assign(score=[3, 2, 1]), ks=(1, 10))
+    expected_rank = (6 + 6 + 11) / 3  # (N + 1) / 2 with N = candidates + 1
+    assert adjusted["amri"] == pytest.approx((8 / 3 - expected_rank) / (1 - expected_rank))
+    harmonic = {11: sum(1 / k for k in range(1, 12)), 21: sum(1 / k for k in range(1, 22))}
+    expected_mrr = (2 * harmonic[11] / 11 + harmonic[21] / 21) / 3
+    assert adjusted["adjusted_mrr"] == pytest.approx(((1 + 1 / 2 + 1 / 5) / 3 - expected_mrr) / (1 - expected_mrr))
+    assert adjusted["macro_hits@1"] == pytest.approx((1 / 2 + 0) / 2)
+    top = metrics.enrichment(ranks)
+    # a's second positive has one candidate above it: third in a's list, outside its top 2
+    assert top["r_precision"] == pytest.approx((1 / 2 + 0) / 2)
+    assert top["odds_ratio"] == pytest.approx(1 * (30 - 2) / (2 * 2))

@@ -108,3 +108,50 @@ def test_bpr_negatives_keep_the_query_node_and_are_never_positives(split_name):
     assert not is_member(neg_s * len(graph.targets) + neg_t, positive_keys(graph)).any()
     heads, tails = sampler.pools(s, t)
     assert np.isin(neg_t, tails).all() and np.isin(neg_s, heads).all()
+
+
+@pytest.fixture(scope="module")
+def motive_size():
+    """The MOTIVE-size synthetic graph (Table 2 counts), large enough to make an AUROC tight."""
+    return synth.generate(synth.SynthConfig(scale=1.0, seed=0))["st_expanded"]
+
+
+@pytest.mark.parametrize("split_name", ["random", "cold_source", "cold_target"])
+def test_degree_matched_negatives_leave_popularity_at_chance(motive_size, split_name):
+    from motive import metrics
+    from motive.models import StageGraph, build_model
+
+    split = splits.make_split(motive_size, splits.SplitConfig(split_name, 0))
+    stage = StageGraph.build(motive_size, split, "test")
+    popularity = build_model("popularity", stage)
+    s, t = split.supervision(motive_size, "test")
+    auroc = {}
+    for key in ("test", "test_degree"):
+        negatives = split.negatives[key]
+        sources, targets = np.r_[s, negatives["source"]], np.r_[t, negatives["target"]]
+        labels = np.r_[np.ones(len(s)), np.zeros(len(negatives))]
+        auroc[key] = metrics.auroc(popularity.score(stage, sources, targets), labels)
+    assert auroc["test"] > 0.65  # uniform negatives: degree alone looks like skill
+    assert abs(auroc["test_degree"] - 0.5) < 0.03
+    assert len(split.negatives["test_degree"]) == 10 * len(s)  # 1:10 at this size
+
+
+@pytest.mark.parametrize("split_name", ["random", "cold_source", "cold_target", "cold_both"])
+def test_degree_negatives_are_clean_stored_beside_the_uniform_ones_and_reproducible(tmp_path, split_name):
+    from motive import audit
+    from motive.negatives import draw_eval_negatives
+
+    graph = synth.generate(synth.SynthConfig(scale=0.1, seed=2))["st_expanded"]
+    split = splits.make_split(graph, splits.SplitConfig(split_name, 3))
+    assert audit.audit(graph, split).passed  # the audit checks every stored set, degree ones included
+    for stage in ("valid", "test"):
+        degree = split.negatives[f"{stage}_degree"]
+        keys = degree["source"].to_numpy() * len(graph.targets) + degree["target"].to_numpy()
+        assert len(degree) and len(np.unique(keys)) == len(keys) and not is_member(keys, positive_keys(graph)).any()
+        assert split.negatives[stage].equals(draw_eval_negatives(graph, split, stage)[0])  # uniform ones unchanged
+    splits.save_split(split, graph, tmp_path / "split")
+    assert (tmp_path / "split" / "negatives_test_degree.parquet").is_file()
+    assert splits.same_split(splits.load_split(tmp_path / "split", graph), split)
+    for stage in ("valid", "test"):  # a split saved before degree negatives existed gets the same ones
+        (tmp_path / "split" / f"negatives_{stage}_degree.parquet").unlink()
+    assert splits.same_split(splits.load_split(tmp_path / "split", graph), split)

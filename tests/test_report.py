@@ -132,3 +132,41 @@ def test_paired_comparison_by_seed():
 def test_report_needs_results(tmp_path):
     with pytest.raises(MotiveError, match="not an experiment's results folder"):
         report(tmp_path, tmp_path / "out")
+
+
+@pytest.fixture(scope="module")
+def degree_experiment(tmp_path_factory) -> Path:
+    """Degree-matched negatives and the full ranking, with popularity beside two models."""
+    root = tmp_path_factory.mktemp("credible")
+    assert main(["-q", "data", "synth", "--out", str(root / "data"), "--scale", "0.1", "--seed", "1"]) == 0
+    run_experiment(
+        data=root / "data",
+        out=root / "results",
+        models=["knn", "popularity", "mlp"],
+        splits=["random", "cold_source"],
+        seeds=2,
+        settings={"epochs": 3, "hits_k": 5, "ranking_eval": True, "eval_negatives": "degree", "bootstrap": 200},
+        progress=False,
+    )
+    return root / "results"
+
+
+def test_report_leads_with_credible_metrics_and_says_who_beats_popularity(degree_experiment, tmp_path):
+    written = report(degree_experiment, tmp_path / "report")
+    text = (tmp_path / "report" / "tables.md").read_text()
+    sections = re.findall(r"^## (.+)$", text, flags=re.M)
+    assert sections[0] == "Credible metrics, st_expanded" and sections[1].startswith("Test metrics")
+    credible = text.split("## Credible metrics, st_expanded")[1].split("\n## ")[0]
+    assert "cold_source degree-corrected AUROC" in credible and "random full_adjusted_mrr" in credible
+    table = pd.read_parquet(degree_experiment / "results.parquet")
+    knn = table[(table["model"] == "knn") & (table["split"] == "random")].iloc[0]
+    low, high = knn["test_full_adjusted_mrr_ci_low"], knn["test_full_adjusted_mrr_ci_high"]
+    assert low <= knn["test_full_adjusted_mrr"] <= high
+    assert f"[{low:.4f}, {high:.4f}]" in credible  # knn is seed-free: the mean interval is its own
+    for split in ("random", "cold_source"):  # one sentence per split naming popularity's AUROC
+        auroc = table[(table["model"] == "popularity") & (table["split"] == split)]["test_auroc"].mean()
+        assert f"{split}, under degree-corrected negatives: " in credible
+        assert f"popularity (AUROC {auroc:.3f}) by more than seed noise and test-sample noise" in credible
+    assert "degree_st_expanded.png" in written
+    comparison = text.split("test full_adjusted_mrr")[1]
+    assert "beyond_noise" in comparison.split("\n## ")[0]

@@ -30,7 +30,7 @@ predictions: a table with columns source, target, score (and stage: valid or tes
   every stored negative of the chosen kind (uniform or degree); source = compound key (InChIKey14),
   target = gene key, as in the graph's source.parquet / target.parquet; score: higher = more likely.
   A run's predictions.parquet has this form. The F1 threshold is chosen on the valid pairs.
-ranking (optional, for the full ranking): columns query, candidate, score: for every query node of
+ranking (optional, for the full ranking): columns query, candidate, score (and stage): for every query node of
   the valid and test stages (the compounds of their pairs; the genes for cold_target), every candidate
   of the other side that stage may see (known positives may be included; they are filtered).
 Missing pairs, duplicate pairs, NaN or infinite scores and unknown keys are refused, one line each.
@@ -49,17 +49,13 @@ class ScoreTable:
 
         self.n_targets, self.query_side = len(graph.targets), query_side
         self.graph, self.split, self.known = graph, split, positive_keys(graph)
-        # a stage column keeps each stage's scores apart (a pair can be scored at both stages)
-        staged = "stage" in predictions.columns
-        groups = predictions.groupby("stage", sort=False) if staged else [(None, predictions)]
-        self.pairs = {stage: _indexed(graph, part, ("source", "target"), "predictions") for stage, part in groups}
-        order = ("query", "candidate") if ranking is not None else None
-        self.ranking = None if ranking is None else _indexed(graph, ranking, order, "ranking", query_side)
+        self.pairs = _by_stage(graph, predictions, ("source", "target"), "predictions", query_side)
+        self.ranking = (
+            None if ranking is None else _by_stage(graph, ranking, ("query", "candidate"), "ranking", query_side)
+        )
 
     def score(self, stage, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
-        index = self.pairs.get(stage.stage if None not in self.pairs else None)
-        if index is None:
-            raise MotiveError(f"predictions: no rows of stage {stage.stage!r}; score the valid and the test pairs")
+        index = _of_stage(self.pairs, stage.stage, "predictions")
         return _lookup(index, sources * self.n_targets + targets, f"predictions: the {stage.stage} stage's")
 
     def score_blocks(self, stage, query_side: str, queries: np.ndarray, candidates: np.ndarray, block: int = 512):
@@ -81,11 +77,27 @@ class ScoreTable:
         s, t = self.split.supervision(self.graph, stage)
         own = np.sort(s * self.n_targets + t)
         optional = is_member(keys, self.known) & ~is_member(keys, own)
+        index = _of_stage(self.ranking, stage, "ranking")
         scores = np.full(len(keys), np.nan)
-        scores[~optional] = _lookup(self.ranking, keys[~optional], f"ranking: the {stage} stage's")
-        present = optional & is_member(keys, self.ranking[0])
-        scores[present] = _lookup(self.ranking, keys[present], "ranking")
+        scores[~optional] = _lookup(index, keys[~optional], f"ranking: the {stage} stage's")
+        present = optional & is_member(keys, index[0])
+        scores[present] = _lookup(index, keys[present], "ranking")
         return np.where(np.isnan(scores), -np.inf, scores)
+
+
+def _by_stage(graph: Graph, table: pd.DataFrame, columns, name: str, query_side: str) -> dict:
+    """A table's index per stage (a ``stage`` column keeps each stage's scores apart: a pair can be
+    scored at both stages, with other message edges), or one index for every stage (key None)."""
+    if "stage" not in table.columns:
+        return {None: _indexed(graph, table, columns, name, query_side)}
+    return {stage: _indexed(graph, part, columns, name, query_side) for stage, part in table.groupby("stage")}
+
+
+def _of_stage(indexes: dict, stage: str, name: str):
+    index = indexes.get(None, indexes.get(stage))
+    if index is None:
+        raise MotiveError(f"{name}: no rows of stage {stage!r}; score the valid and the test stage")
+    return index
 
 
 def _indexed(graph: Graph, table: pd.DataFrame, columns, name: str, query_side: str = "source"):

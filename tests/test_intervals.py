@@ -1,0 +1,69 @@
+"""Bootstrap intervals over query nodes (``motive/intervals.py``)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from motive import intervals, metrics
+
+
+def ranking(rng, queries):
+    candidates = np.repeat(rng.integers(50, 500, queries), 3)
+    rank = np.floor(rng.random(len(candidates)) ** 3 * candidates) + 1  # better than chance
+    return pd.DataFrame(
+        {
+            "query": np.repeat(np.arange(queries), 3),
+            "rank": rank,
+            "candidates": candidates,
+            "score": rng.random(len(candidates)),
+        }
+    )
+
+
+def width(bounds):
+    return bounds[1] - bounds[0]
+
+
+def test_ranking_intervals_hold_the_estimate_narrow_with_more_queries_and_repeat():
+    rng = np.random.default_rng(0)
+    small, large = ranking(rng, 100), ranking(rng, 1600)
+    for frame in (small, large):
+        point = metrics.ranking_metrics(frame) | metrics.adjusted_ranking_metrics(frame)
+        bounds = intervals.ranking_intervals(frame)
+        for name in ("mrr", "hits@10", "adjusted_mrr", "adjusted_hits@10", "amri", "map"):
+            assert bounds[name][0] <= point[name] <= bounds[name][1], name
+    narrow, wide = intervals.ranking_intervals(large), intervals.ranking_intervals(small)
+    for name in ("mrr", "adjusted_mrr", "amri"):
+        assert width(narrow[name]) < 0.5 * width(wide[name])  # 16x the queries: about 1/4 the width
+    assert intervals.ranking_intervals(small) == wide  # seeded
+
+
+def test_auroc_interval_holds_the_estimate_and_narrows():
+    rng = np.random.default_rng(1)
+    found = []
+    for queries in (50, 800):
+        query = np.repeat(np.arange(queries), 11)
+        labels = np.tile(np.r_[1, np.zeros(10)], queries).astype(np.int8)
+        scores = rng.normal(size=len(labels)) + labels * 0.8
+        scores[::7] = 0.0  # ties count half
+        bounds = intervals.auroc_interval(scores, labels, query)
+        assert bounds[0] <= metrics.auroc(scores, labels) <= bounds[1]
+        found.append(width(bounds))
+    assert found[1] < 0.5 * found[0]
+
+
+def test_one_resample_of_every_query_once_is_the_point_estimate(monkeypatch):
+    """With every query drawn exactly once the weighted formulas give the plain metrics."""
+    rng = np.random.default_rng(2)
+    frame = ranking(rng, 30)
+    monkeypatch.setattr(intervals, "resample_counts", lambda n, resamples, seed: iter([np.ones((1, n), int)]))
+    bounds = intervals.ranking_intervals(frame, resamples=1)
+    point = metrics.ranking_metrics(frame) | metrics.adjusted_ranking_metrics(frame)
+    for name in ("mrr", "hits@10", "adjusted_mrr", "amri", "map"):
+        assert bounds[name][0] == pytest.approx(point[name]) == bounds[name][1]
+    query = np.repeat(np.arange(30), 5)
+    labels = np.tile(np.r_[1, 0, 0, 0, 0], 30).astype(np.int8)
+    scores = np.round(rng.normal(size=150), 1)
+    assert intervals.auroc_interval(scores, labels, query, resamples=1)[0] == pytest.approx(
+        metrics.auroc(scores, labels)
+    )
