@@ -1,9 +1,10 @@
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from motive import layout, splits
+from motive import layout, splits, synth
 from motive.audit import audit
 from motive.errors import MotiveError
 from motive.names import GRAPH_TYPES
@@ -145,3 +146,26 @@ def test_bad_config():
         splits.SplitConfig("cold")
     with pytest.raises(MotiveError, match="must be three positive numbers"):
         splits.SplitConfig("random", ratios=(0.5, 0.5, 0.5))
+
+
+@pytest.mark.parametrize("negatives", ["uniform", "degree"])
+def test_split_frames_hold_every_labelled_pair_once(tmp_path, negatives):
+    from motive.cli import main
+
+    graph = synth.generate(synth.SynthConfig(scale=0.05, seed=2))["st_expanded"]
+    split = splits.make_split(graph, splits.SplitConfig("cold_source", 0))
+    frames = split.to_frames(graph, negatives)
+    counts = split.counts()["st"]
+    assert len(frames["train"]) == counts["message"] + counts["train"] and (frames["train"]["label"] == 1).all()
+    for stage in ("valid", "test"):
+        frame = frames[stage]
+        stored = split.negatives[stage if negatives == "uniform" else f"{stage}_degree"]
+        assert (frame["label"] == 1).sum() == counts[stage] and (frame["label"] == 0).sum() == len(stored)
+        assert set(frame["source"]) <= set(graph.sources.keys) and not frame.duplicated(["source", "target"]).any()
+    held_out = {graph.sources.keys[i] for i in np.flatnonzero(split.node_stage["source"] > 0)}
+    assert not held_out & set(frames["train"]["source"])  # a new compound is never in the training table
+    dataset = tmp_path / "data"
+    layout.write_dataset({"st_expanded": graph}, dataset)
+    argv = ["-q", "split", str(dataset), "--graph", "st_expanded", "--split", "cold_source"]
+    assert main([*argv, "--frames", str(tmp_path / "frames"), "--eval-negatives", negatives]) == 0
+    assert pd.read_parquet(tmp_path / "frames" / "test.parquet").equals(frames["test"])

@@ -113,9 +113,11 @@ def _data_stats(args: argparse.Namespace) -> None:
 
 
 def _split(args: argparse.Namespace) -> None:
-    from motive import audit, layout, splits
+    from motive import audit, layout, outputs, splits
     from motive.outputs import check_target
 
+    if args.frames:
+        check_target(args.frames, "split_frames", args.overwrite)
     graph = layout.read_graph(layout.graph_dir(args.data, args.graph, args.gene_type))
     config = splits.SplitConfig(args.split, args.seed, negative_mode=args.negative_mode)
     out = Path(args.out) if args.out else splits.default_dir(args.data, args.graph, config, args.gene_type)
@@ -138,6 +140,11 @@ def _split(args: argparse.Namespace) -> None:
         split, report = stored, audit.audit(graph, stored)
     else:
         split, report = audit.make_audited_split(graph, config, out, args.overwrite)
+    if args.frames:
+        with outputs.output_dir(args.frames, "split_frames", args.overwrite) as tmp:
+            for stage, frame in split.to_frames(graph, args.eval_negatives).items():
+                outputs.write_marked_parquet(frame, tmp / f"{stage}.parquet", "split_frames")
+        print(f"train / valid / test tables: {args.frames}")
     if args.export_official:
         if not official_exists:
             layout.write_graph(graph, official_graph)
@@ -479,6 +486,8 @@ def _split_parsers(commands) -> None:
     split.add_argument("--gene-type", default="orf", choices=GENE_TYPES)
     split.add_argument("--negative-mode", default="batch", choices=NEGATIVE_MODES)
     split.add_argument("--out", help="split folder (default: DATA/data/G/orf/splits/SPLIT/seed_N)")
+    split.add_argument("--frames", metavar="DIR", help="also write train/valid/test tables (TDC style) to DIR")
+    _settings(split, ("eval_negatives",))
     split.add_argument(
         "--export-official",
         metavar="DIR",

@@ -14,7 +14,7 @@ from typing import Any
 
 from motive import checks
 from motive.errors import MotiveError
-from motive.names import DEVICES, EVAL_NEGATIVES, GENE_TYPES, GRAPH_TYPES, LOSSES, MODES, MONITORS, SPLITS
+from motive.names import DEVICES, EVAL_NEGATIVES, GENE_TYPES, GRAPH_TYPES, LOSSES, MODES, MONITORS, SPLITS, TRACKERS
 
 
 def setting(
@@ -37,6 +37,12 @@ def setting(
 
 def _absolute(value: Any) -> str:
     return str(Path(value).resolve())  # absolute, so a run folder works from any folder
+
+
+def _location(value: Any) -> str:
+    """A folder made absolute (every worker of a grid writes to the same place); a URL as it is."""
+    text = str(value)
+    return text if ":" in text.split("/")[0] else _absolute(text)
 
 
 def _absolute_paths(value: Any) -> list[str]:
@@ -107,6 +113,13 @@ class TrainConfig:
         1000,
         "bootstrap resamples of the test query nodes for the intervals NAME_ci in metrics.json (0: none)",
         check=checks.nonnegative_int,
+    )
+    # Trackers record; they never change a number (and are not part of an experiment's run hash).
+    tracker: str = setting(
+        "none", "also log config, epochs and metrics to csv, tensorboard or mlflow", choices=TRACKERS
+    )
+    tracker_uri: str | None = setting(
+        None, "where the tracker writes (mlflow: else MLFLOW_TRACKING_URI; see motive.trackers)", check=_location
     )
     plugins: list = setting(
         [],

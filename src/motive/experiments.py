@@ -162,7 +162,7 @@ def check_types(config: dict, where: str = "") -> None:
 def run_hash(config: dict, graph_hash: str) -> str:
     """What a run's result depends on: its settings and the graph's content (not where the data
     folder lives, nor the device)."""
-    key = {name: value for name, value in config.items() if name not in ("data", "device")}
+    key = {name: value for name, value in config.items() if name not in ("data", "device", "tracker", "tracker_uri")}
     if key.get("split_dir"):
         key["split_dir"] = str(Path(key["split_dir"]).relative_to(Path(config["data"]).resolve()))
     text = json.dumps({"config": key, "graph": graph_hash}, sort_keys=True, default=list)
@@ -273,7 +273,8 @@ def execute(spec: RunSpec) -> dict:
         return {"status": "reused", "summary": summary}
     started = time.perf_counter()
     try:
-        summary = run(TrainConfig(**spec.config), spec.folder, marker={"config_hash": spec.config_hash})
+        group = Path(spec.folder).parent.parent.name  # the results folder: one tracker group per experiment
+        summary = run(TrainConfig(**spec.config), spec.folder, marker={"config_hash": spec.config_hash}, group=group)
     except Exception as error:  # recorded; the experiment goes on
         message = f"{type(error).__name__}: {error}".splitlines()[0]
         return {

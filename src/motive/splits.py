@@ -58,6 +58,28 @@ class Split:
     negatives: dict[str, pd.DataFrame] = field(default_factory=dict)
     negative_modes: dict[str, str] = field(default_factory=dict)  # mode that drew each stored set
 
+    def to_frames(self, graph: Graph, negatives: str = "uniform") -> dict[str, pd.DataFrame]:
+        """The split as TDC-style tables ``{"train", "valid", "test"}`` of (source, target, label,
+        subset), node keys as in the graph: train holds every training positive (``message``
+        pairs pass messages only, ``train`` pairs supervise; training negatives are drawn per
+        batch, so there are none), valid and test their positives and the stored negatives of
+        kind ``negatives`` (uniform or degree)."""
+        s, t = graph.endpoints("st")
+        keys = {"source": graph.sources.keys.to_numpy(), "target": graph.targets.keys.to_numpy()}
+        subsets = self.subsets["st"]
+        frames = {}
+        for stage, kept in (("train", ("message", "train")), ("valid", ("valid",)), ("test", ("test",))):
+            mask = np.isin(subsets, kept)
+            parts = [pd.DataFrame({"source": s[mask], "target": t[mask], "label": 1, "subset": subsets[mask]})]
+            if stage != "train":
+                stored = self.negatives[negatives_key(stage, negatives)]
+                parts.append(stored[["source", "target"]].assign(label=0, subset=f"{stage}_negative"))
+            frame = pd.concat(parts, ignore_index=True)
+            frame["source"] = keys["source"][frame["source"].to_numpy(np.int64)]
+            frame["target"] = keys["target"][frame["target"].to_numpy(np.int64)]
+            frames[stage] = frame.astype({"label": np.int8})
+        return frames
+
     def supervision(self, graph: Graph, stage: str) -> tuple[np.ndarray, np.ndarray]:
         s, t = graph.endpoints("st")
         mask = self.subsets["st"] == stage

@@ -21,7 +21,7 @@ import copy
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,7 @@ from motive.outputs import check_target
 from motive.parallel import torch_threads
 from motive.prepare import Prepared, prepare
 from motive.runs import TIMING, Trained, load_run, summary_of, write_run
+from motive.trackers import Tracker, make_tracker, numeric
 
 log = logging.getLogger(__name__)
 
@@ -105,15 +106,15 @@ class Epochs:
         return self.model(self.stage, torch.as_tensor(sources, device=device), torch.as_tensor(targets, device=device))
 
 
-def fit(config: TrainConfig, prepared: Prepared, *, on_epoch: Callable[[int, float], None] | None = None) -> Trained:
+def fit(config: TrainConfig, prepared: Prepared, *, on_epoch: Callable[[dict], None] | None = None) -> Trained:
     """Train; return the model at its best epoch, the history rows and the best epoch.
-    ``on_epoch(epoch, validation value)`` is called after every epoch (a tuner prunes from it by
-    raising)."""
+    ``on_epoch(row)`` is called after every epoch with its history row (epoch, train_loss,
+    valid_MONITOR, seconds): a tracker logs it, a tuner prunes from it by raising."""
     with torch_threads(config.threads):
         return _fit(config, prepared, on_epoch)
 
 
-def _fit(config: TrainConfig, prepared: Prepared, on_epoch: Callable[[int, float], None] | None) -> Trained:
+def _fit(config: TrainConfig, prepared: Prepared, on_epoch: Callable[[dict], None] | None) -> Trained:
     # Same seed, same numbers on CPU (MKL otherwise varies in the last bits); CUDA's scatter
     # kernels have no deterministic variant, so GPU runs agree only to rounding.
     torch.use_deterministic_algorithms(prepared.device.type == "cpu")
@@ -144,7 +145,7 @@ def _fit(config: TrainConfig, prepared: Prepared, on_epoch: Callable[[int, float
         if value > best:
             best, best_epoch, best_state = value, epoch, copy.deepcopy(model.state_dict())
         if on_epoch is not None:
-            on_epoch(epoch, value)
+            on_epoch(history[-1])
         if epoch % 10 == 0 or epoch == 1:
             log.info(
                 "epoch %d: loss %.4f, valid %s %.4f (best %.4f at %d)",
@@ -162,15 +163,36 @@ def _fit(config: TrainConfig, prepared: Prepared, on_epoch: Callable[[int, float
     return Trained(model, history, best_epoch)
 
 
-def run(config: TrainConfig, out: str | Path, *, overwrite: bool = False, marker: dict | None = None) -> dict:
+def run(
+    config: TrainConfig,
+    out: str | Path,
+    *,
+    overwrite: bool = False,
+    marker: dict | None = None,
+    group: str | None = None,
+) -> dict:
     """Train and evaluate one (model, split, seed); write the run directory atomically
-    (``marker``: extra fields for its motive.json, e.g. an experiment's config hash). Returns the
-    summary: metrics.json's content plus the timings of timing.json."""
-    with torch_threads(config.threads):
-        return _run(config, out, overwrite, marker)
+    (``marker``: extra fields for its motive.json, e.g. an experiment's config hash; ``group``: the
+    tracker's experiment, ``motive`` for a lone run). Returns the summary: metrics.json's content
+    plus the timings of timing.json."""
+    tracker = make_tracker(config.tracker, config.tracker_uri)
+    tracker.start_run(group or "motive", Path(out).name, asdict(config))
+    finished = False
+    try:
+        with torch_threads(config.threads):
+            summary = _run(config, out, overwrite, marker, tracker)
+        finished = True
+    finally:
+        tracker.end_run(finished)
+    return summary
 
 
-def _run(config: TrainConfig, out: str | Path, overwrite: bool, marker: dict | None) -> dict:
+def tracked(row: dict) -> dict[str, float]:
+    """What a tracker logs of an epoch's history row: the training loss and validation values."""
+    return {name: value for name, value in row.items() if name == "train_loss" or name.startswith("valid_")}
+
+
+def _run(config: TrainConfig, out: str | Path, overwrite: bool, marker: dict | None, tracker: Tracker) -> dict:
     started = time.perf_counter()
     check_target(out, "run", overwrite)  # fail now, not after training
     load_plugins(config.plugins)  # before anything looks the model up
@@ -180,7 +202,7 @@ def _run(config: TrainConfig, out: str | Path, overwrite: bool, marker: dict | N
     if config.split_dir is not None:
         config = replace(config, split=prepared.split.config.split)  # the folder says which split it is
         check_model(config.model, config.split)
-    trained = fit(config, prepared)
+    trained = fit(config, prepared, on_epoch=lambda row: tracker.log_metrics(tracked(row), step=row["epoch"]))
     evaluation = evaluator_of(config, prepared).evaluate(trained.model, prepared.stages)
     epoch_seconds = [h["seconds"] for h in trained.history]
     timing = {
@@ -190,6 +212,7 @@ def _run(config: TrainConfig, out: str | Path, overwrite: bool, marker: dict | N
     }
     # Timings live in timing.json, so metrics.json is the same bytes for the same config.
     summary = summary_of(config, prepared, trained, evaluation)
+    tracker.log_metrics(numeric(summary["valid"], "final_valid_") | numeric(summary["test"], "test_"))
     write_run(
         out,
         config=config,

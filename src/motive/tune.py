@@ -28,7 +28,8 @@ from motive.errors import MotiveError
 from motive.models import REGISTRY, build_model, check_model, load_plugins
 from motive.outputs import own_file, reopen_dir, write_marked_parquet
 from motive.prepare import Prepared, prepare
-from motive.train import fit
+from motive.trackers import make_tracker
+from motive.train import fit, tracked
 
 log = logging.getLogger(__name__)
 LR = {"low": 1e-6, "high": 1e-2, "log": True}  # paper's search space
@@ -70,7 +71,7 @@ def settings_of(params: dict) -> dict:
     return settings
 
 
-def objective_value(base: dict, prepared: Prepared, trial, prune: bool) -> float:
+def objective_value(base: dict, prepared: Prepared, trial, prune: bool, study_name: str = "motive-tune") -> float:
     """Train one trial on the validation view (``prepared``: the graph, split and stages every
     trial shares, made once per process); return its best validation value."""
     import optuna
@@ -78,17 +79,27 @@ def objective_value(base: dict, prepared: Prepared, trial, prune: bool) -> float
     config = TrainConfig(**(base | suggest(trial, space_of(base["model"]))))
     started = time.perf_counter()
 
-    def report(epoch: int, value: float) -> None:
-        trial.report(value, epoch)
-        if prune and trial.should_prune():
-            raise optuna.TrialPruned(f"pruned at epoch {epoch}")
+    tracker = make_tracker(config.tracker, config.tracker_uri)
+    tracker.start_run(study_name, f"trial-{trial.number}", asdict(config))
 
-    trained = fit(config, prepared, on_epoch=report)
-    column = next(c for c in trained.history[0] if c.startswith("valid_"))
+    def report(row: dict) -> None:
+        tracker.log_metrics(tracked(row), step=row["epoch"])
+        value = next(v for name, v in row.items() if name.startswith("valid_"))
+        trial.report(value, row["epoch"])
+        if prune and trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at epoch {row['epoch']}")
+
+    try:
+        trained = fit(config, prepared, on_epoch=report)
+        column = next(c for c in trained.history[0] if c.startswith("valid_"))
+        best = float(max(h[column] for h in trained.history))
+        tracker.log_metrics({f"best_{column}": best})
+    finally:
+        tracker.end_run()
     trial.set_user_attr("best_epoch", trained.best_epoch)
     trial.set_user_attr("epochs_run", len(trained.history))
     trial.set_user_attr("seconds", round(time.perf_counter() - started, 2))
-    return float(max(h[column] for h in trained.history))
+    return best
 
 
 def _study(storage: str, name: str, sampler: str, seed: int, create: bool):
@@ -125,7 +136,7 @@ def optimize(
     load_plugins(base["plugins"])
     prepared = prepare(TrainConfig(**base), stage_names=("train", "valid"))  # what a trial's settings do not change
     study.optimize(
-        lambda trial: objective_value(base, prepared, trial, prune),
+        lambda trial: objective_value(base, prepared, trial, prune, name),
         n_trials=trials,
         catch=(MotiveError,),
         gc_after_trial=True,
