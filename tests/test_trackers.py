@@ -65,7 +65,10 @@ def test_a_grid_logs_every_run_to_one_mlflow_experiment_without_changing_its_run
     common = dict(data=dataset, models=["mlp", "popularity"], splits=["cold_source"], seeds=2, progress=False)
     plain = run_experiment(**common, out=tmp_path / "plain", settings={"epochs": 2, "hits_k": 5})
     tracked = run_experiment(
-        **common, out=tmp_path / "grid", settings={"epochs": 2, "hits_k": 5, "tracker": "mlflow", "tracker_uri": uri}
+        **common,
+        out=tmp_path / "grid",
+        settings={"epochs": 2, "hits_k": 5, "tracker": "mlflow", "tracker_uri": uri},
+        workers=2,  # two processes log to one new database: its tables are made once, before them
     )
     assert tracked["config_hash"].tolist() == plain["config_hash"].tolist()  # trackers record, never change a run
     client = MlflowClient(uri)

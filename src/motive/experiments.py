@@ -36,6 +36,7 @@ from motive.errors import MotiveError
 from motive.names import COLD_SIDES, GRAPH_TYPES, OFFICIAL_NAMES
 from motive.outputs import own_file, read_marker, reopen_dir, write_marked_parquet
 from motive.parallel import cluster_client
+from motive.trackers import make_tracker
 
 log = logging.getLogger(__name__)
 PRESETS_DIR = Path(__file__).parent / "presets"
@@ -435,6 +436,8 @@ def run_experiment(
     recorded |= {"seeds": seeds if isinstance(seeds, int) else list(seeds), "settings": grid.settings}
     recorded["plugins"] = grid.plugins
     with exclusive(out):
+        for tracker, uri in {(s.config["tracker"], s.config["tracker_uri"]) for s in specs if not s.refusal}:
+            make_tracker(tracker, uri).prepare(out.name)  # once, before several workers log to it
         return _run_grid(out, recorded, specs, workers, cluster, progress)
 
 

@@ -48,6 +48,9 @@ def numeric(values: dict, prefix: str = "") -> dict[str, float]:
 class Tracker:
     """No tracking (``tracker: none``); the interface every tracker implements."""
 
+    def prepare(self, group: str) -> None:
+        """Make the group's store once, before runs in several processes log to it."""
+
     def start_run(self, group: str, name: str, params: dict) -> None:
         pass
 
@@ -109,15 +112,20 @@ class MlflowTracker(Tracker):
         self.mlflow = mlflow
         self.uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or "file:./mlruns"
 
-    def start_run(self, group: str, name: str, params: dict) -> None:
+    def prepare(self, group: str) -> str:
+        """The MLflow experiment ``group``, created (with its database tables) if absent: a grid
+        calls this once before its workers log, so they never race to create the store."""
         from mlflow.tracking import MlflowClient
 
         self.client = MlflowClient(self.uri)
         try:
             experiment = self.client.get_experiment_by_name(group)
-            experiment_id = experiment.experiment_id if experiment else self.client.create_experiment(group)
+            return experiment.experiment_id if experiment else self.client.create_experiment(group)
         except self.mlflow.exceptions.MlflowException as error:
             raise MotiveError(f"tracker mlflow: {self.uri}: {str(error).splitlines()[0][:200]}") from None
+
+    def start_run(self, group: str, name: str, params: dict) -> None:
+        experiment_id = self.prepare(group)
         self.run_id = self.client.create_run(experiment_id, run_name=name).info.run_id
         for key, value in flat_params(params).items():
             self.client.log_param(self.run_id, key, value)

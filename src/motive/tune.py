@@ -213,6 +213,7 @@ def tune(
             f"study {name!r} in {storage} was made for other data or settings; pass another `study` or the same "
             "settings"
         )
+    make_tracker(base["tracker"], base["tracker_uri"]).prepare(name)  # once, before trials in several processes
     started = time.perf_counter()
     before = len(created.trials)
     _run_trials(storage, name, base, trials, sampler, seed, prune, workers, cluster, progress)
