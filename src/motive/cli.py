@@ -32,7 +32,7 @@ from pathlib import Path
 from motive import checks
 from motive.config import MODEL_SETTINGS, SETTINGS, TUNE_FIXED, add_options, settings_from
 from motive.errors import MotiveError
-from motive.names import DEVICES, GENE_TYPES, GRAPH_TYPES, NEGATIVE_MODES, SPLITS
+from motive.names import DEVICES, GENE_TYPES, GRAPH_TYPES, NEGATIVE_MODES, SIGNAL_VIEWS, SPLITS
 
 log = logging.getLogger("motive")
 
@@ -78,15 +78,18 @@ def _data_build_inputs(args: argparse.Namespace) -> None:
 def _data_synth(args: argparse.Namespace) -> None:
     from motive import layout, synth
     from motive.outputs import check_target, output_dir
+    from motive.views import STRUCTURE_FILE
 
     check_target(args.out, "dataset", args.overwrite)
-    config = synth.SynthConfig(scale=args.scale, seed=args.seed, signal=args.signal)
+    config = synth.SynthConfig(scale=args.scale, seed=args.seed, signal=args.signal, signal_view=args.signal_view)
     try:
-        graphs = synth.generate(config)
+        graphs, structure = synth.generate_with_views(config)
     except ValueError as error:
         raise MotiveError(f"--scale/--signal: {error}") from None
     with output_dir(args.out, "dataset", args.overwrite) as tmp:
         layout.write_dataset(graphs, tmp, "orf")
+        (tmp / STRUCTURE_FILE).parent.mkdir()
+        structure.to_parquet(tmp / STRUCTURE_FILE)
         description = synth.describe(config) | {"graph_hashes": {gt: g.content_hash() for gt, g in graphs.items()}}
         (tmp / "dataset.json").write_text(json.dumps(description, indent=2) + "\n")
     _print_table(graphs)
@@ -466,6 +469,9 @@ def _data_parsers(commands) -> None:
     synth.add_argument("--scale", type=POSITIVE_FLOAT, default=1.0, help="1 = MOTIVE's Table 2 counts")
     synth.add_argument("--seed", type=NONNEGATIVE_INT, default=0)
     synth.add_argument("--signal", type=FRACTION, default=0.5, help="share of feature variance from the latent (0..1)")
+    synth.add_argument(
+        "--signal-view", default="profile", choices=SIGNAL_VIEWS, help="the compound view that carries the latent"
+    )
     _overwrite(synth)
     synth.set_defaults(run=_data_synth)
 

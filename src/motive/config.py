@@ -14,7 +14,18 @@ from typing import Any
 
 from motive import checks
 from motive.errors import MotiveError
-from motive.names import DEVICES, EVAL_NEGATIVES, GENE_TYPES, GRAPH_TYPES, LOSSES, MODES, MONITORS, SPLITS, TRACKERS
+from motive.names import (
+    DEVICES,
+    EVAL_NEGATIVES,
+    GENE_TYPES,
+    GRAPH_TYPES,
+    LINK_VIEWS,
+    LOSSES,
+    MODES,
+    MONITORS,
+    SPLITS,
+    TRACKERS,
+)
 
 
 def setting(
@@ -37,6 +48,12 @@ def setting(
 
 def _absolute(value: Any) -> str:
     return str(Path(value).resolve())  # absolute, so a run folder works from any folder
+
+
+def _views(value: Any) -> dict:
+    from motive.views import check_views
+
+    return check_views(checks.json_object(value))
 
 
 def _location(value: Any) -> str:
@@ -86,6 +103,18 @@ class TrainConfig:
         check=checks.fanouts,
         option={"nargs": "+", "type": checks.fanout},
     )
+    # Feature views per node type (motive.views): the profile, the compound structure, or both.
+    views: dict = setting(
+        {"source": ["profile"], "target": ["profile"]},
+        'JSON views per node type, e.g. \'{"source": ["profile", "structure"]}\' (structure: Morgan bits)',
+        check=_views,
+    )
+    # Similarity links: every compound a stage may see joins its link_k most similar visible
+    # compounds in this view (features only, the same at every stage and in predict).
+    link_view: str = setting(
+        "none", "compound-compound similarity links from this view (none: no links)", choices=LINK_VIEWS
+    )
+    link_k: int = setting(5, "similar compounds each compound is linked to (with link_view)", check=checks.positive_int)
     device: str = setting(
         "auto", "auto: cuda when a GPU is visible (runs are bitwise reproducible on cpu only)", choices=DEVICES
     )

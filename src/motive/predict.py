@@ -74,9 +74,11 @@ def load_run(run_dir: str | Path, device: str = "auto", data: str | Path | None 
 
 
 def read_profiles(
-    profiles: str | Path | pd.DataFrame, side: str, feature_names: list[str]
+    profiles: str | Path | pd.DataFrame, side: str, feature_names: list[str], structure_only: bool = False
 ) -> tuple[pd.Index, np.ndarray, pd.Series | None]:
-    """Keys, float32 features in the run's column order, and the ``smiles`` column if any."""
+    """Keys, float32 features in the run's column order, and the ``smiles`` column if any. With
+    ``structure_only`` (a run that reads compound structures) a table of keys and ``smiles``
+    without any feature column is accepted: its features are then None (no profile)."""
     where = profiles if not isinstance(profiles, pd.DataFrame) else f"{side} profiles"
     frame = profiles if isinstance(profiles, pd.DataFrame) else read_table(profiles)
     key = KEY_COLUMNS[side]
@@ -96,6 +98,8 @@ def read_profiles(
         )
     smiles = frame["smiles"].astype(str) if "smiles" in frame.columns else None
     columns = [c for c in frame.columns if not str(c).startswith("Metadata_") and c != "smiles"]
+    if structure_only and not columns and smiles is not None:  # structures only: no profile
+        return frame.index, None, smiles
     missing = [n for n in feature_names if n not in columns]
     extra = [c for c in columns if c not in set(feature_names)]
     if missing or extra:
@@ -170,10 +174,13 @@ def extend_stage(
     edges: pd.DataFrame | None = None,
     smiles: pd.Series | None = None,
     allow_existing: bool = False,
+    has_profile: np.ndarray | None = None,
 ):
     """``stage`` (the run's test-stage graph) with the new nodes of ``side`` appended; returns
     (stage, node ids of ``keys``). Existing keys are refused unless ``allow_existing`` (then they
-    are the graph's own nodes, with the graph's features and edges)."""
+    are the graph's own nodes, with the graph's features and edges). New compounds get the run's
+    views (the structure from ``smiles``; ``has_profile`` false masks a profile out) and, when the
+    run has similarity links, the links the same rule gives over the graph's compounds and them."""
     import torch
 
     from motive.models import StageGraph
@@ -239,8 +246,63 @@ def extend_stage(
             else:  # same-type relation: both directions in one edge list
                 a, b = message[relation]
                 message[relation] = (np.r_[a, node_ids], np.r_[b, query_ids[chosen]])
-    extended = StageGraph.from_edges("test", stage.split_name, x_all, message).to(stage.device)
-    return extended, ids
+    views, masks = _extended_views(run, stage, side, new, smiles, has_profile)
+    if side == "source" and run.config.link_view != "none":
+        message[("source", f"similar_{run.config.link_view}", "source")] = _links(run, x_all, masks, new, smiles)
+    extended = StageGraph.from_edges("test", stage.split_name, x_all, message, views=views, masks=masks)
+    return extended.to(stage.device), ids
+
+
+def _links(run: LoadedRun, x_all: dict, masks: dict, new: np.ndarray, smiles) -> tuple[np.ndarray, np.ndarray]:
+    """The run's similarity links over the graph's compounds and the new ones: the rule held-out
+    compounds get at the test stage, applied to the extended set (every compound visible)."""
+    from motive.views import similarity_links
+
+    view = run.config.link_view
+    if view == "profile":
+        matrix = x_all["source"].cpu().numpy()
+        given = masks.get("source", {}).get("profile")
+        mask = np.ones(len(matrix), bool) if given is None else given.cpu().numpy()
+    else:
+        matrix, mask = _link_view(run, new, smiles)
+    return similarity_links(view, matrix, mask, np.ones(len(matrix), bool), run.config.link_k)
+
+
+def _structures(smiles: pd.Series | None, count: int, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Morgan bits of the new compounds' SMILES (zeros and masked out where absent or unparsed)."""
+    from motive.views import fingerprints
+
+    if smiles is None:
+        return np.zeros((len(new), count), np.uint8), np.zeros(len(new), bool)
+    return fingerprints(smiles.to_numpy()[new].tolist(), bits=count)
+
+
+def _extended_views(run: LoadedRun, stage, side: str, new: np.ndarray, smiles, has_profile) -> tuple[dict, dict]:
+    """The stage's views and masks with rows for the new nodes appended."""
+    import torch
+
+    views = {t: dict(named) for t, named in stage.views.items()}
+    masks = {t: dict(named) for t, named in stage.masks.items()}
+    given = np.ones(len(new), bool) if has_profile is None else np.asarray(has_profile)[new]
+    if not given.all() or "profile" in masks.get(side, {}):
+        old = masks.get(side, {}).get("profile", torch.ones(stage.num_nodes[side], dtype=torch.bool))
+        masks.setdefault(side, {})["profile"] = torch.cat([old.cpu(), torch.as_tensor(given)])
+    for name, matrix in stage.views.get(side, {}).items():
+        bits, parsed = _structures(smiles, matrix.shape[1], new)
+        views[side][name] = torch.cat([matrix.cpu(), torch.as_tensor(bits, dtype=matrix.dtype)])
+        masks[side][name] = torch.cat([masks[side][name].cpu(), torch.as_tensor(parsed)])
+    return views, masks
+
+
+def _link_view(run: LoadedRun, new: np.ndarray, smiles) -> tuple[np.ndarray, np.ndarray]:
+    """The link view of the graph's compounds and the new ones (structure from SMILES)."""
+    from motive.prepare import link_features
+    from motive.views import node_views
+
+    views = node_views(run.config.data, run.graph, run.config.views)
+    _, _, matrix, mask = link_features(run.config, run.graph, views)
+    bits, parsed = _structures(smiles, matrix.shape[1], new)
+    return np.r_[matrix, bits.astype(matrix.dtype)], np.r_[mask, parsed]
 
 
 def read_edges(path: str | Path | pd.DataFrame) -> pd.DataFrame:
@@ -331,12 +393,27 @@ def predict(
     loaded = run if isinstance(run, LoadedRun) else load_run(run, device, data)
     side = "source" if compounds is not None else "target"
     other = "target" if side == "source" else "source"
-    keys, x, smiles = read_profiles(compounds if compounds is not None else genes, side, loaded.feature_names[side])
+    structure_only = side == "source" and "structure" in loaded.config.views["source"]
+    table = compounds if compounds is not None else genes
+    keys, x, smiles = read_profiles(table, side, loaded.feature_names[side], structure_only)
+    has_profile = None if x is not None else np.zeros(len(keys), bool)
+    if x is None:  # structures only: zero profiles, masked out
+        x = np.zeros((len(keys), len(loaded.feature_names[side])), np.float32)
     stage, ids = extend_stage(
-        loaded, loaded.stage, side, keys, x, read_edges(edges) if edges is not None else None, smiles, allow_existing
+        loaded,
+        loaded.stage,
+        side,
+        keys,
+        x,
+        read_edges(edges) if edges is not None else None,
+        smiles,
+        allow_existing,
+        has_profile,
     )
     known = KnownPairs(loaded)
     nearest_similarity, nearest_key = applicability(loaded, side, x)
+    if has_profile is not None:
+        nearest_similarity = np.where(has_profile, nearest_similarity, np.nan)
     candidate_keys = (loaded.graph.targets if other == "target" else loaded.graph.sources).keys.to_numpy()
     candidates = np.arange(len(candidate_keys))
     frames = []

@@ -17,6 +17,7 @@ from motive.errors import MotiveError
 from motive.graph import Graph
 from motive.models import StageGraph
 from motive.names import STAGES, negatives_key
+from motive.views import node_views
 
 
 @dataclass
@@ -71,6 +72,17 @@ def validation_view(split: splits.Split) -> splits.Split:
     return replace(split, subsets=split.subsets | {"st": st}, negatives=valid)
 
 
+def link_features(config: TrainConfig, graph: Graph, views: dict) -> tuple | None:
+    """(view, k, matrix, mask) of the run's similarity links, or None without them."""
+    if config.link_view == "none":
+        return None
+    if config.link_view == "profile":
+        return "profile", config.link_k, graph.sources.x, np.ones(len(graph.sources), bool)
+    chosen = {"source": [config.link_view], "target": ["profile"]}
+    found = views["source"].get(config.link_view) or node_views(config.data, graph, chosen)["source"][config.link_view]
+    return (config.link_view, config.link_k, *found)
+
+
 def prepare(
     config: TrainConfig, *, expected_hash: str | None = None, stage_names: tuple[str, ...] = STAGES
 ) -> Prepared:
@@ -93,5 +105,7 @@ def prepare(
                 f"{len(stored)}; pass a smaller `hits_k` (the paper's 500 is ~1% of MOTIVE's test "
                 "pairs)"
             )
-    stages = {stage: StageGraph.build(graph, split, stage).to(device) for stage in stage_names}
+    views = node_views(config.data, graph, config.views)
+    links = link_features(config, graph, views)
+    stages = {stage: StageGraph.build(graph, split, stage, views, links).to(device) for stage in stage_names}
     return Prepared(graph, graph_hash, split, stages)

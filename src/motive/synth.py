@@ -29,7 +29,7 @@ import pandas as pd
 
 from motive.build import MAX_DEGREE
 from motive.graph import Graph, NodeTable
-from motive.names import GRAPH_TYPES
+from motive.names import GRAPH_TYPES, SIGNAL_VIEWS
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,10 @@ class SynthConfig:
     source_dim: int = TABLE2["source_dim"]
     target_dim: int = TABLE2["target_dim"]
     max_degree: int = MAX_DEGREE
+    # Which view carries the latent: profile (as before views existed), structure (then the
+    # profile is pure noise) or both. The structure view is ``structure_bits`` binary features.
+    signal_view: str = "profile"
+    structure_bits: int = 256
 
 
 def _counts(scale: float) -> dict[str, int]:
@@ -197,6 +201,23 @@ def _source_keys(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def generate(config: SynthConfig = SynthConfig()) -> dict[str, Graph]:
     """All four graph types of one synthetic dataset; deterministic given the config."""
+    return generate_with_views(config)[0]
+
+
+def structure_bits(config: SynthConfig, z_s: np.ndarray) -> np.ndarray:
+    """Binary structure features of the compounds: ``sqrt(s) * standardize(z @ Q) + sqrt(1 - s) *
+    noise > 1`` (about 16% of bits set), s = signal when the structure carries it, else 0. Drawn
+    with a generator of its own, so the graphs are the same with or without them."""
+    rng = np.random.default_rng([config.seed, 0x5354])
+    signal = config.signal if config.signal_view in ("structure", "both") else 0.0
+    values = _features(rng, z_s, config.structure_bits, signal)
+    return (values > 1.0).astype(np.uint8)
+
+
+def generate_with_views(config: SynthConfig = SynthConfig()) -> tuple[dict[str, Graph], pd.DataFrame]:
+    """The four graph types and the compounds' structure view (index: compound key)."""
+    if config.signal_view not in SIGNAL_VIEWS:
+        raise ValueError(f"signal view must be one of {', '.join(SIGNAL_VIEWS)}, got {config.signal_view!r}")
     if not 0.0 <= config.signal <= 1.0:
         raise ValueError(f"signal must be within [0, 1], got {config.signal}")
     if config.scale <= 0:
@@ -221,8 +242,9 @@ def generate(config: SynthConfig = SynthConfig()) -> dict[str, Graph]:
         rng, counts["tt"], np.arange(n_t), np.arange(n_t), z_t, z_t, config.affinity, config.max_degree, True
     )
 
-    log.info("drawing features (signal=%.2f)", config.signal)
-    sources = NodeTable(pd.Index(_source_keys(rng, n_s)), _features(rng, z_s, config.source_dim, config.signal))
+    log.info("drawing features (signal=%.2f in the %s view)", config.signal, config.signal_view)
+    profile_signal = config.signal if config.signal_view in ("profile", "both") else 0.0
+    sources = NodeTable(pd.Index(_source_keys(rng, n_s)), _features(rng, z_s, config.source_dim, profile_signal))
     width = len(str(n_t))
     targets = NodeTable(
         pd.Index([f"SYN{i:0{width}d}" for i in range(n_t)]), _features(rng, z_t, config.target_dim, config.signal)
@@ -237,7 +259,12 @@ def generate(config: SynthConfig = SynthConfig()) -> dict[str, Graph]:
         ),
     }
     full = Graph(sources, targets, edges).validate()
-    return {graph_type: full.derive(graph_type) for graph_type in GRAPH_TYPES}
+    structure = pd.DataFrame(
+        structure_bits(config, z_s),
+        index=pd.Index(sources.keys, name="key"),
+        columns=[f"bit_{i}" for i in range(config.structure_bits)],
+    )
+    return {graph_type: full.derive(graph_type) for graph_type in GRAPH_TYPES}, structure
 
 
 def describe(config: SynthConfig) -> dict:

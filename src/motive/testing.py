@@ -30,11 +30,12 @@ from motive.config import TrainConfig
 from motive.errors import MotiveError
 from motive.evaluation import eval_pairs
 from motive.graph import Graph
-from motive.models import REGISTRY, StageGraph, build_model
+from motive.models import REGISTRY, LinkModel, StageGraph, build_model
 from motive.models import check_model as refuse_unknown
 from motive.names import STAGES
 from motive.prepare import Prepared
 from motive.train import fit
+from motive.views import aligned
 
 # Learned models score a pair by ``decode`` (one row at a time) or ``decode_matrix`` (a matrix
 # product); the two round differently in float32, so they agree to this tolerance (metrics.py).
@@ -44,11 +45,14 @@ LEARNED_TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
 @functools.lru_cache(maxsize=8)
 def planted(split_name: str = "random") -> Prepared:
     """A small synthetic graph whose features carry the latent that drives its edges (signal 1.0),
-    split ``split_name`` (seed 0), with all three stage graphs. Made once per process."""
-    graph = synth.generate(synth.SynthConfig(scale=0.05, seed=4, signal=1.0, source_dim=32, target_dim=24))
-    graph = graph["st_expanded"]
+    split ``split_name`` (seed 0), with all three stage graphs; compounds carry the structure view
+    too, so multimodal models and structure baselines are checked as well. Made once per process."""
+    config = synth.SynthConfig(scale=0.05, seed=4, signal=1.0, source_dim=32, target_dim=24, signal_view="both")
+    graphs, structure = synth.generate_with_views(config)
+    graph = graphs["st_expanded"]
     split = splits.make_split(graph, splits.SplitConfig(split_name, 0))
-    stages = {stage: StageGraph.build(graph, split, stage) for stage in STAGES}
+    views = {"source": {"structure": aligned(structure, graph.sources.keys)}, "target": {}}
+    stages = {stage: StageGraph.build(graph, split, stage, views) for stage in STAGES}
     return Prepared(graph, graph.content_hash(), split, stages)
 
 
@@ -83,7 +87,7 @@ def check_shapes_and_dtypes(name: str, **model_kwargs) -> None:
     queries, candidates = np.arange(5), np.arange(0, 30, 2)
     for start, block in model.score_blocks(prepared.stages["test"], "source", queries, candidates, block=2):
         assert block.shape == (min(2, len(queries) - start), len(candidates)), f"{name}: block shape {block.shape}"
-    if model.trainable:
+    if model.trainable and type(model).encode is not LinkModel.encode:  # an embedding model
         embeddings = model.encode(prepared.stages["test"])
         for side in ("source", "target"):
             rows = prepared.stages["test"].num_nodes[side]
@@ -160,7 +164,12 @@ def check_reads_only_visible_edges(name: str, **model_kwargs) -> None:
         assert np.array_equal(after, expected), (
             f"{name}: {then} scores differ from a new instance with the same weights after scoring the {first} stage"
         )
-    relabelled = StageGraph.build(_relabelled(prepared.graph, prepared.split, "test"), prepared.split, "test")
+    views = {
+        t: {name: (view.numpy(), stages["test"].masks[t][name].numpy()) for name, view in named.items()}
+        for t, named in stages["test"].views.items()
+    }
+    relabelled = _relabelled(prepared.graph, prepared.split, "test")
+    relabelled = StageGraph.build(relabelled, prepared.split, "test", views)
     reference = _rebuilt(name, model, stages["train"], **model_kwargs)
     assert np.array_equal(
         reference.score(relabelled, pairs.sources, pairs.targets),

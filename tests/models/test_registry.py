@@ -5,12 +5,11 @@ splits for transductive models are refused with one line."""
 import numpy as np
 import pytest
 
-from motive import metrics, splits, synth
+from motive import metrics, splits, testing
 from motive.config import TrainConfig
 from motive.errors import MotiveError
 from motive.evaluation import eval_pairs
 from motive.models import MODELS, REGISTRY, LinkModel, StageGraph, build_model, register_model
-from motive.prepare import Prepared
 from motive.testing import parametrize_with_checks
 from motive.train import fit
 
@@ -22,13 +21,8 @@ def test_every_built_in_model_passes_the_shared_checks(name, check):
 
 @pytest.fixture(scope="module")
 def planted():
-    """A small synthetic graph whose features carry the latent that drives edges (signal 1.0)."""
-    graph = synth.generate(synth.SynthConfig(scale=0.05, seed=4, signal=1.0, source_dim=32, target_dim=24))[
-        "st_expanded"
-    ]
-    split = splits.make_split(graph, splits.SplitConfig("random", 0))
-    stages = {stage: StageGraph.build(graph, split, stage) for stage in splits.STAGES}
-    return Prepared(graph, graph.content_hash(), split, stages)
+    """A small synthetic graph whose profiles and structures carry the latent that drives edges."""
+    return testing.planted("random")
 
 
 def config(model, **overrides):

@@ -28,10 +28,11 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from motive.errors import MotiveError
-from motive.models.base import Heuristic, LinkModel, StageGraph, refuse_cold
+from motive.models.base import Heuristic, LinkModel, StageGraph, refuse_cold, view_dims
 from motive.models.features import MLP, Bilinear, Cosine
 from motive.models.gnn import GNN
 from motive.models.heuristics import KNN, Popularity, ShortestPath
+from motive.models.neighbours import Neighbours
 from motive.splits import COLD_SIDES
 
 ENTRY_POINT_GROUP = "motive.models"
@@ -100,13 +101,18 @@ def _builds(cls: type, factory: Callable) -> Callable:
 def _gnn(conv: str, features: str) -> Callable:
     def factory(stage: StageGraph, **kwargs) -> GNN:
         in_dims = {t: x.shape[1] for t, x in stage.x.items()}
-        return GNN(conv, features, sorted(stage.edges), in_dims, stage.num_nodes, **kwargs)
+        extra = {"view_dims": view_dims(stage)} if features == "cp" and view_dims(stage) else {}
+        return GNN(conv, features, sorted(stage.edges), in_dims, stage.num_nodes, **extra, **kwargs)
 
     return _builds(GNN, factory)
 
 
 def _features(cls: type) -> Callable:
-    return _builds(cls, lambda stage, **kwargs: cls({t: x.shape[1] for t, x in stage.x.items()}, **kwargs))
+    def factory(stage: StageGraph, **kwargs):
+        extra = {"view_dims": view_dims(stage)} if cls is MLP and view_dims(stage) else {}
+        return cls({t: x.shape[1] for t, x in stage.x.items()}, **extra, **kwargs)
+
+    return _builds(cls, factory)
 
 
 HIDDEN = {"hidden": [64, 128, 256]}  # the paper's search space
@@ -132,6 +138,18 @@ register_model(
     "knn",
     _builds(KNN, lambda stage, **kwargs: KNN(stage.split_name, **kwargs)),
     refuses=lambda split_name: "neither end has known partners" if split_name == "cold_both" else None,
+    **_heuristic,
+)
+register_model(
+    "neighbours",
+    _builds(Neighbours, lambda stage, **kwargs: Neighbours(stage, stage.split_name, **kwargs)),
+    refuses=lambda split_name: "neither end has known partners" if split_name == "cold_both" else None,
+    origin="built-in",
+)
+register_model(
+    "knn_structure",
+    _builds(KNN, lambda stage, **kwargs: KNN(stage.split_name, view="structure", **kwargs)),
+    refuses=lambda split_name: "genes have no structure view" if split_name in ("cold_target", "cold_both") else None,
     **_heuristic,
 )
 register_model(

@@ -19,6 +19,7 @@ from motive.errors import MotiveError
 from motive.graph import Graph
 from motive.models.attention import AttentionIndex
 from motive.models.sparse import Adjacency
+from motive.names import STAGES
 from motive.splits import Split
 
 Relation = tuple[str, str, str]
@@ -35,21 +36,51 @@ class StageGraph:
     node_ids: dict[str, torch.Tensor] | None = None  # global ids of a sampled subgraph's nodes
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     _attention: dict[Relation, AttentionIndex] = field(default_factory=dict, repr=False)
+    # Views beside the profile (motive.views): node type -> view name -> features, and which nodes
+    # have it; the profile is ``x`` (``masks[t]["profile"]`` says which nodes have one).
+    views: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+    masks: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+    cache: dict = field(default_factory=dict, repr=False)  # derived data a model computes once per stage
 
     @classmethod
-    def from_edges(cls, stage: str, split_name: str, x: dict[str, torch.Tensor], edges, node_ids=None) -> StageGraph:
+    def from_edges(
+        cls, stage: str, split_name: str, x: dict[str, torch.Tensor], edges, node_ids=None, views=None, masks=None
+    ) -> StageGraph:
         num_nodes = {t: len(features) for t, features in x.items()}
         adjacency = {
             (src, rel, dst): Adjacency.from_edges(a, b, num_nodes[src], num_nodes[dst])
             for (src, rel, dst), (a, b) in edges.items()
         }
-        return cls(stage, split_name, x, num_nodes, edges, adjacency, node_ids)
+        graph = cls(stage, split_name, x, num_nodes, edges, adjacency, node_ids)
+        graph.views, graph.masks = views or {}, masks or {}
+        return graph
 
     @classmethod
-    def build(cls, graph: Graph, split: Split, stage: str) -> StageGraph:
+    def build(
+        cls, graph: Graph, split: Split, stage: str, views: dict | None = None, links: tuple | None = None
+    ) -> StageGraph:
+        """The stage's graph: profiles, ``views`` (side -> view -> (matrix, mask), from
+        ``motive.views.node_views``) and the stage's visible message edges, plus with ``links =
+        (view, k, matrix, mask)`` the compound-compound similarity links of the nodes the stage
+        may see."""
         # Shares memory with the graph's arrays (models never write features), so stages cost no copies.
         x = {"source": torch.as_tensor(graph.sources.x), "target": torch.as_tensor(graph.targets.x)}
-        return cls.from_edges(stage, split.config.split, x, split.message_passing(graph, stage))
+        edges = split.message_passing(graph, stage)
+        extra, masks = {t: {} for t in x}, {t: {} for t in x}
+        for side, named in (views or {}).items():
+            for name, (matrix, mask) in named.items():
+                masks[side][name] = torch.as_tensor(mask)
+                if matrix is not None:  # the profile is x; a view of None only masks it out
+                    extra[side][name] = torch.as_tensor(matrix)
+        if links is not None:
+            from motive.views import similarity_links
+
+            view, k, matrix, mask = links
+            visible = split.node_stage["source"] <= STAGES.index(stage)
+            edges[("source", f"similar_{view}", "source")] = similarity_links(view, matrix, mask, visible, k)
+        if not any(extra.values()) and not any(masks.values()):
+            extra, masks = {}, {}
+        return cls.from_edges(stage, split.config.split, x, edges, views=extra, masks=masks)
 
     def attention(self, relation: Relation) -> AttentionIndex:
         """Destination-sorted edge layout for attention convolutions, built on first use."""
@@ -74,6 +105,8 @@ class StageGraph:
             None if self.node_ids is None else {t: ids.to(device) for t, ids in self.node_ids.items()},
             device,
             {relation: index.to(device) for relation, index in self._attention.items()},
+            {t: {name: v.to(device) for name, v in named.items()} for t, named in self.views.items()},
+            {t: {name: m.to(device) for name, m in named.items()} for t, named in self.masks.items()},
         )
 
 
@@ -162,3 +195,34 @@ def refuse_cold(name: str, split_name: str, why: str) -> None:
         f"model {name!r} cannot run on a {split_name} split: {why}; use a model that reads profiles (*_cp, mlp, "
         "bilinear, cosine)"
     )
+
+
+class ViewInputs(nn.Module):
+    """The first layer of every view beside the profile (one linear map per node type and view),
+    fused with the profile's by a masked mean: a node missing a view averages the views it has.
+    Without extra views a model computes exactly what it did before views existed."""
+
+    def __init__(self, view_dims: dict[str, dict[str, int]], width: int):
+        super().__init__()
+        self.maps = nn.ModuleDict(
+            {f"{t}__{name}": nn.Linear(dim, width) for t, named in view_dims.items() for name, dim in named.items()}
+        )
+
+    def fuse(self, stage: StageGraph, node_type: str, profile_part: torch.Tensor) -> torch.Tensor:
+        masks = stage.masks.get(node_type, {})
+        names = [name for name in stage.views.get(node_type, {}) if f"{node_type}__{name}" in self.maps]
+        if not names and "profile" not in masks:
+            return profile_part
+        present = masks.get("profile", torch.ones(len(profile_part), dtype=torch.bool, device=profile_part.device))
+        total = profile_part * present[:, None]
+        count = present.float()
+        for name in names:
+            mask = masks[name]
+            total = total + self.maps[f"{node_type}__{name}"](stage.views[node_type][name]) * mask[:, None]
+            count = count + mask.float()
+        return total / count.clamp(min=1.0)[:, None]
+
+
+def view_dims(stage: StageGraph) -> dict[str, dict[str, int]]:
+    """The widths of a stage's views beside the profile, per node type."""
+    return {t: {name: v.shape[1] for name, v in named.items()} for t, named in stage.views.items() if named}

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from motive.checks import positive_int
-from motive.models.base import LinkModel, StageGraph, model_argument
+from motive.models.base import LinkModel, StageGraph, ViewInputs, model_argument
 
 
 def bilinear_matrix(head: nn.Bilinear, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
@@ -16,9 +16,11 @@ def bilinear_matrix(head: nn.Bilinear, left: torch.Tensor, right: torch.Tensor) 
 
 
 class MLP(LinkModel):
-    """Two dense layers per node type, then a bilinear head (paper Section 3.6)."""
+    """Two dense layers per node type, then a bilinear head (paper Section 3.6). With views
+    beside the profile (``view_dims``), each view has its own first layer and a node's first
+    layer is the masked mean of those of the views it has."""
 
-    def __init__(self, in_dims: dict[str, int], hidden: int = 64):
+    def __init__(self, in_dims: dict[str, int], hidden: int = 64, view_dims: dict | None = None):
         super().__init__()
         hidden = model_argument("hidden", positive_int, hidden)
         self.towers = nn.ModuleDict(
@@ -28,9 +30,12 @@ class MLP(LinkModel):
             }
         )
         self.head = nn.Bilinear(hidden, hidden, 1)
+        self.view_inputs = ViewInputs(view_dims, hidden) if view_dims else None
 
     def encode(self, stage: StageGraph) -> dict[str, torch.Tensor]:
-        return {t: tower(stage.x[t]) for t, tower in self.towers.items()}
+        if self.view_inputs is None:
+            return {t: tower(stage.x[t]) for t, tower in self.towers.items()}
+        return {t: tower[1:](self.view_inputs.fuse(stage, t, tower[0](stage.x[t]))) for t, tower in self.towers.items()}
 
     def decode(self, z, sources, targets):
         return self.head(z["source"][sources], z["target"][targets]).squeeze(-1)

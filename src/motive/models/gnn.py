@@ -19,7 +19,7 @@ from torch import nn
 
 from motive.checks import nonnegative_float, positive_int
 from motive.models.attention import GATv2
-from motive.models.base import LinkModel, Relation, StageGraph, model_argument
+from motive.models.base import LinkModel, Relation, StageGraph, ViewInputs, model_argument
 
 
 class SAGE(nn.Module):
@@ -94,6 +94,7 @@ class GNN(LinkModel):
         hidden: int = 64,  # paper's search space: 64, 128, 256
         heads: int = 2,  # GATv2 heads (paper: 2)
         negative_slope: float = 0.01,  # leaky ReLU between the two layers
+        view_dims: dict | None = None,  # views beside the profile: their own input layers (masked mean)
     ):
         super().__init__()
         hidden, heads = model_argument("hidden", positive_int, hidden), model_argument("heads", positive_int, heads)
@@ -107,6 +108,7 @@ class GNN(LinkModel):
             for table in self.embedding.values():
                 nn.init.normal_(table.weight, std=0.1)
         self.layers = nn.ModuleList(HeteroLayer(conv, relations, hidden, heads) for _ in range(2))
+        self.view_inputs = ViewInputs(view_dims, hidden) if view_dims and features == "cp" else None
 
     def forward(self, stage: StageGraph, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Logits of (source, target) pairs. Only those rows of the embeddings are decoded, so the
@@ -122,7 +124,12 @@ class GNN(LinkModel):
 
     def encode(self, stage: StageGraph, needed: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         """Node embeddings; with ``needed`` (boolean masks per node type) only the masked rows are exact."""
-        if self.features == "cp":
+        if self.features == "cp" and self.view_inputs is not None:
+            h0 = {
+                t: project[1](self.view_inputs.fuse(stage, t, project[0](stage.x[t])))
+                for t, project in self.project.items()
+            }
+        elif self.features == "cp":
             h0 = {t: self.project[t](stage.x[t]) for t in self.project}
         else:
             ids = stage.node_ids

@@ -35,7 +35,8 @@ class ShortestPath(Heuristic):
 
 
 class KNN(Heuristic):
-    """Profile similarity to known partners.
+    """Similarity to known partners, in one view: the profile (cosine, ``knn``) or the compound
+    structure (Tanimoto of Morgan bits, ``knn_structure``: the similarity principle behind SEA).
 
     Compound side (random, cold_source): score(s, t) = the highest cosine similarity between the
     compound's profile and the profiles of compounds known to hit t (stage-visible ST edges).
@@ -50,13 +51,28 @@ class KNN(Heuristic):
 
     CHUNK = 256  # query rows per similarity product; a constant, so the product's shape never varies
 
-    def __init__(self, split_name: str):
+    def __init__(self, split_name: str, view: str = "profile"):
         if split_name == "cold_both":
             raise MotiveError(
                 "model 'knn' cannot run on a cold_both split: neither end has known partners; use a model that reads "
                 "profiles (*_cp, mlp, bilinear, cosine)"
             )
         self.side = "target" if split_name == "cold_target" else "source"
+        self.view = view
+
+    def _features(self, stage: StageGraph) -> tuple[np.ndarray, np.ndarray]:
+        """The query side's view (rows normalised for cosine) and which nodes have it."""
+        if self.view == "profile":
+            x = stage.x[self.side].cpu().numpy().astype(np.float64)
+            x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+        else:
+            if self.view not in stage.views.get(self.side, {}):
+                raise MotiveError(
+                    f"knn on the {self.view} view: the run's stage has no {self.side} {self.view} view; add it to views"
+                )
+            x = stage.views[self.side][self.view].cpu().numpy().astype(np.float64)
+        mask = stage.masks.get(self.side, {}).get(self.view)
+        return x, np.ones(len(x), bool) if mask is None else mask.cpu().numpy()
 
     def score(self, stage: StageGraph, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
         known_s, known_t = stage.edges[("source", "binds", "target")]
@@ -66,8 +82,7 @@ class KNN(Heuristic):
         scores = np.full(len(query), -1.0)
         if len(known_query) == 0 or len(query) == 0:
             return scores
-        x = stage.x[self.side].cpu().numpy().astype(np.float64)
-        x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+        x, has_view = self._features(stage)
         evidence = np.unique(known_query)  # every node with a known partner: the columns of the product
         column = np.full(len(x), -1, np.int64)
         column[evidence] = np.arange(len(evidence))
@@ -83,6 +98,10 @@ class KNN(Heuristic):
             rows = np.zeros((self.CHUNK, x.shape[1]))
             rows[: min(self.CHUNK, len(x) - first)] = x[first : first + self.CHUNK]
             similarity = rows @ evidence_x  # (CHUNK, len(evidence)), the same product whoever asks
+            if self.view == "structure":  # Tanimoto: shared bits over the union of bits
+                bits = rows.sum(1)[:, None] + evidence_x.sum(0)[None, :]
+                similarity = similarity / np.maximum(bits - similarity, 1e-12)
+            similarity[:, ~has_view[evidence]] = -1.0  # a node without the view is no evidence
             lo, count = pointer[partner[pairs]], pointer[partner[pairs] + 1] - pointer[partner[pairs]]
             has = count > 0
             pairs, lo, count = pairs[has], lo[has], count[has]
@@ -94,6 +113,7 @@ class KNN(Heuristic):
             neighbour = known_query[edge]
             values = similarity[query[pairs][pair_of_edge] - first, column[neighbour]]
             values[neighbour == query[pairs][pair_of_edge]] = -1.0  # a pair never counts itself as its own evidence
+            values[~has_view[query[pairs][pair_of_edge]]] = -1.0  # a query without the view has no evidence
             scores[pairs] = np.maximum.reduceat(values, starts)
         return scores
 
