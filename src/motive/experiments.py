@@ -371,6 +371,8 @@ def row(spec: RunSpec, outcome: dict, out: Path) -> dict:
         "hits_k": config["hits_k"],
         "loss": config["loss"],
         "eval_negatives": config["eval_negatives"],
+        "views": json.dumps(config["views"], sort_keys=True),
+        "link_view": config["link_view"],
     }
     summary = outcome.get("summary")
     if summary is not None:

@@ -401,6 +401,7 @@ def report(results_dir: str | Path, out: str | Path, overwrite: bool = False) ->
     figures: dict[str, bytes] = {}
     for graph in dict.fromkeys(table["graph"]):
         _credible(page, table, summary, graph)
+        _multimodal(page, table, graph, k)
         _metric_tables(page, table, summary, graph, k)
         for split in dict.fromkeys(table.loc[table["graph"] == graph, "split"]):
             _comparisons(page, table, graph, split, k)
@@ -500,6 +501,68 @@ def _beats_popularity(table: pd.DataFrame, graph: str, split: str, negatives: se
     )
     said += " by more than seed noise and test-sample noise"
     return said + (f"; {', '.join(others)} do{'es' if len(others) == 1 else ''} not." if others else ".")
+
+
+def _views_of(runs: pd.DataFrame) -> dict[str, tuple[str, ...]]:
+    """Each model label's compound views (profile when the results predate views)."""
+    if "views" not in runs:
+        return {label: ("profile",) for label in runs["model"]}
+    return {label: tuple(json.loads(v)["source"]) for label, v in zip(runs["model"], runs["views"], strict=True)}
+
+
+def _paired(runs: pd.DataFrame, better: str, other: str, column: str) -> str:
+    """``better`` against ``other`` on one test column, paired by seed: mean gap, wins, sign test."""
+    from scipy.stats import binomtest
+
+    by_seed = runs.pivot_table(index="seed", columns="model", values=column, aggfunc="first")[[better, other]].dropna()
+    gap = (by_seed[better] - by_seed[other]).to_numpy()
+    nonzero = gap[gap != 0]
+    p = binomtest(int((nonzero > 0).sum()), len(nonzero), 0.5).pvalue if len(nonzero) else 1.0
+    return f"{better} vs {other} {gap.mean():+.4f} ({int((gap > 0).sum())}/{len(gap)} seeds, sign test p={p:.3g})"
+
+
+def _multimodal(page: Page, table: pd.DataFrame, graph: str, k: int) -> None:
+    """The questions of a views experiment, one sentence each with its paired test: does structure
+    beat profile, does the profile add to structure, which model is best per split (chosen on
+    validation full MRR) and how it compares with both kNNs on test."""
+    runs = table[(table["graph"] == graph) & table["status"].isin(["done", "reused"])]
+    views = _views_of(runs)
+    if not any("structure" in v for v in views.values()) or "test_full_mrr" not in runs:
+        return
+    name_of = dict(zip(runs["model"], runs["model_name"], strict=True))
+    lines = []
+    for split in dict.fromkeys(runs["split"]):
+        part = runs[runs["split"] == split]
+        labels = list(dict.fromkeys(part["model"]))
+        pairs = {
+            "structure vs profile": [
+                (a, b)
+                for a in labels
+                for b in labels
+                if name_of[a] == name_of[b] and views[a] == ("structure",) and views[b] == ("profile",)
+            ],
+            "profile added to structure": [
+                (a, b)
+                for a in labels
+                for b in labels
+                if name_of[a] == name_of[b] and views[a] == ("profile", "structure") and views[b] == ("structure",)
+            ],
+        }
+        for question, found in pairs.items():
+            if found:
+                said = "; ".join(_paired(part, a, b, "test_full_mrr") for a, b in found)
+                lines.append(f"{split}, {question} (test full MRR): {said}.")
+        valid = part.groupby("model", sort=False)["valid_full_mrr"].mean() if "valid_full_mrr" in part else None
+        if valid is not None and valid.notna().any():
+            best = valid.idxmax()
+            against = [m for m in ("knn", "knn_structure") if m in labels and m != best]
+            said = "; ".join(_paired(part, best, m, c) for m in against for c in ("test_full_mrr", f"test_hits@{k}"))
+            lines.append(
+                f"{split}, best model on validation full MRR: {best}" + (f"; on test {said}." if said else ".")
+            )
+    if lines:
+        page.markdown += ["", f"## Views, {graph}", "", *lines]
+        page.sections.append((f"Views, {graph}", "".join(f"<p>{html.escape(line)}</p>" for line in lines)))
 
 
 def degree_figure(table: pd.DataFrame, graph: str) -> bytes | None:

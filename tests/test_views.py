@@ -1,0 +1,158 @@
+"""Feature views (``motive/views.py``): a structure-only signal that only a multimodal model sees,
+similarity links that no label can move, the structure kNN against its definition, and predict
+with a compound's SMILES, its profile or both (a compound with no profile is still scored)."""
+
+import gzip
+import importlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from motive import layout, metrics, splits, synth, views
+from motive.config import TrainConfig
+from motive.evaluation import eval_pairs
+from motive.models import StageGraph, build_model
+from motive.names import STAGES
+from motive.prepare import Prepared
+from motive.train import fit, run
+
+
+def planted_structure(split_name="cold_source"):
+    """Compound profiles are noise; the structure bits carry the latent that drives the edges."""
+    config = synth.SynthConfig(
+        scale=0.1, seed=1, signal=1.0, signal_view="structure", affinity=12, latent_dim=4, n_clusters=8
+    )
+    graphs, structure = synth.generate_with_views(config)
+    graph = graphs["bipartite"]
+    split = splits.make_split(graph, splits.SplitConfig(split_name, 0))
+    return graph, split, {"source": {"structure": views.aligned(structure, graph.sources.keys)}, "target": {}}
+
+
+def test_a_structure_only_signal_is_found_by_the_multimodal_model_only():
+    graph, split, found = planted_structure()
+    auroc = {}
+    for chosen in (("profile",), ("profile", "structure")):
+        extra = {"source": {name: v for name, v in found["source"].items() if name in chosen}, "target": {}}
+        stages = {stage: StageGraph.build(graph, split, stage, extra) for stage in STAGES}
+        config = TrainConfig(
+            data="unused",
+            split="cold_source",
+            model="mlp",
+            epochs=150,
+            patience=30,
+            batch_size=256,
+            lr=5e-3,
+            monitor="auroc",
+            hits_k=5,
+            eval_negatives="degree",
+        )
+        model = fit(config, Prepared(graph, graph.content_hash(), split, stages)).model
+        pairs = eval_pairs(graph, split, "test", "degree")
+        auroc[chosen] = metrics.auroc(model.score(stages["test"], pairs.sources, pairs.targets), pairs.labels)
+    assert auroc[("profile", "structure")] >= auroc[("profile",)] + 0.15, auroc
+
+
+def test_similarity_links_read_features_only_and_respect_the_stages():
+    graph, split, found = planted_structure()
+    matrix, mask = found["source"]["structure"]
+    shuffled = graph.derive("bipartite")
+    rng = np.random.default_rng(0)
+    shuffled.edges["st"]["target"] = rng.permutation(shuffled.edges["st"]["target"].to_numpy())  # every label moved
+    for k, stage in enumerate(STAGES):
+        links = ("structure", 3, matrix, mask)
+        a, b = StageGraph.build(graph, split, stage, found, links).edges[("source", "similar_structure", "source")]
+        again = StageGraph.build(shuffled, split, stage, found, links).edges[("source", "similar_structure", "source")]
+        assert np.array_equal(a, again[0]) and np.array_equal(b, again[1])
+        assert (split.node_stage["source"][a] <= k).all()  # a held-out compound is linked only from its stage on
+        node = a[0]  # its 3 most similar visible compounds are among its links
+        visible = np.flatnonzero((split.node_stage["source"] <= k) & mask)
+        similarity = views.similarity("structure", matrix, np.array([node]), visible)[0]
+        similarity[visible == node] = -np.inf
+        nearest = set(visible[np.argsort(-similarity, kind="stable")[:3]].tolist())
+        assert nearest <= set(b[a == node].tolist())
+
+
+def test_knn_structure_is_the_nearest_known_compound_by_tanimoto():
+    graph, split, found = planted_structure("random")
+    stage = StageGraph.build(graph, split, "test", found)
+    model = build_model("knn_structure", stage)
+    bits = found["source"]["structure"][0].astype(float)
+    known_s, known_t = stage.edges[("source", "binds", "target")]
+    rng = np.random.default_rng(1)
+    sources, targets = rng.integers(0, len(graph.sources), 200), rng.choice(known_t, 200)
+    expected = []
+    for s, t in zip(sources, targets, strict=True):
+        evidence = [j for j in known_s[known_t == t] if j != s]
+        shared = bits[evidence] @ bits[s]
+        union = bits[evidence].sum(1) + bits[s].sum() - shared
+        expected.append(max(shared / np.maximum(union, 1e-12)) if evidence else -1.0)
+    np.testing.assert_allclose(model.score(stage, sources, targets), expected, rtol=1e-12)
+
+
+SMILES = [f"{'C' * n}O" for n in range(1, 12)] + [f"c1ccccc1{'C' * n}N" for n in range(1, 12)]
+
+
+@pytest.fixture(scope="module")
+def structured_run(tmp_path_factory):
+    """A dataset whose compounds have real structures (their Morgan bits as the stored view) and a
+    run that reads profile and structure and links compounds by structure."""
+    from rdkit import Chem
+
+    root = tmp_path_factory.mktemp("structured")
+    graphs = synth.generate(synth.SynthConfig(scale=0.05, seed=4, signal=1.0))
+    layout.write_dataset(graphs, root / "data")
+    keys = graphs["st_expanded"].sources.keys
+    smiles = [SMILES[i % len(SMILES)] + "C" * (i // len(SMILES)) for i in range(len(keys))]
+    inchi = [Chem.MolToInchi(Chem.MolFromSmiles(s)) for s in smiles]
+    meta = pd.DataFrame({"Metadata_InChIKey": [f"{key}-AAAAAAAAAA-N" for key in keys], "Metadata_InChI": inchi})
+    (root / "data" / "inputs" / "compound").mkdir(parents=True)
+    with gzip.open(root / "data" / "inputs" / "compound" / "meta.csv.gz", "wt") as handle:
+        meta.to_csv(handle, index=False)
+    config = TrainConfig(
+        data=str(root / "data"),
+        split="cold_source",
+        model="mlp",
+        views={"source": ["profile", "structure"]},
+        link_view="structure",
+        link_k=3,
+        epochs=3,
+        hits_k=5,
+    )
+    run(config, root / "run")
+    return root, keys, smiles
+
+
+def test_structures_come_from_the_datasets_inchi_once(structured_run, monkeypatch):
+    root, keys, smiles = structured_run
+    table = views.structure_table(root / "data")  # cached by the run that made it
+    bits, parsed = views.fingerprints(smiles[:5])
+    assert parsed.all() and np.array_equal(table.loc[keys[:5]].to_numpy(), bits)
+    monkeypatch.setattr(views, "fingerprints", lambda *a, **k: pytest.fail("recomputed instead of cached"))
+    assert views.structure_table(root / "data").equals(table)
+
+
+def test_predict_with_smiles_with_profiles_and_with_both(structured_run):
+    module = importlib.import_module("motive.predict")  # the module; motive.predict is the API function
+
+    root, keys, smiles = structured_run
+    loaded = module.load_run(root / "run", "cpu")
+    index = pd.Index(["NEWA", "NEWB"], name="Metadata_InChIKey")
+    profiles = pd.DataFrame(loaded.graph.sources.x[:2], columns=loaded.feature_names["source"], index=index)
+    structures = pd.DataFrame({"smiles": ["CCCCCCO", "c1ccccc1CCN"]}, index=profiles.index)
+    tables = {
+        "profiles": module.predict(loaded, compounds=profiles, top_k=5),
+        "smiles": module.predict(loaded, compounds=structures, top_k=5),  # no profile at all
+        "both": module.predict(loaded, compounds=profiles.join(structures), top_k=5),
+    }
+    for name, table in tables.items():
+        assert len(table) == 10 and np.isfinite(table["score"]).all(), name
+    assert tables["smiles"]["nearest_training_similarity"].isna().all()  # no profile to compare
+    assert not np.allclose(tables["profiles"]["score"], tables["both"]["score"])  # the structure counts
+    stage, ids = module.extend_stage(
+        loaded, loaded.stage, "source", profiles.index, profiles.to_numpy(np.float32), smiles=structures["smiles"]
+    )
+    a, b = stage.edges[("source", "similar_structure", "source")]
+    assert set(ids) <= set(a.tolist())  # the new compounds are linked by the rule of the evaluation
+    new_bits = stage.views["source"]["structure"][ids].numpy()
+    assert np.array_equal(new_bits, views.fingerprints(["CCCCCCO", "c1ccccc1CCN"])[0])
