@@ -210,47 +210,54 @@ def extend_stage(
                 "the run's %s graph has no compound-compound edges; the smiles column is not used", run.config.graph
             )
     for link in links:
-        positions = keys.get_indexer(link["query"])
-        if (positions < 0).any():
-            raise MotiveError(
-                f"edges: query {link['query'].iloc[int(np.flatnonzero(positions < 0)[0])]!r} is not one of the "
-                "profiles given; edges must start at a new node"
-            )
-        query_ids = ids[positions]
-        other = (
-            link["node_side"].to_numpy()
-            if "node_side" in link
-            else np.full(len(link), "target" if side == "source" else "source")
-        )
-        for node_side in np.unique(other):
-            chosen = other == node_side
-            table = run.graph.sources if node_side == "source" else run.graph.targets
-            node_ids = table.keys.get_indexer(link["node"][chosen])
-            if (node_ids < 0).any():
-                raise MotiveError(
-                    f"edges: {link['node'][chosen].iloc[int(np.flatnonzero(node_ids < 0)[0])]!r} is not a {node_side} "
-                    f"of the run's graph; use keys of its {node_side}.parquet"
-                )
-            relation = next((r for r in message if r[0] == side and r[2] == node_side), None)
-            if relation is None:
-                raise MotiveError(
-                    f"edges: the run's {run.config.graph} graph has no {side}-{node_side} edges; link new nodes only "
-                    "by edge types it has"
-                )
-            reverse = next(r for r in message if r[0] == node_side and r[2] == side)
-            a, b = message[relation]
-            message[relation] = (np.r_[a, query_ids[chosen]], np.r_[b, node_ids])
-            if reverse != relation:
-                c, d = message[reverse]
-                message[reverse] = (np.r_[c, node_ids], np.r_[d, query_ids[chosen]])
-            else:  # same-type relation: both directions in one edge list
-                a, b = message[relation]
-                message[relation] = (np.r_[a, node_ids], np.r_[b, query_ids[chosen]])
+        _join(run, message, side, keys, ids, link)
     views, masks = _extended_views(run, stage, side, new, smiles, has_profile)
     if side == "source" and run.config.link_view != "none":
         message[("source", f"similar_{run.config.link_view}", "source")] = _links(run, x_all, masks, new, smiles)
     extended = StageGraph.from_edges("test", stage.split_name, x_all, message, views=views, masks=masks)
     return extended.to(stage.device), ids
+
+
+def _join(run: LoadedRun, message: dict, side: str, keys: pd.Index, ids: np.ndarray, link: pd.DataFrame) -> None:
+    """Add the edges of ``link`` (query, node[, node_side]) between new nodes and the graph's to
+    ``message``, both directions."""
+    positions = keys.get_indexer(link["query"])
+    if (positions < 0).any():
+        raise MotiveError(
+            f"edges: query {link['query'].iloc[int(np.flatnonzero(positions < 0)[0])]!r} is not one of the "
+            "profiles given; edges must start at a new node"
+        )
+    query_ids = ids[positions]
+    other = (
+        link["node_side"].to_numpy()
+        if "node_side" in link
+        else np.full(len(link), "target" if side == "source" else "source")
+    )
+    for node_side in np.unique(other):
+        chosen = other == node_side
+        table = run.graph.sources if node_side == "source" else run.graph.targets
+        node_ids = table.keys.get_indexer(link["node"][chosen])
+        if (node_ids < 0).any():
+            raise MotiveError(
+                f"edges: {link['node'][chosen].iloc[int(np.flatnonzero(node_ids < 0)[0])]!r} is not a {node_side} "
+                f"of the run's graph; use keys of its {node_side}.parquet"
+            )
+        # the graph's own edge types, not the similarity links motive computes (similar_VIEW)
+        relation = next((r for r in message if r[:3:2] == (side, node_side) and not r[1].startswith("similar_")), None)
+        if relation is None:
+            raise MotiveError(
+                f"edges: the run's {run.config.graph} graph has no {side}-{node_side} edges; link new nodes only "
+                "by edge types it has"
+            )
+        reverse = next(r for r in message if r[:3:2] == (node_side, side) and not r[1].startswith("similar_"))
+        a, b = message[relation]
+        message[relation] = (np.r_[a, query_ids[chosen]], np.r_[b, node_ids])
+        if reverse != relation:
+            c, d = message[reverse]
+            message[reverse] = (np.r_[c, node_ids], np.r_[d, query_ids[chosen]])
+        else:  # same-type relation: both directions in one edge list
+            a, b = message[relation]
+            message[relation] = (np.r_[a, node_ids], np.r_[b, query_ids[chosen]])
 
 
 def _links(run: LoadedRun, x_all: dict, masks: dict, new: np.ndarray, smiles) -> tuple[np.ndarray, np.ndarray]:
