@@ -170,3 +170,35 @@ def test_report_leads_with_credible_metrics_and_says_who_beats_popularity(degree
     assert "degree_st_expanded.png" in written
     comparison = text.split("test full_adjusted_mrr")[1]
     assert "beyond_noise" in comparison.split("\n## ")[0]
+
+
+def test_a_views_experiment_answers_its_questions_with_paired_tests(tmp_path):
+    data = tmp_path / "data"
+    argv = ["-q", "data", "synth", "--out", str(data), "--scale", "0.05", "--seed", "2", "--signal-view", "both"]
+    assert main(argv) == 0
+    structure = {"views": {"source": ["structure"]}}
+    run_experiment(
+        data=data,
+        out=tmp_path / "results",
+        models={
+            "knn": {},
+            "knn_structure": structure,
+            "mlp": {},
+            "mlp_structure": {"model": "mlp", **structure},
+            "mlp_both": {"model": "mlp", "views": {"source": ["profile", "structure"]}, "link_view": "structure"},
+        },
+        splits=["cold_source"],
+        seeds=2,
+        settings={"epochs": 3, "hits_k": 5, "ranking_eval": True, "bootstrap": 0},
+        progress=False,
+    )
+    report(tmp_path / "results", tmp_path / "report")
+    text = (tmp_path / "report" / "tables.md").read_text()
+    views = text.split("## Views, st_expanded")[1].split("\n## ")[0]
+    assert "mlp_both: profile+structure, links by structure" in views
+    assert "cold_source, structure vs profile (test full MRR): knn_structure vs knn" in views
+    assert "mlp_structure vs mlp" in views and "seeds, sign test p=" in views
+    assert "cold_source, profile added to structure (test full MRR): mlp_both vs mlp_structure" in views
+    table = pd.read_parquet(tmp_path / "results" / "results.parquet")
+    best = table.groupby("model")["valid_full_mrr"].mean().idxmax()  # chosen on validation, never on test
+    assert f"cold_source, best model on validation full MRR: {best}" in views

@@ -529,8 +529,21 @@ def _multimodal(page: Page, table: pd.DataFrame, graph: str, k: int) -> None:
     views = _views_of(runs)
     if not any("structure" in v for v in views.values()) or "test_full_mrr" not in runs:
         return
-    name_of = dict(zip(runs["model"], runs["model_name"], strict=True))
-    lines = []
+    # knn_structure is knn on the structure view: one method, two views
+    name_of = {
+        label: {"knn_structure": "knn"}.get(name, name)
+        for label, name in zip(runs["model"], runs["model_name"], strict=True)
+    }
+    links = dict(zip(runs["model"], runs["link_view"], strict=True)) if "link_view" in runs else {}
+    described = [
+        f"{label}: {'+'.join(views[label])}"
+        + (f", links by {links[label]}" if links.get(label, "none") != "none" else "")
+        for label in dict.fromkeys(runs["model"])
+    ]
+    lines = [
+        "Compound views of each model (held-out compounds get the same links in evaluation as new ones in "
+        f"predict): {'; '.join(described)}."
+    ]
     for split in dict.fromkeys(runs["split"]):
         part = runs[runs["split"] == split]
         labels = list(dict.fromkeys(part["model"]))
@@ -556,7 +569,11 @@ def _multimodal(page: Page, table: pd.DataFrame, graph: str, k: int) -> None:
         if valid is not None and valid.notna().any():
             best = valid.idxmax()
             against = [m for m in ("knn", "knn_structure") if m in labels and m != best]
-            said = "; ".join(_paired(part, best, m, c) for m in against for c in ("test_full_mrr", f"test_hits@{k}"))
+            said = "; ".join(
+                f"{column[5:]}: {_paired(part, best, m, column)}"
+                for column in ("test_full_mrr", f"test_hits@{k}")
+                for m in against
+            )
             lines.append(
                 f"{split}, best model on validation full MRR: {best}" + (f"; on test {said}." if said else ".")
             )
