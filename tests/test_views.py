@@ -156,3 +156,27 @@ def test_predict_with_smiles_with_profiles_and_with_both(structured_run):
     assert set(ids) <= set(a.tolist())  # the new compounds are linked by the rule of the evaluation
     new_bits = stage.views["source"]["structure"][ids].numpy()
     assert np.array_equal(new_bits, views.fingerprints(["CCCCCCO", "c1ccccc1CCN"])[0])
+
+
+def test_an_orf_run_reads_the_genes_crispr_profiles_where_the_dataset_has_them(tmp_path):
+    module = importlib.import_module("motive.predict")
+    orf = synth.generate(synth.SynthConfig(scale=0.03, seed=2, signal=1.0, source_dim=16, target_dim=12))
+    crispr = synth.generate(synth.SynthConfig(scale=0.02, seed=5, signal=1.0, source_dim=16, target_dim=9))
+    layout.write_dataset(orf, tmp_path / "data", "orf")
+    layout.write_dataset(crispr, tmp_path / "data", "crispr")
+    config = TrainConfig(
+        data=str(tmp_path / "data"), model="mlp", views={"target": ["profile", "crispr"]}, epochs=3, hits_k=5
+    )
+    run(config, tmp_path / "run")
+    loaded = module.load_run(tmp_path / "run", "cpu")
+    keys = loaded.graph.targets.keys
+    mask = loaded.stage.masks["target"]["crispr"].numpy()
+    assert np.array_equal(mask, keys.isin(crispr["st_expanded"].targets.keys)) and 0 < mask.sum() < len(keys)
+    row = int(np.flatnonzero(mask)[0])
+    source = crispr["st_expanded"].targets
+    expected = source.x[source.keys.get_loc(keys[row])]
+    assert np.array_equal(loaded.stage.views["target"]["crispr"][row].numpy(), expected)
+    index = pd.Index(["NEWG1", "NEWG2"], name="Metadata_Symbol")
+    genes = pd.DataFrame(loaded.graph.targets.x[:2], columns=loaded.feature_names["target"], index=index)
+    table = module.predict(loaded, genes=genes, top_k=3)  # new genes: their own profile, no CRISPR one
+    assert len(table) == 6 and np.isfinite(table["score"]).all()

@@ -109,6 +109,8 @@ class TrainConfig:
         'JSON views per node type, e.g. \'{"source": ["profile", "structure"]}\' (structure: Morgan bits)',
         check=_views,
     )
+    structure_radius: int = setting(2, "Morgan radius of the structure view", check=checks.positive_int)
+    structure_bits: int = setting(2048, "Morgan bits of the structure view", check=checks.positive_int)
     # Similarity links: every compound a stage may see joins its link_k most similar visible
     # compounds in this view (features only, the same at every stage and in predict).
     link_view: str = setting(

@@ -275,13 +275,13 @@ def _links(run: LoadedRun, x_all: dict, masks: dict, new: np.ndarray, smiles) ->
     return similarity_links(view, matrix, mask, np.ones(len(matrix), bool), run.config.link_k)
 
 
-def _structures(smiles: pd.Series | None, count: int, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _structures(smiles: pd.Series | None, count: int, new: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
     """Morgan bits of the new compounds' SMILES (zeros and masked out where absent or unparsed)."""
     from motive.views import fingerprints
 
     if smiles is None:
         return np.zeros((len(new), count), np.uint8), np.zeros(len(new), bool)
-    return fingerprints(smiles.to_numpy()[new].tolist(), bits=count)
+    return fingerprints(smiles.to_numpy()[new].tolist(), radius, count)
 
 
 def _extended_views(run: LoadedRun, stage, side: str, new: np.ndarray, smiles, has_profile) -> tuple[dict, dict]:
@@ -295,7 +295,10 @@ def _extended_views(run: LoadedRun, stage, side: str, new: np.ndarray, smiles, h
         old = masks.get(side, {}).get("profile", torch.ones(stage.num_nodes[side], dtype=torch.bool))
         masks.setdefault(side, {})["profile"] = torch.cat([old.cpu(), torch.as_tensor(given)])
     for name, matrix in stage.views.get(side, {}).items():
-        bits, parsed = _structures(smiles, matrix.shape[1], new)
+        if name == "structure":
+            bits, parsed = _structures(smiles, matrix.shape[1], new, run.config.structure_radius)
+        else:  # the other gene type's profile: a new gene comes with its own only
+            bits, parsed = np.zeros((len(new), matrix.shape[1])), np.zeros(len(new), bool)
         views[side][name] = torch.cat([matrix.cpu(), torch.as_tensor(bits, dtype=matrix.dtype)])
         masks[side][name] = torch.cat([masks[side][name].cpu(), torch.as_tensor(parsed)])
     return views, masks
@@ -303,12 +306,12 @@ def _extended_views(run: LoadedRun, stage, side: str, new: np.ndarray, smiles, h
 
 def _link_view(run: LoadedRun, new: np.ndarray, smiles) -> tuple[np.ndarray, np.ndarray]:
     """The link view of the graph's compounds and the new ones (structure from SMILES)."""
-    from motive.prepare import link_features
+    from motive.prepare import link_features, view_settings
     from motive.views import node_views
 
-    views = node_views(run.config.data, run.graph, run.config.views)
+    views = node_views(run.config.data, run.graph, run.config.views, **view_settings(run.config))
     _, _, matrix, mask = link_features(run.config, run.graph, views)
-    bits, parsed = _structures(smiles, matrix.shape[1], new)
+    bits, parsed = _structures(smiles, matrix.shape[1], new, run.config.structure_radius)
     return np.r_[matrix, bits.astype(matrix.dtype)], np.r_[mask, parsed]
 
 

@@ -72,6 +72,16 @@ def validation_view(split: splits.Split) -> splits.Split:
     return replace(split, subsets=split.subsets | {"st": st}, negatives=valid)
 
 
+def view_settings(config: TrainConfig) -> dict:
+    """What ``views.node_views`` needs of a run besides its views."""
+    return {
+        "graph_type": config.graph,
+        "gene_type": config.gene_type,
+        "radius": config.structure_radius,
+        "bits": config.structure_bits,
+    }
+
+
 def link_features(config: TrainConfig, graph: Graph, views: dict) -> tuple | None:
     """(view, k, matrix, mask) of the run's similarity links, or None without them."""
     if config.link_view == "none":
@@ -79,7 +89,8 @@ def link_features(config: TrainConfig, graph: Graph, views: dict) -> tuple | Non
     if config.link_view == "profile":
         return "profile", config.link_k, graph.sources.x, np.ones(len(graph.sources), bool)
     chosen = {"source": [config.link_view], "target": ["profile"]}
-    found = views["source"].get(config.link_view) or node_views(config.data, graph, chosen)["source"][config.link_view]
+    found = views["source"].get(config.link_view)
+    found = found or node_views(config.data, graph, chosen, **view_settings(config))["source"][config.link_view]
     return (config.link_view, config.link_k, *found)
 
 
@@ -105,7 +116,7 @@ def prepare(
                 f"{len(stored)}; pass a smaller `hits_k` (the paper's 500 is ~1% of MOTIVE's test "
                 "pairs)"
             )
-    views = node_views(config.data, graph, config.views)
+    views = node_views(config.data, graph, config.views, **view_settings(config))
     links = link_features(config, graph, views)
     stages = {stage: StageGraph.build(graph, split, stage, views, links).to(device) for stage in stage_names}
     return Prepared(graph, graph_hash, split, stages)

@@ -20,7 +20,9 @@ import pandas as pd
 
 from motive.errors import MotiveError
 
-VIEWS = {"source": ("profile", "structure"), "target": ("profile",)}  # what each node type can carry
+# What each node type can carry: genes can carry the profile of the other gene type too (an ORF run's
+# genes their CRISPR profile where the dataset has one, and the reverse).
+VIEWS = {"source": ("profile", "structure"), "target": ("profile", "orf", "crispr")}
 RADIUS, BITS = 2, 2048  # Morgan fingerprints as the graph's compound-compound edges use them (Hetionet's rule)
 STRUCTURE_FILE = Path("views") / "source_structure.parquet"
 
@@ -64,8 +66,9 @@ def fingerprints(structures, radius: int = RADIUS, bits: int = BITS) -> tuple[np
     return matrix, parsed
 
 
-def structure_table(dataset_dir: str | Path) -> pd.DataFrame:
-    """The compounds' structure view of a dataset (index: compound key, one column per bit)."""
+def structure_table(dataset_dir: str | Path, radius: int = RADIUS, bits: int = BITS) -> pd.DataFrame:
+    """The compounds' structure view of a dataset (index: compound key, one column per bit; a
+    dataset that stores its own view keeps its own bits)."""
     from motive.datasets.registry import default_cache_dir
 
     stored = Path(dataset_dir) / STRUCTURE_FILE
@@ -77,13 +80,14 @@ def structure_table(dataset_dir: str | Path) -> pd.DataFrame:
             f"{dataset_dir}: no compound structures ({STRUCTURE_FILE} or inputs/compound/meta.csv.gz); the structure "
             "view needs them"
         )
-    cached = default_cache_dir() / "views" / f"structure-{hashlib.sha256(meta.read_bytes()).hexdigest()[:16]}.parquet"
+    digest = hashlib.sha256(meta.read_bytes()).hexdigest()[:16]
+    cached = default_cache_dir() / "views" / f"structure-r{radius}-b{bits}-{digest}.parquet"
     if cached.is_file():
         return pd.read_parquet(cached)
     table = pd.read_csv(meta, usecols=["Metadata_InChIKey", "Metadata_InChI"]).dropna()
     table = table.assign(key=table["Metadata_InChIKey"].str[:14]).drop_duplicates("key")
-    bits, parsed = fingerprints(table["Metadata_InChI"].tolist())
-    frame = structure_frame(table["key"].to_numpy()[parsed], bits[parsed])
+    matrix, parsed = fingerprints(table["Metadata_InChI"].tolist(), radius, bits)
+    frame = structure_frame(table["key"].to_numpy()[parsed], matrix[parsed])
     from motive.outputs import cache_file
 
     cached.parent.mkdir(parents=True, exist_ok=True)
@@ -105,15 +109,39 @@ def aligned(table: pd.DataFrame, keys: pd.Index) -> tuple[np.ndarray, np.ndarray
     return matrix, present
 
 
-def node_views(dataset_dir: str | Path, graph, chosen: dict[str, list[str]]) -> dict[str, dict[str, tuple]]:
+def node_views(
+    dataset_dir: str | Path,
+    graph,
+    chosen: dict[str, list[str]],
+    *,
+    graph_type: str = "st_expanded",
+    gene_type: str = "orf",
+    radius: int = RADIUS,
+    bits: int = BITS,
+) -> dict[str, dict[str, tuple]]:
     """The extra views (all but the profile) of a graph's nodes: side -> view -> (matrix, mask)."""
     found: dict[str, dict[str, tuple]] = {"source": {}, "target": {}}
     if "structure" in chosen["source"]:
-        found["source"]["structure"] = aligned(structure_table(dataset_dir), graph.sources.keys)
+        found["source"]["structure"] = aligned(structure_table(dataset_dir, radius, bits), graph.sources.keys)
+    for name in [n for n in chosen["target"] if n in ("orf", "crispr")]:
+        found["target"][name] = gene_profiles(dataset_dir, graph_type, name, graph.targets.keys, gene_type)
     for side, nodes in (("source", graph.sources), ("target", graph.targets)):
         if "profile" not in chosen[side]:  # the profile stays on the stage, masked out for every node
             found[side]["profile"] = (None, np.zeros(len(nodes), bool))
     return found
+
+
+def gene_profiles(dataset_dir, graph_type: str, name: str, keys: pd.Index, gene_type: str) -> tuple:
+    """The ``name`` (orf or crispr) profiles of the run's genes, where the dataset has them."""
+    from motive import layout
+
+    if name == gene_type:
+        raise MotiveError(f"views: {name} is the run's own gene profile; name it profile")
+    folder = layout.graph_dir(dataset_dir, graph_type, name)
+    if not (folder / "target.parquet").is_file():
+        raise MotiveError(f"{folder}: no {name} gene profiles in this dataset; drop the {name} view")
+    table = layout.read_graph(folder).targets
+    return aligned(pd.DataFrame(table.x, index=table.keys), keys)
 
 
 def similarity(view: str, matrix: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
