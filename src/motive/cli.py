@@ -242,6 +242,8 @@ def _predict(args: argparse.Namespace) -> None:
         )
         return
     outputs.check_file_target(args.out, "predictions", args.overwrite)
+    if args.report:
+        outputs.check_target(args.report, "prediction_report", args.overwrite)
     table = predict(
         args.run_dir,
         **queries,
@@ -253,12 +255,32 @@ def _predict(args: argparse.Namespace) -> None:
     )
     with outputs.output_file(args.out, "predictions", args.overwrite) as tmp:
         outputs.write_marked_parquet(table, tmp, "predictions")
+    if args.report:
+        _prediction_report(args, table)
     top = table[table["rank"] <= 3]
     print(top.to_string(index=False, max_rows=30))
     print(
         f"{table['query'].nunique()} queries x {table.groupby('query').size().max()} candidates written to {args.out} "
         "(scores rank candidates; they are not probabilities)"
     )
+
+
+def _prediction_report(args: argparse.Namespace, table) -> None:
+    from motive import outputs
+    from motive.pages import prediction_page
+
+    calibrated = table["expected_precision"].notna().any()
+    about = [
+        f"Run: {args.run_dir}; {table['query'].nunique()} queries; scores rank candidates (not probabilities).",
+        "Expected precision: the share of true targets at this place of a query's list among unknown candidates, "
+        "fitted on the run's validation stage (95% interval: Clopper-Pearson, widened by a bootstrap over queries)."
+        if calibrated
+        else "The run has no calibration.json (older run, or calibrate off): no expected precision.",
+        "Evidence: each candidate's known partners most like the query (profile cosine; structure Tanimoto).",
+    ]
+    with outputs.output_dir(args.report, "prediction_report", args.overwrite) as tmp:
+        (tmp / "index.html").write_text(prediction_page(table, f"motive predictions: {Path(args.out).name}", about))
+    print(f"report: {Path(args.report) / 'index.html'}")
 
 
 EXPERIMENT_ARGUMENTS = ("data", "out", "seeds", "models", "splits", "graphs", "split_seed")
@@ -540,6 +562,9 @@ def _predict_parsers(commands) -> None:
     predict.add_argument("--device", default="auto", choices=DEVICES)
     predict.add_argument("--data", type=EXISTING_DIR, help="the run's dataset moved elsewhere (same graph hash)")
     predict.add_argument("--out", required=True, help="RANKED.parquet (or a folder with --all)")
+    predict.add_argument(
+        "--report", metavar="DIR", help="also write DIR/index.html: top candidates, evidence, warnings"
+    )
     _overwrite(predict)
     predict.set_defaults(run=_predict)
 

@@ -140,6 +140,11 @@ class TrainConfig:
         "also rank every visible candidate per query node, filtered (full_* metrics, ranking.parquet)",
         check=checks.boolean,
     )
+    calibrate: bool = setting(
+        True,
+        "fit the expected precision of each rank on the validation stage (calibration.json; read by predict)",
+        check=checks.boolean,
+    )
     bootstrap: int = setting(
         1000,
         "bootstrap resamples of the test query nodes for the intervals NAME_ci in metrics.json (0: none)",

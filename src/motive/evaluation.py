@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from motive import intervals, metrics, splits
+from motive import calibration, intervals, metrics, splits
 from motive.graph import Graph
 from motive.models import StageGraph
 from motive.names import STAGES, negatives_key
@@ -74,6 +74,7 @@ class Evaluation:
     per_node: list[pd.DataFrame] = field(default_factory=list)
     rankings: list[pd.DataFrame] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    calibration: dict | None = None  # expected precision per rank, fitted on valid (motive.calibration)
 
     @property
     def ranking(self) -> pd.DataFrame | None:
@@ -98,9 +99,11 @@ class Evaluator:
         ranking: bool = False,
         negatives: str = "uniform",
         bootstrap: int = 0,
+        calibrate: bool = False,
     ):
         self.graph, self.split, self.split_name = graph, split, split_name
         self.hits_k, self.ranking, self.negatives, self.bootstrap = hits_k, ranking, negatives, bootstrap
+        self.calibrate = calibrate
         self._pairs: dict[str, Pairs] = {}
 
     def pairs(self, stage: str) -> Pairs:
@@ -135,6 +138,12 @@ class Evaluator:
                 found.rankings.append(self._ranking(stage, stages[stage], model))
                 found.metrics[stage] |= full_ranking_metrics(found.rankings[-1], resamples)
                 found.seconds[stage] = round(time.perf_counter() - started, 2)
+        if self.calibrate:
+            ranked = dict(zip(EVALUATED, found.rankings, strict=False)) if self.ranking else {}
+            valid = ranked.get("valid")
+            if valid is None:  # the validation ranking alone: what expected precision is fitted on
+                valid = self._ranking("valid", stages["valid"], model)
+            found.calibration = calibration.fit(valid, ranked.get("test"))
         return found
 
     def _ranking(self, stage: str, stage_graph: StageGraph, model) -> pd.DataFrame:

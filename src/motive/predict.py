@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from motive import calibration
 from motive.errors import MotiveError
 from motive.graph import SOURCE_INDEX, TARGET_INDEX, Graph
 from motive.tables import read_table
@@ -42,6 +43,7 @@ class LoadedRun:
     stage: object  # models.StageGraph of the test stage
     model: object
     feature_names: dict[str, list[str]]
+    calibration: pd.DataFrame | None = None  # expected precision per place bin (calibration.json)
 
 
 def load_run(run_dir: str | Path, device: str = "auto", data: str | Path | None = None) -> LoadedRun:
@@ -70,7 +72,8 @@ def load_run(run_dir: str | Path, device: str = "auto", data: str | Path | None 
     for side, file in (("source", "source.parquet"), ("target", "target.parquet")):
         names = pq.read_schema(folder / file).names
         feature_names[side] = [n for n in names if not n.startswith("Metadata_") and not n.startswith("__index")]
-    return LoadedRun(config, prepared.graph, prepared.split, prepared.stages["test"], model, feature_names)
+    fitted = calibration.read(run_dir / "calibration.json") if (run_dir / "calibration.json").is_file() else None
+    return LoadedRun(config, prepared.graph, prepared.split, prepared.stages["test"], model, feature_names, fitted)
 
 
 def read_profiles(
@@ -358,6 +361,21 @@ class KnownPairs:
         return self.LABELS[np.where(found, self.labels[index], 0)]
 
 
+def domain_threshold(run: LoadedRun, side: str) -> float:
+    """The applicability domain's edge: the 5th percentile of the training nodes' similarity to
+    their nearest other training node (a query below it is less like the training nodes than 95%
+    of them are like each other)."""
+    nodes = run.graph.sources if side == "source" else run.graph.targets
+    seen = nodes.x[np.flatnonzero(run.split.node_stage[side] == 0)].astype(np.float32)
+    seen = seen / np.maximum(np.linalg.norm(seen, axis=1, keepdims=True), 1e-12)
+    nearest = np.empty(len(seen), np.float32)
+    for start in range(0, len(seen), 4096):
+        similarity = seen[start : start + 4096] @ seen.T
+        similarity[np.arange(len(similarity)), start + np.arange(len(similarity))] = -np.inf
+        nearest[start : start + 4096] = similarity.max(axis=1)
+    return float(np.percentile(nearest, 5)) if len(nearest) > 1 else -1.0
+
+
 def applicability(run: LoadedRun, side: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cosine similarity of each query profile to its nearest node of the same side that the
     training stage saw, and that node's key: low values mean the model never saw anything like it."""
@@ -426,33 +444,117 @@ def predict(
         nearest_similarity = np.where(has_profile, nearest_similarity, np.nan)
     candidate_keys = (loaded.graph.targets if other == "target" else loaded.graph.sources).keys.to_numpy()
     candidates = np.arange(len(candidate_keys))
+    threshold = domain_threshold(loaded, side)
     frames = []
     for start, block in loaded.model.score_blocks(stage, side, ids, candidates):
         for offset, scores in enumerate(block):
             i = start + offset
             pairs = (np.full(len(candidates), ids[i]), candidates)
             flags = known.flags(*(pairs if side == "source" else pairs[::-1]))
-            keep = flags == "none" if exclude_known else np.ones(len(candidates), bool)
-            order, ranks = _ranked(scores[keep])
-            chosen = order[:top_k] if top_k else order
-            lower = len(order) - ranks[chosen]
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "query": keys[i],
-                        "candidate": candidate_keys[keep][chosen],
-                        "score": scores[keep][chosen],
-                        "rank": ranks[chosen],
-                        "percentile": 100.0 * lower / max(len(order) - 1, 1),
-                        "known": flags[keep][chosen],
-                        "nearest_training_similarity": nearest_similarity[i],
-                        "nearest_training_key": nearest_key[i],
-                    }
-                )
-            )
+            frame = _ranked_frame(loaded, scores, flags, exclude_known, top_k)
+            frame.insert(0, "query", keys[i])
+            frame["candidate"] = candidate_keys[frame.pop("position").to_numpy()]
+            frame["nearest_training_similarity"] = nearest_similarity[i]
+            frame["nearest_training_key"] = nearest_key[i]
+            frame["in_domain"] = bool(nearest_similarity[i] >= threshold)
+            frames.append(frame)
     table = pd.concat(frames, ignore_index=True)
-    table.attrs["query_side"] = side
+    order = ["query", "candidate", "score", "rank", "percentile", "expected_precision"]
+    table = table[order + [c for c in table.columns if c not in order]]
+    table["evidence"] = evidence(stage, side, ids[keys.get_indexer(table["query"])], table["candidate"], loaded)
+    table.attrs |= {"query_side": side, "domain_threshold": threshold}
     return table
+
+
+def _ranked_frame(loaded: LoadedRun, scores: np.ndarray, flags: np.ndarray, exclude_known: bool, top_k) -> pd.DataFrame:
+    """One query's candidates best first (``position``: candidate index), with rank, percentile,
+    the known flag and the expected precision of the candidate's place among the unknown ones."""
+    keep = flags == "none" if exclude_known else np.ones(len(scores), bool)
+    order, ranks = _ranked(scores[keep])
+    chosen = order[:top_k] if top_k else order
+    lower = len(order) - ranks[chosen]
+    frame = pd.DataFrame(
+        {
+            "position": np.flatnonzero(keep)[chosen],
+            "score": scores[keep][chosen],
+            "rank": ranks[chosen],
+            "percentile": 100.0 * lower / max(len(order) - 1, 1),
+            "known": flags[keep][chosen],
+        }
+    )
+    unknown = np.sort(scores[flags == "none"])
+    chosen_scores = frame["score"].to_numpy()
+    above = len(unknown) - np.searchsorted(unknown, chosen_scores, side="right")
+    at_or_above = len(unknown) - np.searchsorted(unknown, chosen_scores, side="left")
+    place = np.where(frame["known"].to_numpy() == "none", (1 + above + at_or_above) / 2, np.nan)  # realistic
+    nan = np.full(len(frame), np.nan)
+    values = (
+        calibration.expected(loaded.calibration, np.nan_to_num(place, nan=1))
+        if loaded.calibration is not None
+        else (nan,) * 3
+    )
+    for name, value in zip(
+        ("expected_precision", "expected_precision_low", "expected_precision_high"), values, strict=True
+    ):
+        frame[name] = np.where(np.isnan(place), np.nan, value)
+    return frame
+
+
+def evidence(stage, side: str, query_ids: np.ndarray, candidates, loaded: LoadedRun, shown: int = 2) -> list[str]:
+    """Why a candidate ranks where it does, in the words of the nodes behind it: the ``shown``
+    visible nodes of the query's side most similar to the query among those known to pair with
+    the candidate, with their similarity in each view (profile cosine; structure Tanimoto), e.g.
+    ``DB00945 (profile 0.81; structure 0.64)``. Empty when nothing visible pairs with it."""
+    other = "target" if side == "source" else "source"
+    s, t = stage.edges[("source", "binds", "target")]
+    known_node, known_partner = (s, t) if side == "source" else (t, s)
+    other_keys = (loaded.graph.targets if other == "target" else loaded.graph.sources).keys
+    partner_ids = other_keys.get_indexer(pd.Index(candidates))
+    names = _node_keys(loaded, stage, side)
+    views = _evidence_views(stage, side)
+    found = []
+    for query, partner in zip(query_ids, partner_ids, strict=True):
+        nodes = known_node[(known_partner == partner) & (known_node != query)]
+        if len(nodes) == 0:
+            found.append("")
+            continue
+        similarity = {name: view(query, nodes) for name, view in views.items()}
+        stacked = np.stack(list(similarity.values()))
+        best = np.argsort(-np.where(np.isnan(stacked), -np.inf, stacked).max(axis=0), kind="stable")[:shown]
+        found.append(", ".join(_said(names[nodes[j]], {n: v[j] for n, v in similarity.items()}) for j in best))
+    return found
+
+
+def _said(key: str, similarity: dict[str, float]) -> str:
+    values = "; ".join(f"{name} {value:.2f}" for name, value in similarity.items() if np.isfinite(value))
+    return f"{key} ({values})" if values else key
+
+
+def _node_keys(loaded: LoadedRun, stage, side: str) -> np.ndarray:
+    """Keys of a side's nodes in the (possibly extended) stage; new nodes keep their query key."""
+    keys = (loaded.graph.sources if side == "source" else loaded.graph.targets).keys.to_numpy()
+    extra = stage.num_nodes[side] - len(keys)
+    return np.r_[keys, np.array([f"query {i}" for i in range(extra)], dtype=object)]
+
+
+def _evidence_views(stage, side: str) -> dict:
+    """Similarity functions of one query node to a set of nodes, per view the stage has."""
+    x = stage.x[side].cpu().numpy().astype(np.float64)
+    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    profile_mask = stage.masks.get(side, {}).get("profile")
+    has = np.ones(len(x), bool) if profile_mask is None else profile_mask.cpu().numpy()
+    views = {"profile": lambda q, nodes: np.where(has[q] & has[nodes], x[nodes] @ x[q], np.nan)}
+    if "structure" in stage.views.get(side, {}):
+        bits = stage.views[side]["structure"].cpu().numpy().astype(np.float64)
+        present = stage.masks[side]["structure"].cpu().numpy()
+
+        def tanimoto(q, nodes):
+            shared = bits[nodes] @ bits[q]
+            value = shared / np.maximum(bits[nodes].sum(1) + bits[q].sum() - shared, 1e-12)
+            return np.where(present[q] & present[nodes], value, np.nan)
+
+        views["structure"] = tanimoto
+    return views
 
 
 def predict_all(
@@ -508,7 +610,7 @@ def predict_all(
         rows = ids["source"][first : first + len(scores)]
         if exclude_known:  # known pairs of this block's compounds drop out of both rankings
             _drop_known(scores, rows, known_ids, gene_position)
-        frame = _top_genes(scores, rows, slice(first, first + len(scores)), queries, top_k, known)
+        frame = _top_genes(scores, rows, slice(first, first + len(scores)), queries, top_k, known, loaded.calibration)
         _write_atomically(frame, work / f"compounds-{index:06d}.parquet")
         gene_scores, gene_rows = _merge_top_compounds(gene_scores, gene_rows, scores, first, top_k)
         with outputs.cache_file(state_path) as tmp:
@@ -582,7 +684,13 @@ def _drop_known(scores: np.ndarray, rows: np.ndarray, known_ids: tuple, gene_pos
 
 
 def _top_genes(
-    scores: np.ndarray, rows: np.ndarray, positions: slice, queries: FullQueries, top_k: int, known: KnownPairs
+    scores: np.ndarray,
+    rows: np.ndarray,
+    positions: slice,
+    queries: FullQueries,
+    top_k: int,
+    known: KnownPairs,
+    bins: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The top-k genes of each compound of a block, best first (excluded known pairs: fewer rows)."""
     best = np.argpartition(-scores, top_k - 1, axis=1)[:, :top_k]
@@ -598,6 +706,14 @@ def _top_genes(
             "known": known.flags(np.repeat(rows, top_k), queries.ids["target"][best.ravel()]),
         }
     )
+    if bins is not None:  # a place among the unknown genes: the rank less the known ones above it
+        unknown = (frame["known"].to_numpy() == "none").reshape(-1, top_k)
+        place = (np.cumsum(unknown, axis=1)).ravel().astype(float)
+        values = calibration.expected(bins, place)
+        for name, value in zip(
+            ("expected_precision", "expected_precision_low", "expected_precision_high"), values, strict=True
+        ):
+            frame[name] = np.where(unknown.ravel(), value, np.nan)
     return frame[np.isfinite(frame["score"].to_numpy())]
 
 

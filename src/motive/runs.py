@@ -98,6 +98,8 @@ def write_run(
         per_node.to_parquet(tmp / "per_node_ap.parquet", index=False)
         if ranking is not None:
             ranking.to_parquet(tmp / "ranking.parquet", index=False)
+        if evaluation.calibration is not None:
+            (tmp / "calibration.json").write_text(json.dumps(evaluation.calibration, indent=2) + "\n")
         checkpoint = {
             "config": asdict(config),
             "seed": config.seed,

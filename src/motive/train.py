@@ -45,16 +45,17 @@ log = logging.getLogger(__name__)
 
 def evaluator_of(config: TrainConfig, prepared: Prepared, ranking: bool | None = None) -> Evaluator:
     """The run's evaluator: its split, hits@K, stored negatives and (unless ``ranking`` says
-    otherwise) the full ranking when ``ranking_eval`` is on."""
-    ranking = config.ranking_eval if ranking is None else ranking
+    otherwise) the full ranking when ``ranking_eval`` is on, and the calibration when ``calibrate``
+    is (a run's evaluation; the training loop's validation passes ``ranking=False``: neither)."""
     return Evaluator(
         prepared.graph,
         prepared.split,
         config.split,
         config.hits_k,
-        ranking=ranking,
+        ranking=config.ranking_eval if ranking is None else ranking,
         negatives=config.eval_negatives,
         bootstrap=config.bootstrap,
+        calibrate=config.calibrate and ranking is None,
     )
 
 

@@ -1,0 +1,146 @@
+"""Expected precision at each rank: how likely a candidate at a given place of a query's ranked
+list is a true target, fitted on the validation stage only (never on test).
+
+Each validation query's candidates are ranked as the filtered full ranking ranks them (known
+positives of other stages removed); its j-th best positive sits at place ``rank - 1 + j`` of its
+list. Places are grouped in bins that widen with the rank (1, 2-5, 6-20, 21-100, 101-500, 501+);
+a bin's expected precision is the share of the places it holds (over every validation query that
+has them) that were true targets, made non-increasing with the place by pooling adjacent bins that
+violate it (isotonic regression, pool adjacent violators), with a 95% Clopper-Pearson interval on
+the pooled counts widened to a bootstrap over validation queries where that is wider. A run keeps the fit in
+``calibration.json`` together with the same bins observed on test
+(for the reliability diagram), and ``predict`` reads a candidate's expected precision from the bin
+of its place among the candidates not already known.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from motive.errors import MotiveError
+
+EDGES = (1, 2, 6, 21, 101, 501)  # bin i holds places EDGES[i] .. EDGES[i+1] - 1 (coarse: a validation set is small)
+
+
+def places(ranking: pd.DataFrame) -> pd.DataFrame:
+    """Each positive's place in its query's list (``rank - 1 + j`` for its j-th best positive) and
+    the length of that list (the filtered candidates plus the query's positives)."""
+    ordered = ranking.sort_values(["query", "rank"], kind="stable")
+    groups = ordered.groupby("query", sort=False)
+    place = ordered["rank"].to_numpy(np.float64) - 1 + groups.cumcount().to_numpy() + 1
+    length = ordered["candidates"].to_numpy(np.int64) + groups["rank"].transform("size").to_numpy()
+    return pd.DataFrame({"query": ordered["query"].to_numpy(), "place": np.ceil(place), "length": length})
+
+
+def per_query(ranking: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(queries x bins) hits and trials: each query's positives placed in a bin, and the places of
+    the bin its list holds."""
+    found = places(ranking)
+    queries = found.groupby("query", sort=True)
+    lengths = queries["length"].first().to_numpy()
+    codes = queries.ngroup().to_numpy()
+    hits = np.zeros((len(lengths), len(EDGES)))
+    trials = np.zeros((len(lengths), len(EDGES)))
+    for i, (low, high) in enumerate(zip(EDGES, (*EDGES[1:], np.inf), strict=True)):
+        trials[:, i] = np.clip(np.minimum(lengths, high - 1) - low + 1, 0, None)
+        inside = (found["place"].to_numpy() >= low) & (found["place"].to_numpy() < high)
+        hits[:, i] = np.bincount(codes[inside], minlength=len(lengths))
+    return hits, trials
+
+
+def binned(ranking: pd.DataFrame) -> pd.DataFrame:
+    """Per place bin: hits (positives placed in it), trials (places of the bin that the queries'
+    lists hold) and their share."""
+    hits, trials = per_query(ranking)
+    highs = [None if high == np.inf else int(high - 1) for high in (*EDGES[1:], np.inf)]
+    table = pd.DataFrame(
+        {"low": EDGES, "high": highs, "hits": hits.sum(0).astype(int), "trials": trials.sum(0).astype(int)}
+    )
+    table["precision"] = table["hits"] / table["trials"].where(table["trials"] > 0)
+    return table
+
+
+def fit(valid_ranking: pd.DataFrame, test_ranking: pd.DataFrame | None = None, resamples: int = 1000) -> dict:
+    """The calibration of a run: validation bins with intervals, and test's observed shares. An
+    interval spans both a Clopper-Pearson interval of the pooled counts and a bootstrap over
+    validation queries (a good query holds several hits, so places are not independent trials)."""
+    from scipy.stats import binomtest
+
+    table = monotone(binned(valid_ranking))
+    blocks = table.groupby(["hits", "trials"], sort=False).ngroup().to_numpy()  # pooled bins share counts
+    hits, trials = per_query(valid_ranking)
+    rng = np.random.default_rng(0)
+    draws = rng.integers(0, len(hits), (resamples, len(hits)))
+    pooled_hits = np.stack([hits[:, blocks == b].sum(1) for b in range(blocks.max() + 1)], axis=1)
+    pooled_trials = np.stack([trials[:, blocks == b].sum(1) for b in range(blocks.max() + 1)], axis=1)
+    boot = pooled_hits[draws].sum(1) / np.maximum(pooled_trials[draws].sum(1), 1)
+    boot_low, boot_high = np.percentile(boot, [2.5, 97.5], axis=0)
+    lows, highs = [], []
+    for h, n, block in zip(table["hits"], table["trials"], blocks, strict=True):
+        exact = binomtest(int(h), int(n)).proportion_ci(0.95, method="exact") if n > 0 else None
+        lows.append(min(exact.low, boot_low[block]) if exact else np.nan)
+        highs.append(max(exact.high, boot_high[block]) if exact else np.nan)
+    table["precision_low"], table["precision_high"] = lows, highs
+    # places no validation list reached take the deepest bin that was observed (precision does not rise)
+    table["extrapolated"] = table["trials"] == 0
+    columns = ["precision", "precision_low", "precision_high"]
+    table[columns] = table[columns].ffill()
+    found = {"fitted_on": "valid", "method": "binned place, isotonic, Clopper-Pearson and query bootstrap 95%"}
+    found["bins"] = _records(table)
+    if test_ranking is not None and len(test_ranking):
+        found["test"] = _records(binned(test_ranking))
+    return found
+
+
+def monotone(table: pd.DataFrame) -> pd.DataFrame:
+    """Bins whose precision rises with the place pooled with their neighbours until it does not
+    (pool adjacent violators on hits / trials); each bin keeps its place range, pooled counts."""
+    blocks = [[i] for i in range(len(table))]
+    hits, trials = table["hits"].to_numpy(float), table["trials"].to_numpy(float)
+
+    def rate(block):
+        total = trials[block].sum()
+        return hits[block].sum() / total if total else 0.0
+
+    merged = True
+    while merged:
+        merged = False
+        for j in range(len(blocks) - 1):
+            if rate(blocks[j + 1]) > rate(blocks[j]):
+                blocks[j : j + 2] = [blocks[j] + blocks[j + 1]]
+                merged = True
+                break
+    pooled = table.copy()
+    for block in blocks:
+        pooled.loc[block, "hits"], pooled.loc[block, "trials"] = int(hits[block].sum()), int(trials[block].sum())
+    pooled["precision"] = pooled["hits"] / pooled["trials"].where(pooled["trials"] > 0)
+    return pooled
+
+
+def _records(table: pd.DataFrame) -> list[dict]:
+    return json.loads(table.to_json(orient="records"))
+
+
+def read(path: str | Path) -> pd.DataFrame:
+    """A run's ``calibration.json`` (outside data: checked) as its validation bins."""
+    path = Path(path)
+    try:
+        bins = pd.DataFrame(json.loads(path.read_text())["bins"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise MotiveError(f"{path}: unreadable calibration ({type(error).__name__}); evaluate the run again") from None
+    needed = ["low", "high", "precision", "precision_low", "precision_high"]
+    if any(column not in bins for column in needed) or bins["low"].tolist() != list(EDGES):
+        raise MotiveError(f"{path}: not a calibration written by this motive version; evaluate the run again")
+    return bins
+
+
+def expected(bins: pd.DataFrame, place: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expected precision and its interval for candidates at ``place`` (1 = best unknown one)."""
+    index = np.clip(np.searchsorted(np.asarray(EDGES), np.asarray(place), side="right") - 1, 0, len(EDGES) - 1)
+    return tuple(
+        bins[column].to_numpy(np.float64)[index] for column in ("precision", "precision_low", "precision_high")
+    )
