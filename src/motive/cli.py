@@ -362,6 +362,18 @@ def _score(args: argparse.Namespace) -> None:
     print(f"written to {args.out}")
 
 
+def _profiles(args: argparse.Namespace) -> None:
+    from motive import outputs
+    from motive.profiles import profiles
+
+    outputs.check_file_target(args.out, "compound_profiles", args.overwrite)
+    table = profiles(args.plates, reference=args.reference, negcon=args.negcon, per_dose=args.per_dose)
+    with outputs.output_file(args.out, "compound_profiles", args.overwrite) as tmp:
+        outputs.write_marked_parquet(table.reset_index(), tmp, "compound_profiles")
+    inactive = int((~table["Metadata_active"]).sum())
+    print(f"{len(table)} compounds ({inactive} indistinguishable from the controls) written to {args.out}")
+
+
 def _report(args: argparse.Namespace) -> None:
     from motive.report import report
 
@@ -621,6 +633,14 @@ def parser() -> argparse.ArgumentParser:
     _predict_parsers(commands)
     _experiment_parser(commands)
     _tune_parser(commands)
+    plates = commands.add_parser("profiles", help="Cell Painting plates to one profile per compound (pycytominer)")
+    plates.add_argument("plates", nargs="+", type=EXISTING_PATH, help="well-level profiles (CSV/parquet, Metadata_*)")
+    plates.add_argument("--reference", type=EXISTING_DIR, help="a run or dataset folder: its feature list")
+    plates.add_argument("--negcon", help="the control wells (default: Metadata_pert_type == 'negcon', else DMSO)")
+    plates.add_argument("--per-dose", action="store_true", help="one row per compound and dose")
+    plates.add_argument("--out", required=True, help="FEATURES.parquet")
+    _overwrite(plates)
+    plates.set_defaults(run=_profiles)
     score = commands.add_parser("score", help="motive's metrics for predictions made elsewhere, on a stored split")
     score.add_argument("split_folder", type=EXISTING_DIR, help="a split folder (motive split, or official tables)")
     score.add_argument("predictions", type=EXISTING_PATH, help="source, target, score[, stage] of the scored pairs")

@@ -39,6 +39,11 @@ def prediction_page(table: pd.DataFrame, title: str, about: list[str], top: int 
         rows = rows.sort_values("rank").head(top)
         parts.append(f"<h2>{html.escape(str(query))}</h2>")
         similarity = rows["nearest_training_similarity"].iloc[0]
+        if "active" in rows and not bool(rows["active"].iloc[0]):
+            parts.append(
+                "<div class=warn>Inactive: this compound's replicate wells are not distinguishable from the negative "
+                "controls (copairs mAP): its profile carries little signal, and these ranks may be noise.</div>"
+            )
         if not bool(rows["in_domain"].iloc[0]):
             said = (
                 "no profile given" if not np.isfinite(similarity) else f"nearest training similarity {similarity:.2f}"

@@ -462,8 +462,27 @@ def predict(
     order = ["query", "candidate", "score", "rank", "percentile", "expected_precision"]
     table = table[order + [c for c in table.columns if c not in order]]
     table["evidence"] = evidence(stage, side, ids[keys.get_indexer(table["query"])], table["candidate"], loaded)
+    active = _activity(compounds if compounds is not None else genes)
+    if active is not None:  # from motive profiles: a compound whose replicates look like the controls
+        table["active"] = table["query"].map(active).fillna(True).astype(bool)
+        quiet = sorted(set(table.loc[~table["active"], "query"]))
+        if quiet:
+            log.warning("%d query(s) indistinguishable from negative controls (copairs): %s", len(quiet), quiet[:5])
     table.attrs |= {"query_side": side, "domain_threshold": threshold}
     return table
+
+
+def _activity(table) -> pd.Series | None:
+    """``Metadata_active`` of a query table (written by ``motive profiles``), by key, or None."""
+    frame = table if isinstance(table, pd.DataFrame) else read_table(table)
+    if "Metadata_active" not in frame.columns:
+        return None
+    keys = (
+        frame.index
+        if frame.index.name in KEY_COLUMNS.values()
+        else frame[next(k for k in KEY_COLUMNS.values() if k in frame)]
+    )
+    return pd.Series(frame["Metadata_active"].astype(bool).to_numpy(), index=pd.Index(keys))
 
 
 def _ranked_frame(loaded: LoadedRun, scores: np.ndarray, flags: np.ndarray, exclude_known: bool, top_k) -> pd.DataFrame:
