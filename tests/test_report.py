@@ -202,3 +202,28 @@ def test_a_views_experiment_answers_its_questions_with_paired_tests(tmp_path):
     table = pd.read_parquet(tmp_path / "results" / "results.parquet")
     best = table.groupby("model")["valid_full_mrr"].mean().idxmax()  # chosen on validation, never on test
     assert f"cold_source, best model on validation full MRR: {best}" in views
+
+
+def test_orf_and_crispr_gene_profiles_side_by_side_in_one_report(tmp_path):
+    from motive import layout, synth
+
+    orf = synth.generate(synth.SynthConfig(scale=0.04, seed=2, signal=1.0, source_dim=16, target_dim=12))
+    crispr = synth.generate(synth.SynthConfig(scale=0.04, seed=3, signal=1.0, source_dim=16, target_dim=10))
+    layout.write_dataset(orf, tmp_path / "data", "orf")
+    layout.write_dataset(crispr, tmp_path / "data", "crispr")
+    table = run_experiment(
+        data=tmp_path / "data",
+        out=tmp_path / "results",
+        models={"mlp": {}, "mlp_crispr": {"model": "mlp", "gene_type": "crispr"}},
+        splits=["cold_source"],
+        seeds=2,
+        settings={"epochs": 3, "hits_k": 5, "ranking_eval": True, "bootstrap": 0},
+        progress=False,
+    )
+    assert table.groupby("model")["gene_type"].first().to_dict() == {"mlp": "orf", "mlp_crispr": "crispr"}
+    written = report(tmp_path / "results", tmp_path / "report")
+    text = (tmp_path / "report" / "tables.md").read_text()
+    section = text.split("## Gene profiles, st_expanded")[1].split("\n## ")[0]
+    assert "mlp: orf; mlp_crispr: crispr" in section
+    assert "cold_source, CRISPR vs ORF gene profiles (full_mrr): mlp_crispr vs mlp" in section
+    assert "reliability_st_expanded.png" in written

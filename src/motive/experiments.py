@@ -195,26 +195,34 @@ def plan(grid: Grid) -> list[RunSpec]:
     for model_settings in grid.models.values():
         if model_settings["model"] not in REGISTRY:
             check_model(model_settings["model"], "random")  # raises: unknown model (after looking at entry points)
-    specs = []
+    specs, hashes = [], {}
     for graph in grid.graphs:
-        folder = layout.graph_dir(grid.data, graph, grid.settings.get("gene_type", "orf"))
-        if not (folder / "source.parquet").is_file():
-            raise MotiveError(
-                f"{folder}: graph folder not found; the dataset has no {graph} graph, drop it from graphs"
-            )
-        graph_hash = layout.read_graph(folder).content_hash()
         for split in grid.splits:
-            split_dir = folder / OFFICIAL_NAMES[split]
-            use_official = (split_dir / "s_t_labels.parquet").is_file() and grid.official_splits != "never"
-            if grid.official_splits == "always" and not use_official:
-                raise MotiveError(
-                    f"{split_dir}: no official {split} split (official_splits: always); use auto or never"
-                )
-            where = {"graph": graph, "split": split, "split_dir": str(split_dir) if use_official else None}
             for label, model_settings in grid.models.items():
+                # a model's own gene type (an ORF and a CRISPR alias side by side), else the grid's
+                gene_type = model_settings.get("gene_type", grid.settings.get("gene_type", "orf"))
+                folder = layout.graph_dir(grid.data, graph, gene_type)
+                if (graph, gene_type) not in hashes:
+                    hashes[graph, gene_type] = _graph_hash(folder, graph)
+                where = {"graph": graph, "split": split, "split_dir": _official(grid, folder, split)}
                 refusal = REGISTRY[model_settings["model"]].refuses(split)
-                specs += _model_specs(grid, label, model_settings, where, graph_hash, refusal)
+                specs += _model_specs(grid, label, model_settings, where, hashes[graph, gene_type], refusal)
     return specs
+
+
+def _graph_hash(folder: Path, graph: str) -> str:
+    if not (folder / "source.parquet").is_file():
+        raise MotiveError(f"{folder}: graph folder not found; the dataset has no {graph} graph there, drop it")
+    return layout.read_graph(folder).content_hash()
+
+
+def _official(grid: Grid, folder: Path, split: str) -> str | None:
+    """The dataset's published split folder for ``split`` when the grid uses it, else None."""
+    split_dir = folder / OFFICIAL_NAMES[split]
+    use_official = (split_dir / "s_t_labels.parquet").is_file() and grid.official_splits != "never"
+    if grid.official_splits == "always" and not use_official:
+        raise MotiveError(f"{split_dir}: no official {split} split (official_splits: always); use auto or never")
+    return str(split_dir) if use_official else None
 
 
 def _model_specs(
@@ -371,6 +379,7 @@ def row(spec: RunSpec, outcome: dict, out: Path) -> dict:
         "hits_k": config["hits_k"],
         "loss": config["loss"],
         "eval_negatives": config["eval_negatives"],
+        "gene_type": config["gene_type"],
         "views": json.dumps(config["views"], sort_keys=True),
         "link_view": config["link_view"],
     }

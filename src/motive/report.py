@@ -402,6 +402,7 @@ def report(results_dir: str | Path, out: str | Path, overwrite: bool = False) ->
     for graph in dict.fromkeys(table["graph"]):
         _credible(page, table, summary, graph)
         _multimodal(page, table, graph, k)
+        _gene_types(page, table, graph)
         _metric_tables(page, table, summary, graph, k)
         for split in dict.fromkeys(table.loc[table["graph"] == graph, "split"]):
             _comparisons(page, table, graph, split, k)
@@ -582,6 +583,75 @@ def _multimodal(page: Page, table: pd.DataFrame, graph: str, k: int) -> None:
         page.sections.append((f"Views, {graph}", "".join(f"<p>{html.escape(line)}</p>" for line in lines)))
 
 
+def _gene_types(page: Page, table: pd.DataFrame, graph: str) -> None:
+    """ORF against CRISPR gene profiles, when a grid holds both: each model on both, paired by seed."""
+    runs = table[(table["graph"] == graph) & table["status"].isin(["done", "reused"])]
+    if "gene_type" not in runs or runs["gene_type"].nunique() < 2:
+        return
+    column = "test_full_mrr" if "test_full_mrr" in runs and runs["test_full_mrr"].notna().any() else "test_auroc"
+    gene_type = dict(zip(runs["model"], runs["gene_type"], strict=True))
+    name = dict(zip(runs["model"], runs["model_name"], strict=True))
+    lines = [f"Gene profiles of each model: {'; '.join(f'{m}: {g}' for m, g in gene_type.items())}."]
+    for split in dict.fromkeys(runs["split"]):
+        part = runs[runs["split"] == split]
+        labels = list(dict.fromkeys(part["model"]))
+        pairs = [
+            (a, b)
+            for a in labels
+            for b in labels
+            if name[a] == name[b] and (gene_type[a], gene_type[b]) == ("crispr", "orf")
+        ]
+        if pairs:
+            said = "; ".join(_paired(part, a, b, column) for a, b in pairs)
+            lines.append(f"{split}, CRISPR vs ORF gene profiles ({column[5:]}): {said}.")
+    page.markdown += ["", f"## Gene profiles, {graph}", "", *lines]
+    page.sections.append((f"Gene profiles, {graph}", "".join(f"<p>{html.escape(line)}</p>" for line in lines)))
+
+
+def reliability_figure(results_dir: Path, table: pd.DataFrame, graph: str) -> bytes | None:
+    """Expected precision (fitted on validation) against the precision observed on test, per place
+    bin, model and split, seeds pooled: on the diagonal, the expected precision meant what it said."""
+    import matplotlib.pyplot as plt
+
+    runs = table[(table["graph"] == graph) & table["status"].isin(["done", "reused"])]
+    found = []
+    for _, row in runs.iterrows():
+        path = results_dir / row["run"] / "calibration.json"
+        if path.is_file():
+            fitted = json.loads(path.read_text())
+            if "test" in fitted:
+                bins = (
+                    pd.DataFrame(fitted["bins"])
+                    .add_prefix("valid_")
+                    .join(pd.DataFrame(fitted["test"]).add_prefix("test_"))
+                )
+                found.append(bins.assign(split=row["split"], model=row["model"]))
+    if not found:
+        return None
+    bins = pd.concat(found, ignore_index=True)
+    splits = list(dict.fromkeys(bins["split"]))
+    figure, axes = plt.subplots(1, len(splits), figsize=(4.4 * len(splits), 4.2), squeeze=False, layout="constrained")
+    for ax, split in zip(axes[0], splits, strict=True):
+        for model, part in bins[bins["split"] == split].groupby("model", sort=False):
+            pooled = part.groupby("valid_low").agg(
+                expected=("valid_precision", "mean"),
+                low=("valid_precision_low", "mean"),
+                high=("valid_precision_high", "mean"),
+                hits=("test_hits", "sum"),
+                trials=("test_trials", "sum"),
+            )
+            observed = pooled["hits"] / pooled["trials"].where(pooled["trials"] > 0)
+            errors = [pooled["expected"] - pooled["low"], pooled["high"] - pooled["expected"]]
+            ax.errorbar(pooled["expected"], observed, xerr=errors, fmt="o-", ms=4, label=model, alpha=0.8)
+        ax.plot([1e-4, 1], [1e-4, 1], color="#999", lw=1)
+        ax.set_xscale("log"), ax.set_yscale("log"), ax.set_title(split)
+        ax.set_xlabel("expected precision (validation)")
+        ax.set_ylabel("observed precision (test)")
+    axes[0][-1].legend(fontsize=7)
+    figure.suptitle(f"{graph}: reliability of the expected precision per place bin (seeds pooled)")
+    return _figure_png(figure)
+
+
 def degree_figure(table: pd.DataFrame, graph: str) -> bytes | None:
     """Full-ranking MRR by the training degree of the true partner (unseen, then quartiles), per
     model and split: a model that only finds hubs has all its MRR in q4."""
@@ -658,9 +728,12 @@ def _graph_figures(results_dir: Path, table: pd.DataFrame, summary: pd.DataFrame
     curves = curves_figure(results_dir, table, graph)
     if curves is not None:
         figures[f"curves_{graph}.png"] = curves
-    degrees = degree_figure(table, graph)
-    if degrees is not None:
-        figures[f"degree_{graph}.png"] = degrees
+    for name, picture in (
+        (f"degree_{graph}.png", degree_figure(table, graph)),
+        (f"reliability_{graph}.png", reliability_figure(results_dir, table, graph)),
+    ):
+        if picture is not None:
+            figures[name] = picture
     for split in dict.fromkeys(table.loc[table["graph"] == graph, "split"]):
         part = summary[(summary["graph"] == graph) & (summary["split"] == split) & (summary["metric"] == f"hits@{k}")]
         if len(part):
