@@ -232,7 +232,7 @@ def add_options(
         keywords: dict[str, Any] = {"dest": name, "help": meta["help"].replace("%", "%%")}  # argparse formats help
         default = spec.default_factory() if spec.default_factory is not MISSING else spec.default
         if spec.type == "bool" or isinstance(default, bool):
-            keywords["action"] = "store_true"
+            keywords["action"] = argparse.BooleanOptionalAction  # --name and --no-name
         else:
             if meta["choices"] is not None:
                 keywords["choices"] = meta["choices"]
