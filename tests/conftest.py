@@ -22,3 +22,15 @@ def raw_dir() -> Path:
 def tiny_graphs():
     """All four graph types of a synthetic dataset at scale 0.01 (36 sources, 115 targets)."""
     return synth.generate(synth.SynthConfig(scale=0.01, seed=3))
+
+
+@pytest.fixture(scope="module")
+def planted_dataset(tmp_path_factory) -> Path:
+    """A small dataset folder whose features carry the latent that drives its edges (signal 1.0)."""
+    from motive import layout
+
+    root = tmp_path_factory.mktemp("data")
+    layout.write_dataset(
+        synth.generate(synth.SynthConfig(scale=0.05, seed=4, signal=1.0, source_dim=32, target_dim=24)), root
+    )
+    return root

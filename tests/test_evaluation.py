@@ -4,17 +4,13 @@ ranking, ties and all, and known positives of other stages are never counted as 
 import numpy as np
 import pytest
 
-from motive import layout, metrics, synth
+from motive import layout, metrics
 from motive.config import TrainConfig
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    layout.write_dataset(
-        synth.generate(synth.SynthConfig(scale=0.05, seed=4, signal=1.0, source_dim=32, target_dim=24)), root
-    )
-    return root
+def dataset(planted_dataset):
+    return planted_dataset
 
 
 def brute_force_ranks(graph, split, stage_graph, model, split_name):

@@ -4,19 +4,14 @@ needs more negatives than the split has, or a GPU is asked for on a machine with
 import pytest
 import torch
 
-from motive import layout, synth
 from motive.config import TrainConfig
 from motive.errors import MotiveError
 from motive.train import run
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    layout.write_dataset(
-        synth.generate(synth.SynthConfig(scale=0.05, seed=4, signal=1.0, source_dim=32, target_dim=24)), root
-    )
-    return root
+def dataset(planted_dataset):
+    return planted_dataset
 
 
 def test_too_few_negatives_for_hits_k_is_an_error(dataset, tmp_path):

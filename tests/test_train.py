@@ -5,19 +5,15 @@ import pandas as pd
 import pytest
 import torch
 
-from motive import layout, metrics, synth
+from motive import layout, metrics
 from motive.cli import main
 from motive.config import TrainConfig
 from motive.train import evaluate_run, run
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    layout.write_dataset(
-        synth.generate(synth.SynthConfig(scale=0.05, seed=4, signal=1.0, source_dim=32, target_dim=24)), root
-    )
-    return root
+def dataset(planted_dataset):
+    return planted_dataset
 
 
 def test_run_writes_a_complete_traceable_run_directory(dataset, tmp_path):
