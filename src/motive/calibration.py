@@ -7,7 +7,8 @@ list. Places are grouped in bins that widen with the rank (1, 2-5, 6-20, 21-100,
 a bin's expected precision is the share of the places it holds (over every validation query that
 has them) that were true targets, made non-increasing with the place by pooling adjacent bins that
 violate it (isotonic regression, pool adjacent violators), with a 95% Clopper-Pearson interval on
-the pooled counts widened to a bootstrap over validation queries where that is wider. A run keeps the fit in
+the pooled counts, widened where a bootstrap prediction interval over validation queries (the share a
+new set of as many queries would show) is wider. A run keeps the fit in
 ``calibration.json`` together with the same bins observed on test
 (for the reliability diagram), and ``predict`` reads a candidate's expected precision from the bin
 of its place among the candidates not already known.
@@ -66,8 +67,9 @@ def binned(ranking: pd.DataFrame) -> pd.DataFrame:
 
 def fit(valid_ranking: pd.DataFrame, test_ranking: pd.DataFrame | None = None, resamples: int = 1000) -> dict:
     """The calibration of a run: validation bins with intervals, and test's observed shares. An
-    interval spans both a Clopper-Pearson interval of the pooled counts and a bootstrap over
-    validation queries (a good query holds several hits, so places are not independent trials)."""
+    interval spans both a Clopper-Pearson interval of the pooled counts and a prediction interval
+    from a bootstrap over validation queries (a good query holds several hits, so places are not
+    independent trials): the range of the share a new set of as many queries would show."""
     from scipy.stats import binomtest
 
     table = monotone(binned(valid_ranking))
@@ -78,7 +80,12 @@ def fit(valid_ranking: pd.DataFrame, test_ranking: pd.DataFrame | None = None, r
     pooled_hits = np.stack([hits[:, blocks == b].sum(1) for b in range(blocks.max() + 1)], axis=1)
     pooled_trials = np.stack([trials[:, blocks == b].sum(1) for b in range(blocks.max() + 1)], axis=1)
     boot = pooled_hits[draws].sum(1) / np.maximum(pooled_trials[draws].sum(1), 1)
-    boot_low, boot_high = np.percentile(boot, [2.5, 97.5], axis=0)
+    # a prediction interval for the share a new set of as many queries would show: the bootstrap
+    # spread (validation's own sampling) counted twice in variance (the new set samples too)
+    centre = pooled_hits.sum(0) / np.maximum(pooled_trials.sum(0), 1)
+    low, high = np.percentile(boot, [2.5, 97.5], axis=0)
+    boot_low = np.clip(centre - np.sqrt(2) * (centre - low), 0, 1)
+    boot_high = np.clip(centre + np.sqrt(2) * (high - centre), 0, 1)
     lows, highs = [], []
     for h, n, block in zip(table["hits"], table["trials"], blocks, strict=True):
         exact = binomtest(int(h), int(n)).proportion_ci(0.95, method="exact") if n > 0 else None
