@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 SIDES = {"compounds": "source", "genes": "target"}
 KEY_COLUMNS = {"source": SOURCE_INDEX, "target": TARGET_INDEX}
+EVIDENCE_RANKS = 100  # candidates of each query that get an evidence string
 
 
 @dataclass
@@ -461,7 +462,11 @@ def predict(
     table = pd.concat(frames, ignore_index=True)
     order = ["query", "candidate", "score", "rank", "percentile", "expected_precision"]
     table = table[order + [c for c in table.columns if c not in order]]
-    table["evidence"] = evidence(stage, side, ids[keys.get_indexer(table["query"])], table["candidate"], loaded)
+    explained = (table["rank"] <= EVIDENCE_RANKS).to_numpy()  # the best candidates of each query: a person reads those
+    table["evidence"] = ""
+    table.loc[explained, "evidence"] = evidence(
+        stage, side, ids[keys.get_indexer(table["query"][explained])], table["candidate"][explained], loaded
+    )
     active = _activity(compounds if compounds is not None else genes)
     if active is not None:  # from motive profiles: a compound whose replicates look like the controls
         table["active"] = table["query"].map(active).fillna(True).astype(bool)
