@@ -510,7 +510,8 @@ def _ranked_frame(loaded: LoadedRun, scores: np.ndarray, flags: np.ndarray, excl
     chosen_scores = frame["score"].to_numpy()
     above = len(unknown) - np.searchsorted(unknown, chosen_scores, side="right")
     at_or_above = len(unknown) - np.searchsorted(unknown, chosen_scores, side="left")
-    place = np.where(frame["known"].to_numpy() == "none", (1 + above + at_or_above) / 2, np.nan)  # realistic
+    # the realistic place among the unknown candidates, rounded up as calibration.places rounds it
+    place = np.where(frame["known"].to_numpy() == "none", np.ceil((1 + above + at_or_above) / 2), np.nan)
     nan = np.full(len(frame), np.nan)
     values = (
         calibration.expected(loaded.calibration, np.nan_to_num(place, nan=1))
