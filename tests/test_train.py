@@ -37,6 +37,7 @@ def test_run_writes_a_complete_traceable_run_directory(dataset, tmp_path):
         "history.csv",
         "predictions.parquet",
         "per_node_ap.parquet",
+        "calibration.json",  # expected precision per place, fitted on valid
         "checkpoint.pt",
     }
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
