@@ -36,6 +36,11 @@ LR = {"low": 1e-6, "high": 1e-2, "log": True}  # paper's search space
 WEIGHT_DECAY = {"low": 1e-5, "high": 1.0, "log": True}
 
 
+# Settings that never change a trial's validation value: where it logs, and what only a run's final
+# evaluation computes. They are not part of a study's identity.
+UNSCORED = ("tracker", "tracker_uri", "calibrate", "bootstrap")
+
+
 def space_of(model: str) -> dict:
     """The full search space of a model: lr and weight decay, plus its registry's kwargs space."""
     return {"lr": LR, "weight_decay": WEIGHT_DECAY} | {
@@ -188,7 +193,7 @@ def tune(
         raise MotiveError(f"model {model!r} has no parameters to tune")
     identity = {
         "graph_hash": prepared.graph_hash,
-        "fixed": {k: v for k, v in base.items() if k not in (*TUNED, "data", "device", "plugins")},
+        "fixed": {k: v for k, v in base.items() if k not in (*TUNED, *UNSCORED, "data", "device", "plugins")},
         "space": space_of(model),
     }
     optuna.logging.set_verbosity(optuna.logging.WARNING)
