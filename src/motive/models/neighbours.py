@@ -1,13 +1,12 @@
-"""A learned-similarity neighbour model for the cold start: kNN with its similarity learned.
+"""A neighbour model for the cold start: kNN in every view, blended by learned weights.
 
-A pair (q, c) scores ``max over the nodes j known to pair with c (j != q) of  sum_v w_v * sim_v(q, j)
-+ b``: the query side's views (compounds: profile cosine and structure Tanimoto; genes: profile
-cosine) weighted by ``w``, learned with the loss of the run on the training supervision edges,
-the known partners being the stage's visible ST edges. With one view and w = 1 it is ``knn``; it
-learns how much the profile adds to the structure (or the reverse) from training pairs only, so a
-new compound is placed by the compounds it resembles, as a medicinal chemist would, in the blend
-the training edges support. Zero-shot has no known partner and is refused.
-"""
+A pair (q, c) scores ``sum_v w_v * (max over the nodes j known to pair with c, j != q, of
+sim_v(q, j)) + b``: each view's nearest known partner of the candidate (compounds: profile cosine
+and structure Tanimoto; genes: profile cosine), the views weighted by ``w`` (equal at first),
+learned with the run's loss on the training supervision edges, the known partners being the
+stage's visible ST edges. With one view it ranks as ``knn``. A new compound is placed by the
+compounds it resembles, as a medicinal chemist would, in the blend the training edges support.
+Zero-shot has no known partner and is refused."""
 
 from __future__ import annotations
 
@@ -60,10 +59,6 @@ class Neighbours(LinkModel):
         self.weights = nn.Parameter(torch.ones(len(self.views)))
         self.bias = nn.Parameter(torch.zeros(()))
 
-    def _combined(self, stage: StageGraph, rows: torch.Tensor) -> torch.Tensor:
-        similarities = _similarities(stage, self.side)
-        return sum(self.weights[i] * similarities[name][rows] for i, name in enumerate(self.views))
-
     def _known(self, stage: StageGraph) -> tuple[torch.Tensor, torch.Tensor]:
         """The visible ST edges as (query-side node, partner) tensors."""
         s, t = stage.edges[("source", "binds", "target")]
@@ -74,12 +69,15 @@ class Neighbours(LinkModel):
     def forward(self, stage: StageGraph, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         query, partner = (sources, targets) if self.side == "source" else (targets, sources)
         known_query, known_partner = self._known(stage)
-        combined = self._combined(stage, query)  # (pairs, nodes of the query side)
         # the evidence of a pair: its partner's known nodes, never the query itself
         hits = (known_partner[None, :] == partner[:, None]) & (known_query[None, :] != query[:, None])
-        values = combined[:, known_query].masked_fill(~hits, float("-inf"))
-        best = values.max(dim=1).values
-        return torch.where(torch.isfinite(best), best, torch.full_like(best, -10.0)) + self.bias
+        similarities = _similarities(stage, self.side)
+        score = self.bias.expand(len(query))
+        for weight, name in zip(self.weights, self.views, strict=True):
+            values = similarities[name][query][:, known_query].masked_fill(~hits, float("-inf"))
+            best = values.max(dim=1).values
+            score = score + weight * torch.where(torch.isfinite(best), best, torch.full_like(best, -1.0))
+        return score
 
     @torch.no_grad()
     def score(self, stage: StageGraph, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -117,11 +115,14 @@ class Neighbours(LinkModel):
         position = torch.full((n_partners,), -1, dtype=torch.long, device=device)
         position[torch.as_tensor(partners, device=device)] = torch.arange(len(partners), device=device)
         rows = torch.as_tensor(nodes, device=device)
-        values = self._combined(stage, rows)[:, known_query]
-        values = values.masked_fill(known_query[None, :] == rows[:, None], float("-inf"))
         keep = position[known_partner] >= 0
-        matrix = torch.full((len(rows), len(partners)), float("-inf"), device=device)
         index = position[known_partner[keep]].expand(len(rows), -1)
-        matrix = matrix.scatter_reduce(1, index, values[:, keep], reduce="amax")
-        matrix = torch.where(torch.isfinite(matrix), matrix, torch.full_like(matrix, -10.0)) + self.bias
-        return matrix.double().cpu().numpy()
+        similarities = _similarities(stage, self.side)
+        total = self.bias.expand(len(rows), len(partners))
+        for weight, name in zip(self.weights, self.views, strict=True):
+            values = similarities[name][rows][:, known_query]
+            values = values.masked_fill(known_query[None, :] == rows[:, None], float("-inf"))
+            best = torch.full((len(rows), len(partners)), float("-inf"), device=device)
+            best = best.scatter_reduce(1, index, values[:, keep], reduce="amax")
+            total = total + weight * torch.where(torch.isfinite(best), best, torch.full_like(best, -1.0))
+        return total.double().cpu().numpy()
