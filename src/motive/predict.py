@@ -78,12 +78,17 @@ def load_run(run_dir: str | Path, device: str = "auto", data: str | Path | None 
 
 
 def read_profiles(
-    profiles: str | Path | pd.DataFrame, side: str, feature_names: list[str], structure_only: bool = False
+    profiles: str | Path | pd.DataFrame,
+    side: str,
+    feature_names: list[str],
+    structure_only: bool = False,
+    where: str | None = None,
 ) -> tuple[pd.Index, np.ndarray, pd.Series | None]:
     """Keys, float32 features in the run's column order, and the ``smiles`` column if any. With
     ``structure_only`` (a run that reads compound structures) a table of keys and ``smiles``
-    without any feature column is accepted: its features are then None (no profile)."""
-    where = profiles if not isinstance(profiles, pd.DataFrame) else f"{side} profiles"
+    without any feature column is accepted: its features are then None (no profile). ``where``
+    names the table in errors (default: its path, or "source profiles")."""
+    where = where or (profiles if not isinstance(profiles, pd.DataFrame) else f"{side} profiles")
     frame = profiles if isinstance(profiles, pd.DataFrame) else read_table(profiles)
     key = KEY_COLUMNS[side]
     if frame.index.name != key:
@@ -424,7 +429,9 @@ def predict(
     other = "target" if side == "source" else "source"
     structure_only = side == "source" and "structure" in loaded.config.views["source"]
     table = compounds if compounds is not None else genes
-    keys, x, smiles = read_profiles(table, side, loaded.feature_names[side], structure_only)
+    given = table if isinstance(table, pd.DataFrame) else read_table(table)  # read once: profiles and activity
+    where = None if isinstance(table, pd.DataFrame) else str(table)
+    keys, x, smiles = read_profiles(given, side, loaded.feature_names[side], structure_only, where)
     has_profile = None if x is not None else np.zeros(len(keys), bool)
     if x is None:  # structures only: zero profiles, masked out
         x = np.zeros((len(keys), len(loaded.feature_names[side])), np.float32)
@@ -467,7 +474,7 @@ def predict(
     table.loc[explained, "evidence"] = evidence(
         stage, side, ids[keys.get_indexer(table["query"][explained])], table["candidate"][explained], loaded
     )
-    active = _activity(compounds if compounds is not None else genes)
+    active = _activity(given)
     if active is not None:  # from motive profiles: a compound whose replicates look like the controls
         table["active"] = table["query"].map(active).fillna(True).astype(bool)
         quiet = sorted(set(table.loc[~table["active"], "query"]))
@@ -477,9 +484,8 @@ def predict(
     return table
 
 
-def _activity(table) -> pd.Series | None:
+def _activity(frame: pd.DataFrame) -> pd.Series | None:
     """``Metadata_active`` of a query table (written by ``motive profiles``), by key, or None."""
-    frame = table if isinstance(table, pd.DataFrame) else read_table(table)
     if "Metadata_active" not in frame.columns:
         return None
     keys = (

@@ -30,6 +30,7 @@ import pandas as pd
 from motive.build import MAX_DEGREE
 from motive.graph import Graph, NodeTable
 from motive.names import GRAPH_TYPES, SIGNAL_VIEWS
+from motive.views import structure_frame
 
 log = logging.getLogger(__name__)
 
@@ -259,11 +260,7 @@ def generate_with_views(config: SynthConfig = SynthConfig()) -> tuple[dict[str, 
         ),
     }
     full = Graph(sources, targets, edges).validate()
-    structure = pd.DataFrame(
-        structure_bits(config, z_s),
-        index=pd.Index(sources.keys, name="key"),
-        columns=[f"bit_{i}" for i in range(config.structure_bits)],
-    )
+    structure = structure_frame(sources.keys, structure_bits(config, z_s))
     return {graph_type: full.derive(graph_type) for graph_type in GRAPH_TYPES}, structure
 
 
