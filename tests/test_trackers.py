@@ -91,3 +91,14 @@ def test_csv_tracker_and_tune_trials(dataset, tmp_path):
         logged = pd.read_csv(folder / "metrics.csv")
         assert set(logged["name"]) == {"train_loss", "valid_hits@5", "best_valid_hits@5"}
         assert (logged["name"] == "train_loss").sum() == 3
+
+
+def test_the_csv_tracker_never_replaces_a_users_folder(dataset, tmp_path):
+    from motive.errors import MotiveError
+
+    mine = tmp_path / "csv" / "motive" / "run"
+    mine.mkdir(parents=True)
+    (mine / "params.json").write_text("my own notes")
+    with pytest.raises(MotiveError, match="was not made by motive"):
+        tracked_run(dataset, tmp_path / "run", tracker="csv", tracker_uri=str(tmp_path / "csv"))
+    assert (mine / "params.json").read_text() == "my own notes"

@@ -66,16 +66,22 @@ class CsvTracker(Tracker):
         self.root = Path(uri or "motive-tracking")
 
     def start_run(self, group: str, name: str, params: dict) -> None:
-        self.folder = self.root / group / name
-        self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / "params.json").write_text(json.dumps(flat_params(params), indent=2, sort_keys=True) + "\n")
+        from motive.outputs import own_file, reopen_dir
+
+        (self.root / group).mkdir(parents=True, exist_ok=True)
+        # a folder of motive's own (a marker lists its files): a user's folder there is refused, never replaced
+        self.folder = reopen_dir(self.root / group / name, "tracking", ["params.json", "metrics.csv"])
+        with own_file(self.folder / "params.json") as tmp:
+            tmp.write_text(json.dumps(flat_params(params), indent=2, sort_keys=True) + "\n")
         self.rows: list[tuple] = []
 
     def log_metrics(self, values: dict[str, float], step: int | None = None) -> None:
         self.rows += [(step if step is not None else "", name, value) for name, value in values.items()]
 
     def end_run(self, finished: bool = True) -> None:
-        with open(self.folder / "metrics.csv", "w", newline="") as handle:
+        from motive.outputs import own_file
+
+        with own_file(self.folder / "metrics.csv") as tmp, open(tmp, "w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["step", "name", "value"])
             writer.writerows(self.rows)
