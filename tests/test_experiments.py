@@ -526,3 +526,26 @@ def test_a_second_experiment_on_the_same_results_folder_is_refused(dataset, tmp_
         assert error.count("\n") == 1 and "another `motive experiment` is running on this results folder" in error
     assert (out / "results.parquet").read_bytes() == before
     assert main(argv) == 0  # released with its holder
+
+
+def test_seed_free_models_run_once_per_split_with_the_numbers_of_a_run_per_seed(dataset, tmp_path):
+    from motive.config import TrainConfig
+    from motive.train import run
+
+    grid = {"models": ["knn", "popularity", "mlp"], "splits": ["cold_source"], "seeds": [0, 1, 2], "settings": SETTINGS}
+    table = run_experiment(data=dataset, out=tmp_path / "results", progress=False, **grid)
+    assert set(table["status"]) == {"done"}
+    assert table.groupby("model")["seed_free"].all().to_dict() == {"knn": True, "popularity": True, "mlp": False}
+    assert len(list((tmp_path / "results" / "runs").iterdir())) == 1 + 1 + 3  # one run per seed-free model
+    knn = table[table["model"] == "knn"]
+    assert knn["run"].nunique() == 1 and knn["seed"].tolist() == [0, 1, 2]
+    # the run of seed 2 made on its own gives the numbers shown for seed 2
+    alone = run(TrainConfig(data=str(dataset), split="cold_source", model="knn", seed=2, **SETTINGS), tmp_path / "knn2")
+    shown = knn[knn["seed"] == 2].iloc[0]
+    for name, value in alone["test"].items():
+        if not isinstance(value, list):
+            assert shown[f"test_{name}"] == value, name
+    report = tmp_path / "report"
+    assert main(["-q", "report", str(tmp_path / "results"), "--out", str(report)]) == 0
+    tables = (report / "tables.md").read_text()
+    assert "knn [1]" in tables and "popularity [1]" in tables and "seed-free" in tables and "| mlp |" in tables

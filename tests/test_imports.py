@@ -5,6 +5,8 @@ is longer than a screen."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import motive
@@ -96,3 +98,13 @@ def test_no_function_is_longer_than_a_screen():
                 if length > MAX_FUNCTION_LINES:
                     long.append(f"{name}.{node.name}: {length} lines")
     assert long == []
+
+
+def test_deterministic_sets_torchs_flag_without_importing_the_compiler():
+    code = (
+        "import sys, torch; from motive.parallel import deterministic; deterministic(True); "
+        "on = torch.are_deterministic_algorithms_enabled(); deterministic(False); "
+        "print(on, torch.are_deterministic_algorithms_enabled(), 'torch._inductor' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "False", "False"]

@@ -67,3 +67,21 @@ def test_one_resample_of_every_query_once_is_the_point_estimate(monkeypatch):
     assert intervals.auroc_interval(scores, labels, query, resamples=1)[0] == pytest.approx(
         metrics.auroc(scores, labels)
     )
+
+
+def test_a_resamples_auroc_is_the_auroc_of_its_drawn_pairs(monkeypatch):
+    """Each query drawn c times counts c times: the same number as metrics.auroc on the pairs
+    repeated, exactly (ties, queries drawn 0 to 3 times, interleaved scores)."""
+    rng = np.random.default_rng(4)
+    query = rng.integers(0, 12, 200)
+    labels = (rng.random(200) < 0.3).astype(np.int8)
+    scores = np.round(rng.normal(size=200) + labels, 1)
+    counts = rng.integers(0, 4, (3, 12))
+    monkeypatch.setattr(intervals, "resample_counts", lambda n, resamples, seed: iter([counts]))
+    seen = []
+    monkeypatch.setattr(intervals, "_interval", lambda values: seen.extend(values) or [0.0, 0.0])
+    intervals.auroc_interval(scores, labels, query, resamples=3)
+    codes = pd.factorize(query)[0]  # counts are per query in order of first appearance
+    for row, value in zip(counts, seen, strict=True):
+        repeat = row[codes]
+        assert value == metrics.auroc(np.repeat(scores, repeat), np.repeat(labels, repeat))

@@ -26,3 +26,27 @@ def test_cuda_without_a_gpu_is_a_one_line_error(dataset, tmp_path):
     with pytest.raises(MotiveError, match="no CUDA GPU is visible here; use `device` cpu or auto"):
         run(TrainConfig(data=str(dataset), model="gin_cp", epochs=1, hits_k=20, device="cuda"), tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_runs_of_one_split_share_what_they_read_and_a_changed_file_is_read_again(dataset, tmp_path):
+    import shutil
+
+    from motive import layout
+    from motive.prepare import prepare
+
+    data = tmp_path / "data"
+    shutil.copytree(dataset, data)
+    first = prepare(TrainConfig(data=str(data), model="mlp", hits_k=20))
+    other_model = prepare(TrainConfig(data=str(data), model="gin_cp", seed=3, lr=0.01, hits_k=20))
+    assert other_model.graph is first.graph and other_model.split is first.split
+    assert other_model.stages["train"] is first.stages["train"]
+    assert (
+        prepare(TrainConfig(data=str(data), split="cold_source", hits_k=20)).stages["train"]
+        is not first.stages["train"]
+    )
+    folder = layout.graph_dir(data, "st_expanded")
+    graph = layout.read_graph(folder)
+    graph.sources.x[0, 0] += 1.0  # the same file names, other bytes
+    layout.write_graph(graph, folder, overwrite=True)
+    again = prepare(TrainConfig(data=str(data), model="mlp", hits_k=20))
+    assert again.graph_hash != first.graph_hash and again.graph.sources.x[0, 0] == graph.sources.x[0, 0]

@@ -24,7 +24,7 @@ import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -52,6 +52,8 @@ class RunSpec:
     folder: str  # the run folder
     config_hash: str
     refusal: str | None  # why the model cannot run on this split (then it is not run: "n/a")
+    seed_free: bool = False  # the model's numbers depend on no seed: one run per split serves every seed
+    same_as: str | None = None  # the run folder whose result this seed shows (a seed-free model's first seed)
 
 
 def presets() -> list[str]:
@@ -205,15 +207,23 @@ def plan(grid: Grid) -> list[RunSpec]:
                 if (graph, gene_type) not in hashes:
                     hashes[graph, gene_type] = _graph_hash(folder, graph)
                 where = {"graph": graph, "split": split, "split_dir": _official(grid, folder, split)}
-                refusal = REGISTRY[model_settings["model"]].refuses(split)
-                specs += _model_specs(grid, label, model_settings, where, hashes[graph, gene_type], refusal)
+                entry = REGISTRY[model_settings["model"]]
+                found = _model_specs(grid, label, model_settings, where, hashes[graph, gene_type], entry.refuses(split))
+                if not entry.seeded and grid.split_seed != "vary":  # one run serves every seed
+                    found = [
+                        replace(spec, seed_free=True, same_as=found[0].folder if i else None)
+                        for i, spec in enumerate(found)
+                    ]
+                specs += found
     return specs
 
 
 def _graph_hash(folder: Path, graph: str) -> str:
     if not (folder / "source.parquet").is_file():
         raise MotiveError(f"{folder}: graph folder not found; the dataset has no {graph} graph there, drop it")
-    return layout.read_graph(folder).content_hash()
+    from motive.prepare import shared_graph
+
+    return shared_graph(folder)[1]  # read once: this process's runs use it too
 
 
 def _official(grid: Grid, folder: Path, split: str) -> str | None:
@@ -304,12 +314,27 @@ def execute_all(specs: list[RunSpec], workers: int = 1, cluster: str | None = No
     """Yield (index, outcome) as runs finish: reused and refused runs at once, then the rest in
     this process (workers=1), on a local Dask cluster of ``workers`` processes, or on the Dask
     cluster at ``cluster``. Dask reschedules the run of a lost worker; a run that still cannot
-    finish is recorded as failed."""
+    finish is recorded as failed. A seed-free model runs once per split: its later seeds get the
+    outcome of its first (``RunSpec.same_as``), right after it."""
+    followers: dict[str, list[int]] = {}  # a run folder -> the seeds that show its result
+    for index, spec in enumerate(specs):
+        if spec.same_as is not None and not spec.refusal:
+            followers.setdefault(spec.same_as, []).append(index)
+    for index, outcome in _execute_each(specs, workers, cluster):
+        yield index, outcome
+        for follower in followers.get(specs[index].folder, []):
+            yield follower, outcome
+
+
+def _execute_each(specs: list[RunSpec], workers: int, cluster: str | None):
+    """``execute_all`` without the seeds that show another run's result."""
     todo = []
     for index, spec in enumerate(specs):
-        summary = None if spec.refusal else finished(spec)
+        summary = None if spec.refusal or spec.same_as else finished(spec)
         if spec.refusal:
             yield index, {"status": "n/a", "error": spec.refusal}
+        elif spec.same_as is not None:
+            continue
         elif summary is not None:
             yield index, {"status": "reused", "summary": summary}
         else:
@@ -369,7 +394,8 @@ def row(spec: RunSpec, outcome: dict, out: Path) -> dict:
         "split_seed": config["split_seed"],
         "split_source": "official" if config["split_dir"] else "motive",
         "config_hash": spec.config_hash,
-        "run": str(Path(spec.folder).relative_to(out)),
+        "run": str(Path(spec.same_as or spec.folder).relative_to(out)),
+        "seed_free": spec.seed_free,
         "status": outcome["status"],
         "error": outcome.get("error", ""),
         "model_kwargs": json.dumps(config["model_kwargs"], sort_keys=True),

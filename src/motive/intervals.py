@@ -74,18 +74,29 @@ def auroc_interval(
     scores: np.ndarray, labels: np.ndarray, query: np.ndarray, resamples: int = RESAMPLES, seed: int = 0
 ) -> list[float]:
     """Interval of the sampled AUROC, resampling query nodes with all their pairs (a pair's weight
-    is its query's count; ties count half, as ``metrics.auroc``)."""
+    is its query's count; ties count half, as ``metrics.auroc``). Every sum is of integers and
+    halves, so it is exact, whatever the order the resamples are summed in."""
+    from scipy.sparse import csr_matrix
+
     codes, _ = pd.factorize(query)
     _, tie_group = np.unique(scores, return_inverse=True)
-    groups = tie_group.max() + 1
     positive = np.asarray(labels, bool)
+    # Only the negatives below each positive's score matter: the k-th score that has a positive
+    # gets slot 2k+1 (its ties), the negatives between it and the previous one slot 2k.
+    with_positive = np.unique(tie_group[positive])
+    order = np.searchsorted(with_positive, tie_group)
+    tied = order < len(with_positive)
+    tied[tied] = with_positive[order[tied]] == tie_group[tied]
+    slot = 2 * order + tied
+    shape = (codes.max() + 1, 2 * len(with_positive) + 1)
+    negatives_of = csr_matrix((np.ones((~positive).sum()), (slot[~positive], codes[~positive])), shape[::-1])
+    positives_of = csr_matrix((np.ones(positive.sum()), (slot[positive], codes[positive])), shape[::-1])
+    total_positives = np.bincount(codes[positive], minlength=shape[0]).astype(np.float64)
     values = []
-    for counts in resample_counts(codes.max() + 1, resamples, seed):
-        for row in counts:
-            weight = row[codes].astype(np.float64)
-            negatives = np.bincount(tie_group, weight * ~positive, minlength=groups)
-            below = np.cumsum(negatives) - negatives
-            positives = weight * positive
-            won = np.sum(positives * (below[tie_group] + 0.5 * negatives[tie_group]))
-            values.append(won / (positives.sum() * negatives.sum()))
-    return _interval(np.asarray(values))
+    for counts in resample_counts(shape[0], resamples, seed):
+        weights = counts.T.astype(np.float64)  # queries x resamples
+        negatives = negatives_of @ weights  # weighted negatives per slot (slots x resamples)
+        below = np.cumsum(negatives, axis=0) - negatives
+        won = ((positives_of @ weights) * (below + 0.5 * negatives)).sum(0)
+        values.append(won / (total_positives @ weights * negatives.sum(0)))
+    return _interval(np.concatenate(values))

@@ -84,6 +84,13 @@ def _read_nodes(folder: Path, name: str, index_name: str) -> NodeTable:
     return nodes
 
 
+def graph_files(folder: str | Path) -> list[Path]:
+    """The files ``read_graph`` reads from a graph folder, those present."""
+    names = ["source.parquet", "target.parquet", "source_map.parquet", "target_map.parquet", *EDGE_FILES.values()]
+    names += [f"provenance/{name}" for name in EDGE_FILES.values()]
+    return [Path(folder) / name for name in names if (Path(folder) / name).is_file()]
+
+
 def read_graph(folder: str | Path) -> Graph:
     """Read one graph folder (official files; provenance if present) and validate it."""
     folder = Path(folder)

@@ -43,3 +43,18 @@ def torch_threads(count: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def deterministic(mode: bool) -> None:
+    """``torch.use_deterministic_algorithms(mode)`` without its import of the compiler stack
+    (about 2 s, only to set the compiler's own flag): the compiler's flag is set too once it is
+    loaded; motive compiles nothing."""
+    import sys
+
+    import torch
+
+    setter = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if setter is None or "torch._inductor.config" in sys.modules:
+        torch.use_deterministic_algorithms(mode)
+    else:
+        setter(mode, warn_only=False)

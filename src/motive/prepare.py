@@ -1,11 +1,17 @@
 """What a run works on, made once before training: the dataset's graph (and its content hash), its
 audited split and the stage graphs, their tensors already on the run's device. Shared by training,
 tuning, evaluation and prediction; nothing here trains or scores.
+
+A process keeps the last graphs, splits and stage graphs it made (``motive.memo``), keyed by the
+sha256 of the files they come from, so the runs of a grid that share a (graph, split) read and
+build it once per worker; models only read them (a stage's ``cache`` holds derived data).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -15,9 +21,12 @@ from motive.audit import audited_split_from_tables, load_audited_split, make_aud
 from motive.config import TrainConfig
 from motive.errors import MotiveError
 from motive.graph import Graph
+from motive.memo import Memo, files_digest, folder_files
 from motive.models import StageGraph
 from motive.names import STAGES, negatives_key
 from motive.views import node_views
+
+GRAPHS, SPLITS, STAGE_GRAPHS = Memo(2), Memo(4), Memo(1)  # a grid runs graph by graph, split by split
 
 
 @dataclass
@@ -43,24 +52,47 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def load_split(graph: Graph, config: TrainConfig) -> splits.Split:
+def shared_graph(folder: str | Path) -> tuple[Graph, str]:
+    """The graph of a graph folder and its content hash, read once per process while the bytes of
+    its files stay the same."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return layout.read_graph(folder), ""  # raises: folder not found
+
+    def read() -> tuple[Graph, str]:
+        graph = layout.read_graph(folder)
+        return graph, graph.content_hash()
+
+    return GRAPHS.get(files_digest(layout.graph_files(folder), folder), read)
+
+
+def load_split(graph: Graph, config: TrainConfig, graph_hash: str | None = None) -> splits.Split:
     """The saved split of (graph, split, split_seed), created and audited if absent; or the
-    audited split of ``split_dir``'s official tables."""
+    audited split of ``split_dir``'s official tables. A split read before in this process, from
+    the same bytes, is not read again."""
+    return _split_and_key(graph, config, graph_hash or graph.content_hash())[0]
+
+
+def _split_and_key(graph: Graph, config: TrainConfig, graph_hash: str) -> tuple[splits.Split, tuple]:
     from motive.datasets.registry import default_cache_dir
 
+    cache = default_cache_dir() / "splits"
     if config.split_dir is not None:
-        return audited_split_from_tables(graph, config.split_dir, config.split_seed, default_cache_dir() / "splits")
+        folder = Path(config.split_dir)
+        key = (graph_hash, files_digest(folder_files(folder), folder), config.split_seed)
+        return SPLITS.get(key, lambda: audited_split_from_tables(graph, folder, config.split_seed, cache)), key
     split_config = splits.SplitConfig(config.split, config.split_seed)
     folder = splits.default_dir(config.data, config.graph, split_config, config.gene_type)
-    if (folder / "split.json").exists():  # stored: audited again before use (cached by content hash)
-        return load_audited_split(folder, graph, default_cache_dir() / "splits")
-    try:
-        return make_audited_split(graph, split_config, folder)[0]
-    except MotiveError:
-        # another process (a tune or Dask worker) made the same split meanwhile
-        if (folder / "split.json").exists():
-            return load_audited_split(folder, graph, default_cache_dir() / "splits")
-        raise
+    made = None
+    if not (folder / "split.json").exists():
+        try:
+            made = make_audited_split(graph, split_config, folder)[0]
+        except MotiveError:
+            if not (folder / "split.json").exists():  # else another process (a tune or Dask worker) made it meanwhile
+                raise
+    key = (graph_hash, files_digest(folder_files(folder), folder))
+    # stored: audited again before use
+    return SPLITS.get(key, lambda: made if made is not None else load_audited_split(folder, graph, cache)), key
 
 
 def validation_view(split: splits.Split) -> splits.Split:
@@ -101,11 +133,10 @@ def prepare(
     ``stage_names``), the stages' tensors already on the run's device (moved once). Without the
     test stage the split is reduced to its ``validation_view`` before anything uses it."""
     device = resolve_device(config.device)
-    graph = layout.read_graph(layout.graph_dir(config.data, config.graph, config.gene_type))
-    graph_hash = graph.content_hash()
+    graph, graph_hash = shared_graph(layout.graph_dir(config.data, config.graph, config.gene_type))
     if expected_hash is not None and graph_hash != expected_hash:
         raise MotiveError(f"{config.data}: graph changed since the run (hash {expected_hash[:12]}); retrain")
-    split = load_split(graph, config)
+    split, split_key = _split_and_key(graph, config, graph_hash)
     if "test" not in stage_names:
         split = validation_view(split)
     for stage in [name for name in ("valid", "test") if name in split.negatives]:
@@ -116,7 +147,21 @@ def prepare(
                 f"{len(stored)}; pass a smaller `hits_k` (the paper's 500 is ~1% of MOTIVE's test "
                 "pairs)"
             )
-    views = node_views(config.data, graph, config.views, **view_settings(config))
-    links = link_features(config, graph, views)
-    stages = {stage: StageGraph.build(graph, split, stage, views, links).to(device) for stage in stage_names}
-    return Prepared(graph, graph_hash, split, stages)
+
+    def build() -> dict[str, StageGraph]:
+        views = node_views(config.data, graph, config.views, **view_settings(config))
+        links = link_features(config, graph, views)
+        return {stage: StageGraph.build(graph, split, stage, views, links).to(device) for stage in stage_names}
+
+    extra_views = {name for names in config.views.values() for name in names} - {"profile"}
+    if extra_views or config.link_view not in ("none", "profile"):  # views read other files: built every time
+        return Prepared(graph, graph_hash, split, build())
+    key = (
+        split_key,
+        stage_names,
+        str(device),
+        json.dumps(config.views, sort_keys=True),
+        config.link_view,
+        config.link_k,
+    )
+    return Prepared(graph, graph_hash, split, STAGE_GRAPHS.get(key, build))

@@ -114,6 +114,9 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["graph", "split", "model", "metric", "mean", "std", "n"])
 
 
+SEED_FREE_NOTE = "seed-free (no parameters, no random draws): run once per split, shown for every seed (± 0)"
+
+
 def cell(mean: float, std: float, n: int) -> str:
     return f"{mean:.4f} ± {std:.4f} ({n})" if n > 1 else f"{mean:.4f} ({n})"
 
@@ -133,8 +136,13 @@ def test_table(
         means = [stats.loc[(split, model, metric), "mean"] for model in models if (split, model, metric) in stats.index]
         best[(split, metric)] = max(means) if means else None
     footnotes, body = [], []
+    seed_free = rows_of.get("seed_free", pd.Series(False, index=rows_of.index)).fillna(False).astype(bool)
     for model in models:
         cells = [(model, False)]
+        if seed_free[rows_of["model"] == model].any():
+            note = SEED_FREE_NOTE
+            footnotes += [] if note in footnotes else [note]
+            cells = [(f"{model} [{footnotes.index(note) + 1}]", False)]
         for split, metric in columns:
             if (split, model, metric) in stats.index:
                 entry = stats.loc[(split, model, metric)]

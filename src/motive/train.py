@@ -35,7 +35,7 @@ from motive.models import build_model, check_model, load_plugins
 from motive.negatives import NegativeSampler
 from motive.neighbors import NeighborBatches
 from motive.outputs import check_target
-from motive.parallel import torch_threads
+from motive.parallel import deterministic, torch_threads
 from motive.prepare import Prepared, prepare
 from motive.runs import TIMING, Trained, load_run, summary_of, write_run
 from motive.trackers import Tracker, make_tracker, numeric
@@ -118,7 +118,7 @@ def fit(config: TrainConfig, prepared: Prepared, *, on_epoch: Callable[[dict], N
 def _fit(config: TrainConfig, prepared: Prepared, on_epoch: Callable[[dict], None] | None) -> Trained:
     # Same seed, same numbers on CPU (MKL otherwise varies in the last bits); CUDA's scatter
     # kernels have no deterministic variant, so GPU runs agree only to rounding.
-    torch.use_deterministic_algorithms(prepared.device.type == "cpu")
+    deterministic(prepared.device.type == "cpu")
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     model = build_model(config.model, prepared.stages["train"], **config.model_kwargs)

@@ -46,6 +46,9 @@ class ModelEntry:
     # Hyper-parameters `motive tune` searches besides lr and weight decay: model kwarg -> a list
     # (categorical) or {"low", "high", "log"} (float; int when both bounds are ints)
     space: dict = field(default_factory=dict)
+    # False: its scores depend on no seed (no parameters, no random draws), so a grid computes it
+    # once per split and shows that run for every seed (a class's ``seeded``, else ``trainable``)
+    seeded: bool = True
 
 
 REGISTRY: dict[str, ModelEntry] = {}
@@ -86,7 +89,9 @@ def register_model(
         ):
             raise MotiveError(f"model name {name!r} is taken ({known.origin}); register yours under another name")
         searched = space if space is not None else getattr(factory, "search_space", {})
-        REGISTRY[name] = ModelEntry(factory, check, origin, searched)
+        built = getattr(factory, "builds", factory)
+        seeded = bool(getattr(built, "seeded", getattr(built, "trainable", True))) if isinstance(built, type) else True
+        REGISTRY[name] = ModelEntry(factory, check, origin, searched, seeded)
         return factory
 
     return add if factory is None else add(factory)

@@ -162,10 +162,12 @@ class LinkModel(nn.Module):
 
 
 class Heuristic:
-    """A parameter-free scorer."""
+    """A parameter-free scorer. Taken to be seed-free (``seeded = False``: a grid runs it once per
+    split); a subclass that draws random numbers says ``seeded = True``."""
 
     trainable = False
     transductive = False
+    seeded = False
 
     def score(self, stage: StageGraph, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
         raise NotImplementedError

@@ -1,0 +1,56 @@
+"""What one process keeps between runs: results of pure functions of files, keyed by the files'
+bytes, so a grid reads and builds its graph, split and stage graphs once per worker and a changed
+file is never served from memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
+from pathlib import Path
+from typing import Any
+
+
+def files_digest(paths: Iterable[Path], root: Path) -> str:
+    """sha256 over the names (relative to ``root``) and bytes of ``paths``, in name order."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        with path.open("rb") as handle:
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
+    return digest.hexdigest()
+
+
+def folder_files(folder: Path) -> list[Path]:
+    """Every file under ``folder`` (recursively), hidden ones (temporaries) excepted."""
+    return [
+        path
+        for path in folder.rglob("*")
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    ]
+
+
+class Memo:
+    """The ``size`` most recently used values by key; ``get(key, make)`` computes on a miss."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.items: OrderedDict[Hashable, Any] = OrderedDict()
+        self.hits = self.misses = 0
+
+    def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        if key in self.items:
+            self.hits += 1
+            self.items.move_to_end(key)
+            return self.items[key]
+        self.misses += 1
+        value = make()
+        self.items[key] = value
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.hits = self.misses = 0
