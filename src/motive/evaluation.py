@@ -258,19 +258,21 @@ def ranking_evaluation(
     known_query, known_partner = _sorted_by_query(*((all_s, all_t) if side == "source" else (all_t, all_s)))
     rows = []
     for start, block in model.score_blocks(stage_graph, side, queries, candidates):
-        for offset, scores in enumerate(block):
-            query = queries[start + offset]
-            lo, hi = np.searchsorted(query_ends, [query, query + 1])
-            positive = position[partner_ends[lo:hi]]
-            k_lo, k_hi = np.searchsorted(known_query, [query, query + 1])
-            known = position[known_partner[k_lo:k_hi]]
-            keep = np.ones(len(candidates), bool)
-            keep[known[known >= 0]] = False
-            optimistic, pessimistic = metrics.filtered_ranks(scores[keep], scores[positive])
-            count = np.full(hi - lo, keep.sum())
-            rows.append(
-                (np.full(hi - lo, query), partner_ends[lo:hi], scores[positive], optimistic, pessimistic, count)
-            )
+        block = np.asarray(block, np.float64)
+        chosen = queries[start : start + len(block)]
+        # the block's positives (row, candidate) and its known pairs, filtered out of the candidates
+        lo, hi = np.searchsorted(query_ends, [chosen[0], chosen[-1] + 1])
+        row = np.searchsorted(chosen, query_ends[lo:hi])
+        positive = position[partner_ends[lo:hi]]
+        k_lo, k_hi = np.searchsorted(known_query, [chosen[0], chosen[-1] + 1])
+        known = position[known_partner[k_lo:k_hi]]
+        known_row = np.minimum(np.searchsorted(chosen, known_query[k_lo:k_hi]), len(chosen) - 1)
+        filtered = (known >= 0) & (chosen[known_row] == known_query[k_lo:k_hi])  # a query of this block
+        keep = np.ones(block.shape, bool)
+        keep[known_row[filtered], known[filtered]] = False
+        optimistic, pessimistic = metrics.filtered_ranks_of(block, keep, row, block[row, positive])
+        count = keep.sum(1)[row]
+        rows.append((query_ends[lo:hi], partner_ends[lo:hi], block[row, positive], optimistic, pessimistic, count))
     query, partner, score, optimistic, pessimistic, count = (
         np.concatenate(column) for column in zip(*rows, strict=True)
     )
