@@ -10,6 +10,17 @@ from motive.checks import positive_int
 from motive.models.base import LinkModel, StageGraph, ViewInputs, model_argument
 
 
+def rows_only(model: LinkModel, stage: StageGraph, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The logits of (source, target) pairs, the per-node towers applied to the pairs' own nodes
+    only (``model.towers_of(stage, node_type, rows)``), not to every node of the stage: the same
+    logits, and a training step ~3x cheaper at MOTIVE scale. Gradients sum over fewer rows, so
+    the weights of a run agree with encoding every node to rounding, not to the bit."""
+    rows_s, at_s = torch.unique(sources, return_inverse=True)
+    rows_t, at_t = torch.unique(targets, return_inverse=True)
+    z = {"source": model.towers_of(stage, "source", rows_s), "target": model.towers_of(stage, "target", rows_t)}
+    return model.decode(z, at_s, at_t)
+
+
 def bilinear_matrix(head: nn.Bilinear, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
     """``head`` (one output) applied to every (left row, right row) combination."""
     return (left @ head.weight[0]) @ right.T + head.bias
@@ -36,6 +47,14 @@ class MLP(LinkModel):
         if self.view_inputs is None:
             return {t: tower(stage.x[t]) for t, tower in self.towers.items()}
         return {t: tower[1:](self.view_inputs.fuse(stage, t, tower[0](stage.x[t]))) for t, tower in self.towers.items()}
+
+    def towers_of(self, stage: StageGraph, node_type: str, rows: torch.Tensor) -> torch.Tensor:
+        return self.towers[node_type](stage.x[node_type][rows])
+
+    def forward(self, stage: StageGraph, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if self.view_inputs is not None:  # views fuse per stage: every node
+            return super().forward(stage, sources, targets)
+        return rows_only(self, stage, sources, targets)
 
     def decode(self, z, sources, targets):
         return self.head(z["source"][sources], z["target"][targets]).squeeze(-1)
@@ -73,6 +92,12 @@ class Cosine(LinkModel):
 
     def encode(self, stage: StageGraph) -> dict[str, torch.Tensor]:
         return {t: F.normalize(layer(stage.x[t]), dim=-1) for t, layer in self.project.items()}
+
+    def towers_of(self, stage: StageGraph, node_type: str, rows: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.project[node_type](stage.x[node_type][rows]), dim=-1)
+
+    def forward(self, stage: StageGraph, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return rows_only(self, stage, sources, targets)
 
     def decode(self, z, sources, targets):
         return self.scale * (z["source"][sources] * z["target"][targets]).sum(-1) + self.bias
