@@ -79,7 +79,9 @@ def fit(valid_ranking: pd.DataFrame, test_ranking: pd.DataFrame | None = None, r
     draws = rng.integers(0, len(hits), (resamples, len(hits)))
     pooled_hits = np.stack([hits[:, blocks == b].sum(1) for b in range(blocks.max() + 1)], axis=1)
     pooled_trials = np.stack([trials[:, blocks == b].sum(1) for b in range(blocks.max() + 1)], axis=1)
-    boot = pooled_hits[draws].sum(1) / np.maximum(pooled_trials[draws].sum(1), 1)
+    # each resample's sums as (draw counts) @ (per-query counts): integers, so exactly the sums over the draws
+    drawn = np.stack([np.bincount(row, minlength=len(hits)) for row in draws]).astype(np.float64)
+    boot = (drawn @ pooled_hits) / np.maximum(drawn @ pooled_trials, 1)
     # a prediction interval for the share a new set of as many queries would show: the bootstrap
     # spread (validation's own sampling) counted twice in variance (the new set samples too)
     centre = pooled_hits.sum(0) / np.maximum(pooled_trials.sum(0), 1)

@@ -11,14 +11,27 @@ from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 from typing import Any
 
+_FILE_DIGESTS: dict[tuple, bytes] = {}  # (path, inode, size, mtime, ctime) -> sha256 of the bytes
+
+
+def file_digest(path: Path) -> bytes:
+    """sha256 of a file's bytes; hashed again whenever its inode, size, mtime or ctime changed
+    (any write changes the ctime, which no program can set back)."""
+    info = path.stat()
+    key = (str(path.resolve()), info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    if key not in _FILE_DIGESTS:
+        if len(_FILE_DIGESTS) > 4096:
+            _FILE_DIGESTS.clear()
+        with path.open("rb") as handle:
+            _FILE_DIGESTS[key] = hashlib.file_digest(handle, "sha256").digest()
+    return _FILE_DIGESTS[key]
+
 
 def files_digest(paths: Iterable[Path], root: Path) -> str:
     """sha256 over the names (relative to ``root``) and bytes of ``paths``, in name order."""
     digest = hashlib.sha256()
     for path in sorted(paths):
-        digest.update(str(path.relative_to(root)).encode() + b"\0")
-        with path.open("rb") as handle:
-            digest.update(hashlib.file_digest(handle, "sha256").digest())
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + file_digest(path))
     return digest.hexdigest()
 
 
