@@ -120,6 +120,21 @@ def test_filtered_ranks_hand_computed_with_ties():
     assert optimistic.tolist() == [2, 1, 5] and pessimistic.tolist() == [4, 1, 5]
 
 
+def test_block_ranks_equal_the_ranks_of_each_query_alone():
+    rng = np.random.default_rng(5)
+    scores = np.round(rng.normal(size=(70, 40)), 1)  # ties
+    keep = rng.random((70, 40)) > 0.2
+    rows = np.sort(rng.integers(0, 70, 150))
+    positive = scores[rows, rng.integers(0, 40, 150)]
+    optimistic, pessimistic = metrics.filtered_ranks_of(scores, keep, rows, positive)
+    for i, row in enumerate(rows):
+        alone = metrics.filtered_ranks(scores[row][keep[row]], positive[i : i + 1])
+        assert (optimistic[i], pessimistic[i]) == (alone[0][0], alone[1][0])
+    scores[3, 0] = np.nan
+    with pytest.raises(MotiveError, match="1 non-finite scores"):
+        metrics.filtered_ranks_of(scores, keep, rows, positive)
+
+
 def test_ranking_metrics_hand_computed():
     import pandas as pd
 

@@ -57,7 +57,7 @@ def shared_graph(folder: str | Path) -> tuple[Graph, str]:
     its files stay the same."""
     folder = Path(folder)
     if not folder.is_dir():
-        return layout.read_graph(folder), ""  # raises: folder not found
+        layout.read_graph(folder)  # raises the layout's one line: folder not found
 
     def read() -> tuple[Graph, str]:
         graph = layout.read_graph(folder)
