@@ -5,6 +5,7 @@ is longer than a screen."""
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -108,3 +109,27 @@ def test_deterministic_sets_torchs_flag_without_importing_the_compiler():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["True", "False", "False"]
+
+
+def test_freed_memory_is_reused_under_dasks_malloc_setting():
+    """Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536: then every 2.4 MB buffer is a
+    fresh mmap, faulted in page by page; after reuse_freed_memory() glibc serves it from its heap.
+    (In a Dask worker at MOTIVE scale: gin_cp 1.74 -> 0.85 s per epoch, kernel time 21 -> 4 s.)"""
+    code = (
+        "import resource, numpy as np; from motive.parallel import reuse_freed_memory; {call}; "
+        "[np.ones(600_000, np.float32).sum() for _ in range(5)]; "
+        "start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt; "
+        "[np.ones(600_000, np.float32).sum() for _ in range(200)]; "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start)"
+    )
+    env = os.environ | {"MALLOC_TRIM_THRESHOLD_": "65536"}
+    faults = {
+        call: int(
+            subprocess.run(
+                [sys.executable, "-c", code.format(call=call)], capture_output=True, text=True, check=True, env=env
+            ).stdout
+        )
+        for call in ("None", "reuse_freed_memory()")
+    }
+    assert faults["None"] > 200 * 500  # the setting does what Dask meant it to (586 pages per buffer)
+    assert faults["reuse_freed_memory()"] < 200

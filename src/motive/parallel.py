@@ -58,3 +58,29 @@ def deterministic(mode: bool) -> None:
         torch.use_deterministic_algorithms(mode)
     else:
         setter(mode, warn_only=False)
+
+
+_MALLOC_SET = False
+
+
+def reuse_freed_memory() -> None:
+    """Let glibc's malloc serve buffers up to 32 MiB from its heap and keep up to 256 MiB freed
+    there (once per process; elsewhere than glibc nothing). Dask's nanny starts workers with
+    ``MALLOC_TRIM_THRESHOLD_=65536``, which switches off glibc's adaptive mmap threshold: every
+    buffer over 128 KiB is then a fresh mmap, faulted in page by page and unmapped when freed
+    (at MOTIVE scale ~200,000 page faults a second, half of a worker's time in the kernel, a
+    gin_cp epoch 2-3x slower). Where tensors live never changes a number."""
+    global _MALLOC_SET
+    if _MALLOC_SET:
+        return
+    _MALLOC_SET = True
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's malloc.h
+    mallopt(m_mmap_threshold, 32 << 20)
+    mallopt(m_trim_threshold, 256 << 20)

@@ -35,7 +35,7 @@ from motive.models import build_model, check_model, load_plugins
 from motive.negatives import NegativeSampler
 from motive.neighbors import NeighborBatches
 from motive.outputs import check_target
-from motive.parallel import deterministic, torch_threads
+from motive.parallel import deterministic, reuse_freed_memory, torch_threads
 from motive.prepare import Prepared, prepare
 from motive.runs import TIMING, Trained, load_run, summary_of, write_run
 from motive.trackers import Tracker, make_tracker, numeric
@@ -111,6 +111,7 @@ def fit(config: TrainConfig, prepared: Prepared, *, on_epoch: Callable[[dict], N
     """Train; return the model at its best epoch, the history rows and the best epoch.
     ``on_epoch(row)`` is called after every epoch with its history row (epoch, train_loss,
     valid_MONITOR, seconds): a tracker logs it, a tuner prunes from it by raising."""
+    reuse_freed_memory()
     with torch_threads(config.threads):
         return _fit(config, prepared, on_epoch)
 
@@ -176,6 +177,7 @@ def run(
     (``marker``: extra fields for its motive.json, e.g. an experiment's config hash; ``group``: the
     tracker's experiment, ``motive`` for a lone run). Returns the summary: metrics.json's content
     plus the timings of timing.json."""
+    reuse_freed_memory()
     tracker = make_tracker(config.tracker, config.tracker_uri)
     tracker.start_run(group or "motive", Path(out).name, asdict(config))
     finished = False
