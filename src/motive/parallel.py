@@ -69,7 +69,7 @@ def reuse_freed_memory() -> None:
     ``MALLOC_TRIM_THRESHOLD_=65536``, which switches off glibc's adaptive mmap threshold: every
     buffer over 128 KiB is then a fresh mmap, faulted in page by page and unmapped when freed
     (at MOTIVE scale ~200,000 page faults a second, half of a worker's time in the kernel, a
-    gin_cp epoch 2-3x slower). Where tensors live never changes a number."""
+    gin_cp epoch 2x slower). Where tensors live never changes a number."""
     global _MALLOC_SET
     if _MALLOC_SET:
         return

@@ -13,8 +13,9 @@ from motive.models.base import LinkModel, StageGraph, ViewInputs, model_argument
 def rows_only(model: LinkModel, stage: StageGraph, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """The logits of (source, target) pairs, the per-node towers applied to the pairs' own nodes
     only (``model.towers_of(stage, node_type, rows)``), not to every node of the stage: the same
-    logits, and a training epoch 1.7x (mlp) to 3.6x (cosine) cheaper at MOTIVE scale. Gradients sum over fewer rows, so
-    the weights of a run agree with encoding every node to rounding, not to the bit."""
+    logits, and a training epoch 1.7x (mlp) to 3.6x (cosine) cheaper at MOTIVE scale. Gradients
+    sum over fewer rows, so a run's weights agree with encoding every node to rounding, not to
+    the bit."""
     rows_s, at_s = torch.unique(sources, return_inverse=True)
     rows_t, at_t = torch.unique(targets, return_inverse=True)
     z = {"source": model.towers_of(stage, "source", rows_s), "target": model.towers_of(stage, "target", rows_t)}

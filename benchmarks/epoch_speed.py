@@ -1,0 +1,100 @@
+"""Seconds per training epoch per model at MOTIVE scale, this checkout against another revision,
+measured back to back (absolute times on a shared machine drift; ratios hold). Run on demand.
+
+    .venv/bin/python benchmarks/epoch_speed.py --work DIR [--before REV] [--models gin_cp,gat_cp] [--epochs 4]
+
+Makes (once) the scale-1 synthetic dataset under DIR; for each model trains ``--epochs`` epochs
+(after one warm-up epoch; random split, hidden 64, batch 2,048, one torch thread) in a fresh
+process, alternating the two code versions, and reports the median seconds per epoch and the
+ratio of each model to gin_cp. Prints a Markdown table and writes it to DIR/epoch_speed.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = "gin_cp,sage_cp,gat_cp,mlp,bilinear,cosine"
+
+
+def child(args: argparse.Namespace) -> None:
+    """One model's epochs, as JSON on stdout (the code on PYTHONPATH decides which version)."""
+    import numpy as np
+    import torch
+
+    from motive.config import TrainConfig
+    from motive.models import build_model
+    from motive.prepare import prepare
+    from motive.train import Epochs
+
+    kwargs = {} if args.one == "bilinear" else {"hidden": 64}
+    config = TrainConfig(data=args.data, model=args.one, model_kwargs=kwargs)
+    prepared = prepare(config)
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    model = build_model(args.one, prepared.stages["train"], **kwargs)
+    epochs, rng = Epochs(config, prepared, model), np.random.default_rng(0)
+    epochs.run(rng)  # warm-up
+    seconds = []
+    for _ in range(args.epochs):
+        started = time.perf_counter()
+        epochs.run(rng)
+        seconds.append(time.perf_counter() - started)
+    print(json.dumps(statistics.median(seconds)))
+
+
+def measure(code: Path | None, data: Path, model: str, epochs: int) -> float:
+    env = os.environ | {"PYTHONPATH": str(code / "src") if code else "", "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, __file__, "--one", model, "--data", str(data), "--epochs", str(epochs), "--work", "-"]
+    return json.loads(subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--work", required=True, help="folder for the dataset (and the worktree of --before)")
+    parser.add_argument("--before", help="git revision to compare with")
+    parser.add_argument("--models", default=MODELS)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        return child(args)
+    work = Path(args.work).resolve()
+    data = work / "synthetic"
+    if not data.is_dir():
+        command = [sys.executable, "-m", "motive.cli", "-q", "data", "synth", "--out", str(data), "--scale", "1"]
+        subprocess.run(command + ["--seed", "0"], check=True, capture_output=True)
+    versions = {"this checkout": None}
+    if args.before:
+        code = work / f"code-{args.before}"
+        if not code.is_dir():
+            git = ["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(code), args.before]
+            subprocess.run(git, check=True)
+        versions = {args.before: code, "this checkout": None}
+    found = {name: {} for name in versions}
+    for model in args.models.split(","):
+        for name, code in versions.items():
+            found[name][model] = measure(code, data, model, args.epochs)
+            print(f"{name} {model}: {found[name][model]:.3f} s/epoch", flush=True)
+    lines = ["| model | " + " | ".join(f"{name} s/epoch (x gin_cp)" for name in versions) + " |"]
+    lines.append("|---" * (1 + len(versions)) + "|")
+    for model in args.models.split(","):
+        cells = []
+        for name in versions:
+            ratio = found[name][model] / found[name]["gin_cp"] if "gin_cp" in found[name] else float("nan")
+            cells.append(f"{found[name][model]:.3f} ({ratio:.1f}x)")
+        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    (work / "epoch_speed.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
