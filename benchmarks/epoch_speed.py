@@ -4,7 +4,8 @@ measured back to back (absolute times on a shared machine drift; ratios hold). R
     .venv/bin/python benchmarks/epoch_speed.py --work DIR [--before REV] [--models gin_cp,gat_cp] [--epochs 4]
 
 Makes (once) the scale-1 synthetic dataset under DIR; for each model trains ``--epochs`` epochs
-(after one warm-up epoch; random split, hidden 64, batch 2,048, one torch thread) in a fresh
+(after one warm-up epoch; random split, hidden 64, batch 2,048, one torch thread, deterministic
+mode as in training) in a fresh
 process, alternating the two code versions, and reports the median seconds per epoch and the
 ratio of each model to gin_cp. Prints a Markdown table and writes it to DIR/epoch_speed.md.
 """
@@ -38,6 +39,7 @@ def child(args: argparse.Namespace) -> None:
     config = TrainConfig(data=args.data, model=args.one, model_kwargs=kwargs)
     prepared = prepare(config)
     torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)  # as training on a CPU does (it changes which kernels run)
     torch.manual_seed(0)
     model = build_model(args.one, prepared.stages["train"], **kwargs)
     epochs, rng = Epochs(config, prepared, model), np.random.default_rng(0)

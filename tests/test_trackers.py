@@ -73,7 +73,9 @@ def test_a_grid_logs_every_run_to_one_mlflow_experiment_without_changing_its_run
     assert tracked["config_hash"].tolist() == plain["config_hash"].tolist()  # trackers record, never change a run
     client = MlflowClient(uri)
     logged = client.search_runs([client.get_experiment_by_name("grid").experiment_id])
-    assert sorted(r.info.run_name for r in logged) == sorted(name.split("/")[-1] for name in tracked["run"])
+    # one run each: two mlp seeds, and popularity (seed-free) once for both of its seeds
+    assert sorted(r.info.run_name for r in logged) == sorted({name.split("/")[-1] for name in tracked["run"]})
+    assert len(logged) == 3
     by_name = {r.info.run_name: r for r in logged}
     for _, row in tracked.iterrows():
         metrics = json.loads((tmp_path / "grid" / row["run"] / "metrics.json").read_text())["test"]
