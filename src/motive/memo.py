@@ -50,20 +50,13 @@ class Memo:
     def __init__(self, size: int):
         self.size = size
         self.items: OrderedDict[Hashable, Any] = OrderedDict()
-        self.hits = self.misses = 0
 
     def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
         if key in self.items:
-            self.hits += 1
             self.items.move_to_end(key)
             return self.items[key]
-        self.misses += 1
         value = make()
         self.items[key] = value
         while len(self.items) > self.size:
             self.items.popitem(last=False)
         return value
-
-    def clear(self) -> None:
-        self.items.clear()
-        self.hits = self.misses = 0
