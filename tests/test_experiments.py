@@ -464,7 +464,8 @@ def test_grid_on_dask_equals_the_local_run_and_survives_a_killed_worker(dataset,
         remote = run_experiment(**grid, out=out, cluster=cluster.scheduler_address)
         killer.join()
     assert killed.is_set(), "no worker was killed: the test did not test anything"
-    assert set(remote["status"]) == {"done"}
+    # a worker killed after writing a run but before reporting it: the rescheduled run finds it finished
+    assert set(remote["status"]) <= {"done", "reused"} and "done" in set(remote["status"])
     pd.testing.assert_frame_equal(remote[METRIC_COLUMNS], local[METRIC_COLUMNS])
     # Byte-identical metrics.json alone, in a local grid, on local Dask workers and on a cluster
     # (before, the workers' 1 torch thread against the process's 2 changed the numbers).
