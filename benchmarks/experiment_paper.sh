@@ -34,7 +34,9 @@ for name in "${datasets[@]}"; do
     *) echo "unknown dataset $name (synthetic or l1000)" >&2; exit 2 ;;
   esac
   results="$out/$tag-$name"
-  rm -rf "$results" "$out/$tag-$name-report"  # this script's own output folders
+  for folder in "$results" "$results-report"; do  # never replaced: a rerun goes to another OUT_DIR
+    [ ! -e "$folder" ] || { echo "$folder exists; give another OUT_DIR" >&2; exit 2; }
+  done
   /usr/bin/time -v "$root/.venv/bin/python" -m motive.cli -q experiment paper --data "$out/$name" --hits-k "$hits" \
     --workers 2 --out "$results" > "$results.txt" 2> "$results.time" || true
   wall=$(grep "Elapsed" "$results.time" | awk '{print $NF}')

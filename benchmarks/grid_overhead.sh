@@ -11,7 +11,9 @@ mkdir -p "$out"
 motive=.venv/bin/motive
 [ -d "$out/synthetic/data" ] || $motive -q data synth --out "$out/synthetic" --scale 1 --seed 0 > /dev/null
 printf 'models: [mlp]\nsplits: [random]\ngraphs: [st_expanded]\nsettings: {epochs: 2}\n' > "$out/mlp.yaml"
-rm -rf "$out"/grid-*  # this script's own results folders
+for folder in "$out"/grid-*; do  # never replaced: a rerun goes to another OUT_DIR
+  [ ! -e "$folder" ] || { echo "$folder exists; give another OUT_DIR" >&2; exit 2; }
+done
 $motive -q experiment "$out/mlp.yaml" --data "$out/synthetic" --seeds 1 --out "$out/grid-split" > /dev/null  # makes the split
 for evaluation in default lean; do
   extra=()

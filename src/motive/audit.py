@@ -26,6 +26,7 @@ import numpy as np
 
 from motive.errors import MotiveError
 from motive.graph import Graph
+from motive.memo import file_digest
 from motive.negatives import NegativeSampler, is_member, positive_keys
 from motive.outputs import check_target
 from motive.splits import (
@@ -310,7 +311,7 @@ def load_audited_split(folder: str | Path, graph: Graph, cache_dir: str | Path) 
     digest = hashlib.sha256(graph.content_hash().encode())
     for path in sorted(folder.iterdir()):
         if path.is_file() and path.name not in ("audit.md", "motive.json"):
-            digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+            digest.update(path.name.encode() + b"\0" + file_digest(path))  # read again only when changed
     record = Path(cache_dir) / "audits" / f"{digest.hexdigest()[:32]}.md"
     if record.is_file():
         return split
