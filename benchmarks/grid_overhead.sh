@@ -10,17 +10,17 @@ out=$(realpath -m "${1:-$(mktemp -d)}")
 mkdir -p "$out"
 motive=.venv/bin/motive
 [ -d "$out/synthetic/data" ] || $motive -q data synth --out "$out/synthetic" --scale 1 --seed 0 > /dev/null
-printf 'models: [mlp]\nsplits: [random]\ngraphs: [st_expanded]\nsettings: {epochs: 2}\n' > "$out/mlp.yaml"
 for folder in "$out"/grid-*; do  # never replaced: a rerun goes to another OUT_DIR
   [ ! -e "$folder" ] || { echo "$folder exists; give another OUT_DIR" >&2; exit 2; }
 done
-$motive -q experiment "$out/mlp.yaml" --data "$out/synthetic" --seeds 1 --out "$out/grid-split" > /dev/null  # makes the split
+printf 'models: [mlp]\nsplits: [random]\ngraphs: [st_expanded]\nsettings: {epochs: 2}\n' > "$out/grid-mlp.yaml"
+$motive -q experiment "$out/grid-mlp.yaml" --data "$out/synthetic" --seeds 1 --out "$out/grid-split" > /dev/null  # makes the split
 for evaluation in default lean; do
   extra=()
   [ $evaluation = lean ] && extra=(--no-calibrate --bootstrap 0)
   for seeds in 1 10; do
     start=$(date +%s.%N)
-    $motive -q experiment "$out/mlp.yaml" --data "$out/synthetic" --seeds $seeds --out "$out/grid-$evaluation-$seeds" \
+    $motive -q experiment "$out/grid-mlp.yaml" --data "$out/synthetic" --seeds $seeds --out "$out/grid-$evaluation-$seeds" \
       "${extra[@]}" > /dev/null
     seconds[$seeds]=$(echo "$(date +%s.%N) - $start" | bc)
   done
