@@ -49,3 +49,23 @@ def test_adjacency_aggregates_sum_and_mean_of_in_neighbours():
     assert mean.flatten().tolist() == pytest.approx([4.0, 7.0 / 3])
     mean.sum().backward()  # through the precomputed transpose: d/dx_j = sum over j's edges of 1/in-degree
     assert x.grad.flatten().tolist() == pytest.approx([1 / 3, 1 / 3, 1 + 1 / 3])
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean"])
+def test_aggregating_some_rows_gives_those_rows_of_the_whole_product(reduce):
+    """The same bytes as the whole product's rows, and the same gradient (zero rows add nothing)."""
+    rng = np.random.default_rng(2)
+    src, dst = rng.integers(0, 40, 300), rng.integers(0, 30, 300)
+    dst[dst == 4] = 5  # destination 4 has no in-neighbours
+    rows = torch.tensor([0, 3, 4, 17, 29])
+    adjacency = Adjacency.from_edges(src, dst, 40, 30)
+    x = torch.randn(40, 8, requires_grad=True)
+    some = adjacency.aggregate(x, reduce, rows)
+    weights = torch.randn(len(rows), 8)
+    (some * weights).sum().backward()
+    grad_some, x.grad = x.grad.clone(), None
+    whole = adjacency.aggregate(x, reduce)
+    assert torch.equal(some, whole[rows])
+    assert some[2].abs().sum() == 0  # row 4: no in-neighbours
+    (whole[rows] * weights).sum().backward()
+    assert torch.equal(grad_some, x.grad)

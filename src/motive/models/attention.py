@@ -44,11 +44,14 @@ class AttentionIndex:
     def to(self, device: torch.device) -> AttentionIndex:
         return AttentionIndex(self.src.to(device), self.dst.to(device), self.num_src, self.num_dst)
 
-    def restrict(self, destinations: torch.Tensor) -> AttentionIndex:
-        """Only the edges into ``destinations`` (a boolean mask over destination nodes): exact for
-        those nodes' outputs, and the rest are never read (see GNN.forward)."""
-        keep = destinations[self.dst]
-        return AttentionIndex(self.src[keep], self.dst[keep], self.num_src, self.num_dst)
+    def rows(self, destinations: torch.Tensor) -> AttentionIndex:
+        """Only the edges into ``destinations`` (sorted unique ids), renumbered 0.. in that order:
+        each kept destination's segment is unchanged, so its output is the same."""
+        position = torch.full((self.num_dst,), -1, dtype=torch.int64, device=self.dst.device)
+        position[destinations] = torch.arange(len(destinations), device=self.dst.device)
+        local = position[self.dst]
+        keep = local >= 0
+        return AttentionIndex(self.src[keep], local[keep], self.num_src, len(destinations))
 
     def chunks(self, heads: int, channels: int) -> list[tuple[slice, int, int, torch.Tensor]]:
         """Runs of whole destination segments of about CHUNK_ELEMENTS (edges x heads x channels):

@@ -30,8 +30,10 @@ class SAGE(nn.Module):
         self.lin_l = nn.Linear(hidden, hidden)  # neighbours (PyG's name)
         self.lin_r = nn.Linear(hidden, hidden, bias=False)  # root
 
-    def forward(self, x_src, x_dst, stage: StageGraph, relation: Relation, needed=None):
-        return self.lin_l(stage.adjacency[relation].aggregate(x_src, "mean")) + self.lin_r(x_dst)
+    def forward(self, x_src, x_dst, stage: StageGraph, relation: Relation, rows: torch.Tensor | None = None):
+        """``rows``: only these destinations (sorted unique ids), in that order."""
+        neighbours = stage.adjacency[relation].aggregate(x_src, "mean", rows)
+        return self.lin_l(neighbours) + self.lin_r(x_dst if rows is None else x_dst[rows])
 
 
 class GIN(nn.Module):
@@ -42,8 +44,10 @@ class GIN(nn.Module):
         self.nn = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
         self.eps = nn.Parameter(torch.zeros(1))
 
-    def forward(self, x_src, x_dst, stage: StageGraph, relation: Relation, needed=None):
-        return self.nn((1 + self.eps) * x_dst + stage.adjacency[relation].aggregate(x_src, "sum"))
+    def forward(self, x_src, x_dst, stage: StageGraph, relation: Relation, rows: torch.Tensor | None = None):
+        """``rows``: only these destinations (sorted unique ids), in that order."""
+        own = x_dst if rows is None else x_dst[rows]
+        return self.nn((1 + self.eps) * own + stage.adjacency[relation].aggregate(x_src, "sum", rows))
 
 
 class GAT(nn.Module):
@@ -54,12 +58,11 @@ class GAT(nn.Module):
         self.attention = GATv2(hidden, hidden, hidden, heads)
         self.root = nn.Linear(hidden, hidden, bias=False)
 
-    def forward(self, x_src, x_dst, stage: StageGraph, relation: Relation, needed: torch.Tensor | None = None):
-        """``needed``: a boolean mask of the destinations whose output is used; the others get
-        no messages (attention is the one convolution where skipping edges pays)."""
+    def forward(self, x_src, x_dst, stage: StageGraph, relation: Relation, rows: torch.Tensor | None = None):
+        """``rows``: only these destinations (sorted unique ids), in that order."""
         index = stage.attention(relation)
-        if needed is not None:
-            index = index.restrict(needed)
+        if rows is not None:
+            index, x_dst = index.rows(rows), x_dst[rows]
         return self.attention(x_src, x_dst, index) + self.root(x_dst)
 
 
@@ -71,13 +74,15 @@ class HeteroLayer(nn.Module):
         self.convs = nn.ModuleDict({"__".join(relation): make() for relation in relations})
 
     def forward(
-        self, h: dict[str, torch.Tensor], stage: StageGraph, needed: dict[str, torch.Tensor] | None = None
+        self, h: dict[str, torch.Tensor], stage: StageGraph, rows: dict[str, torch.Tensor] | None = None
     ) -> dict[str, torch.Tensor]:
+        """Each node type's new embeddings; with ``rows`` only those nodes' (sorted unique ids per
+        node type), in that order."""
         out: dict[str, torch.Tensor] = {}
         for relation in self.relations:
             src, _, dst = relation
             message = self.convs["__".join(relation)](
-                h[src], h[dst], stage, relation, None if needed is None else needed[dst]
+                h[src], h[dst], stage, relation, None if rows is None else rows[dst]
             )
             out[dst] = message if dst not in out else out[dst] + message
         return out
@@ -111,19 +116,16 @@ class GNN(LinkModel):
         self.view_inputs = ViewInputs(view_dims, hidden) if view_dims and features == "cp" else None
 
     def forward(self, stage: StageGraph, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Logits of (source, target) pairs. Only those rows of the embeddings are decoded, so the
-        last layer may skip messages into every other node: exact, and for attention ~3x less
-        work per training step at MOTIVE scale."""
-        needed = None
-        if self.conv == "gat":
-            needed = {
-                t: torch.zeros(stage.num_nodes[t], dtype=torch.bool, device=ids.device).index_fill_(0, ids, True)
-                for t, ids in (("source", sources), ("target", targets))
-            }
-        return self.decode(self.encode(stage, needed), sources, targets)
+        """Logits of (source, target) pairs. Only the pairs' own nodes are decoded, so the last
+        layer computes only theirs: the same logits, and at MOTIVE scale a training batch's
+        nodes are ~10% of the genes and ~30% of the compounds."""
+        (sources_rows, sources_at), (targets_rows, targets_at) = (
+            torch.unique(ids, return_inverse=True) for ids in (sources, targets)
+        )
+        return self.decode(self.encode(stage, {"source": sources_rows, "target": targets_rows}), sources_at, targets_at)
 
-    def encode(self, stage: StageGraph, needed: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
-        """Node embeddings; with ``needed`` (boolean masks per node type) only the masked rows are exact."""
+    def encode(self, stage: StageGraph, rows: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """Node embeddings; with ``rows`` (sorted unique ids per node type) only those nodes', in that order."""
         if self.features == "cp" and self.view_inputs is not None:
             h0 = {
                 t: project[1](self.view_inputs.fuse(stage, t, project[0](stage.x[t])))
@@ -137,5 +139,5 @@ class GNN(LinkModel):
         h1 = {
             t: F.leaky_relu(F.normalize(h, dim=-1), self.negative_slope) for t, h in self.layers[0](h0, stage).items()
         }
-        h2 = self.layers[1](h1, stage, needed)
-        return {t: h1[t] + F.normalize(h2[t], dim=-1) for t in h1}
+        h2 = self.layers[1](h1, stage, rows)
+        return {t: (h1[t] if rows is None else h1[t][rows[t]]) + F.normalize(h2[t], dim=-1) for t in h1}

@@ -51,10 +51,14 @@ class _Layout:
             values = values[self.order]
         if self.starts is not None:
             values = np.add.reduceat(values, self.starts)
+        return self.tensor(torch.from_numpy(np.ascontiguousarray(values)))
+
+    def tensor(self, values: torch.Tensor, device: torch.device | None = None) -> torch.Tensor:
+        """The CSR matrix with ``values`` already in stored order."""
         with warnings.catch_warnings():  # torch marks sparse CSR as beta
             warnings.simplefilter("ignore")
             return torch.sparse_csr_tensor(
-                self.crow, self.col, torch.from_numpy(np.ascontiguousarray(values)), self.shape
+                self.crow.to(device or values.device), self.col.to(device or values.device), values, self.shape
             )
 
 
@@ -87,9 +91,40 @@ class Adjacency:
     def to(self, device: torch.device) -> Adjacency:
         return Adjacency(self.sum.to(device), self.sum_t.to(device), self.mean.to(device), self.mean_t.to(device))
 
-    def aggregate(self, x: torch.Tensor, reduce: str) -> torch.Tensor:
+    def aggregate(self, x: torch.Tensor, reduce: str, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """Sum or mean of each destination's in-neighbours' rows of ``x``; with ``rows`` (sorted
+        unique destination ids) only those destinations, in that order: the same numbers as those
+        rows of the whole product, at the cost of their edges alone."""
         matrix, transpose = (self.sum, self.sum_t) if reduce == "sum" else (self.mean, self.mean_t)
+        if rows is not None:
+            matrix, transpose = _rows_of(matrix, rows)
         return _SparseProduct.apply(matrix, transpose, x)
+
+
+def _rows_of(matrix: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The CSR matrix of ``rows`` of ``matrix`` (each row's entries as stored) and its transpose
+    (each column's entries in row order, as a transpose of the whole matrix stores them)."""
+    crow, col = matrix.crow_indices().cpu().numpy(), matrix.col_indices().cpu().numpy()
+    values = matrix.values()
+    rows_np = rows.cpu().numpy()
+    starts, lengths = crow[rows_np], crow[rows_np + 1] - crow[rows_np]
+    sub_crow = np.zeros(len(rows_np) + 1, np.int64)
+    np.cumsum(lengths, out=sub_crow[1:])
+    taken = np.arange(sub_crow[-1]) + np.repeat(starts - sub_crow[:-1], lengths)
+    sub_col, sub_row = col[taken], np.repeat(np.arange(len(rows_np)), lengths)
+    shape = (len(rows_np), matrix.shape[1])
+    taken_t = torch.from_numpy(taken).to(values.device)
+    sub = _Layout(torch.from_numpy(sub_crow), torch.from_numpy(sub_col), None, None, shape)
+    # Stable by column: each column's entries keep their (increasing) row order.
+    order = np.argsort(sub_col, kind="stable")
+    t_crow = np.zeros(matrix.shape[1] + 1, np.int64)
+    np.cumsum(np.bincount(sub_col, minlength=matrix.shape[1]), out=t_crow[1:])
+    sub_t = _Layout(torch.from_numpy(t_crow), torch.from_numpy(sub_row[order]), None, None, shape[::-1])
+    picked = values.index_select(0, taken_t)
+    return (
+        sub.tensor(picked, matrix.device),
+        sub_t.tensor(picked.index_select(0, torch.from_numpy(order).to(values.device)), matrix.device),
+    )
 
 
 class _SparseProduct(torch.autograd.Function):
