@@ -1,5 +1,5 @@
-"""GATv2 as one chunked autograd function (``motive/models/attention.py``) against PyG's
-``GATv2Conv``: values and gradients, one chunk or many, nodes without incoming edges."""
+"""GATv2 (``motive/models/attention.py``) against PyG's ``GATv2Conv``: values and gradients, for
+the fused CPU loops and the chunked torch code (one chunk or many), nodes without incoming edges."""
 
 import numpy as np
 import pytest
@@ -10,12 +10,14 @@ from motive.models import attention
 from motive.models.attention import AttentionIndex, GATv2
 
 
-@pytest.mark.parametrize("chunk", [1 << 19, 48])  # one chunk, and many chunks of a few edges
+@pytest.mark.parametrize("kernel", ["fused", 1 << 19, 48])  # fused loops; chunked: one chunk, many of a few edges
 @pytest.mark.parametrize("heads", [1, 2, 3])
-def test_gatv2_equals_pyg_values_and_gradients(monkeypatch, chunk, heads):
-    monkeypatch.setattr(attention, "CHUNK_ELEMENTS", chunk)
+def test_gatv2_equals_pyg_values_and_gradients(monkeypatch, kernel, heads):
+    if kernel != "fused":
+        monkeypatch.setattr(attention, "FUSED_ON_CPU", False)
+        monkeypatch.setattr(attention, "CHUNK_ELEMENTS", kernel)
     torch.manual_seed(heads)
-    num_src, num_dst, channels = 40, 30, 8
+    num_src, num_dst, channels = 40, 30, 11  # 11: a dot product's 8 partial sums and a remainder
     src, dst = torch.randint(0, num_src, (300,)), torch.randint(0, num_dst, (300,))
     dst[dst == 7] = 8  # node 7 receives nothing: its output is the bias alone
     theirs = GATv2Conv((6, 5), channels, heads=heads, concat=False, add_self_loops=False)
@@ -42,3 +44,22 @@ def test_gatv2_without_edges_returns_the_bias():
     layer.bias.data = torch.tensor([1.0, 2.0, 3.0])
     index = AttentionIndex.from_edges(np.array([], np.int64), np.array([], np.int64), 5, 2)
     assert torch.equal(layer(torch.randn(5, 4), torch.randn(2, 4), index), torch.tensor([[1.0, 2.0, 3.0]] * 2))
+
+
+def test_fused_and_chunked_attention_agree_in_float32():
+    """The two implementations on one float32 graph: the same numbers up to the order of the
+    channel sums (the fused loops sum 8 partial sums; torch's mv its own way)."""
+    torch.manual_seed(0)
+    num_src, num_dst, heads, channels = 300, 200, 2, 64
+    src, dst = torch.randint(0, num_src, (3000,)), torch.randint(0, num_dst, (3000,))
+    index = AttentionIndex.from_edges(src.numpy(), dst.numpy(), num_src, num_dst)
+    x_src, x_dst = torch.randn(num_src, heads, channels), torch.randn(num_dst, heads, channels)
+    att, weights = torch.randn(heads, channels), torch.randn(num_dst, heads, channels)
+    results = []
+    for function in (attention._GATv2AttentionFused, attention._GATv2Attention):
+        inputs = [t.clone().requires_grad_(True) for t in (x_src, x_dst, att)]
+        out = function.apply(*inputs, index)
+        (out * weights).sum().backward()
+        results.append([out.detach(), *(t.grad for t in inputs)])
+    for fused, chunked in zip(*results, strict=True):
+        torch.testing.assert_close(fused, chunked, rtol=1e-4, atol=1e-4)
