@@ -1,13 +1,13 @@
 """GATv2 attention as two fused CPU loops (numba): one pass over the edges forward and one
 backward, where the chunked torch version makes about twenty passes over (edges x heads x
 channels) buffers. Same rules as ``attention._GATv2Attention`` (PyG's softmax: shift by the
-maximum, +1e-16 in the sum; leaky ReLU's gradient slope where z <= 0); sums run in a fixed
-order, so a run's numbers do not depend on the machine or the thread count.
+maximum, +1e-16 in the sum; leaky ReLU's gradient slope where z <= 0).
 
-Edges are sorted by destination; ``pointer[i]:pointer[i + 1]`` are destination i's edges.
-Dot products over channels accumulate in ``LANES`` partial sums (channel c into lane c % LANES,
-added up in lane order at the end), which a compiler may map to vector registers without
-reordering any sum.
+Edges are sorted by destination; ``pointer[i]:pointer[i + 1]`` are destination i's edges. Loops
+run one thread in a fixed order, so the same inputs give the same bits on a machine whatever the
+thread count. The dot products over channels let the compiler vectorise their sum (its order
+then depends on the CPU's vector width, as MKL's matrix products do); every other sum runs in
+edge order. Compiled on first use and cached next to this file (numba's ``cache=True``).
 """
 
 from __future__ import annotations
@@ -15,30 +15,13 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-LANES = 8
 
-
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, fastmath={"reassoc"})
 def _dot(a, b):
-    """sum_c a[c] * b[c]: channel c into partial sum c % 8, the partial sums added pairwise (a
-    fixed order, so no machine changes a bit; unsigned indices spare the negative-index checks)."""
-    n, one = np.uint64(a.shape[0]), np.uint64(1)
-    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = a[0] * 0
-    start = np.uint64(0)
-    while start + np.uint64(LANES) <= n:
-        s0 += a[start] * b[start]
-        s1 += a[start + one] * b[start + one]
-        s2 += a[start + np.uint64(2)] * b[start + np.uint64(2)]
-        s3 += a[start + np.uint64(3)] * b[start + np.uint64(3)]
-        s4 += a[start + np.uint64(4)] * b[start + np.uint64(4)]
-        s5 += a[start + np.uint64(5)] * b[start + np.uint64(5)]
-        s6 += a[start + np.uint64(6)] * b[start + np.uint64(6)]
-        s7 += a[start + np.uint64(7)] * b[start + np.uint64(7)]
-        start += np.uint64(LANES)
-    total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-    while start < n:
-        total += a[start] * b[start]
-        start += one
+    """sum_c a[c] * b[c], vectorised (reassociation is the only fast-math rule allowed)."""
+    total = a[0] * 0
+    for c in range(a.shape[0]):
+        total += a[c] * b[c]
     return total
 
 
@@ -89,6 +72,7 @@ def backward(grad_out, x_src, x_dst, att, alpha, src, pointer, slope, grad_src, 
     weighted = np.empty((longest, heads), x_src.dtype)
     total = np.empty(heads, x_src.dtype)
     one = slope * 0 + 1
+    grad_z = np.empty(channels, x_src.dtype)
     for i in range(len(pointer) - 1):
         first, stop = pointer[i], pointer[i + 1]
         total[:] = 0
@@ -106,7 +90,9 @@ def backward(grad_out, x_src, x_dst, att, alpha, src, pointer, slope, grad_src, 
                 for c in range(channels):
                     value = x_src[j, h, c] + x_dst[i, h, c]
                     scale = slope if value <= 0 else one  # x 1 changes no bit
-                    grad_z = grad_logit * att[h, c] * scale
+                    grad_z[c] = grad_logit * att[h, c] * scale
                     grad_att[h, c] += grad_logit * (value * scale)
-                    grad_dst[i, h, c] += grad_z
-                    grad_src[j, h, c] += grad_z + grad_out[i, h, c] * weight
+                for c in range(channels):
+                    grad_dst[i, h, c] += grad_z[c]
+                for c in range(channels):
+                    grad_src[j, h, c] += grad_z[c] + grad_out[i, h, c] * weight
