@@ -37,6 +37,7 @@ class AttentionIndex:
     num_dst: int
     _chunks: dict = field(default_factory=dict, repr=False)  # chunk layout per edges-per-chunk
     _pointer: np.ndarray | None = field(default=None, repr=False)
+    _compact: tuple | None = field(default=None, repr=False)
 
     @classmethod
     def from_edges(cls, src: np.ndarray, dst: np.ndarray, num_src: int, num_dst: int) -> AttentionIndex:
@@ -55,6 +56,22 @@ class AttentionIndex:
         local = position[self.dst]
         keep = local >= 0
         return AttentionIndex(self.src[keep], local[keep], self.num_src, len(destinations))
+
+    def compact(self) -> tuple[torch.Tensor | None, torch.Tensor | None, AttentionIndex]:
+        """(sources with an edge, destinations with an edge, this index renumbered to them): only
+        those nodes' rows enter the attention. None where every node has an edge (nothing to
+        renumber)."""
+        if self._compact is None:
+            src, dst = self.src, self.dst
+            src_rows = dst_rows = None
+            if len(src) and len(torch.unique(src)) < self.num_src:
+                src_rows, src = torch.unique(src, return_inverse=True)
+            if len(dst) and len(torch.unique_consecutive(dst)) < self.num_dst:
+                dst_rows, dst = torch.unique_consecutive(dst, return_inverse=True)
+            num_src = self.num_src if src_rows is None else len(src_rows)
+            num_dst = self.num_dst if dst_rows is None else len(dst_rows)
+            self._compact = (src_rows, dst_rows, AttentionIndex(src, dst, num_src, num_dst))
+        return self._compact
 
     def pointer(self) -> np.ndarray:
         """Destination i's edges are ``pointer[i]:pointer[i + 1]`` (CSR row pointers)."""
@@ -252,8 +269,13 @@ class GATv2(nn.Module):
         nn.init.uniform_(self.att, -bound, bound)
 
     def forward(self, x_src: torch.Tensor, x_dst: torch.Tensor, index: AttentionIndex) -> torch.Tensor:
-        x_l = self.lin_l(x_src).view(-1, self.heads, self.channels)
-        x_r = self.lin_r(x_dst).view(-1, self.heads, self.channels)
+        """Only nodes with an edge of ``index`` go through ``lin_l`` and ``lin_r`` (the others'
+        rows are never read; a destination without edges gets the bias alone)."""
+        src_rows, dst_rows, index = index.compact()
+        x_l = self.lin_l(x_src if src_rows is None else x_src[src_rows]).view(-1, self.heads, self.channels)
+        x_r = self.lin_r(x_dst if dst_rows is None else x_dst[dst_rows]).view(-1, self.heads, self.channels)
         attention = _GATv2AttentionFused if FUSED_ON_CPU and x_l.device.type == "cpu" else _GATv2Attention
-        out = attention.apply(x_l, x_r, self.att[0], index)
-        return out.mean(dim=1) + self.bias
+        out = attention.apply(x_l, x_r, self.att[0], index).mean(dim=1)
+        if dst_rows is not None:
+            out = out.new_zeros(len(x_dst), self.channels).index_copy(0, dst_rows, out)
+        return out + self.bias
