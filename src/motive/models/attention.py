@@ -62,12 +62,8 @@ class AttentionIndex:
         those nodes' rows enter the attention. None where every node has an edge (nothing to
         renumber)."""
         if self._compact is None:
-            src, dst = self.src, self.dst
-            src_rows = dst_rows = None
-            if len(src) and len(torch.unique(src)) < self.num_src:
-                src_rows, src = torch.unique(src, return_inverse=True)
-            if len(dst) and len(torch.unique_consecutive(dst)) < self.num_dst:
-                dst_rows, dst = torch.unique_consecutive(dst, return_inverse=True)
+            src_rows, src = _renumber(self.src, self.num_src)
+            dst_rows, dst = _renumber(self.dst, self.num_dst)
             num_src = self.num_src if src_rows is None else len(src_rows)
             num_dst = self.num_dst if dst_rows is None else len(dst_rows)
             self._compact = (src_rows, dst_rows, AttentionIndex(src, dst, num_src, num_dst))
@@ -99,6 +95,16 @@ class AttentionIndex:
                 for a, b in zip(starts, stops, strict=True)
             ]
         return self._chunks[step]
+
+
+def _renumber(ids: torch.Tensor, count: int) -> tuple[torch.Tensor | None, torch.Tensor]:
+    """(the sorted distinct ``ids``, each id's position among them), or (None, ``ids``) when
+    every id below ``count`` occurs (a mask and a cumulative sum: no sort)."""
+    present = torch.zeros(count, dtype=torch.bool, device=ids.device)
+    present[ids] = True
+    if bool(present.all()):
+        return None, ids
+    return present.nonzero().flatten(), (present.cumsum(0) - 1)[ids]
 
 
 def _head_dots(z: torch.Tensor, att: torch.Tensor) -> torch.Tensor:
