@@ -20,6 +20,7 @@ def test_gatv2_equals_pyg_values_and_gradients(monkeypatch, kernel, heads):
     num_src, num_dst, channels = 40, 30, 11  # 11: a dot product's 8 partial sums and a remainder
     src, dst = torch.randint(0, num_src, (300,)), torch.randint(0, num_dst, (300,))
     dst[dst == 7] = 8  # node 7 receives nothing: its output is the bias alone
+    src[src == 5] = 6  # node 5 sends nothing: it skips lin_l, and its gradient is zero
     theirs = GATv2Conv((6, 5), channels, heads=heads, concat=False, add_self_loops=False)
     ours = GATv2(6, 5, channels, heads)
     assert {name for name, _ in ours.named_parameters()} == {name for name, _ in theirs.named_parameters()}
@@ -35,6 +36,7 @@ def test_gatv2_equals_pyg_values_and_gradients(monkeypatch, kernel, heads):
     (out_theirs * weights).sum().backward()
     torch.testing.assert_close(inputs[0].grad, inputs[2].grad, rtol=1e-10, atol=1e-10)
     torch.testing.assert_close(inputs[1].grad, inputs[3].grad, rtol=1e-10, atol=1e-10)
+    assert inputs[0].grad[5].abs().sum() == 0 and inputs[0].grad[6].abs().sum() > 0
     for (name, mine), (_, pyg) in zip(sorted(ours.named_parameters()), sorted(theirs.named_parameters()), strict=True):
         torch.testing.assert_close(mine.grad, pyg.grad, rtol=1e-10, atol=1e-10, msg=name)
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import shortest_path
+from scipy.sparse import csr_matrix
 
 from motive.errors import MotiveError
 from motive.models.base import Heuristic, StageGraph
+from motive.models.hops import hop_distances
 
 UNREACHABLE = -1e6  # logit for pairs with no path (worse than any finite distance)
 
@@ -20,18 +20,19 @@ class ShortestPath(Heuristic):
 
     def score(self, stage: StageGraph, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
         n_s = stage.num_nodes["source"]
-        offset = {"source": 0, "target": n_s}
-        rows, cols = [], []
-        for (src, _, dst), (a, b) in stage.edges.items():
-            rows.append(a + offset[src])
-            cols.append(b + offset[dst])
-        rows, cols = np.concatenate(rows), np.concatenate(cols)
-        size = n_s + stage.num_nodes["target"]
-        adjacency = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(size, size)).tocsr()
-        unique_sources, inverse = np.unique(sources, return_inverse=True)
-        distances = shortest_path(adjacency, directed=False, unweighted=True, indices=unique_sources)
-        hops = distances[inverse, np.asarray(targets) + n_s]
-        return np.where(np.isfinite(hops), -hops, UNREACHABLE)
+        if "shortest_path" not in stage.cache:  # the stage's undirected graph, built once
+            offset = {"source": 0, "target": n_s}
+            rows, cols = [], []
+            for (src, _, dst), (a, b) in stage.edges.items():
+                rows += [a + offset[src], b + offset[dst]]
+                cols += [b + offset[dst], a + offset[src]]
+            size = n_s + stage.num_nodes["target"]
+            rows, cols = np.concatenate(rows or [[]]).astype(np.int64), np.concatenate(cols or [[]]).astype(np.int64)
+            adjacency = csr_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(size, size))
+            stage.cache["shortest_path"] = (adjacency.indptr.astype(np.int64), adjacency.indices.astype(np.int64))
+        pointer, neighbours = stage.cache["shortest_path"]
+        hops = hop_distances(pointer, neighbours, sources, np.asarray(targets) + n_s)
+        return np.where(hops >= 0, -hops.astype(np.float64), UNREACHABLE)
 
 
 class KNN(Heuristic):
