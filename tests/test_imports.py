@@ -111,6 +111,14 @@ def test_deterministic_sets_torchs_flag_without_importing_the_compiler():
     assert out.split() == ["True", "False", "False"]
 
 
+def test_numba_is_loaded_only_by_the_models_that_compile_with_it():
+    """numba and LLVM (~0.5 s) load when GATv2 runs on a CPU or a shortest path is asked for,
+    not when the command line or the model registry is imported."""
+    code = "import sys, motive.cli, motive.models, motive.train; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False"]
+
+
 def test_freed_memory_is_reused_under_dasks_malloc_setting():
     """Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536: then every 2.4 MB buffer is a
     fresh mmap, faulted in page by page; after reuse_freed_memory() glibc serves it from its heap.

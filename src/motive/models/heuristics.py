@@ -7,7 +7,6 @@ from scipy.sparse import csr_matrix
 
 from motive.errors import MotiveError
 from motive.models.base import Heuristic, StageGraph
-from motive.models.hops import hop_distances
 
 UNREACHABLE = -1e6  # logit for pairs with no path (worse than any finite distance)
 
@@ -30,6 +29,8 @@ class ShortestPath(Heuristic):
             rows, cols = np.concatenate(rows or [[]]).astype(np.int64), np.concatenate(cols or [[]]).astype(np.int64)
             adjacency = csr_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(size, size))
             stage.cache["shortest_path"] = (adjacency.indptr.astype(np.int64), adjacency.indices.astype(np.int64))
+        from motive.models.hops import hop_distances  # numba: loaded when a shortest path is asked for
+
         pointer, neighbours = stage.cache["shortest_path"]
         hops = hop_distances(pointer, neighbours, sources, np.asarray(targets) + n_s)
         return np.where(hops >= 0, -hops.astype(np.float64), UNREACHABLE)
