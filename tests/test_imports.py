@@ -102,13 +102,16 @@ def test_no_function_is_longer_than_a_screen():
 
 
 def test_deterministic_sets_torchs_flag_without_importing_the_compiler():
+    """On: deterministic kernels, new tensors not filled with NaN; off: torch's defaults again."""
     code = (
         "import sys, torch; from motive.parallel import deterministic; deterministic(True); "
-        "on = torch.are_deterministic_algorithms_enabled(); deterministic(False); "
-        "print(on, torch.are_deterministic_algorithms_enabled(), 'torch._inductor' in sys.modules)"
+        "on = torch.are_deterministic_algorithms_enabled(); "
+        "fill = torch.utils.deterministic.fill_uninitialized_memory; "
+        "deterministic(False); print(on, fill, torch.are_deterministic_algorithms_enabled(), "
+        "torch.utils.deterministic.fill_uninitialized_memory, 'torch._inductor' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["True", "False", "False"]
+    assert out.split() == ["True", "False", "False", "True", "False"]
 
 
 def test_numba_is_loaded_only_by_the_models_that_compile_with_it():

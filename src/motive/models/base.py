@@ -18,6 +18,7 @@ from torch import nn
 from motive.errors import MotiveError
 from motive.graph import Graph
 from motive.models.attention import AttentionIndex
+from motive.models.dense import Linear, matmul
 from motive.models.sparse import Adjacency
 from motive.names import STAGES
 from motive.splits import Split
@@ -125,7 +126,7 @@ class LinkModel(nn.Module):
     def decode_matrix(self, z: dict[str, torch.Tensor], sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Logits of every (source, target) combination, (len(sources), len(targets)); equal to
         ``decode`` on the Cartesian pairs, as one matrix product where the decoder allows."""
-        return z["source"][sources] @ z["target"][targets].T
+        return matmul(z["source"][sources], z["target"][targets].T)
 
     def forward(self, stage: StageGraph, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(stage), sources, targets)
@@ -207,7 +208,7 @@ class ViewInputs(nn.Module):
     def __init__(self, view_dims: dict[str, dict[str, int]], width: int):
         super().__init__()
         self.maps = nn.ModuleDict(
-            {f"{t}__{name}": nn.Linear(dim, width) for t, named in view_dims.items() for name, dim in named.items()}
+            {f"{t}__{name}": Linear(dim, width) for t, named in view_dims.items() for name, dim in named.items()}
         )
 
     def fuse(self, stage: StageGraph, node_type: str, profile_part: torch.Tensor) -> torch.Tensor:

@@ -8,6 +8,7 @@ from torch import nn
 
 from motive.checks import positive_int
 from motive.models.base import LinkModel, StageGraph, ViewInputs, model_argument
+from motive.models.dense import Linear, matmul
 
 
 def rows_only(model: LinkModel, stage: StageGraph, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -24,7 +25,7 @@ def rows_only(model: LinkModel, stage: StageGraph, sources: torch.Tensor, target
 
 def bilinear_matrix(head: nn.Bilinear, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
     """``head`` (one output) applied to every (left row, right row) combination."""
-    return (left @ head.weight[0]) @ right.T + head.bias
+    return matmul(matmul(left, head.weight[0]), right.T) + head.bias
 
 
 class MLP(LinkModel):
@@ -37,7 +38,7 @@ class MLP(LinkModel):
         hidden = model_argument("hidden", positive_int, hidden)
         self.towers = nn.ModuleDict(
             {
-                t: nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
+                t: nn.Sequential(Linear(d, hidden), nn.ReLU(), Linear(hidden, hidden), nn.ReLU())
                 for t, d in in_dims.items()
             }
         )
@@ -78,7 +79,7 @@ class Bilinear(LinkModel):
         """x_s^T W x_t per pair, as one product per distinct source (x_s W) and a row-wise dot:
         torch's bilinear costs pairs x d_s x d_t multiply-adds outside a GEMM (2.5x slower here)."""
         rows, at = torch.unique(sources, return_inverse=True)
-        left = z["source"][rows] @ self.head.weight[0]
+        left = matmul(z["source"][rows], self.head.weight[0])
         return (left[at] * z["target"][targets]).sum(-1) + self.head.bias
 
     def decode_matrix(self, z, sources, targets):
@@ -91,7 +92,7 @@ class Cosine(LinkModel):
     def __init__(self, in_dims: dict[str, int], hidden: int = 64):
         super().__init__()
         hidden = model_argument("hidden", positive_int, hidden)
-        self.project = nn.ModuleDict({t: nn.Linear(d, hidden, bias=False) for t, d in in_dims.items()})
+        self.project = nn.ModuleDict({t: Linear(d, hidden, bias=False) for t, d in in_dims.items()})
         self.scale = nn.Parameter(torch.tensor(5.0))
         self.bias = nn.Parameter(torch.tensor(0.0))
 
@@ -108,4 +109,4 @@ class Cosine(LinkModel):
         return self.scale * (z["source"][sources] * z["target"][targets]).sum(-1) + self.bias
 
     def decode_matrix(self, z, sources, targets):
-        return self.scale * (z["source"][sources] @ z["target"][targets].T) + self.bias
+        return self.scale * matmul(z["source"][sources], z["target"][targets].T) + self.bias

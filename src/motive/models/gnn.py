@@ -20,6 +20,7 @@ from torch import nn
 from motive.checks import nonnegative_float, positive_int
 from motive.models.attention import GATv2
 from motive.models.base import LinkModel, Relation, StageGraph, ViewInputs, model_argument
+from motive.models.dense import Linear
 
 
 class SAGE(nn.Module):
@@ -27,8 +28,8 @@ class SAGE(nn.Module):
 
     def __init__(self, hidden: int):
         super().__init__()
-        self.lin_l = nn.Linear(hidden, hidden)  # neighbours (PyG's name)
-        self.lin_r = nn.Linear(hidden, hidden, bias=False)  # root
+        self.lin_l = Linear(hidden, hidden)  # neighbours (PyG's name)
+        self.lin_r = Linear(hidden, hidden, bias=False)  # root
 
     def forward(self, x_src, x_dst, stage: StageGraph, relation: Relation, rows: torch.Tensor | None = None):
         """``rows``: only these destinations (sorted unique ids), in that order."""
@@ -41,7 +42,7 @@ class GIN(nn.Module):
 
     def __init__(self, hidden: int):
         super().__init__()
-        self.nn = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+        self.nn = nn.Sequential(Linear(hidden, hidden), nn.ReLU(), Linear(hidden, hidden))
         self.eps = nn.Parameter(torch.zeros(1))
 
     def forward(self, x_src, x_dst, stage: StageGraph, relation: Relation, rows: torch.Tensor | None = None):
@@ -56,7 +57,7 @@ class GAT(nn.Module):
     def __init__(self, hidden: int, heads: int):
         super().__init__()
         self.attention = GATv2(hidden, hidden, hidden, heads)
-        self.root = nn.Linear(hidden, hidden, bias=False)
+        self.root = Linear(hidden, hidden, bias=False)
 
     def forward(self, x_src, x_dst, stage: StageGraph, relation: Relation, rows: torch.Tensor | None = None):
         """``rows``: only these destinations (sorted unique ids), in that order."""
@@ -107,7 +108,7 @@ class GNN(LinkModel):
         self.conv, self.features, self.negative_slope = conv, features, negative_slope
         self.transductive = features == "embs"
         if features == "cp":
-            self.project = nn.ModuleDict({t: nn.Sequential(nn.Linear(in_dims[t], hidden), nn.ReLU()) for t in in_dims})
+            self.project = nn.ModuleDict({t: nn.Sequential(Linear(in_dims[t], hidden), nn.ReLU()) for t in in_dims})
         else:
             self.embedding = nn.ModuleDict({t: nn.Embedding(num_nodes[t], hidden) for t in num_nodes})
             for table in self.embedding.values():

@@ -1,0 +1,77 @@
+"""Dense layers whose float32 matrix products run in oneDNN on a CPU instead of MKL.
+
+torch sends a CPU float32 ``linear``/``mm`` to MKL, which on AMD processors takes a generic
+code path: on the project's 2-core AMD EPYC (AVX-512) oneDNN computes the products of a GNN
+epoch in 0.4-0.85x MKL's time (``benchmarks/dense_speed.py``). ``Linear`` is ``nn.Linear``
+(same parameters, initialisation and checkpoints) with that product in both passes; float64,
+GPUs and a torch without oneDNN take torch's own path. The two differ only in rounding.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _onednn_available() -> bool:
+    return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+
+
+ONEDNN = _onednn_available()  # False: every product goes through torch's own (MKL on a CPU)
+
+
+def _fast(*tensors: torch.Tensor) -> bool:
+    return (
+        ONEDNN
+        and torch.backends.mkldnn.enabled
+        and all(t.device.type == "cpu" and t.dtype == torch.float32 for t in tensors)
+    )
+
+
+def _product(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """x @ weight.T (+ bias) in oneDNN; x and weight may be strided views (no copies)."""
+    return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+
+
+class _Linear(torch.autograd.Function):
+    """y = x W^T + b with oneDNN in the forward and both backward products."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        return _product(x, weight, bias)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        grad = grad.contiguous()
+        grad_x = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            grad_x = _product(grad, weight.T, None)  # grad @ W
+        if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
+            grad_2d, x_2d = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
+            if ctx.needs_input_grad[1]:
+                grad_weight = _product(grad_2d.T, x_2d.T, None)  # grad^T @ x
+            if ctx.needs_input_grad[2]:
+                grad_bias = grad_2d.sum(0)
+        return grad_x, grad_weight, grad_bias
+
+
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """``F.linear``, through oneDNN for float32 CPU tensors."""
+    if not _fast(x, weight) or len(x) == 0:
+        return F.linear(x, weight, bias)
+    return _Linear.apply(x, weight, bias)
+
+
+def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a @ b`` of two matrices, through oneDNN for float32 CPU tensors."""
+    return linear(a, b.T)
+
+
+class Linear(nn.Linear):
+    """``nn.Linear`` computed by ``linear``: loads and saves the same state dict."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return linear(x, self.weight, self.bias)

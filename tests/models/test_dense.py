@@ -1,0 +1,87 @@
+"""Dense layers through oneDNN: the numbers of torch's own products to rounding, values and
+gradients, and torch's own path wherever oneDNN does not apply."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from motive.models import dense
+from motive.models.dense import Linear, linear, matmul
+
+needs_onednn = pytest.mark.skipif(not dense.ONEDNN, reason="this torch has no oneDNN (mkldnn) CPU kernels")
+
+
+def leaves(*shapes: tuple[int, ...], dtype=torch.float32) -> list[torch.Tensor]:
+    generator = torch.Generator().manual_seed(sum(map(sum, shapes)))
+    return [torch.randn(shape, generator=generator, dtype=dtype).requires_grad_() for shape in shapes]
+
+
+def gradients(function, tensors: list[torch.Tensor], upstream: torch.Tensor) -> list[torch.Tensor]:
+    return torch.autograd.grad(function(*tensors), tensors, upstream)
+
+
+@needs_onednn
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("shape", [(300, 70, 50), (5, 722, 64), (1, 64, 128)])
+def test_linear_equals_torchs_in_value_and_gradients(shape, bias):
+    rows, width_in, width_out = shape
+    tensors = leaves((rows, width_in), (width_out, width_in), *([(width_out,)] if bias else []))
+    upstream = torch.randn(rows, width_out, generator=torch.Generator().manual_seed(1))
+    ours, theirs = linear(*tensors), F.linear(*tensors)
+    assert ours.grad_fn is not None and "Linear" in type(ours.grad_fn).__name__  # the oneDNN path ran
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-4)  # sums of up to 722 terms
+    for mine, reference in zip(
+        gradients(linear, tensors, upstream), gradients(F.linear, tensors, upstream), strict=True
+    ):
+        torch.testing.assert_close(mine, reference, rtol=1e-5, atol=1e-4)
+
+
+@needs_onednn
+def test_linear_reads_strided_inputs_and_skips_the_input_gradient_of_a_constant():
+    x = torch.randn(64, 40)[:, ::2]  # not contiguous
+    weight, bias = leaves((8, 20), (8,))
+    out = linear(x, weight, bias)
+    torch.testing.assert_close(out, F.linear(x, weight, bias), rtol=1e-5, atol=1e-5)
+    out.sum().backward()
+    torch.testing.assert_close(weight.grad, torch.ones(64, 8).T @ x, rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(bias.grad, torch.full((8,), 64.0))
+
+
+@needs_onednn
+def test_matmul_equals_the_product_in_value_and_gradients():
+    a, b = leaves((33, 17), (17, 9))
+    upstream = torch.randn(33, 9, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(matmul(a, b), a @ b, rtol=1e-5, atol=1e-5)
+    for mine, reference in zip(gradients(matmul, [a, b], upstream), gradients(torch.mm, [a, b], upstream), strict=True):
+        torch.testing.assert_close(mine, reference, rtol=1e-5, atol=1e-4)
+
+
+@needs_onednn
+def test_same_inputs_same_bits_and_a_changed_weight_is_read_again():
+    layer = Linear(30, 12)
+    x = torch.randn(200, 30)
+    first = layer(x)
+    assert torch.equal(layer(x), first)
+    with torch.no_grad():
+        layer.weight.mul_(2)
+    torch.testing.assert_close(layer(x), F.linear(x, layer.weight, layer.bias), rtol=1e-5, atol=1e-5)
+
+
+def test_float64_and_an_empty_batch_take_torchs_own_path_bit_for_bit():
+    x, weight, bias = leaves((20, 6), (4, 6), (4,), dtype=torch.float64)
+    assert torch.equal(linear(x, weight, bias), F.linear(x, weight, bias))
+    empty = torch.zeros(0, 6)
+    assert linear(empty, weight.float(), bias.float()).shape == (0, 4)
+
+
+def test_linear_layer_keeps_nn_linears_parameters_and_state_dict():
+    torch.manual_seed(0)
+    reference = nn.Linear(10, 3)
+    torch.manual_seed(0)
+    ours = Linear(10, 3)  # the same initialisation draws
+    assert torch.equal(ours.weight, reference.weight) and torch.equal(ours.bias, reference.bias)
+    assert ours.state_dict().keys() == reference.state_dict().keys()
+    ours.load_state_dict(reference.state_dict())
+    x = torch.randn(7, 10)
+    torch.testing.assert_close(ours(x), reference(x), rtol=1e-5, atol=1e-6)
