@@ -23,7 +23,7 @@ def gradients(function, tensors: list[torch.Tensor], upstream: torch.Tensor) -> 
 
 @needs_onednn
 @pytest.mark.parametrize("bias", [True, False])
-@pytest.mark.parametrize("shape", [(300, 70, 50), (5, 722, 64), (1, 64, 128)])
+@pytest.mark.parametrize("shape", [(300, 70, 50), (5, 722, 64), (400, 64, 128), (1, 64, 128)])
 def test_linear_equals_torchs_in_value_and_gradients(shape, bias):
     rows, width_in, width_out = shape
     tensors = leaves((rows, width_in), (width_out, width_in), *([(width_out,)] if bias else []))

@@ -215,7 +215,7 @@ class _GATv2AttentionFused(torch.autograd.Function):
 
         heads, channels = att.shape
         x_src, x_dst, att = (t.detach().contiguous() for t in (x_src, x_dst, att))
-        out = x_dst.new_zeros(index.num_dst, heads, channels)
+        out = x_dst.new_empty(index.num_dst, heads, channels)  # the loops write every row
         alpha = x_src.new_empty(len(index.src), heads)
         dtype = x_src.numpy().dtype.type
         attention_kernels.forward(
@@ -239,7 +239,7 @@ class _GATv2AttentionFused(torch.autograd.Function):
 
         x_src, x_dst, att, alpha = ctx.saved_tensors
         index: AttentionIndex = ctx.index
-        grad_src, grad_dst, grad_att = torch.zeros_like(x_src), torch.zeros_like(x_dst), torch.zeros_like(att)
+        grad_src, grad_dst, grad_att = torch.zeros_like(x_src), torch.empty_like(x_dst), torch.zeros_like(att)
         attention_kernels.backward(
             grad_out.contiguous().numpy(),
             x_src.numpy(),

@@ -27,14 +27,16 @@ def _dot(a, b):
 
 @numba.njit(cache=True)
 def forward(x_src, x_dst, att, src, pointer, slope, epsilon, out, alpha):
-    """out[i, h] = sum_j alpha_ij^h x_src[j, h]; alpha (edges, heads) is written too. Each edge's
-    source row is read once for the logits (all heads) and again, from cache, for the sum."""
+    """out[i, h] = sum_j alpha_ij^h x_src[j, h], every row of ``out`` written; alpha (edges, heads)
+    is written too. Each edge's source row is read once for the logits (all heads) and again,
+    from cache, for the sum."""
     heads, channels = att.shape
     z = np.empty(channels, x_src.dtype)
     maximum = np.empty(heads, x_src.dtype)
     total = np.empty(heads, x_src.dtype)
     for i in range(len(pointer) - 1):
         first, stop = pointer[i], pointer[i + 1]
+        out[i] = 0
         for e in range(first, stop):
             j = src[e]
             for h in range(heads):
@@ -63,8 +65,8 @@ def forward(x_src, x_dst, att, src, pointer, slope, epsilon, out, alpha):
 
 @numba.njit(cache=True)
 def backward(grad_out, x_src, x_dst, att, alpha, src, pointer, slope, grad_src, grad_dst, grad_att):
-    """Gradients of ``forward`` with respect to x_src, x_dst and att, summed into the zeroed
-    ``grad_src``, ``grad_dst`` and ``grad_att``."""
+    """Gradients of ``forward`` with respect to x_src, x_dst and att: ``grad_dst`` is written
+    (every row), the others are summed into (pass them zeroed)."""
     heads, channels = att.shape
     longest = 0
     for i in range(len(pointer) - 1):
@@ -76,6 +78,7 @@ def backward(grad_out, x_src, x_dst, att, alpha, src, pointer, slope, grad_src, 
     for i in range(len(pointer) - 1):
         first, stop = pointer[i], pointer[i + 1]
         total[:] = 0
+        grad_dst[i] = 0
         for e in range(first, stop):
             j = src[e]
             for h in range(heads):

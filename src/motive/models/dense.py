@@ -34,6 +34,15 @@ def _product(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -
     return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
 
 
+def _weight_gradient(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """grad^T @ x. oneDNN copies a transposed left operand into rows, so the narrower of the two
+    goes on the left: x^T @ grad, transposed, when x has fewer columns (GATv2's 64 -> 128 maps),
+    to the same numbers."""
+    if x.shape[1] < grad.shape[1]:
+        return _product(x.T, grad.T, None).T.contiguous()
+    return _product(grad.T, x.T, None)
+
+
 class _Linear(torch.autograd.Function):
     """y = x W^T + b with oneDNN in the forward and both backward products."""
 
@@ -52,7 +61,7 @@ class _Linear(torch.autograd.Function):
         if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
             grad_2d, x_2d = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
             if ctx.needs_input_grad[1]:
-                grad_weight = _product(grad_2d.T, x_2d.T, None)  # grad^T @ x
+                grad_weight = _weight_gradient(grad_2d, x_2d)
             if ctx.needs_input_grad[2]:
                 grad_bias = grad_2d.sum(0)
         return grad_x, grad_weight, grad_bias
