@@ -85,3 +85,15 @@ def test_linear_layer_keeps_nn_linears_parameters_and_state_dict():
     ours.load_state_dict(reference.state_dict())
     x = torch.randn(7, 10)
     torch.testing.assert_close(ours(x), reference(x), rtol=1e-5, atol=1e-6)
+
+
+@needs_onednn
+def test_varying_shapes_sends_products_to_torchs_own_kernels_and_restores_on_exit():
+    x, weight = leaves((50, 8), (3, 8))
+    assert "Linear" in type(linear(x, weight).grad_fn).__name__
+    with dense.varying_shapes():
+        with dense.varying_shapes():
+            pass
+        inside = linear(x, weight)  # still inside after a nested block ends
+    assert type(inside.grad_fn).__name__ == "MmBackward0"
+    assert "Linear" in type(linear(x, weight).grad_fn).__name__

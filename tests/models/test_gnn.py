@@ -8,7 +8,7 @@ from torch_geometric.nn import GINConv, SAGEConv
 
 from motive import splits, synth
 from motive.evaluation import eval_pairs
-from motive.models import StageGraph, build_model
+from motive.models import StageGraph, build_model, dense
 from motive.models.gnn import GIN, SAGE
 
 
@@ -67,3 +67,30 @@ def test_last_layer_computes_only_the_decoded_nodes(planted, name):
     assert torch.equal(restricted, full)
     for restricted_grad, parameter in zip(restricted_grads, model.parameters(), strict=True):
         torch.testing.assert_close(restricted_grad, parameter.grad, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.skipif(not dense.ONEDNN, reason="this torch has no oneDNN (mkldnn) CPU kernels")
+@pytest.mark.parametrize("name", ["gin_cp", "gat_cp", "mlp"])
+def test_onednn_meets_the_same_shapes_in_every_batch(planted, monkeypatch, name):
+    """oneDNN keeps a compiled kernel per shape for good: a training step of two different batches
+    must hand it the same shapes (the batch's own rows go to torch's kernels)."""
+    graph, split, stages = planted
+    seen: list[set] = []
+    original = dense._product
+
+    def spy(x, weight, bias):
+        seen[-1].add((tuple(x.shape), tuple(weight.shape)))
+        return original(x, weight, bias)
+
+    monkeypatch.setattr(dense, "_product", spy)
+    torch.manual_seed(0)
+    model = build_model(name, stages["train"], hidden=16)
+    pairs = eval_pairs(graph, split, "valid")
+    for batch in (slice(0, 200), slice(200, 290)):
+        seen.append(set())
+        sources, targets = torch.as_tensor(pairs.sources[batch]), torch.as_tensor(pairs.targets[batch])
+        model(stages["train"], sources, targets).sum().backward()
+    assert len(torch.unique(torch.as_tensor(pairs.sources[:200]))) != len(
+        torch.unique(torch.as_tensor(pairs.sources[200:290]))
+    )
+    assert seen[0] == seen[1] and (name == "mlp" or seen[0])  # the GNNs' projection and first layer use it

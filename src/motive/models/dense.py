@@ -4,14 +4,36 @@ torch sends a CPU float32 ``linear``/``mm`` to MKL, which on AMD processors take
 code path: on the project's 2-core AMD EPYC (AVX-512) oneDNN computes the products of a GNN
 epoch in 0.4-0.85x MKL's time (``benchmarks/dense_speed.py``). ``Linear`` is ``nn.Linear``
 (same parameters, initialisation and checkpoints) with that product in both passes; float64,
-GPUs and a torch without oneDNN take torch's own path. The two differ only in rounding.
+GPUs, a torch without oneDNN and products whose shapes change per batch (``varying_shapes``)
+take torch's own path. The two differ only in rounding.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+_LOCAL = threading.local()
+
+
+@contextmanager
+def varying_shapes() -> Iterator[None]:
+    """Products inside take torch's own kernels. oneDNN compiles a kernel for every matrix shape
+    it meets and keeps it for the process's life (about 0.3 MB each, whatever its primitive cache
+    holds), so it gets only the products whose shapes are fixed for a run (every node of a stage);
+    those whose row count changes from batch to batch run in here. The choice is made in the
+    forward pass; the backward pass follows it."""
+    previous = getattr(_LOCAL, "varying", False)
+    _LOCAL.varying = True
+    try:
+        yield
+    finally:
+        _LOCAL.varying = previous
 
 
 def _onednn_available() -> bool:
@@ -25,6 +47,7 @@ def _fast(*tensors: torch.Tensor) -> bool:
     return (
         ONEDNN
         and torch.backends.mkldnn.enabled
+        and not getattr(_LOCAL, "varying", False)
         and all(t.device.type == "cpu" and t.dtype == torch.float32 for t in tensors)
     )
 

@@ -8,7 +8,7 @@ from torch import nn
 
 from motive.checks import positive_int
 from motive.models.base import LinkModel, StageGraph, ViewInputs, model_argument
-from motive.models.dense import Linear, matmul
+from motive.models.dense import Linear, matmul, varying_shapes
 
 
 def rows_only(model: LinkModel, stage: StageGraph, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -19,8 +19,9 @@ def rows_only(model: LinkModel, stage: StageGraph, sources: torch.Tensor, target
     the bit."""
     rows_s, at_s = torch.unique(sources, return_inverse=True)
     rows_t, at_t = torch.unique(targets, return_inverse=True)
-    z = {"source": model.towers_of(stage, "source", rows_s), "target": model.towers_of(stage, "target", rows_t)}
-    return model.decode(z, at_s, at_t)
+    with varying_shapes():
+        z = {"source": model.towers_of(stage, "source", rows_s), "target": model.towers_of(stage, "target", rows_t)}
+        return model.decode(z, at_s, at_t)
 
 
 def bilinear_matrix(head: nn.Bilinear, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
@@ -79,7 +80,7 @@ class Bilinear(LinkModel):
         """x_s^T W x_t per pair, as one product per distinct source (x_s W) and a row-wise dot:
         torch's bilinear costs pairs x d_s x d_t multiply-adds outside a GEMM (2.5x slower here)."""
         rows, at = torch.unique(sources, return_inverse=True)
-        left = matmul(z["source"][rows], self.head.weight[0])
+        left = z["source"][rows] @ self.head.weight[0]  # a batch's sources: torch's kernels (varying_shapes)
         return (left[at] * z["target"][targets]).sum(-1) + self.head.bias
 
     def decode_matrix(self, z, sources, targets):

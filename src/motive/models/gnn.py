@@ -20,7 +20,7 @@ from torch import nn
 from motive.checks import nonnegative_float, positive_int
 from motive.models.attention import GATv2
 from motive.models.base import LinkModel, Relation, StageGraph, ViewInputs, model_argument
-from motive.models.dense import Linear
+from motive.models.dense import Linear, varying_shapes
 
 
 class SAGE(nn.Module):
@@ -140,5 +140,9 @@ class GNN(LinkModel):
         h1 = {
             t: F.leaky_relu(F.normalize(h, dim=-1), self.negative_slope) for t, h in self.layers[0](h0, stage).items()
         }
-        h2 = self.layers[1](h1, stage, rows)
+        if rows is None:
+            h2 = self.layers[1](h1, stage)
+        else:
+            with varying_shapes():  # a batch's own nodes: another count every batch
+                h2 = self.layers[1](h1, stage, rows)
         return {t: (h1[t] if rows is None else h1[t][rows[t]]) + F.normalize(h2[t], dim=-1) for t in h1}
