@@ -13,6 +13,8 @@ it gets a root weight so that isolated nodes keep their own features, as the pap
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -140,9 +142,6 @@ class GNN(LinkModel):
         h1 = {
             t: F.leaky_relu(F.normalize(h, dim=-1), self.negative_slope) for t, h in self.layers[0](h0, stage).items()
         }
-        if rows is None:
-            h2 = self.layers[1](h1, stage)
-        else:
-            with varying_shapes():  # a batch's own nodes: another count every batch
-                h2 = self.layers[1](h1, stage, rows)
+        with nullcontext() if rows is None else varying_shapes():  # a batch's own nodes: another count every batch
+            h2 = self.layers[1](h1, stage, rows)
         return {t: (h1[t] if rows is None else h1[t][rows[t]]) + F.normalize(h2[t], dim=-1) for t in h1}
