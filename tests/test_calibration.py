@@ -42,6 +42,18 @@ def test_pooling_makes_precision_non_increasing_and_intervals_hold_it():
     assert (inside & (fitted["precision"] <= fitted["precision_high"])).all()
 
 
+def test_clopper_pearson_is_scipys_exact_interval_for_every_bin_at_once():
+    from scipy.stats import binomtest
+
+    hits, trials = np.array([0, 1, 7, 300, 20, 50, 0]), np.array([5, 1, 40, 90_000, 20, 51, 0])
+    low, high = calibration.clopper_pearson(hits, trials)
+    for h, n, lo, hi in zip(hits[:-1], trials[:-1], low, high, strict=False):
+        exact = binomtest(int(h), int(n)).proportion_ci(0.95, method="exact")
+        assert lo == pytest.approx(exact.low, rel=1e-8, abs=1e-12) and hi == pytest.approx(exact.high, rel=1e-8)
+    assert low[0] == 0.0 and high[1] == high[4] == 1.0  # no hit; every trial a hit
+    assert np.isnan(low[-1]) and np.isnan(high[-1])  # no trials: no interval
+
+
 @pytest.fixture(scope="module")
 def calibrated(tmp_path_factory):
     root = tmp_path_factory.mktemp("calibrated")

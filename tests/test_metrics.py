@@ -52,6 +52,19 @@ def test_mrr_per_query_node():
     assert metrics.mrr(scores, labels, query) == pytest.approx((1 / 2 + 1 / 3) / 2)
 
 
+def test_mrr_is_the_groupby_of_pairs_bit_for_bit():
+    """Ties (negatives first), queries as strings out of order, a query without a positive."""
+    rng = np.random.default_rng(3)
+    query = rng.choice(np.array(["q7", "q1", "q3", "q10", "q2"]), 400)
+    labels = (rng.random(400) < 0.2) & (query != "q2")
+    scores = np.round(rng.normal(size=400), 1)
+    frame = pd.DataFrame({"query": query, "score": scores, "label": labels})
+    frame = frame.iloc[np.lexsort((labels, -scores))]
+    frame["rank"] = frame.groupby("query", sort=False).cumcount() + 1
+    expected = float((1.0 / frame[frame["label"]].groupby("query")["rank"].min()).mean())
+    assert metrics.mrr(scores, labels.astype(np.int8), query) == expected
+
+
 def test_per_node_average_precision():
     frame = metrics.average_precision_per_node(SCORES, LABELS, np.array(["x", "x", "y", "x", "y", "y", "z", "z"]))
     assert frame["node"].tolist() == ["x", "y"]  # z has no positive

@@ -70,8 +70,6 @@ def fit(valid_ranking: pd.DataFrame, test_ranking: pd.DataFrame | None = None, r
     interval spans both a Clopper-Pearson interval of the pooled counts and a prediction interval
     from a bootstrap over validation queries (a good query holds several hits, so places are not
     independent trials): the range of the share a new set of as many queries would show."""
-    from scipy.stats import binomtest
-
     table = monotone(binned(valid_ranking))
     blocks = table.groupby(["hits", "trials"], sort=False).ngroup().to_numpy()  # pooled bins share counts
     hits, trials = per_query(valid_ranking)
@@ -80,7 +78,9 @@ def fit(valid_ranking: pd.DataFrame, test_ranking: pd.DataFrame | None = None, r
     pooled_hits = np.stack([hits[:, blocks == b].sum(1) for b in range(blocks.max() + 1)], axis=1)
     pooled_trials = np.stack([trials[:, blocks == b].sum(1) for b in range(blocks.max() + 1)], axis=1)
     # each resample's sums as (draw counts) @ (per-query counts): integers, so exactly the sums over the draws
-    drawn = np.stack([np.bincount(row, minlength=len(hits)) for row in draws]).astype(np.float64)
+    offsets = np.arange(resamples)[:, None] * len(hits)
+    drawn = np.bincount((draws + offsets).ravel(), minlength=resamples * len(hits)).reshape(resamples, len(hits))
+    drawn = drawn.astype(np.float64)
     boot = (drawn @ pooled_hits) / np.maximum(drawn @ pooled_trials, 1)
     # a prediction interval for the share a new set of as many queries would show: the bootstrap
     # spread (validation's own sampling) counted twice in variance (the new set samples too)
@@ -88,12 +88,9 @@ def fit(valid_ranking: pd.DataFrame, test_ranking: pd.DataFrame | None = None, r
     low, high = np.percentile(boot, [2.5, 97.5], axis=0)
     boot_low = np.clip(centre - np.sqrt(2) * (centre - low), 0, 1)
     boot_high = np.clip(centre + np.sqrt(2) * (high - centre), 0, 1)
-    lows, highs = [], []
-    for h, n, block in zip(table["hits"], table["trials"], blocks, strict=True):
-        exact = binomtest(int(h), int(n)).proportion_ci(0.95, method="exact") if n > 0 else None
-        lows.append(min(exact.low, boot_low[block]) if exact else np.nan)
-        highs.append(max(exact.high, boot_high[block]) if exact else np.nan)
-    table["precision_low"], table["precision_high"] = lows, highs
+    exact_low, exact_high = clopper_pearson(table["hits"].to_numpy(), table["trials"].to_numpy())
+    table["precision_low"] = np.minimum(exact_low, boot_low[blocks])  # NaN (no trials) stays NaN
+    table["precision_high"] = np.maximum(exact_high, boot_high[blocks])
     # places no validation list reached take the deepest bin that was observed (precision does not rise)
     table["extrapolated"] = table["trials"] == 0
     columns = ["precision", "precision_low", "precision_high"]
@@ -103,6 +100,22 @@ def fit(valid_ranking: pd.DataFrame, test_ranking: pd.DataFrame | None = None, r
     if test_ranking is not None and len(test_ranking):
         found["test"] = _records(binned(test_ranking))
     return found
+
+
+def clopper_pearson(hits: np.ndarray, trials: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """The exact (Clopper-Pearson) interval of each share hits / trials, as quantiles of beta
+    distributions: the bounds scipy's ``binomtest(...).proportion_ci(method="exact")`` finds by
+    root search, to within its tolerance (1e-10 relative), all bins at once. NaN without trials."""
+    from scipy.stats import beta
+
+    hits, trials = np.asarray(hits, np.float64), np.asarray(trials, np.float64)
+    tail = (1 - level) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        low = np.where(hits > 0, beta.ppf(tail, hits, trials - hits + 1), 0.0)
+        high = np.where(hits < trials, beta.ppf(1 - tail, hits + 1, trials - hits), 1.0)
+    empty = trials <= 0
+    low[empty], high[empty] = np.nan, np.nan
+    return low, high
 
 
 def monotone(table: pd.DataFrame) -> pd.DataFrame:

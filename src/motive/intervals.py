@@ -18,6 +18,7 @@ from motive.metrics import harmonic_numbers
 RESAMPLES = 1000
 LEVEL = 0.95
 CHUNK = 100  # resamples computed at once (memory: CHUNK x pairs floats)
+FLOAT32_EXACT = 2**23  # integers and halves below this are exact in float32
 
 
 def resample_counts(n_queries: int, resamples: int = RESAMPLES, seed: int = 0):
@@ -81,6 +82,7 @@ def auroc_interval(
     codes, _ = pd.factorize(query)
     _, tie_group = np.unique(scores, return_inverse=True)
     positive = np.asarray(labels, bool)
+    negative = ~positive
     # Only the negatives below each positive's score matter: the k-th score that has a positive
     # gets slot 2k+1 (its ties), the negatives between it and the previous one slot 2k.
     with_positive = np.unique(tie_group[positive])
@@ -88,15 +90,22 @@ def auroc_interval(
     tied = order < len(with_positive)
     tied[tied] = with_positive[order[tied]] == tie_group[tied]
     slot = 2 * order + tied
-    shape = (codes.max() + 1, 2 * len(with_positive) + 1)
-    negatives_of = csr_matrix((np.ones((~positive).sum()), (slot[~positive], codes[~positive])), shape[::-1])
-    positives_of = csr_matrix((np.ones(positive.sum()), (slot[positive], codes[positive])), shape[::-1])
-    total_positives = np.bincount(codes[positive], minlength=shape[0]).astype(np.float64)
+    queries, groups = codes.max() + 1, len(with_positive)
+    per_query = {name: np.bincount(codes[mask], minlength=queries) for name, mask in (("p", positive), ("n", negative))}
+    # Weighted counts of negatives are integers (and halves) up to queries x the most a query has:
+    # float32 holds them exactly below 2^23, in half the memory traffic; float64 otherwise.
+    dtype = np.float32 if per_query["n"].max(initial=0) * queries < FLOAT32_EXACT else np.float64
+    negatives_of = csr_matrix(
+        (np.ones(negative.sum(), dtype), (slot[negative], codes[negative])), (2 * groups + 1, queries)
+    )
+    positives_of = csr_matrix((np.ones(positive.sum(), dtype), (order[positive], codes[positive])), (groups, queries))
+    totals = np.stack([per_query["p"], per_query["n"]]).astype(np.float64)
     values = []
-    for counts in resample_counts(shape[0], resamples, seed):
-        weights = counts.T.astype(np.float64)  # queries x resamples
-        negatives = negatives_of @ weights  # weighted negatives per slot (slots x resamples)
-        below = np.cumsum(negatives, axis=0) - negatives
-        won = ((positives_of @ weights) * (below + 0.5 * negatives)).sum(0)
-        values.append(won / (total_positives @ weights * negatives.sum(0)))
+    for counts in resample_counts(queries, resamples, seed):
+        weights = np.ascontiguousarray(counts.T, dtype)  # queries x resamples
+        below = np.cumsum(negatives_of @ weights, axis=0)  # row 2k: every negative below group k
+        ties = below[1::2] - below[0:-1:2]
+        won = ((positives_of @ weights).astype(np.float64) * (below[0:-1:2] + 0.5 * ties)).sum(0)
+        total_positives, total_negatives = totals @ weights.astype(np.float64)
+        values.append(won / (total_positives * total_negatives))
     return _interval(np.concatenate(values))

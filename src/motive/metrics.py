@@ -123,12 +123,18 @@ def bce(scores: np.ndarray, labels: np.ndarray) -> float:
 
 
 def mrr(scores: np.ndarray, labels: np.ndarray, query: np.ndarray) -> float:
+    """Mean over queries with a positive of 1 / (place of its best positive among its pairs,
+    negatives first on ties); queries in sorted order, as a groupby would sum them."""
     scores, labels = validate(scores, labels, "mrr")
-    frame = pd.DataFrame({"query": np.asarray(query), "score": scores, "label": labels})
-    frame = frame.iloc[_descending(scores, labels)]
-    frame["rank"] = frame.groupby("query", sort=False).cumcount() + 1
-    first = frame[frame["label"]].groupby("query")["rank"].min()
-    return float((1.0 / first).mean())
+    order = _descending(scores, labels)
+    code = np.unique(np.asarray(query), return_inverse=True)[1].ravel()[order]
+    by_query = np.argsort(code, kind="stable")  # each query's pairs, best first
+    grouped = code[by_query]
+    starts = np.searchsorted(grouped, grouped, side="left")
+    place = np.arange(len(grouped)) - starts + 1
+    hit = np.flatnonzero(labels[order][by_query])
+    _, first = np.unique(grouped[hit], return_index=True)  # the best positive of each query
+    return float(np.mean(1.0 / place[hit[first]]))
 
 
 def average_precision_per_node(scores: np.ndarray, labels: np.ndarray, nodes: np.ndarray) -> pd.DataFrame:
