@@ -65,3 +65,21 @@ def test_fused_and_chunked_attention_agree_in_float32():
         results.append([out.detach(), *(t.grad for t in inputs)])
     for fused, chunked in zip(*results, strict=True):
         torch.testing.assert_close(fused, chunked, rtol=1e-4, atol=1e-4)
+
+
+def test_fused_loops_compute_in_the_inputs_dtype():
+    """float32 in, float32 arithmetic throughout: no variable of the compiled loops is float64 (a
+    literal 0 or 1 mixed into float32 arithmetic makes numba widen it, twice as slow)."""
+    import io
+
+    from motive.models import attention_kernels
+
+    test_fused_and_chunked_attention_agree_in_float32()  # compiles both loops for float32
+    for function in (attention_kernels.forward, attention_kernels.backward):  # _dot: the type of its result there
+        float32 = [signature for signature in function.signatures if "float32" in str(signature)]
+        assert float32, function
+        for signature in float32:
+            typed = io.StringIO()
+            function.inspect_types(file=typed, signature=signature)
+            widened = [line for line in typed.getvalue().splitlines() if "::" in line and "float64" in line]
+            assert not widened, widened[:3]

@@ -17,9 +17,10 @@ import numpy as np
 
 
 @numba.njit(cache=True, fastmath={"reassoc"})
-def _dot(a, b):
-    """sum_c a[c] * b[c], vectorised (reassociation is the only fast-math rule allowed)."""
-    total = a[0] * 0
+def _dot(a, b, zero):
+    """sum_c a[c] * b[c] from ``zero`` (of the arrays' dtype: a literal 0 would make the sum float64),
+    vectorised (reassociation is the only fast-math rule allowed)."""
+    total = zero
     for c in range(a.shape[0]):
         total += a[c] * b[c]
     return total
@@ -32,6 +33,7 @@ def forward(x_src, x_dst, att, src, pointer, slope, epsilon, out, alpha):
     from cache, for the sum."""
     heads, channels = att.shape
     z = np.empty(channels, x_src.dtype)
+    zero = np.zeros(1, x_src.dtype)[0]
     maximum = np.empty(heads, x_src.dtype)
     total = np.empty(heads, x_src.dtype)
     for i in range(len(pointer) - 1):
@@ -43,7 +45,7 @@ def forward(x_src, x_dst, att, src, pointer, slope, epsilon, out, alpha):
                 for c in range(channels):
                     value = x_src[j, h, c] + x_dst[i, h, c]
                     z[c] = value if value > 0 else value * slope
-                logit = _dot(z, att[h])
+                logit = _dot(z, att[h], zero)
                 alpha[e, h] = logit
                 if e == first or logit > maximum[h]:
                     maximum[h] = logit
@@ -73,7 +75,8 @@ def backward(grad_out, x_src, x_dst, att, alpha, src, pointer, slope, grad_src, 
         longest = max(longest, pointer[i + 1] - pointer[i])
     weighted = np.empty((longest, heads), x_src.dtype)
     total = np.empty(heads, x_src.dtype)
-    one = slope * 0 + 1
+    one = np.ones(1, x_src.dtype)[0]  # slope * 0 + 1 would be float64, and so every product with it
+    zero = one - one
     grad_z = np.empty(channels, x_src.dtype)
     for i in range(len(pointer) - 1):
         first, stop = pointer[i], pointer[i + 1]
@@ -82,7 +85,7 @@ def backward(grad_out, x_src, x_dst, att, alpha, src, pointer, slope, grad_src, 
         for e in range(first, stop):
             j = src[e]
             for h in range(heads):
-                value = alpha[e, h] * _dot(grad_out[i, h], x_src[j, h])
+                value = alpha[e, h] * _dot(grad_out[i, h], x_src[j, h], zero)
                 weighted[e - first, h] = value
                 total[h] += value
         for e in range(first, stop):
@@ -92,7 +95,7 @@ def backward(grad_out, x_src, x_dst, att, alpha, src, pointer, slope, grad_src, 
                 grad_logit = weighted[e - first, h] - weight * total[h]
                 for c in range(channels):
                     value = x_src[j, h, c] + x_dst[i, h, c]
-                    scale = slope if value <= 0 else one  # x 1 changes no bit
+                    scale = slope if value <= zero else one  # x 1 changes no bit
                     grad_z[c] = grad_logit * att[h, c] * scale
                     grad_att[h, c] += grad_logit * (value * scale)
                 for c in range(channels):
