@@ -32,6 +32,7 @@ def child(args: argparse.Namespace) -> None:
 
     from motive.config import TrainConfig
     from motive.models import build_model
+    from motive.parallel import deterministic
     from motive.prepare import prepare
     from motive.train import Epochs
 
@@ -39,7 +40,7 @@ def child(args: argparse.Namespace) -> None:
     config = TrainConfig(data=args.data, model=args.one, model_kwargs=kwargs)
     prepared = prepare(config)
     torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)  # as training on a CPU does (it changes which kernels run)
+    deterministic(True)  # as training on a CPU does (it changes which kernels run)
     torch.manual_seed(0)
     model = build_model(args.one, prepared.stages["train"], **kwargs)
     epochs, rng = Epochs(config, prepared, model), np.random.default_rng(0)

@@ -14,6 +14,35 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+AHEAD = 4  # edges between a row's prefetch and its use (2-8 measured alike; 16 slower)
+
+
+@intrinsic
+def _prefetch_row(typingctx, array, row):
+    """Ask the CPU to bring ``array[row]`` (every 64-byte line of a C-contiguous array's row) into
+    cache for reading: LLVM's prefetch, which never faults and changes no value."""
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        data = context.make_array(array_type)(context, builder, args[0])
+        stride = cgutils.unpack_tuple(builder, data.strides, array_type.ndim)[0]
+        i64, i32, byte_pointer = ir.IntType(64), ir.IntType(32), ir.IntType(8).as_pointer()
+        start = builder.add(builder.ptrtoint(data.data, i64), builder.mul(args[1], stride))
+        prefetch = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]), "llvm.prefetch.p0i8"
+        )
+        lines = builder.udiv(builder.add(stride, i64(63)), i64(64))
+        with cgutils.for_range(builder, lines) as loop:
+            address = builder.inttoptr(builder.add(start, builder.mul(loop.index, i64(64))), byte_pointer)
+            builder.call(prefetch, [address, i32(0), i32(3), i32(1)])  # read, keep in all caches, data
+        return context.get_dummy_value()
+
+    return types.void(array, row), codegen
 
 
 @numba.njit(cache=True, fastmath={"reassoc"})
@@ -41,6 +70,8 @@ def forward(x_src, x_dst, att, src, pointer, slope, epsilon, out, alpha):
         out[i] = 0
         for e in range(first, stop):
             j = src[e]
+            if e + AHEAD < stop:
+                _prefetch_row(x_src, src[e + AHEAD])
             for h in range(heads):
                 for c in range(channels):
                     value = x_src[j, h, c] + x_dst[i, h, c]
@@ -58,6 +89,8 @@ def forward(x_src, x_dst, att, src, pointer, slope, epsilon, out, alpha):
             total[h] += epsilon
         for e in range(first, stop):
             j = src[e]
+            if e + AHEAD < stop:
+                _prefetch_row(x_src, src[e + AHEAD])
             for h in range(heads):
                 weight = alpha[e, h] / total[h]
                 alpha[e, h] = weight
@@ -84,12 +117,17 @@ def backward(grad_out, x_src, x_dst, att, alpha, src, pointer, slope, grad_src, 
         grad_dst[i] = 0
         for e in range(first, stop):
             j = src[e]
+            if e + AHEAD < stop:
+                _prefetch_row(x_src, src[e + AHEAD])
             for h in range(heads):
                 value = alpha[e, h] * _dot(grad_out[i, h], x_src[j, h], zero)
                 weighted[e - first, h] = value
                 total[h] += value
         for e in range(first, stop):
             j = src[e]
+            if e + AHEAD < stop:
+                _prefetch_row(x_src, src[e + AHEAD])
+                _prefetch_row(grad_src, src[e + AHEAD])
             for h in range(heads):
                 weight = alpha[e, h]
                 grad_logit = weighted[e - first, h] - weight * total[h]
