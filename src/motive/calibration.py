@@ -56,7 +56,11 @@ def per_query(ranking: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 def binned(ranking: pd.DataFrame) -> pd.DataFrame:
     """Per place bin: hits (positives placed in it), trials (places of the bin that the queries'
     lists hold) and their share."""
-    hits, trials = per_query(ranking)
+    return _bins(*per_query(ranking))
+
+
+def _bins(hits: np.ndarray, trials: np.ndarray) -> pd.DataFrame:
+    """``binned``'s table from the (queries x bins) hits and trials of ``per_query``."""
     highs = [None if high == np.inf else int(high - 1) for high in (*EDGES[1:], np.inf)]
     table = pd.DataFrame(
         {"low": EDGES, "high": highs, "hits": hits.sum(0).astype(int), "trials": trials.sum(0).astype(int)}
@@ -70,9 +74,9 @@ def fit(valid_ranking: pd.DataFrame, test_ranking: pd.DataFrame | None = None, r
     interval spans both a Clopper-Pearson interval of the pooled counts and a prediction interval
     from a bootstrap over validation queries (a good query holds several hits, so places are not
     independent trials): the range of the share a new set of as many queries would show."""
-    table = monotone(binned(valid_ranking))
-    blocks = table.groupby(["hits", "trials"], sort=False).ngroup().to_numpy()  # pooled bins share counts
     hits, trials = per_query(valid_ranking)
+    table = monotone(_bins(hits, trials))
+    blocks = table.groupby(["hits", "trials"], sort=False).ngroup().to_numpy()  # pooled bins share counts
     rng = np.random.default_rng(0)
     draws = rng.integers(0, len(hits), (resamples, len(hits)))
     pooled_hits = np.stack([hits[:, blocks == b].sum(1) for b in range(blocks.max() + 1)], axis=1)

@@ -92,15 +92,16 @@ def auroc_interval(
     tied[tied] = with_positive[order[tied]] == tie_group[tied]
     slot = 2 * order + tied
     queries, groups = codes.max() + 1, len(with_positive)
-    per_query = {name: np.bincount(codes[mask], minlength=queries) for name, mask in (("p", positive), ("n", negative))}
+    positives_per_query = np.bincount(codes[positive], minlength=queries)
+    negatives_per_query = np.bincount(codes[negative], minlength=queries)
     # Weighted counts of negatives are integers (and halves) up to queries x the most a query has:
     # float32 holds them exactly below 2^23, in half the memory traffic; float64 otherwise.
-    dtype = np.float32 if per_query["n"].max(initial=0) * queries < FLOAT32_EXACT else np.float64
+    dtype = np.float32 if negatives_per_query.max(initial=0) * queries < FLOAT32_EXACT else np.float64
     negatives_of = csr_matrix(
         (np.ones(negative.sum(), dtype), (slot[negative], codes[negative])), (2 * groups + 1, queries)
     )
     positives_of = csr_matrix((np.ones(positive.sum(), dtype), (order[positive], codes[positive])), (groups, queries))
-    totals = np.stack([per_query["p"], per_query["n"]]).astype(np.float64)
+    totals = np.stack([positives_per_query, negatives_per_query]).astype(np.float64)
     values = []
     for counts in resample_counts(queries, resamples, seed):
         for start in range(0, len(counts), SLICE):  # (slots x SLICE) tables stay in cache
