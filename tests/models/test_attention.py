@@ -56,15 +56,42 @@ def test_fused_and_chunked_attention_agree_in_float32():
     src, dst = torch.randint(0, num_src, (3000,)), torch.randint(0, num_dst, (3000,))
     index = AttentionIndex.from_edges(src.numpy(), dst.numpy(), num_src, num_dst)
     x_src, x_dst = torch.randn(num_src, heads, channels), torch.randn(num_dst, heads, channels)
-    att, weights = torch.randn(heads, channels), torch.randn(num_dst, heads, channels)
+    att, weights = torch.randn(heads, channels), torch.randn(num_dst, channels)
     results = []
     for function in (attention._GATv2AttentionFused, attention._GATv2Attention):
         inputs = [t.clone().requires_grad_(True) for t in (x_src, x_dst, att)]
         out = function.apply(*inputs, index)
+        if function is attention._GATv2Attention:  # the fused loops average the heads themselves
+            out = out.mean(dim=1)
         (out * weights).sum().backward()
         results.append([out.detach(), *(t.grad for t in inputs)])
     for fused, chunked in zip(*results, strict=True):
         torch.testing.assert_close(fused, chunked, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("heads", [1, 2, 3])
+def test_fused_loops_average_the_heads_with_the_bits_of_torchs_mean(heads):
+    """Each head's weighted sum in edge order (float32, as the loops add), then torch's ``mean``
+    over the heads: the loops' output has exactly these bits."""
+    from motive.models import attention_kernels
+
+    rng = np.random.default_rng(heads)
+    num_src, num_dst, channels = 30, 20, 13
+    src, dst = rng.integers(0, num_src, 200), rng.integers(0, num_dst, 200)
+    dst[dst == 3] = 4  # destination 3 receives nothing: a row of zeros
+    index = AttentionIndex.from_edges(src, dst, num_src, num_dst)
+    x_src, x_dst = (rng.standard_normal((n, heads, channels), dtype=np.float32) for n in (num_src, num_dst))
+    att = rng.standard_normal((heads, channels), dtype=np.float32)
+    out, alpha = np.empty((num_dst, channels), np.float32), np.empty((len(src), heads), np.float32)
+    pointer, order = index.pointer(), index.src.numpy()
+    attention_kernels.forward(x_src, x_dst, att, order, pointer, np.float32(0.2), np.float32(1e-16), out, alpha)
+    summed = np.zeros((num_dst, heads, channels), np.float32)
+    for i in range(num_dst):
+        for e in range(pointer[i], pointer[i + 1]):
+            for h in range(heads):
+                summed[i, h] += alpha[e, h] * x_src[order[e], h]
+    assert np.array_equal(out, torch.from_numpy(summed).mean(dim=1).numpy())
+    assert not out[3].any()
 
 
 def test_fused_loops_compute_in_the_inputs_dtype():

@@ -97,3 +97,22 @@ def test_varying_shapes_sends_products_to_torchs_own_kernels_and_restores_on_exi
         inside = linear(x, weight)  # still inside after a nested block ends
     assert type(inside.grad_fn).__name__ == "MmBackward0"
     assert "Linear" in type(linear(x, weight).grad_fn).__name__
+
+
+def test_rows_of_has_the_bits_of_indexing_in_value_and_gradient():
+    from motive.models.dense import rows_of
+    from motive.parallel import deterministic
+
+    (x,) = leaves((50, 7))
+    rows = torch.tensor([0, 3, 4, 17, 49])
+    upstream = torch.randn(5, 7, generator=torch.Generator().manual_seed(2))
+    previous = torch.are_deterministic_algorithms_enabled()
+    deterministic(True)  # as in training: indexing's gradient then sorts, index_select's does not
+    try:
+        ours, theirs = (
+            torch.autograd.grad(f(x), x, upstream)[0] for f in (lambda t: rows_of(t, rows), lambda t: t[rows])
+        )
+    finally:
+        deterministic(previous)
+    assert torch.equal(rows_of(x, rows), x[rows]) and torch.equal(ours, theirs)
+    assert torch.equal(ours[rows], upstream) and not ours[1].any()

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from motive.models.dense import Linear
+from motive.models.dense import Linear, rows_of
 
 CHUNK_ELEMENTS = 1 << 19  # edges x heads x channels per chunk: 2 MB of float32 buffers (measured fastest on 2 cores)
 NEGATIVE_SLOPE = 0.2  # GATv2's leaky ReLU inside the attention (PyG default)
@@ -52,12 +52,22 @@ class AttentionIndex:
 
     def rows(self, destinations: torch.Tensor) -> AttentionIndex:
         """Only the edges into ``destinations`` (sorted unique ids), renumbered 0.. in that order:
-        each kept destination's segment is unchanged, so its output is the same."""
-        position = torch.full((self.num_dst,), -1, dtype=torch.int64, device=self.dst.device)
-        position[destinations] = torch.arange(len(destinations), device=self.dst.device)
-        local = position[self.dst]
-        keep = local >= 0
-        return AttentionIndex(self.src[keep], local[keep], self.num_src, len(destinations))
+        each kept destination's segment is unchanged, so its output is the same. Their segments
+        are read off the row pointers (work in the kept edges, not in all of them)."""
+        pointer = torch.as_tensor(self.pointer()).to(self.dst.device)
+        starts = pointer[destinations]
+        lengths = pointer[destinations + 1] - starts
+        kept = torch.zeros(len(destinations) + 1, dtype=torch.int64, device=self.dst.device)
+        torch.cumsum(lengths, 0, out=kept[1:])
+        total = int(kept[-1])
+        edges = torch.repeat_interleave(starts - kept[:-1], lengths, output_size=total)
+        edges += torch.arange(total, device=self.dst.device)
+        local = torch.repeat_interleave(
+            torch.arange(len(destinations), device=self.dst.device), lengths, output_size=total
+        )
+        index = AttentionIndex(self.src[edges], local, self.num_src, len(destinations))
+        index._pointer = kept.cpu().numpy()
+        return index
 
     def compact(self) -> tuple[torch.Tensor | None, torch.Tensor | None, AttentionIndex]:
         """(sources with an edge, destinations with an edge, this index renumbered to them): only
@@ -203,9 +213,10 @@ class _GATv2Attention(torch.autograd.Function):
 
 
 class _GATv2AttentionFused(torch.autograd.Function):
-    """``_GATv2Attention`` on CPU tensors through the fused loops of ``attention_kernels``: one
-    pass over the edges each way instead of about twenty over (edges x heads x channels)
-    buffers, and the same numbers up to the order of the channel sums."""
+    """``_GATv2Attention`` averaged over the heads, on CPU tensors, through the fused loops of
+    ``attention_kernels``: one pass over the edges each way instead of about twenty over (edges
+    x heads x channels) buffers, and the same numbers up to the order of the channel sums (the
+    average has the bits of torch's ``mean``)."""
 
     @staticmethod
     def forward(
@@ -215,7 +226,7 @@ class _GATv2AttentionFused(torch.autograd.Function):
 
         heads, channels = att.shape
         x_src, x_dst, att = (t.detach().contiguous() for t in (x_src, x_dst, att))
-        out = x_dst.new_empty(index.num_dst, heads, channels)  # the loops write every row
+        out = x_dst.new_empty(index.num_dst, channels)  # the loops write every row
         alpha = x_src.new_empty(len(index.src), heads)
         dtype = x_src.numpy().dtype.type
         attention_kernels.forward(
@@ -280,10 +291,12 @@ class GATv2(nn.Module):
         """Only nodes with an edge of ``index`` go through ``lin_l`` and ``lin_r`` (the others'
         rows are never read; a destination without edges gets the bias alone)."""
         src_rows, dst_rows, index = index.compact()
-        x_l = self.lin_l(x_src if src_rows is None else x_src[src_rows]).view(-1, self.heads, self.channels)
-        x_r = self.lin_r(x_dst if dst_rows is None else x_dst[dst_rows]).view(-1, self.heads, self.channels)
-        attention = _GATv2AttentionFused if FUSED_ON_CPU and x_l.device.type == "cpu" else _GATv2Attention
-        out = attention.apply(x_l, x_r, self.att[0], index).mean(dim=1)
+        x_l = self.lin_l(x_src if src_rows is None else rows_of(x_src, src_rows)).view(-1, self.heads, self.channels)
+        x_r = self.lin_r(x_dst if dst_rows is None else rows_of(x_dst, dst_rows)).view(-1, self.heads, self.channels)
+        if FUSED_ON_CPU and x_l.device.type == "cpu":
+            out = _GATv2AttentionFused.apply(x_l, x_r, self.att[0], index)  # averaged over the heads
+        else:
+            out = _GATv2Attention.apply(x_l, x_r, self.att[0], index).mean(dim=1)
         if dst_rows is not None:
             out = out.new_zeros(len(x_dst), self.channels).index_copy(0, dst_rows, out)
         return out + self.bias

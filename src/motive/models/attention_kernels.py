@@ -57,17 +57,21 @@ def _dot(a, b, zero):
 
 @numba.njit(cache=True)
 def forward(x_src, x_dst, att, src, pointer, slope, epsilon, out, alpha):
-    """out[i, h] = sum_j alpha_ij^h x_src[j, h], every row of ``out`` written; alpha (edges, heads)
-    is written too. Each edge's source row is read once for the logits (all heads) and again,
-    from cache, for the sum."""
+    """out[i] = mean_h sum_j alpha_ij^h x_src[j, h], every row of ``out`` (destinations x
+    channels) written, as torch's ``mean`` over the heads (a sum from zero, then a division);
+    alpha (edges, heads) is written too. Each edge's source row is read once for the logits (all
+    heads) and again, from cache, for the sum."""
     heads, channels = att.shape
     z = np.empty(channels, x_src.dtype)
     zero = np.zeros(1, x_src.dtype)[0]
+    count = np.empty(1, x_src.dtype)
+    count[0] = heads  # in the dtype: ``/ heads`` would divide in float64
     maximum = np.empty(heads, x_src.dtype)
     total = np.empty(heads, x_src.dtype)
+    summed = np.empty((heads, channels), x_src.dtype)
     for i in range(len(pointer) - 1):
         first, stop = pointer[i], pointer[i + 1]
-        out[i] = 0
+        summed[:] = 0
         for e in range(first, stop):
             j = src[e]
             if e + AHEAD < stop:
@@ -89,19 +93,25 @@ def forward(x_src, x_dst, att, src, pointer, slope, epsilon, out, alpha):
             total[h] += epsilon
         for e in range(first, stop):
             j = src[e]
-            if e + AHEAD < stop:
+            if e + AHEAD < len(src):  # past this segment: the next destination's first edges
                 _prefetch_row(x_src, src[e + AHEAD])
             for h in range(heads):
                 weight = alpha[e, h] / total[h]
                 alpha[e, h] = weight
                 for c in range(channels):
-                    out[i, h, c] += weight * x_src[j, h, c]
+                    summed[h, c] += weight * x_src[j, h, c]
+        for c in range(channels):
+            mean = zero
+            for h in range(heads):
+                mean += summed[h, c]
+            out[i, c] = mean / count[0]
 
 
 @numba.njit(cache=True)
 def backward(grad_out, x_src, x_dst, att, alpha, src, pointer, slope, grad_src, grad_dst, grad_att):
-    """Gradients of ``forward`` with respect to x_src, x_dst and att: ``grad_dst`` is written
-    (every row), the others are summed into (pass them zeroed)."""
+    """Gradients of ``forward`` with respect to x_src, x_dst and att (``grad_out``: destinations x
+    channels; each head gets it divided by the number of heads, as torch's ``mean`` does):
+    ``grad_dst`` is written (every row), the others are summed into (pass them zeroed)."""
     heads, channels = att.shape
     longest = 0
     for i in range(len(pointer) - 1):
@@ -110,17 +120,22 @@ def backward(grad_out, x_src, x_dst, att, alpha, src, pointer, slope, grad_src, 
     total = np.empty(heads, x_src.dtype)
     one = np.ones(1, x_src.dtype)[0]  # slope * 0 + 1 would be float64, and so every product with it
     zero = one - one
+    count = np.empty(1, x_src.dtype)
+    count[0] = heads
+    upstream = np.empty(channels, x_src.dtype)
     grad_z = np.empty(channels, x_src.dtype)
     for i in range(len(pointer) - 1):
         first, stop = pointer[i], pointer[i + 1]
         total[:] = 0
         grad_dst[i] = 0
+        for c in range(channels):
+            upstream[c] = grad_out[i, c] / count[0]
         for e in range(first, stop):
             j = src[e]
             if e + AHEAD < stop:
                 _prefetch_row(x_src, src[e + AHEAD])
             for h in range(heads):
-                value = alpha[e, h] * _dot(grad_out[i, h], x_src[j, h], zero)
+                value = alpha[e, h] * _dot(upstream, x_src[j, h], zero)
                 weighted[e - first, h] = value
                 total[h] += value
         for e in range(first, stop):
@@ -128,6 +143,8 @@ def backward(grad_out, x_src, x_dst, att, alpha, src, pointer, slope, grad_src, 
             if e + AHEAD < stop:
                 _prefetch_row(x_src, src[e + AHEAD])
                 _prefetch_row(grad_src, src[e + AHEAD])
+            elif e + AHEAD < len(src):  # the next destination's first edges
+                _prefetch_row(x_src, src[e + AHEAD])
             for h in range(heads):
                 weight = alpha[e, h]
                 grad_logit = weighted[e - first, h] - weight * total[h]
@@ -139,4 +156,4 @@ def backward(grad_out, x_src, x_dst, att, alpha, src, pointer, slope, grad_src, 
                 for c in range(channels):
                     grad_dst[i, h, c] += grad_z[c]
                 for c in range(channels):
-                    grad_src[j, h, c] += grad_z[c] + grad_out[i, h, c] * weight
+                    grad_src[j, h, c] += grad_z[c] + upstream[c] * weight
