@@ -8,6 +8,13 @@ Makes (once) the scale-1 synthetic dataset under DIR; for each model trains ``--
 mode as in training) in a fresh
 process, alternating the two code versions, and reports the median seconds per epoch and the
 ratio of each model to gin_cp. Prints a Markdown table and writes it to DIR/epoch_speed.md.
+
+    .venv/bin/python benchmarks/epoch_speed.py --work DIR --paired gat_cp [--epochs 12]
+
+The ratio alone, robust to a shared machine's drift: gin_cp and the model in one process, their
+epochs alternating, each model's epoch divided by the mean of the gin_cp epochs before and after
+it; prints the median ratio and its range (absolute times on such a machine move by 10-30% within
+minutes, which separate processes see as noise in the ratio).
 """
 
 from __future__ import annotations
@@ -53,6 +60,49 @@ def child(args: argparse.Namespace) -> None:
     print(json.dumps(statistics.median(seconds)))
 
 
+def paired(data: Path, model: str, epochs: int) -> None:
+    """Alternating epochs of gin_cp and ``model`` in this process (the code on PYTHONPATH)."""
+    import numpy as np
+    import torch
+
+    from motive.config import TrainConfig
+    from motive.models import build_model
+    from motive.parallel import deterministic
+    from motive.prepare import prepare
+    from motive.train import Epochs
+
+    torch.set_num_threads(1)
+    deterministic(True)
+    runners = []
+    for name in ("gin_cp", model):
+        kwargs = {} if name == "bilinear" else {"hidden": 64}
+        config = TrainConfig(data=str(data), model=name, model_kwargs=kwargs)
+        prepared = prepare(config)
+        torch.manual_seed(0)
+        runner = Epochs(config, prepared, build_model(name, prepared.stages["train"], **kwargs))
+        rng = np.random.default_rng(0)
+        runner.run(rng)  # warm-up
+        runners.append((runner, rng))
+
+    def epoch(which: int) -> float:
+        runner, rng = runners[which]
+        started = time.perf_counter()
+        runner.run(rng)
+        return time.perf_counter() - started
+
+    gin = [epoch(0)]
+    ratios, seconds = [], []
+    for _ in range(epochs):
+        seconds.append(epoch(1))
+        gin.append(epoch(0))
+        ratios.append(seconds[-1] / ((gin[-2] + gin[-1]) / 2))
+    print(
+        f"{model} / gin_cp per epoch, {epochs} alternating epochs: median {statistics.median(ratios):.2f}x "
+        f"(range {min(ratios):.2f}-{max(ratios):.2f}x); median s/epoch gin_cp {statistics.median(gin):.3f}, "
+        f"{model} {statistics.median(seconds):.3f}"
+    )
+
+
 def measure(code: Path | None, data: Path, model: str, epochs: int) -> float:
     env = os.environ | {"PYTHONPATH": str(code / "src") if code else "", "OMP_NUM_THREADS": "1"}
     command = [sys.executable, __file__, "--one", model, "--data", str(data), "--epochs", str(epochs), "--work", "-"]
@@ -65,6 +115,7 @@ def main() -> None:
     parser.add_argument("--before", help="git revision to compare with")
     parser.add_argument("--models", default=MODELS)
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--paired", metavar="MODEL", help="only MODEL / gin_cp, epochs alternating in one process")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -75,6 +126,8 @@ def main() -> None:
     if not data.is_dir():
         command = [sys.executable, "-m", "motive.cli", "-q", "data", "synth", "--out", str(data), "--scale", "1"]
         subprocess.run(command + ["--seed", "0"], check=True, capture_output=True)
+    if args.paired:
+        return paired(data, args.paired, args.epochs)
     versions = {"this checkout": None}
     if args.before:
         code = work / f"code-{args.before}"

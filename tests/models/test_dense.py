@@ -116,3 +116,22 @@ def test_rows_of_has_the_bits_of_indexing_in_value_and_gradient():
         deterministic(previous)
     assert torch.equal(rows_of(x, rows), x[rows]) and torch.equal(ours, theirs)
     assert torch.equal(ours[rows], upstream) and not ours[1].any()
+
+
+@needs_onednn
+@pytest.mark.parametrize("onednn", [True, False])
+def test_the_weight_gradient_takes_the_path_chosen_for_the_cpu(monkeypatch, onednn):
+    """With AVX-512 the weight gradient runs in oneDNN, without it in torch's own kernel (MKL reads
+    the transposed operand in place): the bits of that product, and torch's numbers to rounding."""
+    monkeypatch.setattr(dense, "ONEDNN_WEIGHT_GRADIENT", onednn)
+    for width_in, width_out in ((64, 128), (70, 50)):  # x narrower than the gradient, and wider
+        x, weight = leaves((300, width_in), (width_out, width_in))
+        upstream = torch.randn(300, width_out, generator=torch.Generator().manual_seed(3))
+        (grad,) = torch.autograd.grad(linear(x, weight), weight, upstream)
+        if onednn:
+            expected = dense._product(x.T, upstream.T, None).T if width_in < width_out else None
+            expected = dense._product(upstream.T, x.T, None) if expected is None else expected
+        else:
+            expected = torch.mm(upstream.T, x)
+        assert torch.equal(grad, expected)
+        torch.testing.assert_close(grad, upstream.T @ x, rtol=1e-5, atol=1e-4)

@@ -3,9 +3,11 @@
 torch sends a CPU float32 ``linear``/``mm`` to MKL, which on AMD processors takes a generic
 code path: on the project's 2-core AMD EPYC (AVX-512) oneDNN computes the products of a GNN
 epoch in 0.4-0.85x MKL's time (``benchmarks/dense_speed.py``). ``Linear`` is ``nn.Linear``
-(same parameters, initialisation and checkpoints) with that product in both passes; float64,
-GPUs, a torch without oneDNN and products whose shapes change per batch (``varying_shapes``)
-take torch's own path. The two differ only in rounding.
+(same parameters, initialisation and checkpoints) with that product in the forward pass and
+the input gradient, and in the weight gradient where the CPU has AVX-512 (without it MKL wins
+that one: ``ONEDNN_WEIGHT_GRADIENT``); float64, GPUs, a torch without oneDNN and products whose
+shapes change per batch (``varying_shapes``) take torch's own path. The two differ only in
+rounding.
 """
 
 from __future__ import annotations
@@ -57,17 +59,27 @@ def _product(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -
     return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
 
 
+# oneDNN's linear wants its input in rows, so a weight gradient (a sum over the batch's rows)
+# first copies a transposed operand; MKL reads it in place. With AVX-512, which MKL does not use
+# on AMD processors, oneDNN still wins (11,509 x 64 -> 64: 0.80 against 1.13 ms); with AVX2, MKL
+# does (2.41 against 5.08 ms; benchmarks/dense_speed.py on each machine).
+ONEDNN_WEIGHT_GRADIENT = torch.backends.cpu.get_cpu_capability().startswith("AVX512")
+
+
 def _weight_gradient(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """grad^T @ x. oneDNN copies a transposed left operand into rows, so the narrower of the two
-    goes on the left: x^T @ grad, transposed, when x has fewer columns (GATv2's 64 -> 128 maps),
-    to the same numbers."""
+    """grad^T @ x. In oneDNN a transposed left operand is copied into rows, so the narrower of
+    the two goes on the left: x^T @ grad, transposed, when x has fewer columns (GATv2's 64 -> 128
+    maps), to the same numbers. Without AVX-512 (``ONEDNN_WEIGHT_GRADIENT``): torch's own."""
+    if not ONEDNN_WEIGHT_GRADIENT:
+        return torch.mm(grad.T, x)
     if x.shape[1] < grad.shape[1]:
         return _product(x.T, grad.T, None).T.contiguous()
     return _product(grad.T, x.T, None)
 
 
 class _Linear(torch.autograd.Function):
-    """y = x W^T + b with oneDNN in the forward and both backward products."""
+    """y = x W^T + b with oneDNN in the forward pass and the input gradient; the weight gradient
+    as ``_weight_gradient`` decides."""
 
     @staticmethod
     def forward(ctx, x, weight, bias):
