@@ -110,3 +110,23 @@ def test_fused_loops_compute_in_the_inputs_dtype():
             function.inspect_types(file=typed, signature=signature)
             widened = [line for line in typed.getvalue().splitlines() if "::" in line and "float64" in line]
             assert not widened, widened[:3]
+
+
+def test_rows_keeps_only_the_edges_into_the_given_destinations_in_order():
+    """``AttentionIndex.rows`` (read off the row pointers) against a mask over every edge, on
+    random graphs, some destinations without edges, and no destination at all."""
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        num_src, num_dst, edges = (int(n) for n in rng.integers(1, 30, 3))
+        index = AttentionIndex.from_edges(
+            rng.integers(0, num_src, 3 * edges), rng.integers(0, num_dst, 3 * edges), num_src, num_dst
+        )
+        kept = torch.as_tensor(np.sort(rng.choice(num_dst, int(rng.integers(0, num_dst + 1)), replace=False)))
+        rows = index.rows(kept)
+        position = torch.full((num_dst,), -1)
+        position[kept] = torch.arange(len(kept))
+        local = position[index.dst]
+        assert torch.equal(rows.src, index.src[local >= 0]) and torch.equal(rows.dst, local[local >= 0])
+        assert (rows.num_src, rows.num_dst) == (num_src, len(kept))
+        pointer = np.concatenate([[0], np.cumsum(np.bincount(rows.dst.numpy(), minlength=len(kept)))])
+        assert np.array_equal(rows.pointer(), pointer)
