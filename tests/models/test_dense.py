@@ -99,8 +99,8 @@ def test_varying_shapes_sends_products_to_torchs_own_kernels_and_restores_on_exi
     assert "Linear" in type(linear(x, weight).grad_fn).__name__
 
 
-def test_rows_of_has_the_bits_of_indexing_in_value_and_gradient():
-    from motive.models.dense import rows_of
+def test_select_rows_has_the_bits_of_indexing_in_value_and_gradient():
+    from motive.models.dense import select_rows
     from motive.parallel import deterministic
 
     (x,) = leaves((50, 7))
@@ -110,11 +110,11 @@ def test_rows_of_has_the_bits_of_indexing_in_value_and_gradient():
     deterministic(True)  # as in training: indexing's gradient then sorts, index_select's does not
     try:
         ours, theirs = (
-            torch.autograd.grad(f(x), x, upstream)[0] for f in (lambda t: rows_of(t, rows), lambda t: t[rows])
+            torch.autograd.grad(f(x), x, upstream)[0] for f in (lambda t: select_rows(t, rows), lambda t: t[rows])
         )
     finally:
         deterministic(previous)
-    assert torch.equal(rows_of(x, rows), x[rows]) and torch.equal(ours, theirs)
+    assert torch.equal(select_rows(x, rows), x[rows]) and torch.equal(ours, theirs)
     assert torch.equal(ours[rows], upstream) and not ours[1].any()
 
 

@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from motive.models.dense import Linear, rows_of
+from motive.models.dense import Linear, select_rows
+from motive.models.sparse import csr_rows
 
 CHUNK_ELEMENTS = 1 << 19  # edges x heads x channels per chunk: 2 MB of float32 buffers (measured fastest on 2 cores)
 NEGATIVE_SLOPE = 0.2  # GATv2's leaky ReLU inside the attention (PyG default)
@@ -53,20 +54,16 @@ class AttentionIndex:
     def rows(self, destinations: torch.Tensor) -> AttentionIndex:
         """Only the edges into ``destinations`` (sorted unique ids), renumbered 0.. in that order:
         each kept destination's segment is unchanged, so its output is the same. Their segments
-        are read off the row pointers (work in the kept edges, not in all of them)."""
-        pointer = torch.as_tensor(self.pointer()).to(self.dst.device)
-        starts = pointer[destinations]
-        lengths = pointer[destinations + 1] - starts
-        kept = torch.zeros(len(destinations) + 1, dtype=torch.int64, device=self.dst.device)
-        torch.cumsum(lengths, 0, out=kept[1:])
-        total = int(kept[-1])
-        edges = torch.repeat_interleave(starts - kept[:-1], lengths, output_size=total)
-        edges += torch.arange(total, device=self.dst.device)
-        local = torch.repeat_interleave(
-            torch.arange(len(destinations), device=self.dst.device), lengths, output_size=total
+        are read off the row pointers (``sparse.csr_rows``: work in the kept edges alone)."""
+        pointer, taken, local = csr_rows(self.pointer(), destinations.cpu().numpy())
+        device = self.dst.device
+        index = AttentionIndex(
+            self.src[torch.from_numpy(taken).to(device)],
+            torch.from_numpy(local).to(device),
+            self.num_src,
+            len(pointer) - 1,
         )
-        index = AttentionIndex(self.src[edges], local, self.num_src, len(destinations))
-        index._pointer = kept.cpu().numpy()
+        index._pointer = pointer
         return index
 
     def compact(self) -> tuple[torch.Tensor | None, torch.Tensor | None, AttentionIndex]:
@@ -291,8 +288,12 @@ class GATv2(nn.Module):
         """Only nodes with an edge of ``index`` go through ``lin_l`` and ``lin_r`` (the others'
         rows are never read; a destination without edges gets the bias alone)."""
         src_rows, dst_rows, index = index.compact()
-        x_l = self.lin_l(x_src if src_rows is None else rows_of(x_src, src_rows)).view(-1, self.heads, self.channels)
-        x_r = self.lin_r(x_dst if dst_rows is None else rows_of(x_dst, dst_rows)).view(-1, self.heads, self.channels)
+        x_l = self.lin_l(x_src if src_rows is None else select_rows(x_src, src_rows)).view(
+            -1, self.heads, self.channels
+        )
+        x_r = self.lin_r(x_dst if dst_rows is None else select_rows(x_dst, dst_rows)).view(
+            -1, self.heads, self.channels
+        )
         if FUSED_ON_CPU and x_l.device.type == "cpu":
             out = _GATv2AttentionFused.apply(x_l, x_r, self.att[0], index)  # averaged over the heads
         else:

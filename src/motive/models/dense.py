@@ -114,7 +114,7 @@ def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return linear(a, b.T)
 
 
-def rows_of(x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+def select_rows(x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     """``x[rows]`` for distinct ``rows``, with the same bits, as ``index_select``: its gradient is
     an ``index_add_``, where indexing's is an ``index_put_`` that deterministic mode sorts first
     (1.5-2x slower)."""

@@ -22,7 +22,7 @@ from torch import nn
 from motive.checks import nonnegative_float, positive_int
 from motive.models.attention import GATv2
 from motive.models.base import LinkModel, Relation, StageGraph, ViewInputs, model_argument
-from motive.models.dense import Linear, rows_of, varying_shapes
+from motive.models.dense import Linear, select_rows, varying_shapes
 
 
 class SAGE(nn.Module):
@@ -36,7 +36,7 @@ class SAGE(nn.Module):
     def forward(self, x_src, x_dst, stage: StageGraph, relation: Relation, rows: torch.Tensor | None = None):
         """``rows``: only these destinations (sorted unique ids), in that order."""
         neighbours = stage.adjacency[relation].aggregate(x_src, "mean", rows)
-        return self.lin_l(neighbours) + self.lin_r(x_dst if rows is None else rows_of(x_dst, rows))
+        return self.lin_l(neighbours) + self.lin_r(x_dst if rows is None else select_rows(x_dst, rows))
 
 
 class GIN(nn.Module):
@@ -49,7 +49,7 @@ class GIN(nn.Module):
 
     def forward(self, x_src, x_dst, stage: StageGraph, relation: Relation, rows: torch.Tensor | None = None):
         """``rows``: only these destinations (sorted unique ids), in that order."""
-        own = x_dst if rows is None else rows_of(x_dst, rows)
+        own = x_dst if rows is None else select_rows(x_dst, rows)
         return self.nn((1 + self.eps) * own + stage.adjacency[relation].aggregate(x_src, "sum", rows))
 
 
@@ -65,7 +65,7 @@ class GAT(nn.Module):
         """``rows``: only these destinations (sorted unique ids), in that order."""
         index = stage.attention(relation)
         if rows is not None:
-            index, x_dst = index.rows(rows), rows_of(x_dst, rows)
+            index, x_dst = index.rows(rows), select_rows(x_dst, rows)
         return self.attention(x_src, x_dst, index) + self.root(x_dst)
 
 
@@ -144,4 +144,4 @@ class GNN(LinkModel):
         }
         with nullcontext() if rows is None else varying_shapes():  # a batch's own nodes: another count every batch
             h2 = self.layers[1](h1, stage, rows)
-        return {t: (h1[t] if rows is None else rows_of(h1[t], rows[t])) + F.normalize(h2[t], dim=-1) for t in h1}
+        return {t: (h1[t] if rows is None else select_rows(h1[t], rows[t])) + F.normalize(h2[t], dim=-1) for t in h1}

@@ -101,18 +101,25 @@ class Adjacency:
         return _SparseProduct.apply(matrix, transpose, x)
 
 
+def csr_rows(pointer: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows ``rows`` of a CSR layout with row pointers ``pointer``: (their row pointers, the
+    positions of their entries in the whole layout, each entry's row among ``rows``), in the
+    order of ``rows``; the work is in their entries alone."""
+    starts, lengths = pointer[rows], pointer[rows + 1] - pointer[rows]
+    sub_pointer = np.zeros(len(rows) + 1, np.int64)
+    np.cumsum(lengths, out=sub_pointer[1:])
+    taken = np.arange(sub_pointer[-1]) + np.repeat(starts - sub_pointer[:-1], lengths)
+    return sub_pointer, taken, np.repeat(np.arange(len(rows)), lengths)
+
+
 def _rows_of(matrix: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The CSR matrix of ``rows`` of ``matrix`` (each row's entries as stored) and its transpose
     (each column's entries in row order, as a transpose of the whole matrix stores them)."""
     crow, col = matrix.crow_indices().cpu().numpy(), matrix.col_indices().cpu().numpy()
     values = matrix.values()
-    rows_np = rows.cpu().numpy()
-    starts, lengths = crow[rows_np], crow[rows_np + 1] - crow[rows_np]
-    sub_crow = np.zeros(len(rows_np) + 1, np.int64)
-    np.cumsum(lengths, out=sub_crow[1:])
-    taken = np.arange(sub_crow[-1]) + np.repeat(starts - sub_crow[:-1], lengths)
-    sub_col, sub_row = col[taken], np.repeat(np.arange(len(rows_np)), lengths)
-    shape = (len(rows_np), matrix.shape[1])
+    sub_crow, taken, sub_row = csr_rows(crow, rows.cpu().numpy())
+    sub_col = col[taken]
+    shape = (len(sub_crow) - 1, matrix.shape[1])
     taken_t = torch.from_numpy(taken).to(values.device)
     sub = _Layout(torch.from_numpy(sub_crow), torch.from_numpy(sub_col), None, None, shape)
     # Stable by column: each column's entries keep their (increasing) row order.
