@@ -32,8 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 MODELS = "gin_cp,sage_cp,gat_cp,mlp,bilinear,cosine"
 
 
-def child(args: argparse.Namespace) -> None:
-    """One model's epochs, as JSON on stdout (the code on PYTHONPATH decides which version)."""
+def _warm(data: str, name: str):
+    """``epoch()`` for ``name`` after one warm-up epoch: seconds of one more training epoch
+    (random split, hidden 64, one torch thread, deterministic mode as training sets it)."""
     import numpy as np
     import torch
 
@@ -43,58 +44,38 @@ def child(args: argparse.Namespace) -> None:
     from motive.prepare import prepare
     from motive.train import Epochs
 
-    kwargs = {} if args.one == "bilinear" else {"hidden": 64}
-    config = TrainConfig(data=args.data, model=args.one, model_kwargs=kwargs)
+    kwargs = {} if name == "bilinear" else {"hidden": 64}
+    config = TrainConfig(data=data, model=name, model_kwargs=kwargs)
     prepared = prepare(config)
     torch.set_num_threads(1)
     deterministic(True)  # as training on a CPU does (it changes which kernels run)
     torch.manual_seed(0)
-    model = build_model(args.one, prepared.stages["train"], **kwargs)
-    epochs, rng = Epochs(config, prepared, model), np.random.default_rng(0)
+    epochs = Epochs(config, prepared, build_model(name, prepared.stages["train"], **kwargs))
+    rng = np.random.default_rng(0)
     epochs.run(rng)  # warm-up
-    seconds = []
-    for _ in range(args.epochs):
+
+    def epoch() -> float:
         started = time.perf_counter()
         epochs.run(rng)
-        seconds.append(time.perf_counter() - started)
-    print(json.dumps(statistics.median(seconds)))
+        return time.perf_counter() - started
+
+    return epoch
+
+
+def child(args: argparse.Namespace) -> None:
+    """One model's epochs, as JSON on stdout (the code on PYTHONPATH decides which version)."""
+    epoch = _warm(args.data, args.one)
+    print(json.dumps(statistics.median(epoch() for _ in range(args.epochs))))
 
 
 def paired(data: Path, model: str, epochs: int) -> None:
     """Alternating epochs of gin_cp and ``model`` in this process (the code on PYTHONPATH)."""
-    import numpy as np
-    import torch
-
-    from motive.config import TrainConfig
-    from motive.models import build_model
-    from motive.parallel import deterministic
-    from motive.prepare import prepare
-    from motive.train import Epochs
-
-    torch.set_num_threads(1)
-    deterministic(True)
-    runners = []
-    for name in ("gin_cp", model):
-        kwargs = {} if name == "bilinear" else {"hidden": 64}
-        config = TrainConfig(data=str(data), model=name, model_kwargs=kwargs)
-        prepared = prepare(config)
-        torch.manual_seed(0)
-        runner = Epochs(config, prepared, build_model(name, prepared.stages["train"], **kwargs))
-        rng = np.random.default_rng(0)
-        runner.run(rng)  # warm-up
-        runners.append((runner, rng))
-
-    def epoch(which: int) -> float:
-        runner, rng = runners[which]
-        started = time.perf_counter()
-        runner.run(rng)
-        return time.perf_counter() - started
-
-    gin = [epoch(0)]
+    gin_epoch, model_epoch = _warm(str(data), "gin_cp"), _warm(str(data), model)
+    gin = [gin_epoch()]
     ratios, seconds = [], []
     for _ in range(epochs):
-        seconds.append(epoch(1))
-        gin.append(epoch(0))
+        seconds.append(model_epoch())
+        gin.append(gin_epoch())
         ratios.append(seconds[-1] / ((gin[-2] + gin[-1]) / 2))
     print(
         f"{model} / gin_cp per epoch, {epochs} alternating epochs: median {statistics.median(ratios):.2f}x "
