@@ -112,6 +112,23 @@ def test_fused_loops_compute_in_the_inputs_dtype():
             assert not widened, widened[:3]
 
 
+def test_fused_logits_have_the_bits_of_the_dot_of_the_activated_sum():
+    """The forward loop's logit (``_logit``: activation and dot product in one loop) has the bits
+    of ``_dot`` over the activated values computed first, as the loop did before: its sum is
+    vectorised in the same order, and the slope's product is not reassociated into it."""
+    from motive.models import attention_kernels
+
+    rng = np.random.default_rng(0)
+    slope, zero = np.float32(attention.NEGATIVE_SLOPE), np.float32(0)
+    for channels in (1, 7, 64, 100, 256):
+        for _ in range(20):
+            x_src, x_dst, att = (rng.normal(size=channels).astype(np.float32) for _ in range(3))
+            value = x_src + x_dst
+            activated = np.where(value > 0, value, value * slope)
+            fused = attention_kernels._logit(x_src, x_dst, att, slope, zero)
+            assert np.float32(fused).tobytes() == np.float32(attention_kernels._dot(activated, att, zero)).tobytes()
+
+
 def test_rows_keeps_only_the_edges_into_the_given_destinations_in_order():
     """``AttentionIndex.rows`` (read off the row pointers) against a mask over every edge, on
     random graphs, some destinations without edges, and no destination at all."""

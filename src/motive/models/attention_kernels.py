@@ -56,13 +56,30 @@ def _dot(a, b, zero):
 
 
 @numba.njit(cache=True)
+def _activated(a, b, slope):
+    """LeakyReLU(a + b), compiled without fast-math rules, so that ``_logit``'s reassociation
+    can reach only its own sum (never this product with the slope)."""
+    value = a + b
+    return value if value > 0 else value * slope
+
+
+@numba.njit(cache=True, fastmath={"reassoc"})
+def _logit(x_src, x_dst, att, slope, zero):
+    """sum_c att[c] * LeakyReLU(x_src[c] + x_dst[c]): ``_dot`` of the activated sum and att in
+    one loop, without storing the activated values (the same bits: the same vectorised sum)."""
+    total = zero
+    for c in range(att.shape[0]):
+        total += _activated(x_src[c], x_dst[c], slope) * att[c]
+    return total
+
+
+@numba.njit(cache=True)
 def forward(x_src, x_dst, att, src, pointer, slope, epsilon, out, alpha):
     """out[i] = mean_h sum_j alpha_ij^h x_src[j, h], every row of ``out`` (destinations x
     channels) written, as torch's ``mean`` over the heads (a sum from zero, then a division);
     alpha (edges, heads) is written too. Each edge's source row is read once for the logits (all
     heads) and again, from cache, for the sum."""
     heads, channels = att.shape
-    z = np.empty(channels, x_src.dtype)
     zero = np.zeros(1, x_src.dtype)[0]
     count = np.empty(1, x_src.dtype)
     count[0] = heads  # in the dtype: ``/ heads`` would divide in float64
@@ -77,10 +94,7 @@ def forward(x_src, x_dst, att, src, pointer, slope, epsilon, out, alpha):
             if e + AHEAD < stop:
                 _prefetch_row(x_src, src[e + AHEAD])
             for h in range(heads):
-                for c in range(channels):
-                    value = x_src[j, h, c] + x_dst[i, h, c]
-                    z[c] = value if value > 0 else value * slope
-                logit = _dot(z, att[h], zero)
+                logit = _logit(x_src[j, h], x_dst[i, h], att[h], slope, zero)
                 alpha[e, h] = logit
                 if e == first or logit > maximum[h]:
                     maximum[h] = logit
@@ -123,7 +137,6 @@ def backward(grad_out, x_src, x_dst, att, alpha, src, pointer, slope, grad_src, 
     count = np.empty(1, x_src.dtype)
     count[0] = heads
     upstream = np.empty(channels, x_src.dtype)
-    grad_z = np.empty(channels, x_src.dtype)
     for i in range(len(pointer) - 1):
         first, stop = pointer[i], pointer[i + 1]
         total[:] = 0
@@ -148,12 +161,10 @@ def backward(grad_out, x_src, x_dst, att, alpha, src, pointer, slope, grad_src, 
             for h in range(heads):
                 weight = alpha[e, h]
                 grad_logit = weighted[e - first, h] - weight * total[h]
-                for c in range(channels):
+                for c in range(channels):  # one loop: fewer passes and alias checks, the same bits
                     value = x_src[j, h, c] + x_dst[i, h, c]
                     scale = slope if value <= zero else one  # x 1 changes no bit
-                    grad_z[c] = grad_logit * att[h, c] * scale
+                    grad_z = grad_logit * att[h, c] * scale
                     grad_att[h, c] += grad_logit * (value * scale)
-                for c in range(channels):
-                    grad_dst[i, h, c] += grad_z[c]
-                for c in range(channels):
-                    grad_src[j, h, c] += grad_z[c] + upstream[c] * weight
+                    grad_dst[i, h, c] += grad_z
+                    grad_src[j, h, c] += grad_z + upstream[c] * weight
