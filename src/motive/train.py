@@ -34,6 +34,7 @@ from motive.evaluation import Evaluator, query_side
 from motive.models import build_model, check_model, load_plugins
 from motive.negatives import NegativeSampler
 from motive.neighbors import NeighborBatches
+from motive.optim import AdamW
 from motive.outputs import check_target
 from motive.parallel import deterministic, reuse_freed_memory, torch_threads
 from motive.prepare import Prepared, prepare
@@ -64,7 +65,7 @@ class Epochs:
 
     def __init__(self, config: TrainConfig, prepared: Prepared, model):
         self.config, self.model, self.stage = config, model, prepared.stages["train"]
-        self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.optimizer = AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.sampler = NegativeSampler(prepared.graph, prepared.split, "train")
         self.sources, self.targets = prepared.split.supervision(prepared.graph, "train")
         if len(self.sources) == 0:
