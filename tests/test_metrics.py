@@ -128,6 +128,19 @@ def test_inputs_are_validated(scores, labels, message):
         metrics.auroc(np.array(scores), np.array(labels))
 
 
+def test_average_ranks_are_scipys_rankdata():
+    """Ties share the mean of their places: the same floats as scipy's ``rankdata``, which
+    ``auroc`` used before (its import is what is saved)."""
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(3)
+    for size in (1, 2, 7, 500):
+        for decimals in (0, 1, 3):
+            values = np.round(rng.normal(size=size), decimals)
+            assert np.array_equal(metrics.average_ranks(values), rankdata(values))
+    assert metrics.average_ranks(np.array([0.5, 0.1, 0.5, 0.5])).tolist() == [3.0, 1.0, 3.0, 3.0]
+
+
 def test_filtered_ranks_hand_computed_with_ties():
     optimistic, pessimistic = metrics.filtered_ranks(np.array([0.9, 0.5, 0.5, 0.1]), np.array([0.5, 1.0, 0.05]))
     assert optimistic.tolist() == [2, 1, 5] and pessimistic.tolist() == [4, 1, 5]

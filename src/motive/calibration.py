@@ -109,14 +109,16 @@ def fit(valid_ranking: pd.DataFrame, test_ranking: pd.DataFrame | None = None, r
 def clopper_pearson(hits: np.ndarray, trials: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """The exact (Clopper-Pearson) interval of each share hits / trials, as quantiles of beta
     distributions: the bounds scipy's ``binomtest(...).proportion_ci(method="exact")`` finds by
-    root search, to within its tolerance (1e-10 relative), all bins at once. NaN without trials."""
-    from scipy.stats import beta
+    root search, to within its tolerance (1e-10 relative), all bins at once. NaN without trials.
+    A quantile is scipy.special's inverse regularised incomplete beta function: scipy.stats'
+    ``beta.ppf`` computes the same (the same bits), but importing scipy.stats takes 0.7 s."""
+    from scipy.special import betaincinv
 
     hits, trials = np.asarray(hits, np.float64), np.asarray(trials, np.float64)
     tail = (1 - level) / 2
     with np.errstate(invalid="ignore", divide="ignore"):
-        low = np.where(hits > 0, beta.ppf(tail, hits, trials - hits + 1), 0.0)
-        high = np.where(hits < trials, beta.ppf(1 - tail, hits + 1, trials - hits), 1.0)
+        low = np.where(hits > 0, betaincinv(hits, trials - hits + 1, tail), 0.0)
+        high = np.where(hits < trials, betaincinv(hits + 1, trials - hits, 1 - tail), 1.0)
     empty = trials <= 0
     low[empty], high[empty] = np.nan, np.nan
     return low, high

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from motive.errors import MotiveError
 
@@ -76,9 +75,22 @@ def precision_at_k(scores: np.ndarray, labels: np.ndarray, k: int = 500) -> floa
     return float(labels[_descending(scores, labels)[:k]].mean())
 
 
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks of ``values``, ties sharing the mean of their places (scipy's ``rankdata``:
+    the same halves and integers, exact in float64, without importing scipy.stats, 0.7 s)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = np.r_[True, ordered[1:] != ordered[:-1]]
+    starts = np.flatnonzero(first)
+    stops = np.r_[starts[1:], len(values)]
+    ranks = np.empty(len(values))
+    ranks[order] = np.repeat((starts + 1 + stops) / 2, stops - starts)
+    return ranks
+
+
 def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
     scores, labels = validate(scores, labels, "auroc")
-    ranks = rankdata(scores)
+    ranks = average_ranks(scores)
     n_pos, n_neg = labels.sum(), (~labels).sum()
     return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
