@@ -85,3 +85,14 @@ def test_a_resamples_auroc_is_the_auroc_of_its_drawn_pairs(monkeypatch):
     for row, value in zip(counts, seen, strict=True):
         repeat = row[codes]
         assert value == metrics.auroc(np.repeat(scores, repeat), np.repeat(labels, repeat))
+
+
+def test_auroc_interval_is_the_same_in_float32_and_float64(monkeypatch):
+    """Large sets count in float64 (float32 is exact only below 2^23): the same bits."""
+    rng = np.random.default_rng(5)
+    query = rng.integers(0, 40, 600)
+    labels = (rng.random(600) < 0.25).astype(np.int8)
+    scores = np.round(rng.normal(size=600) + labels, 1)
+    narrow = intervals.auroc_interval(scores, labels, query, resamples=300)
+    monkeypatch.setattr(intervals, "FLOAT32_EXACT", 0)
+    assert intervals.auroc_interval(scores, labels, query, resamples=300) == narrow

@@ -18,6 +18,8 @@ from motive.metrics import harmonic_numbers
 RESAMPLES = 1000
 LEVEL = 0.95
 CHUNK = 100  # resamples computed at once (memory: CHUNK x pairs floats)
+SLICE = 25  # resamples of a chunk the AUROC interval counts at once (a quarter: its tables fit in cache)
+FLOAT32_EXACT = 2**23  # integers and halves below this are exact in float32
 
 
 def resample_counts(n_queries: int, resamples: int = RESAMPLES, seed: int = 0):
@@ -76,7 +78,7 @@ def auroc_interval(
     """Interval of the sampled AUROC, resampling query nodes with all their pairs (a pair's weight
     is its query's count; ties count half, as ``metrics.auroc``). Every sum is of integers and
     halves, so it is exact, whatever the order the resamples are summed in."""
-    from motive.counting import weighted_wins
+    from scipy.sparse import csr_matrix
 
     codes, _ = pd.factorize(query)
     _, tie_group = np.unique(scores, return_inverse=True)
@@ -90,20 +92,23 @@ def auroc_interval(
     tied[tied] = with_positive[order[tied]] == tie_group[tied]
     slot = 2 * order + tied
     queries, groups = codes.max() + 1, len(with_positive)
-    by_slot = np.argsort(slot[negative], kind="stable")
-    slot_pointer = np.r_[0, np.cumsum(np.bincount(slot[negative], minlength=2 * groups + 1))]
-    by_group = np.argsort(order[positive], kind="stable")
-    group_pointer = np.r_[0, np.cumsum(np.bincount(order[positive], minlength=groups))]
-    negative_query, positive_query = codes[negative][by_slot], codes[positive][by_group]
     positives_per_query = np.bincount(codes[positive], minlength=queries)
     negatives_per_query = np.bincount(codes[negative], minlength=queries)
+    # Weighted counts of negatives are integers (and halves) up to queries x the most a query has:
+    # float32 holds them exactly below 2^23, in half the memory traffic; float64 otherwise.
+    dtype = np.float32 if negatives_per_query.max(initial=0) * queries < FLOAT32_EXACT else np.float64
+    negatives_of = csr_matrix(
+        (np.ones(negative.sum(), dtype), (slot[negative], codes[negative])), (2 * groups + 1, queries)
+    )
+    positives_of = csr_matrix((np.ones(positive.sum(), dtype), (order[positive], codes[positive])), (groups, queries))
+    totals = np.stack([positives_per_query, negatives_per_query]).astype(np.float64)
     values = []
     for counts in resample_counts(queries, resamples, seed):
-        weights = np.ascontiguousarray(counts.T, np.float64)  # queries x resamples: a query's counts in a row
-        won = np.empty(len(counts))
-        weighted_wins(weights, slot_pointer, negative_query, group_pointer, positive_query, won)
-        total_positives, total_negatives = (
-            (counts @ per_query).astype(np.float64) for per_query in (positives_per_query, negatives_per_query)
-        )
-        values.append(won / (total_positives * total_negatives))
+        for start in range(0, len(counts), SLICE):  # (slots x SLICE) tables stay in cache
+            weights = np.ascontiguousarray(counts[start : start + SLICE].T, dtype)  # queries x resamples
+            below = np.cumsum(negatives_of @ weights, axis=0)  # row 2k: every negative below group k
+            ties = below[1::2] - below[0:-1:2]
+            won = ((positives_of @ weights).astype(np.float64) * (below[0:-1:2] + 0.5 * ties)).sum(0)
+            total_positives, total_negatives = totals @ weights.astype(np.float64)
+            values.append(won / (total_positives * total_negatives))
     return _interval(np.concatenate(values))

@@ -216,20 +216,15 @@ def filtered_ranks_of(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``filtered_ranks`` of many queries at once: positive i of query row ``rows[i]`` among that
     row's kept candidates (``scores`` and ``keep``: queries x candidates). Counts, no sort: the
-    same integers, in one pass over each positive's row (``counting.ranks_among``)."""
-    from motive.counting import ranks_among
-
+    same integers, a block of rows at a time."""
     if not np.isfinite(scores).all():
         raise MotiveError(f"full ranking: {int((~np.isfinite(scores)).sum())} non-finite scores")
     above, at_or_above = np.empty(len(rows)), np.empty(len(rows))
-    ranks_among(
-        np.ascontiguousarray(scores, np.float64),
-        np.ascontiguousarray(keep, bool),
-        np.asarray(rows, np.int64),
-        np.asarray(positive_scores, np.float64),
-        above,
-        at_or_above,
-    )
+    for start in range(0, len(rows), 64):  # memory: 64 x candidates
+        part = slice(start, start + 64)
+        candidates, kept, value = scores[rows[part]], keep[rows[part]], positive_scores[part, None]
+        above[part] = ((candidates > value) & kept).sum(1)
+        at_or_above[part] = ((candidates >= value) & kept).sum(1)
     return 1.0 + above, 1.0 + at_or_above
 
 
