@@ -7,8 +7,18 @@ training process, a third of a short run), which motive never uses.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import torch
+
+
+@dataclass
+class _Moments:
+    """A parameter's running averages of the gradient and of its square, and its step count."""
+
+    exp_avg: torch.Tensor
+    exp_avg_sq: torch.Tensor
+    step: int = 0
 
 
 class AdamW:
@@ -25,7 +35,7 @@ class AdamW:
     ):
         self.params = list(params)
         self.lr, self.weight_decay, self.betas, self.eps = lr, weight_decay, betas, eps
-        self.state: dict[torch.nn.Parameter, dict] = {}
+        self.state: dict[torch.nn.Parameter, _Moments] = {}
 
     def zero_grad(self) -> None:
         for param in self.params:
@@ -39,15 +49,13 @@ class AdamW:
                 continue
             grad = param.grad
             if param not in self.state:
-                self.state[param] = {"step": 0, "exp_avg": torch.zeros_like(param)}
-                self.state[param]["exp_avg_sq"] = torch.zeros_like(param)
-            state = self.state[param]
-            state["step"] += 1
-            step, exp_avg, exp_avg_sq = state["step"], state["exp_avg"], state["exp_avg_sq"]
+                self.state[param] = _Moments(torch.zeros_like(param), torch.zeros_like(param))
+            moments = self.state[param]
+            moments.step += 1
             if self.weight_decay != 0:
                 param.mul_(1 - self.lr * self.weight_decay)
-            exp_avg.lerp_(grad, 1 - beta1)
-            exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            step_size = self.lr / (1 - beta1**step)
-            denominator = (exp_avg_sq.sqrt() / (1 - beta2**step) ** 0.5).add_(self.eps)
-            param.addcdiv_(exp_avg, denominator, value=-step_size)
+            moments.exp_avg.lerp_(grad, 1 - beta1)
+            moments.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            step_size = self.lr / (1 - beta1**moments.step)
+            denominator = (moments.exp_avg_sq.sqrt() / (1 - beta2**moments.step) ** 0.5).add_(self.eps)
+            param.addcdiv_(moments.exp_avg, denominator, value=-step_size)
