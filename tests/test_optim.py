@@ -23,7 +23,6 @@ def test_adamw_has_the_bits_of_torchs():
                 if index != 2 or number % 3 == 0:
                     param.grad = torch.randn(param.shape, generator=grads) * 10 ** (index - 2)
             step.step()
-            assert all(param.grad is not None for index, param in enumerate(params) if index != 2)
         runs.append([param.detach().clone() for param in params])
     for mine, theirs in zip(*runs, strict=True):
         assert torch.equal(mine, theirs)
