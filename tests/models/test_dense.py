@@ -135,3 +135,66 @@ def test_the_weight_gradient_takes_the_path_chosen_for_the_cpu(monkeypatch, oned
             expected = torch.mm(upstream.T, x)
         assert torch.equal(grad, expected)
         torch.testing.assert_close(grad, upstream.T @ x, rtol=1e-5, atol=1e-4)
+
+
+def _epochs(layer: nn.Module, x: torch.Tensor, products: list) -> tuple[list, list]:
+    """Three epochs as training runs them: a pass with gradients and an optimiser step, then a
+    pass without (validation). Returns the training outputs and the weight and bias gradients."""
+    outputs, grads = [], []
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    upstream = torch.randn(len(x), layer.out_features, generator=torch.Generator().manual_seed(4))
+    for _ in range(3):
+        out = torch.relu(layer(x))
+        optimizer.zero_grad()
+        (out * upstream).sum().backward()
+        outputs.append(out.detach().clone())
+        grads.append([layer.weight.grad.clone(), layer.bias.grad.clone()])
+        optimizer.step()
+        products.append("step")
+        with torch.no_grad():
+            layer(x)
+    return outputs, grads
+
+
+@needs_onednn
+def test_a_frozen_input_product_is_reused_by_the_next_training_pass_with_the_same_bits(monkeypatch):
+    from motive.models.dense import FrozenInputLinear
+
+    products = []
+    counted = dense._product
+    monkeypatch.setattr(dense, "_product", lambda *a: products.append(a[0].shape) or counted(*a))
+    x = torch.randn(300, 97, generator=torch.Generator().manual_seed(5))
+    torch.manual_seed(0)
+    plain = Linear(97, 16)
+    torch.manual_seed(0)
+    frozen = FrozenInputLinear(97, 16)
+    expected = _epochs(plain, x, products)
+    plain_products, products[:] = list(products), []
+    ours = _epochs(frozen, x, products)
+    (outputs, grads), (plain_outputs, plain_grads) = ours, expected
+    assert all(torch.equal(a, b) for a, b in zip(outputs, plain_outputs, strict=True))
+    assert all(torch.equal(a, b) for g, h in zip(grads, plain_grads, strict=True) for a, b in zip(g, h, strict=True))
+    forward = x.shape
+    # the plain layer: each epoch's training and validation products; ours: the first epoch's
+    # training product, then only the validation ones (the weight gradients use other shapes)
+    assert plain_products.count(forward) == 6 and products.count(forward) == 4
+
+
+@needs_onednn
+def test_a_kept_product_is_not_reused_after_a_change_of_weight_input_or_product():
+    from motive.models.dense import FrozenInputLinear
+
+    layer = FrozenInputLinear(20, 5)
+    x = torch.randn(40, 20)
+    for change in ("weight", "input", "product", None):
+        with torch.no_grad():
+            kept = layer(x)
+            if change == "weight":
+                layer.weight.add_(1.0)
+            elif change == "product":
+                kept.mul_(0.0)
+        given = x.clone() if change == "input" else x
+        out = layer(given)
+        reused = type(out.grad_fn).__name__.startswith("_Reused")
+        assert reused == (change is None)
+        assert torch.equal(out, dense._product(given, layer.weight, layer.bias))
