@@ -1,8 +1,8 @@
 """AdamW (Loshchilov and Hutter 2019) with the arithmetic of ``torch.optim.AdamW``, bit for bit
-(its single-tensor path: the one torch takes for CPU tensors), without what torch's ``Optimizer``
-brings along: its first call imports the compiler stack (``torch._dynamo``, about 2 s of every
-training process, a third of a short run), which motive never uses.
-"""
+(its single-tensor path, the one torch takes for CPU tensors, done a list of tensors at a time),
+without what torch's ``Optimizer`` brings along: its first call imports the compiler stack
+(``torch._dynamo``, about 2 s of every training process, a third of a short run), which motive
+never uses."""
 
 from __future__ import annotations
 
@@ -44,18 +44,26 @@ class AdamW:
     @torch.no_grad()
     def step(self) -> None:
         beta1, beta2 = self.betas
+        counts: dict[int, list[torch.nn.Parameter]] = {}  # step count -> its parameters (one bias correction)
         for param in self.params:
             if param.grad is None:
                 continue
-            grad = param.grad
             if param not in self.state:
                 self.state[param] = _Moments(torch.zeros_like(param), torch.zeros_like(param))
-            moments = self.state[param]
-            moments.step += 1
+            self.state[param].step += 1
+            counts.setdefault(self.state[param].step, []).append(param)
+        # torch's single-tensor arithmetic, each operation on a list of tensors at once (``_foreach``
+        # loops over them in C++ on a CPU: the same bits, a third less time for a GNN's 30 tensors)
+        for step, params in counts.items():
+            grads = [param.grad for param in params]
+            averages = [self.state[param].exp_avg for param in params]
+            squares = [self.state[param].exp_avg_sq for param in params]
             if self.weight_decay != 0:
-                param.mul_(1 - self.lr * self.weight_decay)
-            moments.exp_avg.lerp_(grad, 1 - beta1)
-            moments.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            step_size = self.lr / (1 - beta1**moments.step)
-            denominator = (moments.exp_avg_sq.sqrt() / (1 - beta2**moments.step) ** 0.5).add_(self.eps)
-            param.addcdiv_(moments.exp_avg, denominator, value=-step_size)
+                torch._foreach_mul_(params, 1 - self.lr * self.weight_decay)
+            torch._foreach_lerp_(averages, grads, 1 - beta1)
+            torch._foreach_mul_(squares, beta2)
+            torch._foreach_addcmul_(squares, grads, grads, value=1 - beta2)
+            denominators = torch._foreach_sqrt(squares)
+            torch._foreach_div_(denominators, (1 - beta2**step) ** 0.5)
+            torch._foreach_add_(denominators, self.eps)
+            torch._foreach_addcdiv_(params, averages, denominators, value=-self.lr / (1 - beta1**step))
