@@ -182,12 +182,13 @@ def test_a_frozen_input_product_is_reused_by_the_next_training_pass_with_the_sam
 
 @needs_onednn
 def test_a_kept_product_is_not_reused_after_a_change_of_weight_input_or_product():
+    """Nor after inference mode, whose tensors cannot enter autograd."""
     from motive.models.dense import FrozenInputLinear
 
     layer = FrozenInputLinear(20, 5)
     x = torch.randn(40, 20)
-    for change in ("weight", "input", "product", None):
-        with torch.no_grad():
+    for change in ("weight", "input", "product", "inference", None):
+        with torch.inference_mode() if change == "inference" else torch.no_grad():
             kept = layer(x)
             if change == "weight":
                 layer.weight.add_(1.0)
@@ -198,3 +199,4 @@ def test_a_kept_product_is_not_reused_after_a_change_of_weight_input_or_product(
         reused = type(out.grad_fn).__name__.startswith("_Reused")
         assert reused == (change is None)
         assert torch.equal(out, dense._product(given, layer.weight, layer.bias))
+        out.sum().backward()  # autograd takes it

@@ -165,6 +165,8 @@ class FrozenInputLinear(Linear):
             return super().forward(x)
         if not torch.is_grad_enabled():
             product = super().forward(x)
+            if torch.is_inference_mode_enabled():  # an inference tensor cannot enter autograd later
+                return product
             self._kept = (self._key(x), x, product, product._version)
             return product
         kept, self._kept = self._kept, None
