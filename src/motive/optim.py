@@ -2,7 +2,8 @@
 (its single-tensor path, the one torch takes for CPU tensors, done a list of tensors at a time),
 without what torch's ``Optimizer`` brings along: its first call imports the compiler stack
 (``torch._dynamo``, about 2 s of every training process, a third of a short run), which motive
-never uses."""
+never uses.
+"""
 
 from __future__ import annotations
 
