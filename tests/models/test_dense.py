@@ -181,12 +181,13 @@ def test_a_frozen_input_product_is_reused_by_the_next_training_pass_with_the_sam
 
 @needs_onednn
 def test_a_kept_product_is_not_reused_after_a_change_of_weight_input_or_product():
-    """Nor after inference mode, whose tensors cannot enter autograd."""
+    """Nor after inference mode, whose tensors cannot enter autograd, nor by a layer that has not
+    trained yet (prediction keeps nothing)."""
     from motive.models.dense import FrozenInputLinear
 
     layer = FrozenInputLinear(20, 5)
     x = torch.randn(40, 20)
-    for change in ("weight", "input", "product", "inference", None):
+    for change in ("untrained", "weight", "input", "product", "inference", None):
         with torch.inference_mode() if change == "inference" else torch.no_grad():
             kept = layer(x)
             if change == "weight":

@@ -148,11 +148,12 @@ class FrozenInputLinear(Linear):
     pass with gradients (the next epoch's training batch) takes it instead of computing it
     again, when the input is the same memory and neither weight nor bias has changed since
     (their version counters). The same bits: the same product, and the backward pass is
-    ``_Linear``'s."""
+    ``_Linear``'s. A layer that has not trained in this process (prediction) keeps nothing."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._kept: tuple | None = None  # key, input (held: its memory is not reused), product, its version
+        self._trains = False  # a pass with gradients has run: products are worth keeping
 
     def _key(self, x: torch.Tensor) -> tuple:
         parameters = [self.weight] if self.bias is None else [self.weight, self.bias]
@@ -165,11 +166,11 @@ class FrozenInputLinear(Linear):
             return super().forward(x)
         if not torch.is_grad_enabled():
             product = super().forward(x)
-            if torch.is_inference_mode_enabled():  # an inference tensor cannot enter autograd later
+            if not self._trains or torch.is_inference_mode_enabled():  # prediction; inference tensors skip autograd
                 return product
             self._kept = (self._key(x), x, product, product._version)
             return product
-        kept, self._kept = self._kept, None
+        kept, self._kept, self._trains = self._kept, None, True
         if kept is not None and kept[0] == self._key(x) and kept[2]._version == kept[3]:
             return _Reused.apply(x, self.weight, self.bias, kept[2])
         return super().forward(x)
