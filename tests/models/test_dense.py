@@ -138,10 +138,13 @@ def test_the_weight_gradient_takes_the_path_chosen_for_the_cpu(monkeypatch, oned
 
 
 def _epochs(layer: nn.Module, x: torch.Tensor) -> tuple[list, list]:
-    """Three epochs as training runs them: a pass with gradients and an optimiser step, then a
-    pass without (validation). Returns the training outputs and the weight and bias gradients."""
+    """Three epochs as training runs them: a pass with gradients and a step of training's
+    optimiser, then a pass without (validation). Returns the training outputs and the weight and
+    bias gradients."""
+    from motive.optim import AdamW
+
     outputs, grads = [], []
-    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    optimizer = AdamW(layer.parameters(), lr=0.1)
     upstream = torch.randn(len(x), layer.out_features, generator=torch.Generator().manual_seed(4))
     for _ in range(3):
         out = torch.relu(layer(x))
@@ -181,17 +184,22 @@ def test_a_frozen_input_product_is_reused_by_the_next_training_pass_with_the_sam
 
 @needs_onednn
 def test_a_kept_product_is_not_reused_after_a_change_of_weight_input_or_product():
-    """Nor after inference mode, whose tensors cannot enter autograd, nor by a layer that has not
-    trained yet (prediction keeps nothing)."""
+    """Nor after an optimiser step (its ``_foreach`` updates move the version counters), after
+    inference mode, whose tensors cannot enter autograd, or by a layer that has not trained yet
+    (prediction keeps nothing)."""
     from motive.models.dense import FrozenInputLinear
+    from motive.optim import AdamW
 
     layer = FrozenInputLinear(20, 5)
     x = torch.randn(40, 20)
-    for change in ("untrained", "weight", "input", "product", "inference", None):
+    for change in ("untrained", "weight", "step", "input", "product", "inference", None):
         with torch.inference_mode() if change == "inference" else torch.no_grad():
             kept = layer(x)
             if change == "weight":
                 layer.weight.add_(1.0)
+            elif change == "step":
+                layer.weight.grad, layer.bias.grad = torch.ones_like(layer.weight), torch.ones_like(layer.bias)
+                AdamW(layer.parameters()).step()
             elif change == "product":
                 kept.mul_(0.0)
         given = x.clone() if change == "input" else x
