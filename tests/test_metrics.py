@@ -152,13 +152,26 @@ def test_block_ranks_equal_the_ranks_of_each_query_alone():
     keep = rng.random((70, 40)) > 0.2
     rows = np.sort(rng.integers(0, 70, 150))
     positive = scores[rows, rng.integers(0, 40, 150)]
-    optimistic, pessimistic = metrics.filtered_ranks_of(scores, keep, rows, positive)
-    for i, row in enumerate(rows):
-        alone = metrics.filtered_ranks(scores[row][keep[row]], positive[i : i + 1])
-        assert (optimistic[i], pessimistic[i]) == (alone[0][0], alone[1][0])
+    filtered = np.nonzero(~keep)
+    shuffled = rng.permutation(len(filtered[0]))
+    repeated = tuple(np.r_[ends[shuffled], ends[:9]] for ends in filtered)  # any order, some twice
+    for given in (filtered, repeated):
+        optimistic, pessimistic = metrics.filtered_ranks_of(scores, given, rows, positive)
+        for i, row in enumerate(rows):
+            alone = metrics.filtered_ranks(scores[row][keep[row]], positive[i : i + 1])
+            assert (optimistic[i], pessimistic[i]) == (alone[0][0], alone[1][0])
+    # float32 scores (ties included) rank as the same values in float64; a float64 positive score
+    # between two float32 values is compared in float64
+    narrow = (scores + 1e-3 * rng.integers(0, 3, scores.shape)).astype(np.float32)
+    columns = rng.integers(0, 40, 150)
+    for positive32 in (narrow[rows, columns], narrow[rows, columns].astype(np.float64) + 1e-9):
+        optimistic, pessimistic = metrics.filtered_ranks_of(narrow, filtered, rows, positive32)
+        for i, row in enumerate(rows):
+            alone = metrics.filtered_ranks(narrow[row][keep[row]].astype(np.float64), positive32[i : i + 1])
+            assert (optimistic[i], pessimistic[i]) == (alone[0][0], alone[1][0])
     scores[3, 0] = np.nan
     with pytest.raises(MotiveError, match="1 non-finite scores"):
-        metrics.filtered_ranks_of(scores, keep, rows, positive)
+        metrics.filtered_ranks_of(scores, filtered, rows, positive)
 
 
 def test_ranking_metrics_hand_computed():

@@ -258,7 +258,7 @@ def ranking_evaluation(
     known_query, known_partner = _sorted_by_query(*((all_s, all_t) if side == "source" else (all_t, all_s)))
     rows = []
     for start, block in model.score_blocks(stage_graph, side, queries, candidates):
-        block = np.asarray(block, np.float64)
+        block = np.asarray(block)  # a learned model's float32: compared as it is, reported in float64
         chosen = queries[start : start + len(block)]
         # the block's positives (row, candidate) and its known pairs, filtered out of the candidates
         lo, hi = np.searchsorted(query_ends, [chosen[0], chosen[-1] + 1])
@@ -268,11 +268,13 @@ def ranking_evaluation(
         known = position[known_partner[k_lo:k_hi]]
         known_row = np.minimum(np.searchsorted(chosen, known_query[k_lo:k_hi]), len(chosen) - 1)
         filtered = (known >= 0) & (chosen[known_row] == known_query[k_lo:k_hi])  # a query of this block
-        keep = np.ones(block.shape, bool)
-        keep[known_row[filtered], known[filtered]] = False
-        optimistic, pessimistic = metrics.filtered_ranks_of(block, keep, row, block[row, positive])
-        count = keep.sum(1)[row]
-        rows.append((query_ends[lo:hi], partner_ends[lo:hi], block[row, positive], optimistic, pessimistic, count))
+        filtered = (known_row[filtered], known[filtered])
+        optimistic, pessimistic = metrics.filtered_ranks_of(block, filtered, row, block[row, positive])
+        width = block.shape[1]
+        removed = np.bincount(np.unique(filtered[0] * width + filtered[1]) // width, minlength=len(block))
+        count = (width - removed)[row]
+        score = block[row, positive].astype(np.float64)
+        rows.append((query_ends[lo:hi], partner_ends[lo:hi], score, optimistic, pessimistic, count))
     query, partner, score, optimistic, pessimistic, count = (
         np.concatenate(column) for column in zip(*rows, strict=True)
     )

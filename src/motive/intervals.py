@@ -13,23 +13,38 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from motive.memo import Memo
 from motive.metrics import harmonic_numbers
 
 RESAMPLES = 1000
 LEVEL = 0.95
 CHUNK = 100  # resamples computed at once (memory: CHUNK x pairs floats)
-SLICE = 25  # resamples of a chunk the AUROC interval counts at once (a quarter: its tables fit in cache)
+SLICE = 50  # resamples of a chunk the AUROC interval counts at once (half: measured fastest)
 FLOAT32_EXACT = 2**23  # integers and halves below this are exact in float32
+_DRAWN = Memo(2)  # (queries, resamples, seed) -> every resample's counts: a split's valid and test
+_WEIGHTS = Memo(1)  # the same in slices for the AUROC interval (test only)
 
 
 def resample_counts(n_queries: int, resamples: int = RESAMPLES, seed: int = 0):
-    """Chunks of (resamples x queries) counts: how often each query is drawn in each resample."""
+    """Chunks of (resamples x queries) counts: how often each query is drawn in each resample.
+    The same for every run of a split (the same stage's queries), so a process draws them once
+    (read-only)."""
+    drawn = _DRAWN.get((n_queries, resamples, seed), lambda: _draw(n_queries, resamples, seed))
+    for start in range(0, resamples, CHUNK):
+        yield drawn[start : start + CHUNK]
+
+
+def _draw(n_queries: int, resamples: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
+    chunks = []
     for start in range(0, resamples, CHUNK):
         size = min(CHUNK, resamples - start)
         draws = rng.integers(0, n_queries, (size, n_queries))
         offsets = np.arange(size)[:, None] * n_queries
-        yield np.bincount((draws + offsets).ravel(), minlength=size * n_queries).reshape(size, n_queries)
+        chunks.append(np.bincount((draws + offsets).ravel(), minlength=size * n_queries).reshape(size, n_queries))
+    drawn = np.concatenate(chunks) if chunks else np.zeros((0, n_queries), np.int64)
+    drawn.flags.writeable = False
+    return drawn
 
 
 def _interval(values: np.ndarray) -> list[float]:
@@ -78,37 +93,62 @@ def auroc_interval(
     """Interval of the sampled AUROC, resampling query nodes with all their pairs (a pair's weight
     is its query's count; ties count half, as ``metrics.auroc``). Every sum is of integers and
     halves, so it is exact, whatever the order the resamples are summed in."""
+    import torch
     from scipy.sparse import csr_matrix
 
     codes, _ = pd.factorize(query)
     _, tie_group = np.unique(scores, return_inverse=True)
     positive = np.asarray(labels, bool)
     negative = ~positive
-    # Only the negatives below each positive's score matter: the k-th score that has a positive
-    # gets slot 2k+1 (its ties), the negatives between it and the previous one slot 2k.
+    # Positives grouped by distinct score, highest first: group d. A negative wins against every
+    # positive group above it and half of the group it ties.
     with_positive = np.unique(tie_group[positive])
-    order = np.searchsorted(with_positive, tie_group)
-    tied = order < len(with_positive)
-    tied[tied] = with_positive[order[tied]] == tie_group[tied]
-    slot = 2 * order + tied
+    ascending = np.searchsorted(with_positive, tie_group)  # the lowest positive group not below
+    tied = ascending < len(with_positive)
+    tied[tied] = with_positive[ascending[tied]] == tie_group[tied]
     queries, groups = codes.max() + 1, len(with_positive)
+    group = groups - 1 - ascending  # a negative: the lowest group above it (or tied), -1 if none
     positives_per_query = np.bincount(codes[positive], minlength=queries)
     negatives_per_query = np.bincount(codes[negative], minlength=queries)
-    # Weighted counts of negatives are integers (and halves) up to queries x the most a query has:
-    # float32 holds them exactly below 2^23, in half the memory traffic; float64 otherwise.
-    dtype = np.float32 if negatives_per_query.max(initial=0) * queries < FLOAT32_EXACT else np.float64
-    negatives_of = csr_matrix(
-        (np.ones(negative.sum(), dtype), (slot[negative], codes[negative])), (2 * groups + 1, queries)
-    )
-    positives_of = csr_matrix((np.ones(positive.sum(), dtype), (order[positive], codes[positive])), (groups, queries))
+    # Weighted counts are integers (and halves) up to queries x the most a query has: float32
+    # holds them exactly below 2^23, in half the memory traffic; float64 otherwise.
+    most = max(negatives_per_query.max(initial=0), positives_per_query.max(initial=0))
+    dtype = np.float32 if most * queries < FLOAT32_EXACT else np.float64
+
+    def counts_of(rows: np.ndarray, columns: np.ndarray, size: int):
+        return csr_matrix((np.ones(len(rows), dtype), (rows, columns)), (size, queries))
+
+    below, at = negative & ~tied, negative & tied
+    tied_groups = np.unique(group[at])  # few: only groups with a tied negative
+    positives_of = counts_of(group[positive], codes[positive], groups)
+    below_of = counts_of(np.where(group[below] < 0, groups, group[below]), codes[below], groups + 1)  # row groups: none
+    tied_of = counts_of(np.searchsorted(tied_groups, group[at]), codes[at], len(tied_groups))
     totals = np.stack([positives_per_query, negatives_per_query]).astype(np.float64)
     values = []
-    for counts in resample_counts(queries, resamples, seed):
-        for start in range(0, len(counts), SLICE):  # (slots x SLICE) tables stay in cache
-            weights = np.ascontiguousarray(counts[start : start + SLICE].T, dtype)  # queries x resamples
-            below = np.cumsum(negatives_of @ weights, axis=0)  # row 2k: every negative below group k
-            ties = below[1::2] - below[0:-1:2]
-            won = ((positives_of @ weights).astype(np.float64) * (below[0:-1:2] + 0.5 * ties)).sum(0)
-            total_positives, total_negatives = totals @ weights.astype(np.float64)
-            values.append(won / (total_positives * total_negatives))
+    for _, weights in _weights(queries, resamples, seed, dtype):
+        positives = positives_of @ weights  # (groups x SLICE) tables stay in cache
+        above = np.zeros((groups + 1, weights.shape[1]), dtype)  # row d: positives of groups 0..d
+        torch.cumsum(torch.from_numpy(positives), 0, out=torch.from_numpy(above[:groups]))  # 2.4x numpy's
+        won = ((below_of @ weights).astype(np.float64) * above).sum(0)
+        if len(tied_groups):
+            ties = above[tied_groups] - 0.5 * positives[tied_groups]
+            won += ((tied_of @ weights).astype(np.float64) * ties).sum(0)
+        total_positives, total_negatives = totals @ weights.astype(np.float64)
+        values.append(won / (total_positives * total_negatives))
     return _interval(np.concatenate(values))
+
+
+def _weights(queries: int, resamples: int, seed: int, dtype: type) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``resample_counts`` in slices of SLICE resamples: (resamples x queries) counts and the same
+    as a (queries x resamples) matrix of ``dtype``, made once per process (read-only)."""
+
+    def make() -> list[tuple[np.ndarray, np.ndarray]]:
+        slices = []
+        for counts in resample_counts(queries, resamples, seed):
+            for start in range(0, len(counts), SLICE):
+                weights = np.ascontiguousarray(counts[start : start + SLICE].T, dtype)
+                weights.flags.writeable = False
+                slices.append((counts[start : start + SLICE], weights))
+        return slices
+
+    return _WEIGHTS.get((queries, resamples, seed, np.dtype(dtype).str), make)

@@ -212,20 +212,43 @@ def filtered_ranks(candidate_scores: np.ndarray, positive_scores: np.ndarray) ->
 
 
 def filtered_ranks_of(
-    scores: np.ndarray, keep: np.ndarray, rows: np.ndarray, positive_scores: np.ndarray
+    scores: np.ndarray, filtered: tuple[np.ndarray, np.ndarray], rows: np.ndarray, positive_scores: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``filtered_ranks`` of many queries at once: positive i of query row ``rows[i]`` among that
-    row's kept candidates (``scores`` and ``keep``: queries x candidates). Counts, no sort: the
-    same integers, a block of rows at a time."""
+    """``filtered_ranks`` of many queries at once: positive i of query row ``rows[i]`` (ascending)
+    among that row's candidates but the ``filtered`` ones ((rows, columns) of ``scores``, queries x
+    candidates; repeats allowed). Counts, no sort: the same integers, 64 positives at a time, each
+    compared with a copy of its row in which the filtered candidates are -inf (below any finite
+    score). Scores are compared in their own precision: a learned model's float32, exactly as
+    the same values would compare in float64."""
     if not np.isfinite(scores).all():
         raise MotiveError(f"full ranking: {int((~np.isfinite(scores)).sum())} non-finite scores")
+    dtype = np.result_type(scores, positive_scores)
+    positive_scores = np.asarray(positive_scores, dtype)
+    order = np.argsort(filtered[0], kind="stable")
+    filtered_rows, filtered_columns = np.asarray(filtered[0])[order], np.asarray(filtered[1])[order]
     above, at_or_above = np.empty(len(rows)), np.empty(len(rows))
     for start in range(0, len(rows), 64):  # memory: 64 x candidates
         part = slice(start, start + 64)
-        candidates, kept, value = scores[rows[part]], keep[rows[part]], positive_scores[part, None]
-        above[part] = ((candidates > value) & kept).sum(1)
-        at_or_above[part] = ((candidates >= value) & kept).sum(1)
+        candidates = scores[rows[part]].astype(dtype, copy=False)  # a copy: the filtered ones are overwritten
+        low = np.searchsorted(filtered_rows, rows[part], "left")
+        lengths = np.searchsorted(filtered_rows, rows[part], "right") - low
+        at = np.arange(lengths.sum()) + np.repeat(low - np.cumsum(lengths) + lengths, lengths)
+        candidates[np.repeat(np.arange(len(lengths)), lengths), filtered_columns[at]] = -np.inf
+        value = positive_scores[part, None]
+        above[part] = _count_true(candidates > value)
+        at_or_above[part] = _count_true(candidates >= value)
     return 1.0 + above, 1.0 + at_or_above
+
+
+_ONES = np.array([bin(byte).count("1") for byte in range(256)], np.uint8)  # set bits of each byte
+
+
+def _count_true(matrix: np.ndarray) -> np.ndarray:
+    """True values per row of a boolean matrix, counted on its rows packed 8 to a byte (3x faster
+    than ``sum(1)``, which widens every value to an integer first)."""
+    packed = np.packbits(matrix, axis=1)
+    ones = np.bitwise_count(packed) if hasattr(np, "bitwise_count") else _ONES[packed]  # numpy >= 2.0
+    return ones.sum(1, dtype=np.int64)
 
 
 RANKING_KS = (1, 10, 50, 100)

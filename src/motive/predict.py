@@ -455,7 +455,7 @@ def predict(
     threshold = domain_threshold(loaded, side)
     frames = []
     for start, block in loaded.model.score_blocks(stage, side, ids, candidates):
-        for offset, scores in enumerate(block):
+        for offset, scores in enumerate(np.asarray(block, np.float64)):
             i = start + offset
             pairs = (np.full(len(candidates), ids[i]), candidates)
             flags = known.flags(*(pairs if side == "source" else pairs[::-1]))
@@ -637,6 +637,7 @@ def predict_all(
         queries.stage, "source", ids["source"][done * block :], ids["target"], block=block
     )
     for index, (_, scores) in enumerate(blocks, start=done):
+        scores = np.asarray(scores, np.float64)
         first = index * block
         rows = ids["source"][first : first + len(scores)]
         if exclude_known:  # known pairs of this block's compounds drop out of both rankings

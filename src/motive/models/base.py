@@ -147,7 +147,8 @@ class LinkModel(nn.Module):
         self, stage: StageGraph, query_side: str, queries: np.ndarray, candidates: np.ndarray, block: int = 512
     ) -> Iterator[tuple[int, np.ndarray]]:
         """Scores of every query against every candidate, a block of queries at a time:
-        (first query's position, (block, len(candidates)) float64 matrix). Encodes once."""
+        (first query's position, (block, len(candidates)) matrix in the model's float dtype,
+        float32 unless it computes in float64). Encodes once."""
         self.eval()
         z = self.encode(stage)
         device = stage.device
@@ -159,7 +160,7 @@ class LinkModel(nn.Module):
                 if query_side == "source"
                 else self.decode_matrix(z, candidates_t, rows).T
             )
-            yield start, matrix.cpu().numpy().astype(np.float64)  # numpy converts in half the time
+            yield start, np.ascontiguousarray(matrix.cpu().numpy())  # a row per query
 
 
 class Heuristic:

@@ -47,7 +47,7 @@ def bilinear_of_distinct(
 
 def bilinear_matrix(head: nn.Bilinear, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
     """``head`` (one output) applied to every (left row, right row) combination."""
-    return matmul(matmul(left, head.weight[0]), right.T) + head.bias
+    return matmul(matmul(left, head.weight[0]), right.T).add_(head.bias)  # in place: no second matrix
 
 
 class MLP(LinkModel):
