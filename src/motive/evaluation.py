@@ -124,12 +124,13 @@ class Evaluator:
         for stage in EVALUATED:
             pairs = self.pairs(stage)
             scores = model.score(stages[stage], pairs.sources, pairs.targets)
+            order = metrics.descending(scores)  # sorted once for every metric of the stage
             if threshold is None:
-                threshold = metrics.best_threshold(scores, pairs.labels)
+                threshold = metrics.best_threshold(scores, pairs.labels, order)
             nodes = query_nodes(self.split_name, pairs.sources, pairs.targets)
-            found.metrics[stage] = metrics.evaluate(scores, pairs.labels, threshold, nodes, self.hits_k)
+            found.metrics[stage] = metrics.evaluate(scores, pairs.labels, threshold, nodes, self.hits_k, order)
             found.predictions.append(self._predictions(stage, pairs, scores))
-            found.metrics[stage] |= self._per_node(stage, pairs, scores, seen, found.per_node)
+            found.metrics[stage] |= self._per_node(stage, pairs, scores, order, seen, found.per_node)
             resamples = self.bootstrap if stage == "test" else 0  # intervals of the test numbers
             if resamples:
                 found.metrics[stage]["auroc_ci"] = intervals.auroc_interval(scores, pairs.labels, nodes, resamples)
@@ -167,12 +168,14 @@ class Evaluator:
             }
         )
 
-    def _per_node(self, stage: str, pairs: Pairs, scores: np.ndarray, seen: dict, tables: list) -> dict:
+    def _per_node(
+        self, stage: str, pairs: Pairs, scores: np.ndarray, order: np.ndarray, seen: dict, tables: list
+    ) -> dict:
         """Mean AP per node of each side (all, seen in training, unseen); appends the tables."""
         values = {}
         keys = {"source": self.graph.sources.keys, "target": self.graph.targets.keys}
         for side, nodes in (("source", pairs.sources), ("target", pairs.targets)):
-            table = metrics.average_precision_per_node(scores, pairs.labels, nodes)
+            table = metrics.average_precision_per_node(scores, pairs.labels, nodes, order)
             table.insert(0, "node_type", side)
             table.insert(0, "stage", stage)
             table["seen"] = seen[side][table["node"].to_numpy(np.int64)]
