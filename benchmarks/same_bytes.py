@@ -4,9 +4,10 @@
 
 Trains every model on every split of a small synthetic dataset (scale 0.1, with the full ranking
 and the calibration on) once with the code of git revision REV (a temporary worktree on this venv)
-and once with this checkout, each in its own process, and compares metrics.json, ranking.parquet
-and calibration.json byte for byte. Where they differ it prints the largest relative difference
-of a test metric. Prints a Markdown table and writes it to DIR/same_bytes.md.
+and once with this checkout, each in its own process, and compares metrics.json, ranking.parquet,
+calibration.json, predictions.parquet and per_node_ap.parquet byte for byte. Where they differ it
+prints the largest relative difference of a test metric. Prints a Markdown table and writes it to
+DIR/same_bytes.md.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = "knn,popularity,shortest_path,mlp,bilinear,cosine,gin_cp,sage_cp,gat_cp"
 SPLITS = ("random", "cold_source", "cold_target")
-FILES = ("metrics.json", "ranking.parquet", "calibration.json")
+FILES = ("metrics.json", "ranking.parquet", "calibration.json", "predictions.parquet", "per_node_ap.parquet")
 
 
 def train(code: Path | None, data: Path, split: str, model: str, epochs: int, out: Path) -> bool:

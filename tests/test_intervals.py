@@ -56,7 +56,7 @@ def test_one_resample_of_every_query_once_is_the_point_estimate(monkeypatch):
     """With every query drawn exactly once the weighted formulas give the plain metrics."""
     rng = np.random.default_rng(2)
     frame = ranking(rng, 30)
-    monkeypatch.setattr(intervals, "resample_counts", lambda n, resamples, seed: iter([np.ones((1, n), int)]))
+    monkeypatch.setattr(intervals, "resampled", lambda n, resamples, seed: np.ones((1, n), int))
     bounds = intervals.ranking_intervals(frame, resamples=1)
     point = metrics.ranking_metrics(frame) | metrics.adjusted_ranking_metrics(frame)
     for name in ("mrr", "hits@10", "adjusted_mrr", "amri", "map"):
@@ -77,7 +77,7 @@ def test_a_resamples_auroc_is_the_auroc_of_its_drawn_pairs(monkeypatch):
     labels = (rng.random(200) < 0.3).astype(np.int8)
     scores = np.round(rng.normal(size=200) + labels, 1)
     counts = rng.integers(0, 4, (3, 12))
-    monkeypatch.setattr(intervals, "resample_counts", lambda n, resamples, seed: iter([counts]))
+    monkeypatch.setattr(intervals, "resampled", lambda n, resamples, seed: counts)
     seen = []
     monkeypatch.setattr(intervals, "_interval", lambda values: seen.extend(values) or [0.0, 0.0])
     intervals.auroc_interval(scores, labels, query, resamples=3)

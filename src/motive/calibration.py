@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from motive import intervals
 from motive.errors import MotiveError
 
 EDGES = (1, 2, 6, 21, 101, 501)  # bin i holds places EDGES[i] .. EDGES[i+1] - 1 (coarse: a validation set is small)
@@ -77,14 +78,11 @@ def fit(valid_ranking: pd.DataFrame, test_ranking: pd.DataFrame | None = None, r
     hits, trials = per_query(valid_ranking)
     table = monotone(_bins(hits, trials))
     blocks = table.groupby(["hits", "trials"], sort=False).ngroup().to_numpy()  # pooled bins share counts
-    rng = np.random.default_rng(0)
-    draws = rng.integers(0, len(hits), (resamples, len(hits)))
     pooled_hits = np.stack([hits[:, blocks == b].sum(1) for b in range(blocks.max() + 1)], axis=1)
     pooled_trials = np.stack([trials[:, blocks == b].sum(1) for b in range(blocks.max() + 1)], axis=1)
-    # each resample's sums as (draw counts) @ (per-query counts): integers, so exactly the sums over the draws
-    offsets = np.arange(resamples)[:, None] * len(hits)
-    drawn = np.bincount((draws + offsets).ravel(), minlength=resamples * len(hits)).reshape(resamples, len(hits))
-    drawn = drawn.astype(np.float64)
+    # each resample's sums as (draw counts) @ (per-query counts): integers, so exactly the sums over
+    # the draws (seed 0: the draws of every run of the split, made once per process)
+    drawn = intervals.derived(intervals.resampled(len(hits), resamples, 0), "float64", lambda d: d.astype(np.float64))
     boot = (drawn @ pooled_hits) / np.maximum(drawn @ pooled_trials, 1)
     # a prediction interval for the share a new set of as many queries would show: the bootstrap
     # spread (validation's own sampling) counted twice in variance (the new set samples too)
@@ -142,9 +140,10 @@ def monotone(table: pd.DataFrame) -> pd.DataFrame:
                 blocks[j : j + 2] = [blocks[j] + blocks[j + 1]]
                 merged = True
                 break
-    pooled = table.copy()
+    pooled_hits, pooled_trials = table["hits"].to_numpy(copy=True), table["trials"].to_numpy(copy=True)
     for block in blocks:
-        pooled.loc[block, "hits"], pooled.loc[block, "trials"] = int(hits[block].sum()), int(trials[block].sum())
+        pooled_hits[block], pooled_trials[block] = int(hits[block].sum()), int(trials[block].sum())
+    pooled = table.assign(hits=pooled_hits, trials=pooled_trials)
     pooled["precision"] = pooled["hits"] / pooled["trials"].where(pooled["trials"] > 0)
     return pooled
 

@@ -10,6 +10,9 @@ the spread over model seeds is the other noise a comparison must beat (``motive.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -22,22 +25,33 @@ CHUNK = 100  # resamples computed at once (memory: CHUNK x pairs floats)
 SLICE = 50  # resamples of a chunk the AUROC interval counts at once (half: measured fastest)
 FLOAT32_EXACT = 2**23  # integers and halves below this are exact in float32
 _DRAWN = Memo(2)  # (queries, resamples, seed) -> every resample's counts: a split's valid and test
-_WEIGHTS = Memo(1)  # the same in slices for the AUROC interval (test only)
+_DERIVED = Memo(2)  # (id of those counts, form) -> the counts in another form, with the counts
+
+
+def resampled(n_queries: int, resamples: int = RESAMPLES, seed: int = 0) -> np.ndarray:
+    """(resamples x queries) counts: how often each query is drawn in each resample. The same
+    for every run of a split (the same stage's queries), so a process draws them once (read-only)."""
+    return _DRAWN.get((n_queries, resamples, seed), lambda: _draw(n_queries, resamples, seed))
 
 
 def resample_counts(n_queries: int, resamples: int = RESAMPLES, seed: int = 0):
-    """Chunks of (resamples x queries) counts: how often each query is drawn in each resample.
-    The same for every run of a split (the same stage's queries), so a process draws them once
-    (read-only)."""
-    drawn = _DRAWN.get((n_queries, resamples, seed), lambda: _draw(n_queries, resamples, seed))
-    for start in range(0, resamples, CHUNK):
+    """``resampled`` in chunks of CHUNK resamples."""
+    drawn = resampled(n_queries, resamples, seed)
+    for start in range(0, len(drawn), CHUNK):
         yield drawn[start : start + CHUNK]
+
+
+def derived(drawn: np.ndarray, form: Hashable, make: Callable[[np.ndarray], Any]) -> Any:
+    """``make(drawn)``, kept while the same counts are (a copy in another dtype or layout). The
+    entry holds ``drawn``, so no other array can take its id while it is kept."""
+    kept = _DERIVED.get((id(drawn), form), lambda: (drawn, make(drawn)))
+    return kept[1] if kept[0] is drawn else make(drawn)
 
 
 def _draw(n_queries: int, resamples: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     chunks = []
-    for start in range(0, resamples, CHUNK):
+    for start in range(0, resamples, CHUNK):  # chunks of an even size: one call's stream, whatever CHUNK
         size = min(CHUNK, resamples - start)
         draws = rng.integers(0, n_queries, (size, n_queries))
         offsets = np.arange(size)[:, None] * n_queries
@@ -125,7 +139,7 @@ def auroc_interval(
     tied_of = counts_of(np.searchsorted(tied_groups, group[at]), codes[at], len(tied_groups))
     totals = np.stack([positives_per_query, negatives_per_query]).astype(np.float64)
     values = []
-    for _, weights in _weights(queries, resamples, seed, dtype):
+    for weights in _weights(queries, resamples, seed, dtype):
         positives = positives_of @ weights  # (groups x SLICE) tables stay in cache
         above = np.zeros((groups + 1, weights.shape[1]), dtype)  # row d: positives of groups 0..d
         torch.cumsum(torch.from_numpy(positives), 0, out=torch.from_numpy(above[:groups]))  # 2.4x numpy's
@@ -138,17 +152,13 @@ def auroc_interval(
     return _interval(np.concatenate(values))
 
 
-def _weights(queries: int, resamples: int, seed: int, dtype: type) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``resample_counts`` in slices of SLICE resamples: (resamples x queries) counts and the same
-    as a (queries x resamples) matrix of ``dtype``, made once per process (read-only)."""
+def _weights(queries: int, resamples: int, seed: int, dtype: type) -> list[np.ndarray]:
+    """``resampled`` in slices of SLICE resamples, each a (queries x SLICE) matrix of ``dtype``."""
 
-    def make() -> list[tuple[np.ndarray, np.ndarray]]:
-        slices = []
-        for counts in resample_counts(queries, resamples, seed):
-            for start in range(0, len(counts), SLICE):
-                weights = np.ascontiguousarray(counts[start : start + SLICE].T, dtype)
-                weights.flags.writeable = False
-                slices.append((counts[start : start + SLICE], weights))
+    def make(drawn: np.ndarray) -> list[np.ndarray]:
+        slices = [np.ascontiguousarray(drawn[start : start + SLICE].T, dtype) for start in range(0, len(drawn), SLICE)]
+        for weights in slices:
+            weights.flags.writeable = False
         return slices
 
-    return _WEIGHTS.get((queries, resamples, seed, np.dtype(dtype).str), make)
+    return derived(resampled(queries, resamples, seed), ("slices", SLICE, np.dtype(dtype).str), make)

@@ -66,7 +66,9 @@ class Epochs:
     def __init__(self, config: TrainConfig, prepared: Prepared, model):
         self.config, self.model, self.stage = config, model, prepared.stages["train"]
         self.optimizer = AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-        self.sampler = NegativeSampler(prepared.graph, prepared.split, "train")
+        if "negatives" not in self.stage.cache:  # a function of the graph and split: once per stage graph
+            self.stage.cache["negatives"] = NegativeSampler(prepared.graph, prepared.split, "train")
+        self.sampler = self.stage.cache["negatives"]
         self.sources, self.targets = prepared.split.supervision(prepared.graph, "train")
         if len(self.sources) == 0:
             raise MotiveError("the split has no training supervision edges")

@@ -118,6 +118,25 @@ def test_select_rows_has_the_bits_of_indexing_in_value_and_gradient():
     assert torch.equal(ours[rows], upstream) and not ours[1].any()
 
 
+@pytest.mark.parametrize("size", [1, 7, 5000])
+def test_distinct_gives_torch_uniques_rows_and_inverse(size):
+    from motive.models.dense import distinct
+    from motive.parallel import deterministic
+
+    generator = torch.Generator().manual_seed(size)
+    previous = torch.are_deterministic_algorithms_enabled()
+    deterministic(True)  # as in training
+    try:
+        for count in (0, 1, 3, 40, 4096):
+            ids = torch.randint(0, size, (count,), generator=generator)
+            rows, at = distinct(ids, size)
+            expected_rows, expected_at = torch.unique(ids, return_inverse=True)
+            assert torch.equal(rows, expected_rows) and torch.equal(at, expected_at)
+            assert rows.dtype == at.dtype == torch.int64 and torch.equal(rows[at], ids)
+    finally:
+        deterministic(previous)
+
+
 @needs_onednn
 @pytest.mark.parametrize("onednn", [True, False])
 def test_the_weight_gradient_takes_the_path_chosen_for_the_cpu(monkeypatch, onednn):

@@ -22,7 +22,7 @@ from torch import nn
 from motive.checks import nonnegative_float, positive_int
 from motive.models.attention import GATv2
 from motive.models.base import LinkModel, Relation, StageGraph, ViewInputs, model_argument
-from motive.models.dense import FrozenInputLinear, Linear, select_rows, varying_shapes
+from motive.models.dense import FrozenInputLinear, Linear, distinct, select_rows, varying_shapes
 
 
 class SAGE(nn.Module):
@@ -125,7 +125,7 @@ class GNN(LinkModel):
         layer computes only theirs: the same logits, and at MOTIVE scale a training batch's
         nodes are ~10% of the genes and ~30% of the compounds."""
         (sources_rows, sources_at), (targets_rows, targets_at) = (
-            torch.unique(ids, return_inverse=True) for ids in (sources, targets)
+            distinct(ids, stage.num_nodes[t]) for t, ids in (("source", sources), ("target", targets))
         )
         return self.decode(self.encode(stage, {"source": sources_rows, "target": targets_rows}), sources_at, targets_at)
 
