@@ -39,18 +39,22 @@ def places(ranking: pd.DataFrame) -> pd.DataFrame:
 
 
 def per_query(ranking: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(queries x bins) hits and trials: each query's positives placed in a bin, and the places of
-    the bin its list holds."""
-    found = places(ranking)
-    queries = found.groupby("query", sort=True)
-    lengths = queries["length"].first().to_numpy()
-    codes = queries.ngroup().to_numpy()
-    hits = np.zeros((len(lengths), len(EDGES)))
-    trials = np.zeros((len(lengths), len(EDGES)))
+    """(queries x bins) hits and trials: each query's positives placed in a bin (their ``places``,
+    computed here in numpy), and the places of the bin its list holds."""
+    codes, queries = pd.factorize(ranking["query"], sort=True)  # queries in sorted order
+    rank = ranking["rank"].to_numpy(np.float64)
+    order = np.lexsort((rank, codes))  # as ``places``: by query, then rank
+    codes = codes[order]
+    starts = np.flatnonzero(np.diff(codes, prepend=-1))  # each query's first row
+    sizes = np.diff(np.r_[starts, len(codes)])
+    place = np.ceil(rank[order] - 1 + np.arange(len(codes)) - np.repeat(starts, sizes) + 1)
+    lengths = ranking["candidates"].to_numpy(np.int64)[order][starts] + sizes  # a query's first row, as places'
+    hits = np.zeros((len(queries), len(EDGES)))
+    trials = np.zeros((len(queries), len(EDGES)))
     for i, (low, high) in enumerate(zip(EDGES, (*EDGES[1:], np.inf), strict=True)):
         trials[:, i] = np.clip(np.minimum(lengths, high - 1) - low + 1, 0, None)
-        inside = (found["place"].to_numpy() >= low) & (found["place"].to_numpy() < high)
-        hits[:, i] = np.bincount(codes[inside], minlength=len(lengths))
+        inside = (place >= low) & (place < high)
+        hits[:, i] = np.bincount(codes[inside], minlength=len(queries))
     return hits, trials
 
 

@@ -180,15 +180,16 @@ class Evaluator:
         values = {}
         keys = {"source": self.graph.sources.keys, "target": self.graph.targets.keys}
         for side, nodes in (("source", pairs.sources), ("target", pairs.targets)):
-            table = metrics.average_precision_per_node(scores, pairs.labels, nodes, order)
-            table.insert(0, "node_type", side)
-            table.insert(0, "stage", stage)
-            table["seen"] = seen[side][table["node"].to_numpy(np.int64)]
-            table["node"] = keys[side].array.take(table["node"].to_numpy(np.int64))
-            tables.append(table)
-            for flag, group in table.groupby("seen"):
-                values[f"{side}_map_{'seen' if flag else 'unseen'}"] = float(group["ap"].mean())
-            values[f"{side}_map"] = float(table["ap"].mean()) if len(table) else float("nan")
+            found = metrics.average_precision_per_node(scores, pairs.labels, nodes, order)
+            node, ap = found["node"].to_numpy(np.int64), found["ap"].to_numpy()
+            flags = seen[side][node]
+            table = {"stage": stage, "node_type": side, "node": keys[side].array.take(node), "ap": ap}
+            table |= {"n_pos": found["n_pos"].to_numpy(), "n_neg": found["n_neg"].to_numpy(), "seen": flags}
+            tables.append(pd.DataFrame(table))  # built once: no inserts into a frame
+            for flag in (False, True):  # unseen, then seen: metrics.json's order
+                if (flags == flag).any():
+                    values[f"{side}_map_{'seen' if flag else 'unseen'}"] = float(np.mean(ap[flags == flag]))
+            values[f"{side}_map"] = float(np.mean(ap)) if len(ap) else float("nan")
         return values
 
 

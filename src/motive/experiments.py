@@ -41,6 +41,7 @@ from motive.trackers import make_tracker
 log = logging.getLogger(__name__)
 PRESETS_DIR = Path(__file__).parent / "presets"
 STATUSES = ("done", "reused", "failed", "n/a", "pending")
+RESULTS_EVERY = 1.0  # seconds: results.parquet is rewritten after a run at most this often, and at the end
 
 
 @dataclass(frozen=True)
@@ -555,7 +556,7 @@ def _run_grid(
     level = train_log.level
     if progress:
         train_log.setLevel(logging.WARNING)  # the bar says where we are; epoch lines would bury it
-    failures = 0
+    failures, written, unwritten = 0, time.monotonic(), False
     try:
         with tqdm(total=len(specs), desc="experiment", unit="run", disable=not progress, dynamic_ncols=True) as bar:
             for index, outcome in execute_all(specs, workers, cluster):
@@ -572,8 +573,13 @@ def _run_grid(
                     failed_dir.mkdir(exist_ok=True)
                     with own_file(failed_dir / f"{Path(spec.folder).name}.txt") as tmp:
                         tmp.write_text(outcome["traceback"])
-                write_results(rows, out)  # the table is current after every run
+                unwritten = True
+                if time.monotonic() - written >= RESULTS_EVERY:  # fast runs: not a table per run
+                    write_results(rows, out)
+                    written, unwritten = time.monotonic(), False
                 bar.update()
     finally:
         train_log.setLevel(level)
+        if unwritten:  # the table is current when the grid ends, fails or is stopped
+            write_results(rows, out)
     return pd.DataFrame(rows)
