@@ -78,6 +78,11 @@ def test_run_writes_a_complete_traceable_run_directory(dataset, tmp_path):
     assert "| visibility | pass |" in (split_folder / "audit.md").read_text()
     again = evaluate_run(tmp_path / "run")
     assert again["test"]["auroc"] == pytest.approx(saved["test"]["auroc"], abs=1e-12)
+    # the run evaluated valid on the scores its monitor computed at the best epoch, before later
+    # epochs: rescored from the checkpoint they give every valid and test number bit for bit
+    assert saved["best_epoch"] < len(history)
+    for stage in ("valid", "test"):
+        assert json.dumps(again[stage]) == json.dumps({name: saved[stage][name] for name in again[stage]})
 
 
 def test_same_seed_same_run_other_seed_other_run(dataset, tmp_path):

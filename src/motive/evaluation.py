@@ -105,6 +105,7 @@ class Evaluator:
         self.hits_k, self.ranking, self.negatives, self.bootstrap = hits_k, ranking, negatives, bootstrap
         self.calibrate = calibrate
         self._pairs: dict[str, Pairs] = {}
+        self.monitored: np.ndarray | None = None  # the scores of the last ``monitor`` call
 
     def pairs(self, stage: str) -> Pairs:
         if stage not in self._pairs:
@@ -114,11 +115,12 @@ class Evaluator:
     def monitor(self, model, stage_graph: StageGraph, name: str) -> float:
         """The validation value of ``name`` (hits, auprc, auroc or bce); higher is better."""
         pairs = self.pairs(stage_graph.stage)
-        scores = model.score(stage_graph, pairs.sources, pairs.targets)
-        return monitor_value(name, scores, pairs.labels, self.hits_k)
+        self.monitored = model.score(stage_graph, pairs.sources, pairs.targets)
+        return monitor_value(name, self.monitored, pairs.labels, self.hits_k)
 
-    def evaluate(self, model, stages: dict[str, StageGraph]) -> Evaluation:
-        """Metrics and tables of valid and test; the F1 threshold is chosen on valid."""
+    def evaluate(self, model, stages: dict[str, StageGraph], known: dict[str, np.ndarray] | None = None) -> Evaluation:
+        """Metrics and tables of valid and test; the F1 threshold is chosen on valid. ``known``: a
+        stage's scores of ``pairs(stage)`` already computed by this model (``monitor``'s)."""
         found, threshold = Evaluation(), None
         cache = stages["valid"].cache  # a function of the graph and split: once per stage graph
         if "seen_in_training" not in cache:
@@ -128,7 +130,9 @@ class Evaluator:
         seen = cache["seen_in_training"]
         for stage in EVALUATED:
             pairs = self.pairs(stage)
-            scores = model.score(stages[stage], pairs.sources, pairs.targets)
+            scores = (known or {}).get(stage)
+            if scores is None:
+                scores = model.score(stages[stage], pairs.sources, pairs.targets)
             order = metrics.descending(scores)  # sorted once for every metric of the stage
             if threshold is None:
                 threshold = metrics.best_threshold(scores, pairs.labels, order)
@@ -278,12 +282,12 @@ def ranking_evaluation(
         known_row = np.minimum(np.searchsorted(chosen, known_query[k_lo:k_hi]), len(chosen) - 1)
         filtered = (known >= 0) & (chosen[known_row] == known_query[k_lo:k_hi])  # a query of this block
         filtered = (known_row[filtered], known[filtered])
-        optimistic, pessimistic = metrics.filtered_ranks_of(block, filtered, row, block[row, positive])
+        score = block[row, positive]
+        optimistic, pessimistic = metrics.filtered_ranks_of(block, filtered, row, score)
         width = block.shape[1]
         removed = np.bincount(np.unique(filtered[0] * width + filtered[1]) // width, minlength=len(block))
-        count = (width - removed)[row]
-        score = block[row, positive].astype(np.float64)
-        rows.append((query_ends[lo:hi], partner_ends[lo:hi], score, optimistic, pessimistic, count))
+        count = (width - removed)[row]  # candidates less the distinct filtered ones
+        rows.append((query_ends[lo:hi], partner_ends[lo:hi], score.astype(np.float64), optimistic, pessimistic, count))
     query, partner, score, optimistic, pessimistic, count = (
         np.concatenate(column) for column in zip(*rows, strict=True)
     )

@@ -121,7 +121,7 @@ def auroc_interval(
     tied = ascending < len(with_positive)
     tied[tied] = with_positive[ascending[tied]] == tie_group[tied]
     queries, groups = codes.max() + 1, len(with_positive)
-    group = groups - 1 - ascending  # a negative: the lowest group above it (or tied), -1 if none
+    group = groups - 1 - ascending  # a negative's: the lowest group above or tied with it; -1: none
     positives_per_query = np.bincount(codes[positive], minlength=queries)
     negatives_per_query = np.bincount(codes[negative], minlength=queries)
     # Weighted counts are integers (and halves) up to queries x the most a query has: float32
@@ -135,13 +135,13 @@ def auroc_interval(
     below, at = negative & ~tied, negative & tied
     tied_groups = np.unique(group[at])  # few: only groups with a tied negative
     positives_of = counts_of(group[positive], codes[positive], groups)
-    below_of = counts_of(np.where(group[below] < 0, groups, group[below]), codes[below], groups + 1)  # row groups: none
+    below_of = counts_of(np.where(group[below] < 0, groups, group[below]), codes[below], groups + 1)  # last: none above
     tied_of = counts_of(np.searchsorted(tied_groups, group[at]), codes[at], len(tied_groups))
     totals = np.stack([positives_per_query, negatives_per_query]).astype(np.float64)
     values = []
     for weights in _weights(queries, resamples, seed, dtype):
         positives = positives_of @ weights  # (groups x SLICE) tables stay in cache
-        above = np.zeros((groups + 1, weights.shape[1]), dtype)  # row d: positives of groups 0..d
+        above = np.zeros((groups + 1, weights.shape[1]), dtype)  # row d: positives of group d and higher
         torch.cumsum(torch.from_numpy(positives), 0, out=torch.from_numpy(above[:groups]))  # 2.4x numpy's
         won = ((below_of @ weights).astype(np.float64) * above).sum(0)
         if len(tied_groups):

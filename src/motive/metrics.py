@@ -179,8 +179,8 @@ def mrr(scores: np.ndarray, labels: np.ndarray, query: np.ndarray) -> float:
 
 
 def _mrr(scores: np.ndarray, labels: np.ndarray, query: np.ndarray) -> float:
-    """No sort: a query's best positive comes after its pairs scored higher and its negatives
-    scored the same."""
+    """Without ordering the pairs: a query's best positive comes after its pairs scored higher
+    and its negatives scored the same."""
     code = np.unique(np.asarray(query), return_inverse=True)[1].ravel()
     best = np.full(code.max() + 1, -np.inf)
     np.maximum.at(best, code[labels], scores[labels])  # scores are finite: -inf is no positive

@@ -133,6 +133,7 @@ def _fit(config: TrainConfig, prepared: Prepared, on_epoch: Callable[[dict], Non
     evaluator = evaluator_of(config, prepared, ranking=False)
     monitor_name = f"hits@{config.hits_k}" if config.monitor == "hits" else config.monitor
     best, best_epoch, best_state, history = -np.inf, 0, copy.deepcopy(model.state_dict()), []
+    best_scores = None
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
         loss = epochs.run(rng)
@@ -149,6 +150,7 @@ def _fit(config: TrainConfig, prepared: Prepared, on_epoch: Callable[[dict], Non
         )
         if value > best:
             best, best_epoch, best_state = value, epoch, copy.deepcopy(model.state_dict())
+            best_scores = evaluator.monitored
         if on_epoch is not None:
             on_epoch(history[-1])
         if epoch % 10 == 0 or epoch == 1:
@@ -165,7 +167,7 @@ def _fit(config: TrainConfig, prepared: Prepared, on_epoch: Callable[[dict], Non
             log.info("early stop at epoch %d; best epoch %d", epoch, best_epoch)
             break
     model.load_state_dict(best_state)
-    return Trained(model, history, best_epoch)
+    return Trained(model, history, best_epoch, best_scores)
 
 
 def run(
@@ -209,7 +211,9 @@ def _run(config: TrainConfig, out: str | Path, overwrite: bool, marker: dict | N
         config = replace(config, split=prepared.split.config.split)  # the folder says which split it is
         check_model(config.model, config.split)
     trained = fit(config, prepared, on_epoch=lambda row: tracker.log_metrics(tracked(row), step=row["epoch"]))
-    evaluation = evaluator_of(config, prepared).evaluate(trained.model, prepared.stages)
+    # the best epoch's validation scores, as the monitor computed them: the same model, the same bits
+    known = {"valid": trained.valid_scores} if trained.valid_scores is not None else {}
+    evaluation = evaluator_of(config, prepared).evaluate(trained.model, prepared.stages, known)
     epoch_seconds = [h["seconds"] for h in trained.history]
     timing = {
         "seconds": round(time.perf_counter() - started, 2),
