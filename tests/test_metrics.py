@@ -174,6 +174,16 @@ def test_block_ranks_equal_the_ranks_of_each_query_alone():
         metrics.filtered_ranks_of(scores, filtered, rows, positive)
 
 
+def test_packed_counts_of_true_values_with_and_without_numpys_bitwise_count(monkeypatch):
+    """The full ranking's counts: rows of any length (not whole bytes), numpy >= 2 and older."""
+    matrix = np.random.default_rng(8).random((6, 37)) > 0.4
+    matrix[0], matrix[1] = True, False
+    expected = matrix.sum(1)
+    assert np.array_equal(metrics._count_true(matrix), expected)
+    monkeypatch.delattr(np, "bitwise_count", raising=False)  # numpy 1.26: a table of each byte's bits
+    assert np.array_equal(metrics._count_true(matrix), expected)
+
+
 def test_ranking_metrics_hand_computed():
     import pandas as pd
 

@@ -30,25 +30,31 @@ EDGES = (1, 2, 6, 21, 101, 501)  # bin i holds places EDGES[i] .. EDGES[i+1] - 1
 
 def places(ranking: pd.DataFrame) -> pd.DataFrame:
     """Each positive's place in its query's list (``rank - 1 + j`` for its j-th best positive) and
-    the length of that list (the filtered candidates plus the query's positives)."""
-    ordered = ranking.sort_values(["query", "rank"], kind="stable")
-    groups = ordered.groupby("query", sort=False)
-    place = ordered["rank"].to_numpy(np.float64) - 1 + groups.cumcount().to_numpy() + 1
-    length = ordered["candidates"].to_numpy(np.int64) + groups["rank"].transform("size").to_numpy()
-    return pd.DataFrame({"query": ordered["query"].to_numpy(), "place": np.ceil(place), "length": length})
+    the length of that list (the filtered candidates plus the query's positives), rows by query
+    (sorted) and rank."""
+    _, _, order, place, length = _placed(ranking)
+    return pd.DataFrame({"query": ranking["query"].to_numpy()[order], "place": place, "length": length})
 
 
-def per_query(ranking: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(queries x bins) hits and trials: each query's positives placed in a bin (their ``places``,
-    computed here in numpy), and the places of the bin its list holds."""
-    codes, queries = pd.factorize(ranking["query"], sort=True)  # queries in sorted order
+def _placed(ranking: pd.DataFrame) -> tuple[np.ndarray, pd.Index, np.ndarray, np.ndarray, np.ndarray]:
+    """``places`` as arrays: each row's query code (of the sorted queries), the queries, the rows'
+    order (by query, then rank; stable), and the rows' places and list lengths in that order."""
+    codes, queries = pd.factorize(ranking["query"], sort=True)
     rank = ranking["rank"].to_numpy(np.float64)
-    order = np.lexsort((rank, codes))  # as ``places``: by query, then rank
+    order = np.lexsort((rank, codes))
     codes = codes[order]
     starts = np.flatnonzero(np.diff(codes, prepend=-1))  # each query's first row
     sizes = np.diff(np.r_[starts, len(codes)])
     place = np.ceil(rank[order] - 1 + np.arange(len(codes)) - np.repeat(starts, sizes) + 1)
-    lengths = ranking["candidates"].to_numpy(np.int64)[order][starts] + sizes  # a query's first row, as places'
+    length = ranking["candidates"].to_numpy(np.int64)[order] + np.repeat(sizes, sizes)
+    return codes, queries, order, place, length
+
+
+def per_query(ranking: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(queries x bins) hits and trials: each query's positives placed in a bin, and the places of
+    the bin its list holds."""
+    codes, queries, _, place, length = _placed(ranking)
+    lengths = length[np.flatnonzero(np.diff(codes, prepend=-1))]  # each query's first row
     hits = np.zeros((len(queries), len(EDGES)))
     trials = np.zeros((len(queries), len(EDGES)))
     for i, (low, high) in enumerate(zip(EDGES, (*EDGES[1:], np.inf), strict=True)):

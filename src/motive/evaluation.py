@@ -105,18 +105,18 @@ class Evaluator:
         self.hits_k, self.ranking, self.negatives, self.bootstrap = hits_k, ranking, negatives, bootstrap
         self.calibrate = calibrate
         self._pairs: dict[str, Pairs] = {}
-        self.monitored: np.ndarray | None = None  # the scores of the last ``monitor`` call
 
     def pairs(self, stage: str) -> Pairs:
         if stage not in self._pairs:
             self._pairs[stage] = eval_pairs(self.graph, self.split, stage, self.negatives)
         return self._pairs[stage]
 
-    def monitor(self, model, stage_graph: StageGraph, name: str) -> float:
-        """The validation value of ``name`` (hits, auprc, auroc or bce); higher is better."""
+    def monitor(self, model, stage_graph: StageGraph, name: str) -> tuple[float, np.ndarray]:
+        """The validation value of ``name`` (hits, auprc, auroc or bce; higher is better) and the
+        scores of ``pairs(stage)`` it comes from."""
         pairs = self.pairs(stage_graph.stage)
-        self.monitored = model.score(stage_graph, pairs.sources, pairs.targets)
-        return monitor_value(name, self.monitored, pairs.labels, self.hits_k)
+        scores = model.score(stage_graph, pairs.sources, pairs.targets)
+        return monitor_value(name, scores, pairs.labels, self.hits_k), scores
 
     def evaluate(self, model, stages: dict[str, StageGraph], known: dict[str, np.ndarray] | None = None) -> Evaluation:
         """Metrics and tables of valid and test; the F1 threshold is chosen on valid. ``known``: a

@@ -138,7 +138,7 @@ def _fit(config: TrainConfig, prepared: Prepared, on_epoch: Callable[[dict], Non
         started = time.perf_counter()
         loss = epochs.run(rng)
         train_seconds = time.perf_counter() - started
-        value = evaluator.monitor(model, prepared.stages["valid"], config.monitor)
+        value, scores = evaluator.monitor(model, prepared.stages["valid"], config.monitor)
         history.append(
             {
                 "epoch": epoch,
@@ -150,7 +150,7 @@ def _fit(config: TrainConfig, prepared: Prepared, on_epoch: Callable[[dict], Non
         )
         if value > best:
             best, best_epoch, best_state = value, epoch, copy.deepcopy(model.state_dict())
-            best_scores = evaluator.monitored
+            best_scores = scores
         if on_epoch is not None:
             on_epoch(history[-1])
         if epoch % 10 == 0 or epoch == 1:

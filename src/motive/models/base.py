@@ -41,7 +41,7 @@ class StageGraph:
     # have it; the profile is ``x`` (``masks[t]["profile"]`` says which nodes have one).
     views: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
     masks: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
-    cache: dict = field(default_factory=dict, repr=False)  # derived data a model computes once per stage
+    cache: dict = field(default_factory=dict, repr=False)  # what is derived once per stage graph (graph and split)
 
     @classmethod
     def from_edges(

@@ -37,11 +37,11 @@ def bilinear_pairs(
 
 
 def bilinear_of_distinct(
-    head: nn.Bilinear, distinct: torch.Tensor, right: torch.Tensor, at: torch.Tensor, targets: torch.Tensor
+    head: nn.Bilinear, rows: torch.Tensor, right: torch.Tensor, at: torch.Tensor, targets: torch.Tensor
 ) -> torch.Tensor:
     """``bilinear_pairs`` when the left rows are already one per distinct source (``at``: each
     pair's row there), as ``rows_only`` makes them: no second ``unique`` and copy."""
-    projected = distinct @ head.weight[0]  # a batch's sources: torch's kernels (varying_shapes)
+    projected = rows @ head.weight[0]  # a batch's sources: torch's kernels (varying_shapes)
     return (projected[at] * right[targets]).sum(-1) + head.bias
 
 
