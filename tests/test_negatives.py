@@ -111,20 +111,22 @@ def test_bpr_negatives_keep_the_query_node_and_are_never_positives(split_name):
 
 
 @pytest.fixture(scope="module")
-def motive_size():
-    """The MOTIVE-size synthetic graph (Table 2 counts), large enough to make an AUROC tight."""
-    return synth.generate(synth.SynthConfig(scale=1.0, seed=0))["st_expanded"]
+def graphs_by_scale():
+    """Synthetic graphs from tiny (36 test compounds, hubs hitting half of them) to MOTIVE size."""
+    return {scale: synth.generate(synth.SynthConfig(scale=scale, seed=3))["st_expanded"] for scale in (0.05, 0.2, 1.0)}
 
 
+@pytest.mark.parametrize("scale", [0.05, 0.2, 1.0])
 @pytest.mark.parametrize("split_name", ["random", "cold_source", "cold_target"])
-def test_degree_matched_negatives_leave_popularity_at_chance(motive_size, split_name):
+def test_degree_matched_negatives_leave_popularity_at_chance_at_every_size(graphs_by_scale, scale, split_name):
     from motive import metrics
     from motive.models import StageGraph, build_model
 
-    split = splits.make_split(motive_size, splits.SplitConfig(split_name, 0))
-    stage = StageGraph.build(motive_size, split, "test")
+    graph = graphs_by_scale[scale]
+    split = splits.make_split(graph, splits.SplitConfig(split_name, 0))
+    stage = StageGraph.build(graph, split, "test")
     popularity = build_model("popularity", stage)
-    s, t = split.supervision(motive_size, "test")
+    s, t = split.supervision(graph, "test")
     auroc = {}
     for key in ("test", "test_degree"):
         negatives = split.negatives[key]
@@ -133,7 +135,25 @@ def test_degree_matched_negatives_leave_popularity_at_chance(motive_size, split_
         auroc[key] = metrics.auroc(popularity.score(stage, sources, targets), labels)
     assert auroc["test"] > 0.65  # uniform negatives: degree alone looks like skill
     assert abs(auroc["test_degree"] - 0.5) < 0.03
-    assert len(split.negatives["test_degree"]) == 10 * len(s)  # 1:10 at this size
+    if scale == 1.0:
+        assert len(split.negatives["test_degree"]) == 10 * len(s)  # 1:10 kept where the graph allows it
+    else:
+        assert len(split.negatives["test_degree"]) > 7 * len(s)  # a small graph's hubs keep fewer
+
+
+@pytest.mark.parametrize("scale", [0.2, 1.0])
+def test_degree_negatives_have_their_positives_degrees(graphs_by_scale, scale):
+    from motive.negatives import candidate_degrees
+
+    graph = graphs_by_scale[scale]
+    split = splits.make_split(graph, splits.SplitConfig("cold_source", 1))
+    degree = candidate_degrees(graph, split, "test", "target")
+    s, t = split.supervision(graph, "test")
+    negatives = split.negatives["test_degree"]
+    positive_counts = np.bincount(degree[t], minlength=degree.max() + 1) * 10
+    negative_counts = np.bincount(degree[negatives["target"]], minlength=degree.max() + 1)
+    matched = np.minimum(positive_counts, negative_counts).sum() / positive_counts.sum()
+    assert matched > (0.9 if scale < 1 else 0.97)  # the same degree, not merely the same average
 
 
 @pytest.mark.parametrize("split_name", ["random", "cold_source", "cold_target", "cold_both"])

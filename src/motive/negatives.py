@@ -205,57 +205,162 @@ def candidate_degrees(graph: Graph, split: Split, stage: str, side: str) -> np.n
     return np.bincount(ends[visible], minlength=size)
 
 
-DEGREE_WINDOW = 20  # a positive's negatives come from the 20 candidates nearest its partner in degree
+def _stage_nodes(graph: Graph, split: Split, stage: str, side: str) -> np.ndarray:
+    """The ``side`` nodes a stage's negatives may use: on a cold side exactly the stage's held-out
+    nodes, elsewhere every node the stage may see; in both cases only nodes with an ST edge."""
+    stages = split.node_stage[side]
+    k = STAGES.index(stage)
+    allowed = stages == k if side in COLD_SIDES[split.config.split] else stages <= k
+    all_s, all_t = graph.endpoints("st")
+    return np.intersect1d(np.flatnonzero(allowed), all_s if side == "source" else all_t)
 
 
-def draw_degree_negatives(graph: Graph, split: Split, stage: str, tries: int = 200) -> pd.DataFrame:
-    """Degree-matched 1:eval_ratio negatives of a valid/test stage: each keeps a positive's query
-    node (the compound; the gene for cold_target) and replaces its partner by a candidate of about
-    the same degree among the stage's visible ST edges: one of the ``DEGREE_WINDOW`` candidates
-    nearest the partner in that degree (ties by id), uniformly. Candidates are those the stage
-    may see (on a cold side, exactly the stage's held-out nodes) that have an ST edge. Never a
-    known positive, never a duplicate; a query whose candidates run out keeps fewer.
+def draw_degree_negatives(graph: Graph, split: Split, stage: str, rounds: int = 8) -> pd.DataFrame:
+    """Degree-matched 1:eval_ratio negatives of a valid/test stage.
 
-    Positives and negatives then share one distribution of candidate degree, so a score of the
-    candidate's degree alone (popularity) has an AUROC close to 0.5 (Aiyappa et al., ICML 2025,
-    correct degree bias the same way). Drawing in proportion to degree instead leaves it off
-    0.5: a held-out edge lowers its own partner's visible degree, so positives sit lower."""
+    The rule: each negative keeps a positive's query node (the compound; the gene for
+    cold_target) and takes, uniformly, a partner of exactly the same degree among the stage's
+    visible ST edges (candidates: the nodes the stage may see, on a cold side exactly its
+    held-out nodes, with an ST edge). Where no such partner is free (a hub whose degree no other
+    node has, or whose peers are all the query's known partners), the negative keeps the
+    positive's partner instead and takes a query node of the same degree. Never a known positive,
+    never a duplicate.
+
+    The guarantee: either way a negative's partner has the positive's degree, so a score of the
+    partner's degree alone (popularity) ties on every pair and its AUROC is 0.5, on graphs of any
+    size; the query side's degree is matched too. The limit: a request that finds neither a free
+    partner nor a free query of the right degree is not drawn (logged; the positive keeps fewer
+    than eval_ratio). Aiyappa et al. (ICML 2025) correct degree bias the same way; drawing in
+    proportion to degree instead leaves it off 0.5, because a held-out edge lowers its own
+    partner's visible degree."""
     rng = np.random.default_rng([split.config.seed, STAGES.index(stage), 0x444547])
     query_side = "target" if split.config.split == "cold_target" else "source"
     other = "target" if query_side == "source" else "source"
+    ratio = split.config.eval_ratio
     s, t = split.supervision(graph, stage)
-    queries = np.repeat(s if query_side == "source" else t, split.config.eval_ratio)
-    partners = np.repeat(t if query_side == "source" else s, split.config.eval_ratio)
-    all_s, all_t = graph.endpoints("st")
-    k = STAGES.index(stage)
-    stages = split.node_stage[other]
-    allowed = stages == k if other in COLD_SIDES[split.config.split] else stages <= k
-    candidates = np.intersect1d(np.flatnonzero(allowed), all_s if other == "source" else all_t)
+    queries = np.repeat(s if query_side == "source" else t, ratio)
+    partners = np.repeat(t if query_side == "source" else s, ratio)
+    candidates = _stage_nodes(graph, split, stage, other)
     if len(queries) == 0 or len(candidates) == 0:
         return pd.DataFrame({"source": np.zeros(0, np.int64), "target": np.zeros(0, np.int64)})
     degree = candidate_degrees(graph, split, stage, other)
-    by_degree = candidates[np.argsort(degree[candidates], kind="stable")]
-    position = np.full(len(stages), -1)
-    position[by_degree] = np.arange(len(by_degree))
+    query_degree = candidate_degrees(graph, split, stage, query_side)
     n_targets, forbidden = len(graph.targets), positive_keys(graph)
-    accepted, pending = np.zeros(0, np.int64), np.arange(len(queries))
-    for attempt in range(tries):
-        # a query whose nearest candidates are all taken looks a little further each 5 tries
-        width = min(DEGREE_WINDOW * 2 ** (attempt // 5), len(by_degree))
-        centre = position[partners[pending]]
-        low = np.clip(centre - width // 2, 0, len(by_degree) - width)
-        drawn = by_degree[low + rng.integers(0, width, len(pending))]
-        pair_s, pair_t = (queries[pending], drawn) if query_side == "source" else (drawn, queries[pending])
-        keys = pair_s * n_targets + pair_t
+
+    def key(query, partner):
+        return query * n_targets + partner if query_side == "source" else partner * n_targets + query
+
+    # Same-degree partners, drawn uniformly by rejection: most requests are served here.
+    by_degree = candidates[np.argsort(degree[candidates], kind="stable")]
+    low = np.searchsorted(degree[by_degree], degree[partners], "left")
+    size = np.searchsorted(degree[by_degree], degree[partners], "right") - low
+    accepted, pending = np.zeros(0, np.int64), np.flatnonzero(size > 0)
+    for _ in range(rounds):
+        drawn = by_degree[low[pending] + (rng.random(len(pending)) * size[pending]).astype(np.int64)]
+        keys = key(queries[pending], drawn)
         _, first = np.unique(keys, return_index=True)
         good = np.zeros(len(keys), bool)
         good[first] = True
         good &= ~is_member(keys, forbidden) & ~np.isin(keys, accepted)
         accepted = np.concatenate([accepted, keys[good]])
         pending = pending[~good]
-        if len(pending) == 0:
-            break
-    if len(pending):
-        log.info("%s: %d degree-matched negatives could not be drawn (candidates ran out)", stage, len(pending))
+    left = np.union1d(pending, np.flatnonzero(size == 0))
+    # The rest, one positive at a time, enumerating what is free.
+    query_nodes = _stage_nodes(graph, split, stage, query_side)
+    taken = set(np.concatenate([forbidden, accepted]).tolist())
+    missing = 0
+    for requests in np.split(left, np.flatnonzero(np.diff(left // ratio)) + 1) if len(left) else []:
+        query, partner = queries[requests[0]], partners[requests[0]]
+        same = by_degree[degree[by_degree] == degree[partner]]
+        keys = [k for k in key(query, rng.permutation(same)).tolist() if k not in taken][: len(requests)]
+        if len(keys) < len(requests):  # keep the partner, take a query of the same degree
+            peers = query_nodes[query_degree[query_nodes] == query_degree[query]]
+            keys += [k for k in key(rng.permutation(peers), partner).tolist() if k not in taken][
+                : len(requests) - len(keys)
+            ]
+        if len(keys) < len(requests):  # nearest degrees below and above the partner's, in turns
+            free = [k for k in key(query, _nearest_in_turns(by_degree, degree, degree[partner], rng)).tolist()]
+            keys += [k for k in free if k not in taken and k not in keys][: len(requests) - len(keys)]
+        missing += len(requests) - len(keys)
+        taken.update(keys)
+        accepted = np.concatenate([accepted, np.asarray(keys, np.int64)])
+    if missing:
+        log.info("%s: %d degree-matched negatives could not be drawn (no free node of the degree)", stage, missing)
+    accepted = _repay(accepted, degree[partners[::ratio]], by_degree, degree, taken, query_side, n_targets, rng)
     frame = pd.DataFrame({"source": accepted // n_targets, "target": accepted % n_targets})
     return frame.sort_values(["source", "target"], ignore_index=True)
+
+
+def _nearest_in_turns(nodes: np.ndarray, degree: np.ndarray, wanted: int, rng: np.random.Generator) -> np.ndarray:
+    """``nodes`` of another degree than ``wanted``, nearest first, taken in turns from below and
+    from above (the first side at random; ties in random order); one side's nodes follow alone
+    once the other side has none left."""
+    order = np.lexsort((rng.random(len(nodes)), np.abs(degree[nodes] - wanted)))
+    ordered = nodes[order]
+    below, above = ordered[degree[ordered] < wanted], ordered[degree[ordered] > wanted]
+    first, second = (below, above) if rng.random() < 0.5 else (above, below)
+    turns = np.empty(len(first) + len(second), np.int64)
+    both = min(len(first), len(second))
+    turns[0 : 2 * both : 2], turns[1 : 2 * both : 2] = first[:both], second[:both]
+    turns[2 * both :] = first[both:] if len(first) > both else second[both:]
+    return turns
+
+
+def _repay(
+    keys: np.ndarray,
+    positive_degrees: np.ndarray,
+    by_degree: np.ndarray,
+    degree: np.ndarray,
+    taken: set,
+    query_side: str,
+    n_targets: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Negatives moved until a score of the partner's degree ranks positives above negatives as
+    often as below (AUROC within 0.001 of 0.5): what the fallbacks of a small graph cost (a hub's
+    negatives at lower degrees) is paid back by other negatives of the same query, drawn in random
+    order, each moved to the nearest free degree on the other side (up when negatives sit too
+    low, down when too high). When nothing is left to move (a tiny graph's saturated hubs), the
+    negatives furthest on the heavy side are thinned instead."""
+    ranked = np.sort(positive_degrees)
+
+    def above(x):  # share of positives a negative of degree x sits below (ties count half)
+        left, right = np.searchsorted(ranked, x, "left"), np.searchsorted(ranked, x, "right")
+        return (len(ranked) - right + 0.5 * (right - left)) / len(ranked)
+
+    def pair(query, partner):
+        return query * n_targets + partner if query_side == "source" else partner * n_targets + query
+
+    query, partner = (
+        (keys // n_targets, keys % n_targets) if query_side == "source" else (keys % n_targets, keys // n_targets)
+    )
+    debt = above(degree[partner]).sum() - 0.5 * len(keys)  # > 0: negatives sit too low
+    sign = 1 if debt > 0 else -1
+    debt, tolerance = abs(debt), 1e-3 * len(keys)  # an AUROC within 0.001 of 0.5 is left as drawn
+    sorted_degree = degree[by_degree]
+    moved = True
+    while debt > tolerance and moved:  # each pass moves a negative at most once
+        moved = False
+        for i in rng.permutation(len(keys)):
+            if debt <= tolerance:
+                break
+            if sign > 0:
+                further = by_degree[np.searchsorted(sorted_degree, degree[partner[i]], "right") :]
+            else:
+                further = by_degree[: np.searchsorted(sorted_degree, degree[partner[i]], "left")][::-1]
+            for candidate in further:
+                if pair(query[i], candidate) in taken:
+                    continue
+                gain = sign * (above(degree[partner[i]]) - above(degree[candidate]))
+                if gain <= 2 * debt:  # never a step past the balance by more than it repays
+                    taken.add(pair(query[i], candidate))
+                    taken.discard(int(keys[i]))
+                    keys[i], partner[i], debt, moved = pair(query[i], candidate), candidate, debt - gain, True
+                break
+    if debt > tolerance:
+        excess = sign * (above(degree[partner]) - 0.5)
+        order = np.lexsort((rng.random(len(keys)), -excess))
+        dropped = np.searchsorted(np.cumsum(excess[order]), debt) + 1
+        keys = np.delete(keys, order[:dropped])
+        log.info("%d degree-matched negatives thinned to keep degree at chance (a small graph)", dropped)
+    return keys
