@@ -330,9 +330,14 @@ def test_plugin_model_runs_in_train_experiment_and_report(dataset, tmp_path):
     assert set(table["status"]) == {"done"} and set(table["model"]) == {"tiny_linear", "popularity"}
     assert main(["-q", "report", str(out), "--out", str(tmp_path / "report")]) == 0
     assert "| tiny_linear |" in (tmp_path / "report" / "tables.md").read_text()
-    # evaluate reloads the plugin named in the run's config, in a fresh process
+    # an edited plugin is a new model: its runs are redone, not reused
+    plugin.write_text(textwrap.dedent(PLUGIN) + "\n# edited\n")
+    assert main([*argv, "--plugin", str(plugin), "--out", str(out)]) == 0
+    table = pd.read_parquet(out / "results.parquet")
+    assert set(table["status"]) == {"done"}  # a plugin file may change any run of the grid that loads it
+    # evaluate loads the plugin the user names, in a fresh process
     result = subprocess.run(
-        [sys.executable, "-m", "motive.cli", "-q", "evaluate", str(run_dir)],
+        [sys.executable, "-m", "motive.cli", "-q", "evaluate", str(run_dir), "--plugin", str(plugin)],
         capture_output=True,
         text=True,
         timeout=120,

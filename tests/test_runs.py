@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -164,6 +165,47 @@ PLUGIN = textwrap.dedent(
 )
 
 
+def _argv(command: str, folder, tmp_path, trained) -> list[str]:
+    if command == "evaluate":
+        return ["-q", "evaluate", str(folder)]
+    graph = layout.read_graph(layout.graph_dir(trained / "data", "st_expanded"))
+    profiles = pd.DataFrame(
+        graph.sources.x[:2],
+        columns=[f"X_{i + 1}" for i in range(graph.sources.x.shape[1])],
+        index=pd.Index(["NEWA", "NEWB"], name="Metadata_InChIKey"),
+    )
+    profiles.to_parquet(tmp_path / "new.parquet")
+    return ["-q", "predict", "--run", str(folder), "--compounds", str(tmp_path / "new.parquet")] + [
+        "--out",
+        str(tmp_path / "ranked.parquet"),
+    ]
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_a_plugin_named_in_a_run_folder_is_never_imported(trained, tmp_path, capsys, command):
+    folder = copy_run(trained, tmp_path)  # a built-in model's run, shared by someone
+    marker = tmp_path / "plugin-ran"
+    (folder / "notes.py").write_text(f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n")
+    checkpoint = torch.load(folder / "checkpoint.pt", weights_only=True)
+    checkpoint["config"]["plugins"] = [str(folder / "notes.py")]  # still plain data: passes weights_only
+    torch.save(checkpoint, folder / "checkpoint.pt")
+    assert main(_argv(command, folder, tmp_path, trained)) == 0
+    assert not marker.exists()
+
+
+def test_a_plugin_models_run_needs_the_plugin_named_by_the_user(trained, tmp_path, capsys):
+    plugin = tmp_path / "named.py"
+    plugin.write_text(PLUGIN.format(n=7, hidden=8))
+    config = TrainConfig(data=trained / "data", split="cold_source", model="changing_7", epochs=1, hits_k=5)
+    run(replace(config, plugins=[str(plugin)]), tmp_path / "run")
+    command = [sys.executable, "-m", "motive.cli", "-q", "evaluate", str(tmp_path / "run")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)  # a process that never loaded it
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert f"pass --plugin {plugin.resolve()} if you trust it" in done.stderr
+    done = subprocess.run([*command, "--plugin", str(plugin)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+
 def test_a_plugin_whose_defaults_changed_since_training_is_one_line(trained, tmp_path, capsys):
     plugin = tmp_path / "changing.py"
     plugin.write_text(PLUGIN.format(n=1, hidden=8))
@@ -175,7 +217,7 @@ def test_a_plugin_whose_defaults_changed_since_training_is_one_line(trained, tmp
     )
     plugin.write_text(PLUGIN.format(n=1, hidden=16))
     done = subprocess.run(
-        [sys.executable, "-m", "motive.cli", "-q", "evaluate", str(tmp_path / "run")],
+        [sys.executable, "-m", "motive.cli", "-q", "evaluate", str(tmp_path / "run"), "--plugin", str(plugin)],
         capture_output=True,
         text=True,
         timeout=300,

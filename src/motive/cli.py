@@ -224,6 +224,7 @@ def _predict(args: argparse.Namespace) -> None:
     from motive.predict import predict, predict_all
 
     queries = {"compounds": args.compounds, "genes": args.genes, "exclude_known": args.exclude_known}
+    queries["plugins"] = args.plugins or ()
     if args.all:
         summary = predict_all(
             args.run_dir,
@@ -406,7 +407,7 @@ def _intervals(values: dict) -> list:
 def _evaluate(args: argparse.Namespace) -> None:
     from motive.train import evaluate_run
 
-    print(metrics_table(evaluate_run(args.run_dir, device=args.device, data=args.data)))
+    print(metrics_table(evaluate_run(args.run_dir, device=args.device, data=args.data, plugins=args.plugins or ())))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -573,6 +574,7 @@ def _predict_parsers(commands) -> None:
     predict.add_argument("--block", type=POSITIVE_INT, default=1024, help="compounds per block in --all mode")
     predict.add_argument("--device", default="auto", choices=DEVICES)
     predict.add_argument("--data", type=EXISTING_DIR, help="the run's dataset moved elsewhere (same graph hash)")
+    _settings(predict, ("plugins",))
     predict.add_argument("--out", required=True, help="RANKED.parquet (or a folder with --all)")
     predict.add_argument(
         "--report", metavar="DIR", help="also write DIR/index.html: top candidates, evidence, warnings"
@@ -584,6 +586,7 @@ def _predict_parsers(commands) -> None:
     evaluate.add_argument("run_dir", metavar="RUN", type=EXISTING_DIR)
     evaluate.add_argument("--device", default="auto", choices=DEVICES)
     evaluate.add_argument("--data", type=EXISTING_DIR, help="the run's dataset moved elsewhere (same graph hash)")
+    _settings(evaluate, ("plugins",))
     evaluate.set_defaults(run=_evaluate)
 
 

@@ -164,9 +164,11 @@ def check_types(config: dict, where: str = "") -> None:
 
 
 def run_hash(config: dict, graph_hash: str) -> str:
-    """What a run's result depends on: its settings and the graph's content (not where the data
-    folder lives, nor the device)."""
+    """What a run's result depends on: its settings, its plugins' code and the graph's content
+    (not where the data folder lives, nor the device)."""
     key = {name: value for name, value in config.items() if name not in ("data", "device", "tracker", "tracker_uri")}
+    if key.get("plugins"):  # a plugin's code, not only its path: an edited plugin is a new run
+        key["plugin_code"] = [hashlib.sha256(Path(path).read_bytes()).hexdigest() for path in key["plugins"]]
     if key.get("split_dir"):
         key["split_dir"] = str(Path(key["split_dir"]).relative_to(Path(config["data"]).resolve()))
     text = json.dumps({"config": key, "graph": graph_hash}, sort_keys=True, default=list)
@@ -257,7 +259,7 @@ def _model_specs(
 
 def _tuned_settings(storage: str):
     """study name -> the best trial's settings, from a storage URL or a `motive tune` folder."""
-    from motive.tune import best_settings
+    from motive.tune import best_settings, sqlite_url
 
     if "://" not in storage:
         path = Path(storage) / "study.db"
@@ -265,7 +267,7 @@ def _tuned_settings(storage: str):
             raise MotiveError(
                 f"study_storage: {path}: file not found; pass a storage URL or the folder `motive tune --out` wrote"
             )
-        storage = f"sqlite:///{path.resolve()}"
+        storage = sqlite_url(path)
     return lambda name: best_settings(storage, name)
 
 

@@ -47,7 +47,9 @@ class LoadedRun:
     calibration: pd.DataFrame | None = None  # expected precision per place bin (calibration.json)
 
 
-def load_run(run_dir: str | Path, device: str = "auto", data: str | Path | None = None) -> LoadedRun:
+def load_run(
+    run_dir: str | Path, device: str = "auto", data: str | Path | None = None, plugins: list | tuple = ()
+) -> LoadedRun:
     """The run's model and test-stage graph (``data``: a moved copy of its dataset); refuses a
     missing or incomplete run, a changed dataset, and models that cannot score nodes they never
     saw. Sets torch's thread count to the run's, on which its numbers depend."""
@@ -60,7 +62,7 @@ def load_run(run_dir: str | Path, device: str = "auto", data: str | Path | None 
     for name in ("checkpoint.pt", "config.json", "metrics.json"):
         if not (run_dir / name).is_file():
             raise MotiveError(f"{run_dir}: not a complete run folder ({name} missing); train one with `motive train`")
-    loaded = runs.load_run(run_dir, device=device, data=data)
+    loaded = runs.load_run(run_dir, device=device, data=data, plugins=plugins)
     config, prepared, model = loaded.config, loaded.prepared, loaded.model
     if model.transductive:
         raise MotiveError(
@@ -417,6 +419,7 @@ def predict(
     allow_existing: bool = False,
     device: str = "auto",
     data: str | Path | None = None,
+    plugins: list | tuple = (),  # plugin files to load (never the ones a run folder names)
 ) -> pd.DataFrame:
     """Rank every gene of the run's graph for each compound profile (or every compound for each
     gene profile). One row per (query, candidate): score (a ranking score, not a probability),
@@ -424,7 +427,7 @@ def predict(
     subset, ``annotated`` or ``none``), and the query's nearest training node and similarity."""
     if (compounds is None) == (genes is None):
         raise MotiveError("pass exactly one of `compounds` or `genes`")
-    loaded = run if isinstance(run, LoadedRun) else load_run(run, device, data)
+    loaded = run if isinstance(run, LoadedRun) else load_run(run, device, data, plugins)
     side = "source" if compounds is not None else "target"
     other = "target" if side == "source" else "source"
     structure_only = side == "source" and "structure" in loaded.config.views["source"]
@@ -602,6 +605,7 @@ def predict_all(
     progress: bool = True,
     data: str | Path | None = None,
     allow_existing: bool = False,
+    plugins: list | tuple = (),  # plugin files to load (never the ones a run folder names)
 ) -> dict:
     """Every compound x every gene (the graph's, or the given profile tables'), streamed in blocks
     of compounds: keeps the ``top_k`` genes per compound and the ``top_k`` compounds per gene, in
@@ -614,7 +618,7 @@ def predict_all(
 
     started = time.perf_counter()
     outputs.check_target(out, "full_predictions", overwrite)
-    loaded = load_run(run, device, data)
+    loaded = load_run(run, device, data, plugins)
     queries = _full_queries(loaded, compounds, genes, allow_existing)
     ids = queries.ids
     n_compounds, n_genes = len(ids["source"]), len(ids["target"])

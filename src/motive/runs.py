@@ -185,6 +185,20 @@ def load_weights(model, checkpoint: dict, path: str | Path) -> None:
         ) from None
 
 
+def require_model(config: TrainConfig, folder: Path) -> None:
+    """Refuse a run whose model is not registered now (built-ins, entry points, the plugins the
+    caller loaded), naming the plugin it was trained with."""
+    from motive.models import REGISTRY, load_entry_points
+
+    if config.model not in REGISTRY:
+        load_entry_points()
+    if config.model not in REGISTRY and config.plugins:
+        raise MotiveError(
+            f"{folder}: model {config.model!r} was trained with the plugin {', '.join(map(str, config.plugins))}; "
+            f"motive never imports code a run folder names: pass `plugins` {config.plugins[0]} if you trust it"
+        )
+
+
 @dataclass
 class LoadedRun:
     """A run folder read back: its config and checkpoint, what it works on, and its model with the
@@ -203,12 +217,18 @@ def load_run(
     device: str = "auto",
     data: str | Path | None = None,
     stage_names: tuple[str, ...] = STAGES,
+    plugins: list | tuple = (),
 ) -> LoadedRun:
-    """Read a run folder and rebuild its model (plugins it names loaded again; ``data``: a moved copy
-    of its dataset); refuses a changed dataset. Score with it inside the run's torch threads."""
+    """Read a run folder and rebuild its model (``data``: a moved copy of its dataset); refuses a
+    changed dataset. Score with it inside the run's torch threads.
+
+    A run folder is outside data: the plugin files its config names are never imported from it.
+    Only the ``plugins`` the caller names are loaded; a run of a plugin model without them is
+    refused with the plugin's name, for the caller to pass if they trust it."""
     folder = Path(run_dir)
     config, checkpoint = read_run(folder, device, data)
-    load_plugins(config.plugins)
+    load_plugins(plugins)
+    require_model(config, folder)
     with torch_threads(config.threads):
         prepared = prepare(config, expected_hash=checkpoint["graph_hash"], stage_names=stage_names)
         model = build_model(config.model, prepared.stages["train"], **config.model_kwargs)

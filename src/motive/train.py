@@ -236,10 +236,13 @@ def _run(config: TrainConfig, out: str | Path, overwrite: bool, marker: dict | N
     return summary | {name: timing[name] for name in TIMING}
 
 
-def evaluate_run(run_dir: str | Path, *, device: str = "auto", data: str | Path | None = None) -> dict:
+def evaluate_run(
+    run_dir: str | Path, *, device: str = "auto", data: str | Path | None = None, plugins: list | tuple = ()
+) -> dict:
     """Re-score a run from its checkpoint on its split (on ``device``; ``data``: a moved copy of
-    its dataset); refuses if the data changed."""
-    loaded = load_run(run_dir, device=device, data=data)
+    its dataset; ``plugins``: the plugin files to load, never the ones the run folder names);
+    refuses if the data changed."""
+    loaded = load_run(run_dir, device=device, data=data, plugins=plugins)
     config, prepared = loaded.config, loaded.prepared
     with torch_threads(config.threads):
         return evaluator_of(config, prepared).evaluate(loaded.model, prepared.stages).metrics

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -39,6 +40,24 @@ WEIGHT_DECAY = {"low": 1e-5, "high": 1.0, "log": True}
 # Settings that never change a trial's validation value: where it logs, and what only a run's final
 # evaluation computes. They are not part of a study's identity.
 UNSCORED = ("tracker", "tracker_uri", "calibrate", "bootstrap")
+
+
+def sqlite_url(path: str | Path) -> str:
+    """The SQLAlchemy URL of a SQLite file: the path is escaped, so every character of it (``?``,
+    ``#``, ``%``, ``;``, spaces, unicode) names the file and none of it becomes URL syntax."""
+    from sqlalchemy.engine import URL
+
+    return URL.create("sqlite", database=str(Path(path).resolve())).render_as_string(hide_password=False)
+
+
+def masked(storage: str) -> str:
+    """A storage URL as it may be printed: its password replaced by ***."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(storage).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy reads: hide whatever sits between :// and @
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", storage)
 
 
 def space_of(model: str) -> dict:
@@ -187,7 +206,7 @@ def tune(
     load_plugins(base["plugins"])
     check_model(model, split)
     out = reopen_dir(out, "tune", ["study.db", "best_params.yaml", "trials.parquet", "history.png"])
-    storage = storage or f"sqlite:///{(out / 'study.db').resolve()}"
+    storage = storage or sqlite_url(out / "study.db")
     prepared = prepare(TrainConfig(**base), stage_names=("train",))
     if not build_model(model, prepared.stages["train"], **base["model_kwargs"]).trainable:
         raise MotiveError(f"model {model!r} has no parameters to tune")
@@ -205,8 +224,9 @@ def tune(
             Exception
         ) as error:  # a bad URL, an unreachable server, or another machine creating the same tables right now
             if attempt == 3 or "could not connect" in str(error) or "Connection refused" in str(error):
+                reason = str(error).splitlines()[0].replace(storage, masked(storage))
                 raise MotiveError(
-                    f"storage {storage}: cannot open the study ({type(error).__name__}: {str(error).splitlines()[0]})"
+                    f"storage {masked(storage)}: cannot open the study ({type(error).__name__}: {reason})"
                 ) from None
             time.sleep(0.5 + attempt + seed % 7 * 0.1)
     identity = json.loads(json.dumps(identity))  # as the storage gives it back (tuples become lists)
@@ -215,7 +235,7 @@ def tune(
         created.set_user_attr("identity", identity)
     elif known != identity:
         raise MotiveError(
-            f"study {name!r} in {storage} was made for other data or settings; pass another `study` or the same "
+            f"study {name!r} in {masked(storage)} was made for other data or settings; pass another `study` or the same "
             "settings"
         )
     make_tracker(base["tracker"], base["tracker_uri"]).prepare(name)  # once, before trials in several processes
@@ -265,7 +285,7 @@ def best_settings(storage: str, name: str) -> dict:
     try:
         study = optuna.load_study(storage=storage, study_name=name)
     except KeyError:
-        raise MotiveError(f"storage {storage}: no study named {name!r}; run `motive tune` for it first") from None
+        raise MotiveError(f"storage {masked(storage)}: no study named {name!r}; run `motive tune` for it first") from None
     try:
         best = study.best_trial
     except ValueError:
@@ -299,11 +319,11 @@ def write_outputs(out: Path, storage: str, name: str, base: dict, seconds: float
         "plugins": base["plugins"],
     }
     with own_file(out / "best_params.yaml") as tmp:
-        tmp.write_text(f"# motive tune: study {name!r} in {storage}\n" + yaml.safe_dump(config, sort_keys=False))
+        tmp.write_text(f"# motive tune: study {name!r} in {masked(storage)}\n" + yaml.safe_dump(config, sort_keys=False))
     _history_png(frame, out / "history.png", name, base["monitor"])
     return {
         "study": name,
-        "storage": storage,
+        "storage": masked(storage),
         "trials": len(study.trials),
         "added": len(study.trials) - before,
         "completed": len(completed),
