@@ -104,3 +104,50 @@ def test_the_csv_tracker_never_replaces_a_users_folder(dataset, tmp_path):
     with pytest.raises(MotiveError, match="was not made by motive"):
         tracked_run(dataset, tmp_path / "run", tracker="csv", tracker_uri=str(tmp_path / "csv"))
     assert (mine / "params.json").read_text() == "my own notes"
+
+
+def test_mlflow_without_a_uri_logs_to_a_database_in_the_working_folder(dataset, tmp_path, monkeypatch):
+    from mlflow.tracking import MlflowClient
+
+    from motive.tune import sqlite_url
+
+    work = tmp_path / "a?b#c%d e"  # URL syntax in the path: still a file name
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    tracked_run(dataset, tmp_path / "run", tracker="mlflow")
+    assert sorted(p.name for p in work.iterdir()) == ["mlflow.db"]
+    client = MlflowClient(sqlite_url(work / "mlflow.db"))
+    (logged,) = client.search_runs([client.get_experiment_by_name("motive").experiment_id])
+    assert logged.info.status == "FINISHED"
+
+
+@pytest.mark.parametrize(
+    ("tracker", "uri", "expected"),
+    [
+        ("mlflow", "file:{tmp}/mlruns", "MLflow 3 refuses a file store; pass a database such as sqlite:///mlflow.db"),
+        ("mlflow", "{tmp}/plain-folder", "MLflow 3 refuses a file store"),
+        ("mlflow", "http://127.0.0.1:9", "tracker mlflow: http://127.0.0.1:9: MlflowException"),
+        ("csv", "{tmp}/a-file", "cannot write to"),
+        ("csv", "{tmp}/a-file/below", "cannot write to"),
+        ("tensorboard", "{tmp}/a-file/below", "cannot write to"),
+        ("csv", "http://127.0.0.1:9/x", "writes to a folder"),
+    ],
+)
+def test_an_unusable_tracker_uri_is_one_line_before_training(
+    dataset, tmp_path, monkeypatch, capsys, tracker, uri, expected
+):
+    import time
+
+    from motive.cli import main
+
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    (tmp_path / "a-file").write_text("mine")
+    argv = ["-q", "train", "--data", str(dataset), "--model", "cosine", "--hits-k", "5", "--out", str(tmp_path / "r")]
+    started = time.perf_counter()
+    code = main([*argv, "--tracker", tracker, "--tracker-uri", uri.format(tmp=tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("motive: error: ") and "\n" not in err and expected in err, err
+    assert time.perf_counter() - started < 60  # no minutes of retries
+    assert not (tmp_path / "r").exists() and (tmp_path / "a-file").read_text() == "mine"

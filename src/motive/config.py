@@ -155,7 +155,11 @@ class TrainConfig:
         "none", "also log config, epochs and metrics to csv, tensorboard or mlflow", choices=TRACKERS
     )
     tracker_uri: str | None = setting(
-        None, "where the tracker writes (mlflow: else MLFLOW_TRACKING_URI; see motive.trackers)", check=_location
+        None,
+        "where the tracker writes: a folder for csv/tensorboard (default ./motive-tracking, ./runs-tensorboard); "
+        "for mlflow a database or server URI (default: MLFLOW_TRACKING_URI, else sqlite ./mlflow.db in the working "
+        "folder)",
+        check=_location,
     )
     plugins: list = setting(
         [],

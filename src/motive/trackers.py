@@ -4,23 +4,50 @@ epoch's training loss and validation value, and its final metrics; a grid's runs
 trials are runs of one group (MLflow experiment, TensorBoard folder).
 
 - ``csv``: ``tracking/params.json`` and ``tracking/metrics.csv`` (step, name, value) under the
-  tracker folder (``tracker_uri``, default ``./motive-tracking``), one folder per group and run;
-- ``tensorboard`` (``pip install tensorboard``): event files under ``tracker_uri`` (default
+  tracker folder (``tracker_uri``, a folder or ``file:`` URI; default ``./motive-tracking``), one
+  folder per group and run;
+- ``tensorboard`` (``pip install "motive[trackers]"``): event files under ``tracker_uri`` (default
   ``./runs-tensorboard``), one folder per group and run, scalars and the config as text;
-- ``mlflow`` (``pip install mlflow-skinny``): ``tracker_uri``, else ``MLFLOW_TRACKING_URI`` as
-  MLflow's own tools read it, else ``./mlruns``; group = MLflow experiment, run name = run.
+- ``mlflow`` (``pip install "motive[trackers]"``): ``tracker_uri``, else ``MLFLOW_TRACKING_URI`` as
+  MLflow's own tools read it, else the database ``./mlflow.db`` in the working folder (MLflow 3's
+  own recommendation: it refuses its old file store); group = MLflow experiment, run name = run.
 
-Trackers only write where they are pointed; a run's own folder stays the record of truth.
+Trackers only write where they are pointed, and say where when it is a default; a run's own
+folder stays the record of truth. A tracker that cannot write is one ``MotiveError`` line.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 from motive.errors import MotiveError
+
+log = logging.getLogger(__name__)
+MLFLOW_DEFAULT = "mlflow.db"  # in the working folder, as `mlflow ui --backend-store-uri sqlite:///mlflow.db`
+
+
+def folder_of(uri: str | None, default: str, tracker: str) -> Path:
+    """The folder a file-writing tracker writes to: a path, or a ``file:`` URI's path."""
+    if uri is None:
+        log.info("tracker %s: writing to %s (pass a `tracker_uri` to choose)", tracker, Path(default).resolve())
+        return Path(default)
+    if uri.startswith("file:"):
+        return Path(unquote(urlparse(uri).path))
+    if "://" in uri:
+        raise MotiveError(f"`tracker_uri`: tracker {tracker} writes to a folder, not to {uri}; pass a folder")
+    return Path(uri)
+
+
+def _unwritable(tracker: str, folder: Path, error: OSError) -> MotiveError:
+    return MotiveError(
+        f"tracker {tracker}: cannot write to {folder} ({error.strerror or type(error).__name__}); "
+        "pass a writable folder as `tracker_uri`"
+    )
 
 
 def flat_params(config: dict) -> dict[str, str]:
@@ -63,16 +90,19 @@ class Tracker:
 
 class CsvTracker(Tracker):
     def __init__(self, uri: str | None):
-        self.root = Path(uri or "motive-tracking")
+        self.root = folder_of(uri, "motive-tracking", "csv")
 
     def start_run(self, group: str, name: str, params: dict) -> None:
         from motive.outputs import own_file, reopen_dir
 
-        (self.root / group).mkdir(parents=True, exist_ok=True)
-        # a folder of motive's own (a marker lists its files): a user's folder there is refused, never replaced
-        self.folder = reopen_dir(self.root / group / name, "tracking", ["params.json", "metrics.csv"])
-        with own_file(self.folder / "params.json") as tmp:
-            tmp.write_text(json.dumps(flat_params(params), indent=2, sort_keys=True) + "\n")
+        try:
+            (self.root / group).mkdir(parents=True, exist_ok=True)
+            # a folder of motive's own (a marker lists its files): a user's folder there is refused, never replaced
+            self.folder = reopen_dir(self.root / group / name, "tracking", ["params.json", "metrics.csv"])
+            with own_file(self.folder / "params.json") as tmp:
+                tmp.write_text(json.dumps(flat_params(params), indent=2, sort_keys=True) + "\n")
+        except OSError as error:
+            raise _unwritable("csv", self.root, error) from None
         self.rows: list[tuple] = []
 
     def log_metrics(self, values: dict[str, float], step: int | None = None) -> None:
@@ -93,13 +123,17 @@ class TensorBoardTracker(Tracker):
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
             raise MotiveError(
-                "tracker tensorboard: the tensorboard package is missing; pip install tensorboard"
+                'tracker tensorboard: the tensorboard package is missing; pip install "motive[trackers]"'
             ) from None
-        self.writer_class, self.root = SummaryWriter, Path(uri or "runs-tensorboard")
+        self.writer_class, self.root = SummaryWriter, folder_of(uri, "runs-tensorboard", "tensorboard")
 
     def start_run(self, group: str, name: str, params: dict) -> None:
-        self.writer = self.writer_class(log_dir=str(self.root / group / name))
-        self.writer.add_text("config", json.dumps(flat_params(params), indent=2, sort_keys=True))
+        try:
+            (self.root / group / name).mkdir(parents=True, exist_ok=True)
+            self.writer = self.writer_class(log_dir=str(self.root / group / name))
+            self.writer.add_text("config", json.dumps(flat_params(params), indent=2, sort_keys=True))
+        except OSError as error:
+            raise _unwritable("tensorboard", self.root, error) from None
 
     def log_metrics(self, values: dict[str, float], step: int | None = None) -> None:
         for name, value in values.items():
@@ -114,21 +148,29 @@ class MlflowTracker(Tracker):
         try:
             import mlflow
         except ImportError:
-            raise MotiveError("tracker mlflow: the mlflow package is missing; pip install mlflow-skinny") from None
+            raise MotiveError('tracker mlflow: the mlflow package is missing; pip install "motive[trackers]"') from None
         self.mlflow = mlflow
-        self.uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or "file:./mlruns"
+        self.uri = uri or os.environ.get("MLFLOW_TRACKING_URI")
+        if self.uri is None:
+            from motive.tune import sqlite_url
+
+            self.uri = sqlite_url(MLFLOW_DEFAULT)
+            log.info("tracker mlflow: logging to %s (pass a `tracker_uri` to choose)", Path(MLFLOW_DEFAULT).resolve())
+        # an unreachable server is one quick error, not minutes of retries (the user's own settings win)
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
 
     def prepare(self, group: str) -> str:
         """The MLflow experiment ``group``, created (with its database tables) if absent: a grid
         calls this once before its workers log, so they never race to create the store."""
         from mlflow.tracking import MlflowClient
 
-        self.client = MlflowClient(self.uri)
         try:
+            self.client = MlflowClient(self.uri)
             experiment = self.client.get_experiment_by_name(group)
             return experiment.experiment_id if experiment else self.client.create_experiment(group)
-        except self.mlflow.exceptions.MlflowException as error:
-            raise MotiveError(f"tracker mlflow: {self.uri}: {str(error).splitlines()[0][:200]}") from None
+        except Exception as error:  # MLflow's, SQLAlchemy's, requests', the filesystem's
+            raise MotiveError(f"tracker mlflow: {_masked(self.uri)}: {_why(error)}") from None
 
     def start_run(self, group: str, name: str, params: dict) -> None:
         experiment_id = self.prepare(group)
@@ -142,6 +184,24 @@ class MlflowTracker(Tracker):
 
     def end_run(self, finished: bool = True) -> None:
         self.client.set_terminated(self.run_id, status="FINISHED" if finished else "FAILED")
+
+
+def _masked(uri: str) -> str:
+    from motive.tune import masked
+
+    return masked(uri)
+
+
+def _why(error: Exception) -> str:
+    """One line on why MLflow refused a store, with the fix where it is known."""
+    text = str(error)
+    if "MLFLOW_ALLOW_FILE_STORE" in text or "filesystem tracking backend" in text:
+        return (
+            "MLflow 3 refuses a file store; pass a database such as sqlite:///mlflow.db or an http:// server as "
+            "`tracker_uri` (or set MLFLOW_ALLOW_FILE_STORE=true)"
+        )
+    first = next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)
+    return f"{type(error).__name__}: {first[:200]}"
 
 
 TRACKERS = {"none": Tracker, "csv": CsvTracker, "tensorboard": TensorBoardTracker, "mlflow": MlflowTracker}

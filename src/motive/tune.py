@@ -285,7 +285,9 @@ def best_settings(storage: str, name: str) -> dict:
     try:
         study = optuna.load_study(storage=storage, study_name=name)
     except KeyError:
-        raise MotiveError(f"storage {masked(storage)}: no study named {name!r}; run `motive tune` for it first") from None
+        raise MotiveError(
+            f"storage {masked(storage)}: no study named {name!r}; run `motive tune` for it first"
+        ) from None
     try:
         best = study.best_trial
     except ValueError:
@@ -319,7 +321,9 @@ def write_outputs(out: Path, storage: str, name: str, base: dict, seconds: float
         "plugins": base["plugins"],
     }
     with own_file(out / "best_params.yaml") as tmp:
-        tmp.write_text(f"# motive tune: study {name!r} in {masked(storage)}\n" + yaml.safe_dump(config, sort_keys=False))
+        tmp.write_text(
+            f"# motive tune: study {name!r} in {masked(storage)}\n" + yaml.safe_dump(config, sort_keys=False)
+        )
     _history_png(frame, out / "history.png", name, base["monitor"])
     return {
         "study": name,
