@@ -235,8 +235,8 @@ def tune(
         created.set_user_attr("identity", identity)
     elif known != identity:
         raise MotiveError(
-            f"study {name!r} in {masked(storage)} was made for other data or settings; pass another `study` or the same "
-            "settings"
+            f"study {name!r} in {masked(storage)} was made for other data or settings; pass another `study` or the "
+            "same settings"
         )
     make_tracker(base["tracker"], base["tracker_uri"]).prepare(name)  # once, before trials in several processes
     started = time.perf_counter()
