@@ -3,6 +3,7 @@ file system unchanged (a snapshot of the whole test tree before and after)."""
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -414,3 +415,41 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(world, capsys, case):
     assert captured.err.startswith("motive: error: ") and captured.err.count("\n") == 1, captured.err
     assert message in captured.err and "Traceback" not in captured.err
     assert snapshot(world) == before
+
+
+@pytest.mark.parametrize(
+    ("hidden", "command", "extra"),
+    [
+        ("pycytominer", "profiles", "profiles"),
+        ("copairs", "profiles", "profiles"),
+        ("mlflow", "mlflow", "trackers"),
+        ("tensorboard", "tensorboard", "trackers"),
+        ("psycopg", "postgres", "postgres"),
+    ],
+)
+def test_a_missing_optional_dependency_is_one_line_naming_its_extra(
+    tmp_path, capsys, monkeypatch, hidden, command, extra
+):
+    from motive import layout, synth
+
+    for name in [m for m in sys.modules if m == hidden or m.startswith(hidden + ".")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, hidden, None)  # `import hidden` now raises ImportError
+    if command == "profiles":
+        plate = tmp_path / "plate.csv"
+        plate.write_text("Metadata_InChIKey14,Metadata_pert_type,X_1\nA,trt,1.0\nB,negcon,0.5\n")
+        argv = ["profiles", str(plate), "--out", str(tmp_path / "out.parquet")]
+    else:
+        data = tmp_path / "data"
+        layout.write_dataset(synth.generate(synth.SynthConfig(scale=0.03, seed=1)), data)
+        if command == "postgres":
+            argv = ["tune", "--data", str(data), "--model", "mlp", "--trials", "1", "--epochs", "1"]
+            argv += ["--storage", "postgresql://nobody@127.0.0.1:9/none", "--out", str(tmp_path / "out")]
+        else:
+            argv = ["train", "--data", str(data), "--model", "cosine", "--tracker", command]
+            argv += ["--tracker-uri", f"sqlite:///{tmp_path}/m.db" if command == "mlflow" else str(tmp_path / "tb")]
+            argv += ["--out", str(tmp_path / "out")]
+    assert main(["-q", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and f'pip install "motive[{extra}]"' in err, err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.parquet").exists()

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from motive.errors import MotiveError
+from motive.errors import MotiveError, require
 from motive.tables import read_table
 
 NEGCON = ("Metadata_pert_type == 'negcon'", "Metadata_broad_sample == 'DMSO'")  # JUMP's, then this plate's
@@ -62,7 +62,7 @@ def _negcon_query(wells: pd.DataFrame, negcon: str | None, where: str) -> str:
 
 def normalized_plate(path: str | Path, negcon: str | None, features: list[str] | None) -> pd.DataFrame:
     """One plate's wells normalised to its negative controls (``Metadata_negcon`` marks them)."""
-    import pycytominer
+    pycytominer = require("pycytominer", "profiles", "plate normalisation")
 
     wells = read_table(path)
     meta = [c for c in wells.columns if str(c).startswith("Metadata_")]
@@ -101,8 +101,7 @@ def compound_keys(wells: pd.DataFrame) -> pd.Series:
 
 def activity(wells: pd.DataFrame, features: list[str], key: str, null_size: int = 10000) -> pd.DataFrame:
     """copairs phenotypic activity per compound: replicate wells against control wells."""
-    from copairs import map as copairs_map
-
+    copairs_map = require("copairs.map", "profiles", "phenotypic activity")
     meta = wells[[key, "Metadata_negcon"]].reset_index(drop=True)
     ap = copairs_map.average_precision(
         meta, wells[features].to_numpy(np.float64), [key], [], [], ["Metadata_negcon"], progress_bar=False
@@ -124,7 +123,8 @@ def profiles(
 ) -> pd.DataFrame:
     """One row per compound (or compound and dose) of the plates, in the reference's feature space,
     with its activity (see the module docstring). Index: ``Metadata_InChIKey``."""
-    import pycytominer
+    pycytominer = require("pycytominer", "profiles", "motive profiles")
+    require("copairs.map", "profiles", "motive profiles")
 
     if not plates:
         raise MotiveError("no plates given")

@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from motive.errors import MotiveError
+from motive.errors import MotiveError, require
 
 log = logging.getLogger(__name__)
 MLFLOW_DEFAULT = "mlflow.db"  # in the working folder, as `mlflow ui --backend-store-uri sqlite:///mlflow.db`
@@ -119,12 +119,9 @@ class CsvTracker(Tracker):
 
 class TensorBoardTracker(Tracker):
     def __init__(self, uri: str | None):
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            raise MotiveError(
-                'tracker tensorboard: the tensorboard package is missing; pip install "motive[trackers]"'
-            ) from None
+        require("tensorboard", "trackers", "tracker tensorboard")
+        from torch.utils.tensorboard import SummaryWriter
+
         self.writer_class, self.root = SummaryWriter, folder_of(uri, "runs-tensorboard", "tensorboard")
 
     def start_run(self, group: str, name: str, params: dict) -> None:
@@ -145,11 +142,7 @@ class TensorBoardTracker(Tracker):
 
 class MlflowTracker(Tracker):
     def __init__(self, uri: str | None):
-        try:
-            import mlflow
-        except ImportError:
-            raise MotiveError('tracker mlflow: the mlflow package is missing; pip install "motive[trackers]"') from None
-        self.mlflow = mlflow
+        self.mlflow = require("mlflow", "trackers", "tracker mlflow")
         self.uri = uri or os.environ.get("MLFLOW_TRACKING_URI")
         if self.uri is None:
             from motive.tune import sqlite_url

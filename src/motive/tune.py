@@ -25,7 +25,7 @@ import yaml
 
 from motive import checks
 from motive.config import TUNE_FIXED, TUNED, TrainConfig
-from motive.errors import MotiveError
+from motive.errors import MotiveError, require
 from motive.models import REGISTRY, build_model, check_model, load_plugins
 from motive.outputs import own_file, reopen_dir, write_marked_parquet
 from motive.prepare import Prepared, prepare
@@ -194,6 +194,8 @@ def tune(
     checks.named("trials", checks.positive_int, trials)
     checks.named("workers", checks.positive_int, workers)
     name = checks.named("study", checks.safe_name, study) if study is not None else f"{graph}-{split}-{model}"
+    if storage is not None and storage.startswith("postgresql"):
+        require("psycopg", "postgres", f"storage {masked(storage)}")
     if sampler not in ("random", "tpe"):
         raise MotiveError(f"sampler: unknown sampler {sampler!r}; expected random or tpe")
     settings = dict(settings or {})
