@@ -587,3 +587,27 @@ def test_results_are_rewritten_at_most_once_a_second_and_always_at_the_end(datas
         run_experiment(data=dataset, out=tmp_path / "stopped", progress=False, **grid)
     status = pd.read_parquet(tmp_path / "stopped" / "results.parquet")["status"].tolist()
     assert status == ["done", "pending", "pending"]
+
+
+@pytest.mark.parametrize("flags", [["-q"], []])
+def test_dask_logs_stay_below_warnings_unless_verbose(dataset, tmp_path, flags):
+    argv = [*flags, "experiment", "paper", "--data", str(dataset), "--models", "mlp", "--splits", "random"]
+    argv += ["--seeds", "2", "--epochs", "2", "--hits-k", "5", "--workers", "2"]
+    command = [sys.executable, "-m", "motive.cli"]
+    done = subprocess.run([*command, *argv, "--out", str(tmp_path / "a")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    for dask_line in ("Nanny", "Scheduler", "Register worker", "jupyter-server-proxy"):
+        assert dask_line not in done.stderr, done.stderr
+    if not flags:
+        assert "experiment: 100%" in done.stderr  # the progress bar stays
+    verbose = subprocess.run(
+        [*command, "-v", *argv, "--out", str(tmp_path / "b")], capture_output=True, text=True, timeout=300
+    )
+    assert verbose.returncode == 0 and "Nanny" in verbose.stderr, verbose.stderr
+
+
+def test_version():
+    import motive
+
+    done = subprocess.run([sys.executable, "-m", "motive.cli", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == f"motive {motive.__version__}"

@@ -629,6 +629,10 @@ def _tune_parser(commands) -> None:
 def parser() -> argparse.ArgumentParser:
     top = _Parser(prog="motive", description=__doc__.split("\n")[0])
     top.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
+    top.add_argument(
+        "-v", "--verbose", action="store_true", help="also the INFO logs of Dask and the other libraries motive uses"
+    )
+    top.add_argument("--version", action="version", version=f"motive {_version()}")
     commands = top.add_subparsers(dest="command", required=True)
     _data_parsers(commands)
     _split_parsers(commands)
@@ -673,6 +677,26 @@ def _quiet_everywhere(command: argparse.ArgumentParser) -> None:
                 _quiet_everywhere(sub)
 
 
+LIBRARY_LOGGERS = ("distributed", "dask", "tornado", "bokeh", "urllib3", "alembic", "mlflow")
+
+
+def quiet_libraries(verbose: bool) -> None:
+    """Other libraries' INFO logs (Dask's scheduler, nanny and worker lines) only with -v; their
+    warnings always. Dask's worker processes read the level from the environment they inherit."""
+    import os
+
+    level = logging.INFO if verbose else logging.WARNING
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+    os.environ["DASK_LOGGING__DISTRIBUTED"] = logging.getLevelName(level).lower()
+
+
+def _version() -> str:
+    from motive import __version__
+
+    return __version__
+
+
 def _command_of(top: argparse.ArgumentParser, run) -> argparse.ArgumentParser:
     """The (sub)command whose handler is ``run``."""
     for action in top._actions:
@@ -710,6 +734,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         force=True,
     )
+    quiet_libraries(verbose=args.verbose)
     try:
         code = args.run(args)
     except MotiveError as error:
