@@ -180,3 +180,24 @@ def test_an_orf_run_reads_the_genes_crispr_profiles_where_the_dataset_has_them(t
     genes = pd.DataFrame(loaded.graph.targets.x[:2], columns=loaded.feature_names["target"], index=index)
     table = module.predict(loaded, genes=genes, top_k=3)  # new genes: their own profile, no CRISPR one
     assert len(table) == 6 and np.isfinite(table["score"]).all()
+
+
+def test_a_model_brings_the_views_it_declares(structured_run, tmp_path, capsys):
+    import json
+
+    from motive.cli import main
+
+    root, _, _ = structured_run
+    argv = ["train", "--data", str(root / "data"), "--split", "cold_source", "--model", "knn_structure"]
+    assert main([*argv, "--hits-k", "5", "--out", str(tmp_path / "alone")]) == 0
+    assert "views: source structure; target profile" in capsys.readouterr().out
+    recorded = json.loads((tmp_path / "alone" / "config.json").read_text())["views"]
+    assert recorded == {"source": ["structure"], "target": ["profile"]}
+    both = '{"source": ["profile", "structure"]}'
+    assert main(["-q", *argv, "--hits-k", "5", "--views", both, "--out", str(tmp_path / "both")]) == 0
+    lacking = '{"source": ["profile"]}'
+    assert main(["-q", *argv, "--hits-k", "5", "--views", lacking, "--out", str(tmp_path / "lacking")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "reads the source structure view, which --views leaves out" in err, err
+    assert not (tmp_path / "lacking").exists()
+    assert TrainConfig(data="x", model="mlp").views is None  # resolved by the run: the profile for mlp

@@ -215,7 +215,9 @@ def _train(args: argparse.Namespace) -> None:
     print(metrics_table({"valid": summary["valid"], "test": summary["test"]}))
     print(
         f"best epoch {summary['best_epoch']} of {summary['epochs_run']}, {summary['seconds_per_epoch']} s/epoch, "
-        f"{summary['seconds']} s; run written to {args.out}"
+        f"{summary['seconds']} s; views: "
+        + "; ".join(f"{side} {' + '.join(names)}" for side, names in summary["config"]["views"].items())
+        + f"; run written to {args.out}"
     )
 
 

@@ -104,9 +104,10 @@ class TrainConfig:
         option={"nargs": "+", "type": checks.fanout},
     )
     # Feature views per node type (motive.views): the profile, the compound structure, or both.
-    views: dict = setting(
-        {"source": ["profile"], "target": ["profile"]},
-        'JSON views per node type, e.g. \'{"source": ["profile", "structure"]}\' (structure: Morgan bits)',
+    views: dict | None = setting(
+        None,
+        'JSON views per node type, e.g. \'{"source": ["profile", "structure"]}\' (structure: Morgan bits); '
+        "default: the views the model declares (knn_structure: the structure), else the profile",
         check=_views,
     )
     structure_radius: int = setting(2, "Morgan radius of the structure view", check=checks.positive_int)

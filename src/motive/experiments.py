@@ -242,6 +242,8 @@ def _model_specs(
     grid: Grid, label: str, model_settings: dict, where: dict, graph_hash: str, refusal: str | None
 ) -> list[RunSpec]:
     """The runs of one model (one per seed) on one graph and split."""
+    from motive.models import with_views
+
     chosen = model_settings
     if grid.tuned is not None and refusal is None:
         best = grid.tuned(f"{where['graph']}-{where['split']}-{label}")
@@ -250,7 +252,7 @@ def _model_specs(
     for seed in grid.seeds:
         run_fields = {"data": str(grid.data), "seed": seed, "plugins": grid.plugins}
         run_fields["split_seed"] = seed if grid.split_seed == "vary" else grid.split_seed
-        resolved = asdict(TrainConfig(**(grid.settings | chosen | where | run_fields)))  # validates every setting now
+        resolved = asdict(with_views(TrainConfig(**(grid.settings | chosen | where | run_fields))))  # checked now
         digest = run_hash(resolved, graph_hash)
         name = f"{where['graph']}-{where['split']}-{label}-seed{seed}-split{resolved['split_seed']}-{digest}"
         specs.append(RunSpec(label, resolved, str(grid.out / "runs" / name), digest, refusal))

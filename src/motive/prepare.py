@@ -132,6 +132,10 @@ def prepare(
     """The graph (and its hash), its split and the stage graphs a run works on (all three, or
     ``stage_names``), the stages' tensors already on the run's device (moved once). Without the
     test stage the split is reduced to its ``validation_view`` before anything uses it."""
+    if config.views is None:  # the model's own views (a config made outside train, tune or a grid)
+        from motive.models import with_views
+
+        config = with_views(config)
     device = resolve_device(config.device)
     graph, graph_hash = shared_graph(layout.graph_dir(config.data, config.graph, config.gene_type))
     if expected_hash is not None and graph_hash != expected_hash:

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from motive.config import TrainConfig
 from motive.errors import MotiveError
 from motive.evaluation import Evaluator, query_side
-from motive.models import build_model, check_model, load_plugins
+from motive.models import build_model, check_model, load_plugins, with_views
 from motive.negatives import NegativeSampler
 from motive.neighbors import NeighborBatches
 from motive.optim import AdamW
@@ -183,6 +183,8 @@ def run(
     tracker's experiment, ``motive`` for a lone run). Returns the summary: metrics.json's content
     plus the timings of timing.json."""
     reuse_freed_memory()
+    load_plugins(config.plugins)  # before anything looks the model up
+    config = with_views(config)  # what config.json records: the views the run used
     tracker = make_tracker(config.tracker, config.tracker_uri)
     tracker.start_run(group or "motive", Path(out).name, asdict(config))
     finished = False
@@ -203,7 +205,6 @@ def tracked(row: dict) -> dict[str, float]:
 def _run(config: TrainConfig, out: str | Path, overwrite: bool, marker: dict | None, tracker: Tracker) -> dict:
     started = time.perf_counter()
     check_target(out, "run", overwrite)  # fail now, not after training
-    load_plugins(config.plugins)  # before anything looks the model up
     if config.split_dir is None:
         check_model(config.model, config.split)
     prepared = prepare(config)

@@ -26,7 +26,7 @@ import yaml
 from motive import checks
 from motive.config import TUNE_FIXED, TUNED, TrainConfig
 from motive.errors import MotiveError, require
-from motive.models import REGISTRY, build_model, check_model, load_plugins
+from motive.models import REGISTRY, build_model, check_model, load_plugins, with_views
 from motive.outputs import own_file, reopen_dir, write_marked_parquet
 from motive.prepare import Prepared, prepare
 from motive.trackers import make_tracker
@@ -202,10 +202,9 @@ def tune(
     for key in settings:
         if key not in (*TUNE_FIXED, "plugins", "split_seed"):
             raise MotiveError(f"settings: {key!r} is set by the search or by its own argument, not in settings")
-    base = asdict(
-        TrainConfig(data=str(Path(data).resolve()), graph=graph, split=split, model=model, seed=0, **settings)
-    )
-    load_plugins(base["plugins"])
+    config = TrainConfig(data=str(Path(data).resolve()), graph=graph, split=split, model=model, seed=0, **settings)
+    load_plugins(config.plugins)
+    base = asdict(with_views(config))
     check_model(model, split)
     out = reopen_dir(out, "tune", ["study.db", "best_params.yaml", "trials.parquet", "history.png"])
     storage = storage or sqlite_url(out / "study.db")

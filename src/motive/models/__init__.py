@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import inspect
+import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -49,6 +50,9 @@ class ModelEntry:
     # False: its scores depend on no seed (no parameters, no random draws), so a grid computes it
     # once per split and shows that run for every seed (a class's ``seeded``, else ``trainable``)
     seeded: bool = True
+    # The feature views it reads, per node type (motive.views), e.g. {"source": ["structure"]}:
+    # a run that names no views gets these; one whose views lack them is refused
+    views: dict = field(default_factory=dict)
 
 
 REGISTRY: dict[str, ModelEntry] = {}
@@ -65,13 +69,15 @@ def register_model(
     refuses: Callable[[str], str | None] | None = None,
     space: dict | None = None,
     origin: str = "plugin",
+    views: dict | None = None,
 ):
     """Register ``factory`` (a model class, or a function) under ``name``; usable as a decorator.
 
     ``refuses(split_name)`` returns why the model cannot run on a split, or None; by default a
     class with ``transductive = True`` refuses the cold splits (it has no vector for unseen nodes).
     ``space``: what ``motive tune`` searches in its keyword arguments (default: a class's
-    ``search_space`` attribute, else nothing beyond lr and weight decay).
+    ``search_space`` attribute, else nothing beyond lr and weight decay). ``views``: the feature
+    views it needs per node type (default: a class's ``required_views``, else the profile).
     """
 
     def add(factory: Callable) -> Callable:
@@ -91,7 +97,8 @@ def register_model(
         searched = space if space is not None else getattr(factory, "search_space", {})
         built = getattr(factory, "builds", factory)
         seeded = bool(getattr(built, "seeded", getattr(built, "trainable", True))) if isinstance(built, type) else True
-        REGISTRY[name] = ModelEntry(factory, check, origin, searched, seeded)
+        needed = views if views is not None else getattr(built, "required_views", {})
+        REGISTRY[name] = ModelEntry(factory, check, origin, searched, seeded, dict(needed))
         return factory
 
     return add if factory is None else add(factory)
@@ -155,6 +162,7 @@ register_model(
     "knn_structure",
     _builds(KNN, lambda stage, **kwargs: KNN(stage.split_name, view="structure", **kwargs)),
     refuses=lambda split_name: "genes have no structure view" if split_name in ("cold_target", "cold_both") else None,
+    views={"source": ["structure"]},
     **_heuristic,
 )
 register_model(
@@ -237,6 +245,27 @@ def check_model(name: str, split_name: str) -> None:
         refuse_cold(name, split_name, why)
 
 
+def with_views(config):
+    """``config`` (a TrainConfig) with its views resolved: the model's declared views when it names
+    none, else its own, refused in one line when they lack one the model needs."""
+    from dataclasses import replace
+
+    from motive.views import check_views
+
+    check_model(config.model, "random")
+    needed = REGISTRY[config.model].views
+    if config.views is None:
+        return replace(config, views=check_views(needed))
+    for side, names in needed.items():
+        missing = [name for name in names if name not in config.views.get(side, [])]
+        if missing:
+            raise MotiveError(
+                f"model {config.model!r} reads the {side} {missing[0]} view, which `views` leaves out; add it "
+                f"(e.g. '{{\"{side}\": {json.dumps(names)}}}') or leave `views` out for the model's own"
+            )
+    return config
+
+
 def build_model(name: str, stage: StageGraph, **kwargs) -> LinkModel | Heuristic:
     """Instantiate a registered model for the graph a stage shows. Keyword arguments the model does
     not take are one line; an error raised inside the model's constructor is the model's own and
@@ -268,6 +297,7 @@ __all__ = [
     "build_model",
     "check_model",
     "load_plugin",
+    "with_views",
     "load_plugins",
     "model_names",
     "register_model",
