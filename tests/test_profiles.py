@@ -87,3 +87,35 @@ def test_a_plate_through_profiles_predicts_as_the_medians_computed_by_hand(tmp_p
     assert "2 of the reference's features are not in the plate: X_1, X_2" in capsys.readouterr().err
     with pytest.raises(MotiveError, match="no negative-control wells"):
         profiles([tmp_path / "plate.csv"], negcon="Metadata_pert_type == 'control'")
+
+
+def small_plate(rng: np.random.Generator) -> pd.DataFrame:
+    """Two compounds in three wells each, six control wells, five features."""
+    x = np.r_[rng.normal(2, 1, (3, 5)), rng.normal(-2, 1, (3, 5)), rng.normal(0, 1, (6, 5))]
+    wells = pd.DataFrame(x, columns=[f"F_{i}" for i in range(5)])
+    wells.insert(0, "Metadata_JCP2022", ["JCP2022_000001"] * 3 + ["JCP2022_000002"] * 3 + ["JCP2022_033924"] * 6)
+    wells.insert(0, "Metadata_pert_type", ["trt"] * 6 + ["negcon"] * 6)
+    return wells
+
+
+def test_a_jump_plate_keyed_by_jcp2022_gives_one_row_per_compound(tmp_path):
+    small_plate(np.random.default_rng(0)).to_csv(tmp_path / "plate.csv", index=False)
+    table = profiles([tmp_path / "plate.csv"])
+    assert sorted(table.index) == ["JCP2022_000001", "JCP2022_000002"]  # not one compound called negcon
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda w: w.assign(F_1=w["F_1"].where(w.index != 2)), "feature column 'F_1' has 1 missing values"),
+        (lambda w: w.assign(F_3=["x"] + w["F_3"].astype(str).tolist()[1:]), "feature column 'F_3' is not numeric"),
+        (lambda w: w[w["Metadata_pert_type"] == "negcon"], "every well is a control"),
+        (lambda w: w.assign(F_0=np.inf), "infinite"),
+    ],
+)
+def test_a_plate_that_cannot_be_profiled_is_one_line(tmp_path, capsys, edit, expected):
+    edit(small_plate(np.random.default_rng(0))).to_csv(tmp_path / "plate.csv", index=False)
+    assert main(["-q", "profiles", str(tmp_path / "plate.csv"), "--out", str(tmp_path / "out.parquet")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("motive: error: ") and "\n" not in err and expected in err, err
+    assert not (tmp_path / "out.parquet").exists()

@@ -75,12 +75,36 @@ def normalized_plate(path: str | Path, negcon: str | None, features: list[str] |
                 f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}; profile it with the same feature set"
             )
         present = list(features)
+    _check_features(wells, present, path)
     query = _negcon_query(wells, negcon, str(path))
     controls = wells.eval(query).to_numpy()
+    if controls.all():
+        raise MotiveError(f"{path}: every well is a control ({query}); a plate needs treated wells to profile")
     normalized = pycytominer.normalize(
         wells[meta + present], features=present, meta_features=meta, samples=query, method="mad_robustize"
     )
     return normalized.assign(Metadata_negcon=controls)
+
+
+def _check_features(wells: pd.DataFrame, features: list[str], path: str | Path) -> None:
+    """Numbers only, every well measured: one line naming the first column that is not."""
+    if not features:
+        raise MotiveError(f"{path}: no feature columns (every column starts with Metadata_)")
+    for name in features:
+        if not pd.api.types.is_numeric_dtype(wells[name]) or pd.api.types.is_bool_dtype(wells[name]):
+            value = wells[name].dropna().iloc[0] if wells[name].notna().any() else None
+            raise MotiveError(
+                f"{path}: feature column {name!r} is not numeric (e.g. {value!r}); name metadata columns Metadata_*"
+            )
+    missing = wells[features].isna().sum()
+    if missing.any():
+        name = missing.index[missing.to_numpy() > 0][0]
+        raise MotiveError(
+            f"{path}: feature column {name!r} has {missing[name]} missing values (of {missing.astype(bool).sum()} "
+            "columns with any); drop or impute them first (e.g. pycytominer.feature_select with 'drop_na_columns')"
+        )
+    if not np.isfinite(wells[features].to_numpy(np.float64)).all():
+        raise MotiveError(f"{path}: a feature value is infinite; drop or impute it first")
 
 
 def compound_keys(wells: pd.DataFrame) -> pd.Series:
@@ -135,8 +159,9 @@ def profiles(
         features = [c for c in frames[0].columns if not str(c).startswith("Metadata_")]
         features = [f for f in features if all(f in frame for frame in frames)]
     treated = ~wells["Metadata_negcon"]
+    keys = compound_keys(wells[treated])  # before KEY is written: a plate's own Metadata_InChIKey is read
     wells[KEY] = "negcon"  # controls are never queries; they only anchor normalisation and activity
-    wells.loc[treated, KEY] = compound_keys(wells[treated])
+    wells.loc[treated, KEY] = keys
     strata = [KEY, "Metadata_mmoles_per_liter"] if per_dose else [KEY]
     if per_dose and "Metadata_mmoles_per_liter" not in wells:
         raise MotiveError("per dose: the wells have no Metadata_mmoles_per_liter column")
