@@ -324,6 +324,10 @@ def test_edges_and_smiles_join_new_compounds_to_the_graph(trained, tmp_path):
         with_edge.loc[with_edge["query"] == "NEWOTHER000002", "score"],
         isolated.loc[isolated["query"] == "NEWOTHER000002", "score"],
     )
+    twice = predict.predict(
+        loaded, compounds=profiles, edges=pd.DataFrame({"query": ["NEWOTHER000002"] * 2, "node": [gene] * 2})
+    )
+    pd.testing.assert_series_equal(twice["score"], with_edge["score"])  # a duplicate edge is one edge
     with pytest.raises(MotiveError, match="'NOPE' is not one of the profiles given"):
         predict.predict(loaded, compounds=profiles, edges=pd.DataFrame({"query": ["NOPE"], "node": [gene]}))
     with pytest.raises(MotiveError, match="'UNKNOWNGENE' is not a target of the run's graph"):
@@ -394,3 +398,55 @@ def test_full_matrix_excluding_known_pairs_keeps_only_unknown_distinct_finite_ro
     per_gene = pd.read_parquet(tmp_path / "all" / "per_gene.parquet")
     hub = loaded.graph.targets.keys[np.bincount(t).argmax()]
     assert (per_gene["gene"] == hub).sum() == len(loaded.graph.sources) - np.bincount(t).max()
+
+
+def test_full_matrix_explains_every_row_as_predict_does(trained, tmp_path):
+    loaded = predict.load_run(trained / "run", "cpu")
+    new = source_frame(loaded, np.arange(2), ["NEWA", "NEWB"])  # two queries: still the top 20 genes each
+    summary = predict.predict_all(trained / "run", tmp_path / "all", compounds=new, top_k=20, progress=False)
+    assert summary["genes_per_compound"] == 20 and summary["compounds_per_gene"] == 2
+    per_compound = pd.read_parquet(tmp_path / "all" / "per_compound.parquet")
+    assert per_compound.groupby("compound").size().tolist() == [20, 20]
+    single = predict.predict(loaded, compounds=new, top_k=20).set_index(["query", "candidate"])["evidence"]
+    full = per_compound.set_index(["compound", "gene"])["evidence"]
+    assert (full == single.reindex(full.index)).all() and (full != "").any()
+    per_gene = pd.read_parquet(tmp_path / "all" / "per_gene.parquet")
+    stage, ids = predict.extend_stage(loaded, loaded.stage, "source", new.index, new.to_numpy(np.float32))
+    gene_ids = loaded.graph.targets.keys.get_indexer(per_gene["gene"])
+    compound_ids = ids[new.index.get_indexer(per_gene["compound"])]
+    assert per_gene["evidence"].tolist() == predict.evidence_of_ids(stage, "target", gene_ids, compound_ids, loaded)
+
+
+def test_full_matrix_options_that_do_not_apply_are_one_line(trained, tmp_path, capsys):
+    loaded = predict.load_run(trained / "run", "cpu")
+    source_frame(loaded, np.arange(2)).to_parquet(tmp_path / "existing.parquet")
+    pd.DataFrame({"query": ["A"], "node": [loaded.graph.targets.keys[0]]}).to_parquet(tmp_path / "edges.parquet")
+    base = ["-q", "predict", "--run", str(trained / "run"), "--all", "--top-k", "3"]
+    for extra, expected in (
+        (["--report", str(tmp_path / "page")], "--report is not for --all"),
+        (["--edges", str(tmp_path / "edges.parquet")], "--edges is not for --all"),
+    ):
+        assert main([*base, *extra, "--out", str(tmp_path / "full")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and expected in err, err
+        assert not (tmp_path / "full").exists() and not (tmp_path / "page").exists()
+    existing = [*base, "--compounds", str(tmp_path / "existing.parquet"), "--allow-existing"]
+    assert main([*existing, "--out", str(tmp_path / "full")]) == 0
+    assert pd.read_parquet(tmp_path / "full" / "per_compound.parquet")["compound"].nunique() == 2
+
+
+def test_an_existing_key_is_scored_and_placed_by_the_graphs_own_profile(trained, caplog):
+    loaded = predict.load_run(trained / "run", "cpu")
+    train = np.flatnonzero(loaded.split.node_stage["source"] == 0)[:2]
+    own = source_frame(loaded, train)
+    other = own.set_axis(own.index[::-1])  # the same keys with each other's profiles
+    with caplog.at_level("WARNING", logger="motive.predict"):
+        given = predict.predict(loaded, compounds=other, allow_existing=True, top_k=3)
+    assert "scored with the graph's own profile" in caplog.text
+    expected = predict.predict(loaded, compounds=own, allow_existing=True, top_k=3)
+    pd.testing.assert_frame_equal(
+        given.sort_values(["query", "rank"], ignore_index=True),
+        expected.sort_values(["query", "rank"], ignore_index=True),
+    )
+    assert np.allclose(given["nearest_training_similarity"], 1.0)  # a training node is its own nearest
+    assert (given["nearest_training_key"] == given["query"]).all()

@@ -4,6 +4,7 @@ with a compound's SMILES, its profile or both (a compound with no profile is sti
 
 import gzip
 import importlib
+import re
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,8 @@ from motive.models import StageGraph, build_model
 from motive.names import STAGES
 from motive.prepare import Prepared
 from motive.train import fit, run
+
+KEY = "Metadata_InChIKey"
 
 
 def planted_structure(split_name="cold_source"):
@@ -147,7 +150,8 @@ def test_predict_with_smiles_with_profiles_and_with_both(structured_run):
     }
     for name, table in tables.items():
         assert len(table) == 10 and np.isfinite(table["score"]).all(), name
-    assert tables["smiles"]["nearest_training_similarity"].isna().all()  # no profile to compare
+    assert tables["smiles"]["nearest_training_similarity"].isna().all()  # no profile to compare: no verdict
+    assert tables["smiles"]["nearest_training_key"].isna().all() and tables["smiles"]["in_domain"].isna().all()
     assert not np.allclose(tables["profiles"]["score"], tables["both"]["score"])  # the structure counts
     stage, ids = module.extend_stage(
         loaded, loaded.stage, "source", profiles.index, profiles.to_numpy(np.float32), smiles=structures["smiles"]
@@ -201,3 +205,32 @@ def test_a_model_brings_the_views_it_declares(structured_run, tmp_path, capsys):
     assert "\n" not in err and "reads the source structure view, which --views leaves out" in err, err
     assert not (tmp_path / "lacking").exists()
     assert TrainConfig(data="x", model="mlp").views is None  # resolved by the run: the profile for mlp
+
+
+def test_a_structure_run_measures_its_domain_in_tanimoto_and_refuses_queries_it_cannot_read(structured_run, tmp_path):
+    from motive.errors import MotiveError
+
+    module = importlib.import_module("motive.predict")
+    root, keys, smiles = structured_run
+    run(TrainConfig(data=str(root / "data"), split="cold_source", model="knn_structure", hits_k=5), tmp_path / "run")
+    loaded = module.load_run(tmp_path / "run", "cpu")
+    queries = pd.DataFrame({"smiles": ["CCCCCCO", "c1ccccc1CCN"]}, index=pd.Index(["NEWA", "NEWB"], name=KEY))
+    table = module.predict(loaded, compounds=queries, top_k=3)
+    bits = views.fingerprints(list(queries["smiles"]))[0].astype(float)
+    train = np.flatnonzero(loaded.split.node_stage["source"] == 0)
+    train_bits = loaded.stage.views["source"]["structure"].numpy()[train].astype(float)
+    for i, key in enumerate(queries.index):  # the nearest training compound by Tanimoto, brute force
+        shared = train_bits @ bits[i]
+        tanimoto = shared / (train_bits.sum(1) + bits[i].sum() - shared)
+        rows = table[table["query"] == key]
+        assert np.allclose(rows["nearest_training_similarity"], tanimoto.max(), atol=1e-6)
+        assert (rows["nearest_training_key"] == loaded.graph.sources.keys[train[np.argmax(tanimoto)]]).all()
+        assert rows["in_domain"].notna().all()
+    for bad, expected in (
+        (queries.assign(smiles=["CCO", None]), "1 query(s) with no smiles and no profile columns: 'NEWB'"),
+        (queries.assign(smiles=["CCO", "  "]), "no smiles and no profile columns"),
+        (queries.assign(smiles=["CCO", "C1CC("]), "smiles of 'NEWB' does not parse"),
+        (queries.set_axis(pd.Index(["NEWA", ""], name=KEY)), "1 row(s) with an empty Metadata_InChIKey"),
+    ):
+        with pytest.raises(MotiveError, match=re.escape(expected)):
+            module.predict(loaded, compounds=bad)

@@ -228,6 +228,12 @@ def _predict(args: argparse.Namespace) -> None:
     queries = {"compounds": args.compounds, "genes": args.genes, "exclude_known": args.exclude_known}
     queries["plugins"] = args.plugins or ()
     if args.all:
+        for flag, given in (("--report", args.report), ("--edges", args.edges)):
+            if given:
+                raise MotiveError(
+                    f"{flag} is not for --all (a full matrix has no page and takes no edges); drop it, or predict the "
+                    "compounds you want explained without --all"
+                )
         summary = predict_all(
             args.run_dir,
             args.out,
@@ -238,9 +244,11 @@ def _predict(args: argparse.Namespace) -> None:
             overwrite=args.overwrite,
             progress=not args.quiet,
             data=args.data,
+            allow_existing=args.allow_existing,
         )
         print(
-            f"{summary['compounds']:,} compounds x {summary['genes']:,} genes, top {summary['top_k']} each way, "
+            f"{summary['compounds']:,} compounds x {summary['genes']:,} genes, top {summary['genes_per_compound']} "
+            f"genes per compound and {summary['compounds_per_gene']} compounds per gene, "
             f"{summary['seconds']} s; written to {args.out}"
         )
         return

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 SIDES = {"compounds": "source", "genes": "target"}
 KEY_COLUMNS = {"source": SOURCE_INDEX, "target": TARGET_INDEX}
 EVIDENCE_RANKS = 100  # candidates of each query that get an evidence string
+EVIDENCE_BLOCK = 8192  # (query, candidate) rows explained at once: bounds the similarity matrices
 
 
 @dataclass
@@ -102,14 +103,29 @@ def read_profiles(
         frame = frame.set_index(key)
     if len(frame) == 0:
         raise MotiveError(f"{where}: table is empty; expected at least one profile")
+    blank = frame.index.isna() | (frame.index.astype(str).str.strip() == "")
+    if blank.any():
+        raise MotiveError(
+            f"{where}: {blank.sum()} row(s) with an empty {key} (first: row {int(np.flatnonzero(blank)[0]) + 1}); "
+            "every query needs an identifier"
+        )
     duplicated = frame.index[frame.index.duplicated()]
     if len(duplicated):
         raise MotiveError(
             f"{where}: duplicate key {duplicated[0]!r} ({len(duplicated)} duplicates); keep one profile per key"
         )
-    smiles = frame["smiles"].astype(str) if "smiles" in frame.columns else None
+    smiles = None
+    if "smiles" in frame.columns:  # a missing or empty SMILES: no structure for that query
+        text = frame["smiles"].astype("string").str.strip()
+        smiles = pd.Series(text.where(text.notna() & (text != ""), None).astype(object), index=frame.index)
     columns = [c for c in frame.columns if not str(c).startswith("Metadata_") and c != "smiles"]
     if structure_only and not columns and smiles is not None:  # structures only: no profile
+        absent = smiles.isna().to_numpy()
+        if absent.any():
+            raise MotiveError(
+                f"{where}: {absent.sum()} query(s) with no smiles and no profile columns: "
+                f"{', '.join(map(repr, frame.index[absent][:3]))}; give a SMILES (or profiles) for every query"
+            )
         return frame.index, None, smiles
     missing = [n for n in feature_names if n not in columns]
     extra = [c for c in columns if c not in set(feature_names)]
@@ -165,7 +181,7 @@ def _similarity_links(run: LoadedRun, smiles: pd.Series) -> pd.DataFrame:
         known = [(key, generator.GetFingerprint(molecule)) for key, molecule in known if molecule is not None]
         fingerprints = [fingerprint for _, fingerprint in known]
         rows = []
-        for query, structure in smiles.items():
+        for query, structure in smiles.dropna().items():
             molecule = similarity._molecule(structure)
             if molecule is None:
                 raise MotiveError(f"smiles of {query!r} does not parse: {structure[:60]!r}; fix it or drop the column")
@@ -332,7 +348,8 @@ def read_edges(path: str | Path | pd.DataFrame) -> pd.DataFrame:
     frame = path if isinstance(path, pd.DataFrame) else read_table(path, columns=["query", "node"])
     if "node_side" in frame and not frame["node_side"].isin(["source", "target"]).all():
         raise MotiveError(f"{path}: column 'node_side' must be 'source' or 'target'")
-    return frame
+    columns = [c for c in ("query", "node", "node_side") if c in frame]
+    return frame.drop_duplicates(columns, ignore_index=True)  # an edge given twice is one edge, as in the build
 
 
 class KnownPairs:
@@ -369,35 +386,67 @@ class KnownPairs:
         return self.LABELS[np.where(found, self.labels[index], 0)]
 
 
+def domain_view(run: LoadedRun, side: str) -> str:
+    """The view the applicability domain is measured in: the profile when the run reads it, else
+    the run's first view of that side (the structure of a structure-only compound model)."""
+    views = run.config.views[side]
+    return "profile" if "profile" in views else views[0]
+
+
+def _training_nodes(run: LoadedRun, side: str) -> tuple[np.ndarray, np.ndarray, str]:
+    """The training stage's nodes of ``side`` that have the domain view: their vectors (unit rows
+    for cosine, bits for Tanimoto), their ids, and the similarity used."""
+    view = domain_view(run, side)
+    seen = np.flatnonzero(run.split.node_stage[side] == 0)
+    if view == "profile":
+        nodes = run.graph.sources if side == "source" else run.graph.targets
+        matrix = nodes.x[seen].astype(np.float32)
+        return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12), seen, "cosine"
+    mask = run.stage.masks.get(side, {}).get(view)
+    present = np.ones(len(seen), bool) if mask is None else mask.cpu().numpy()[seen]
+    matrix = run.stage.views[side][view].cpu().numpy()[seen[present]].astype(np.float32)
+    return matrix, seen[present], "tanimoto"
+
+
+def _similarities(queries: np.ndarray, reference: np.ndarray, metric: str) -> np.ndarray:
+    product = queries @ reference.T
+    if metric == "cosine":
+        return product
+    union = queries.sum(1, keepdims=True) + reference.sum(1)[None, :] - product
+    return np.where(union > 0, product / np.maximum(union, 1), 0.0).astype(np.float32)
+
+
 def domain_threshold(run: LoadedRun, side: str) -> float:
     """The applicability domain's edge: the 5th percentile of the training nodes' similarity to
-    their nearest other training node (a query below it is less like the training nodes than 95%
-    of them are like each other)."""
-    nodes = run.graph.sources if side == "source" else run.graph.targets
-    seen = nodes.x[np.flatnonzero(run.split.node_stage[side] == 0)].astype(np.float32)
-    seen = seen / np.maximum(np.linalg.norm(seen, axis=1, keepdims=True), 1e-12)
+    their nearest other training node, in the domain view (a query below it is less like the
+    training nodes than 95% of them are like each other)."""
+    seen, _, metric = _training_nodes(run, side)
     nearest = np.empty(len(seen), np.float32)
     for start in range(0, len(seen), 4096):
-        similarity = seen[start : start + 4096] @ seen.T
+        similarity = _similarities(seen[start : start + 4096], seen, metric)
         similarity[np.arange(len(similarity)), start + np.arange(len(similarity))] = -np.inf
         nearest[start : start + 4096] = similarity.max(axis=1)
     return float(np.percentile(nearest, 5)) if len(nearest) > 1 else -1.0
 
 
-def applicability(run: LoadedRun, side: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cosine similarity of each query profile to its nearest node of the same side that the
-    training stage saw, and that node's key: low values mean the model never saw anything like it."""
+def applicability(run: LoadedRun, side: str, x: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Similarity of each query (``x``: its vector in the domain view) to its nearest node of the
+    same side that the training stage saw, and that node's key: low values mean the model never
+    saw anything like it. A query without the domain view (``present`` false) gets no verdict:
+    NaN and no key."""
     nodes = run.graph.sources if side == "source" else run.graph.targets
-    seen = np.flatnonzero(run.split.node_stage[side] == 0)
-    reference = nodes.x[seen].astype(np.float32)
-    reference = reference / np.maximum(np.linalg.norm(reference, axis=1, keepdims=True), 1e-12)
-    queries = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    best, where = np.empty(len(x), np.float32), np.empty(len(x), np.int64)
-    for start in range(0, len(x), 4096):
-        similarity = queries[start : start + 4096] @ reference.T
+    reference, ids, metric = _training_nodes(run, side)
+    x = x.astype(np.float32)
+    if metric == "cosine":
+        x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    best, where = np.full(len(x), np.nan, np.float32), np.zeros(len(x), np.int64)
+    for start in range(0, len(x) if len(ids) else 0, 4096):
+        similarity = _similarities(x[start : start + 4096], reference, metric)
         where[start : start + 4096] = similarity.argmax(axis=1)
         best[start : start + 4096] = similarity.max(axis=1)
-    return best, nodes.keys.to_numpy()[seen][where]
+    best[~present] = np.nan
+    keys = nodes.keys.to_numpy()[ids][where] if len(ids) else np.full(len(x), None, object)
+    return best, np.where(present & np.isfinite(best), keys, None)
 
 
 def _ranked(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -436,7 +485,16 @@ def predict(
     where = None if isinstance(table, pd.DataFrame) else str(table)
     keys, x, smiles = read_profiles(given, side, loaded.feature_names[side], structure_only, where)
     has_profile = None if x is not None else np.zeros(len(keys), bool)
-    if x is None:  # structures only: zero profiles, masked out
+    if x is None:  # structures only: zero profiles, masked out; every structure must parse
+        from motive.views import fingerprints
+
+        parsed = fingerprints(smiles.tolist(), loaded.config.structure_radius, 64)[1]
+        if not parsed.all():
+            bad = np.flatnonzero(~parsed)
+            raise MotiveError(
+                f"{where or 'compounds'}: smiles of {keys[bad[0]]!r} does not parse: {smiles.iloc[bad[0]][:60]!r} "
+                f"({len(bad)} such); fix them or drop those rows"
+            )
         x = np.zeros((len(keys), len(loaded.feature_names[side])), np.float32)
     stage, ids = extend_stage(
         loaded,
@@ -449,10 +507,14 @@ def predict(
         allow_existing,
         has_profile,
     )
+    existing = ids < len(loaded.graph.sources if side == "source" else loaded.graph.targets)
+    if existing.any() and not np.allclose(stage.x[side].cpu().numpy()[ids[existing]], x[existing], atol=1e-5):
+        log.warning(
+            "%d query(s) are nodes of the graph: scored with the graph's own profile and edges, not the given profile",
+            existing.sum(),
+        )
     known = KnownPairs(loaded)
-    nearest_similarity, nearest_key = applicability(loaded, side, x)
-    if has_profile is not None:
-        nearest_similarity = np.where(has_profile, nearest_similarity, np.nan)
+    nearest_similarity, nearest_key = applicability(loaded, side, *_domain_vectors(loaded, stage, side, ids))
     candidate_keys = (loaded.graph.targets if other == "target" else loaded.graph.sources).keys.to_numpy()
     candidates = np.arange(len(candidate_keys))
     threshold = domain_threshold(loaded, side)
@@ -467,7 +529,10 @@ def predict(
             frame["candidate"] = candidate_keys[frame.pop("position").to_numpy()]
             frame["nearest_training_similarity"] = nearest_similarity[i]
             frame["nearest_training_key"] = nearest_key[i]
-            frame["in_domain"] = bool(nearest_similarity[i] >= threshold)
+            frame["in_domain"] = pd.array(
+                [None if np.isnan(nearest_similarity[i]) else bool(nearest_similarity[i] >= threshold)] * len(frame),
+                dtype="boolean",
+            )
             frames.append(frame)
     table = pd.concat(frames, ignore_index=True)
     order = ["query", "candidate", "score", "rank", "percentile", "expected_precision"]
@@ -485,6 +550,18 @@ def predict(
             log.warning("%d query(s) indistinguishable from negative controls (copairs): %s", len(quiet), quiet[:5])
     table.attrs |= {"query_side": side, "domain_threshold": threshold}
     return table
+
+
+def _domain_vectors(loaded: LoadedRun, stage, side: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The queries' vectors in the domain view as the extended stage holds them (a graph node's own,
+    a new node's given one) and whether each has it."""
+    view = domain_view(loaded, side)
+    if view == "profile":
+        matrix, mask = stage.x[side], stage.masks.get(side, {}).get("profile")
+    else:
+        matrix, mask = stage.views[side][view], stage.masks[side][view]
+    present = np.ones(len(ids), bool) if mask is None else mask.cpu().numpy()[ids]
+    return matrix.cpu().numpy()[ids], present
 
 
 def _activity(frame: pd.DataFrame) -> pd.Series | None:
@@ -538,25 +615,47 @@ def evidence(stage, side: str, query_ids: np.ndarray, candidates, loaded: Loaded
     """Why a candidate ranks where it does, in the words of the nodes behind it: the ``shown``
     visible nodes of the query's side most similar to the query among those known to pair with
     the candidate, with their similarity in each view (profile cosine; structure Tanimoto), e.g.
-    ``DB00945 (profile 0.81; structure 0.64)``. Empty when nothing visible pairs with it."""
+    ``DB00945 (profile 0.81; structure 0.64)``. Empty when nothing visible pairs with it. Ties
+    keep the order of the stage's edges. Computed for blocks of queries at once (a query x
+    partners similarity product), so a full matrix's millions of rows stay cheap."""
+    other = "target" if side == "source" else "source"
+    other_keys = (loaded.graph.targets if other == "target" else loaded.graph.sources).keys
+    return evidence_of_ids(stage, side, query_ids, other_keys.get_indexer(pd.Index(candidates)), loaded, shown)
+
+
+def evidence_of_ids(
+    stage, side: str, query_ids: np.ndarray, partner_ids: np.ndarray, loaded: LoadedRun, shown: int = 2
+) -> list[str]:
+    """``evidence`` for candidates given as node ids of the stage (-1: none; empty evidence)."""
     other = "target" if side == "source" else "source"
     s, t = stage.edges[("source", "binds", "target")]
-    known_node, known_partner = (s, t) if side == "source" else (t, s)
-    other_keys = (loaded.graph.targets if other == "target" else loaded.graph.sources).keys
-    partner_ids = other_keys.get_indexer(pd.Index(candidates))
-    names = _node_keys(loaded, stage, side)
-    views = _evidence_views(stage, side)
-    found = []
-    for query, partner in zip(query_ids, partner_ids, strict=True):
-        nodes = known_node[(known_partner == partner) & (known_node != query)]
-        if len(nodes) == 0:
-            found.append("")
-            continue
-        similarity = {name: view(query, nodes) for name, view in views.items()}
+    known_node, known_partner = (np.asarray(s), np.asarray(t)) if side == "source" else (np.asarray(t), np.asarray(s))
+    by_partner = np.argsort(known_partner, kind="stable")  # each partner's nodes in edge order
+    nodes_of = known_node[by_partner]
+    start = np.searchsorted(known_partner[by_partner], np.arange(stage.num_nodes[other] + 2))
+    partner_ids = np.where(np.asarray(partner_ids) < 0, stage.num_nodes[other], partner_ids)  # none: no nodes
+    names, views = _node_keys(loaded, stage, side), _evidence_views(stage, side)
+    query_ids = np.asarray(query_ids)
+    found = np.full(len(query_ids), "", dtype=object)
+    for first in range(0, len(query_ids), EVIDENCE_BLOCK):
+        rows = np.arange(first, min(first + EVIDENCE_BLOCK, len(query_ids)))
+        counts = start[partner_ids[rows] + 1] - start[partner_ids[rows]]
+        pair = np.repeat(rows, counts)  # one entry per (row, known node of its candidate)
+        within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        node = nodes_of[np.repeat(start[partner_ids[rows]], counts) + within]
+        keep = node != query_ids[pair]
+        pair, node, within = pair[keep], node[keep], within[keep]
+        queries, query_at = np.unique(query_ids[pair], return_inverse=True)
+        nodes, node_at = np.unique(node, return_inverse=True)
+        similarity = {name: view(queries, nodes)[query_at, node_at] for name, view in views.items()}
         stacked = np.stack(list(similarity.values()))
-        best = np.argsort(-np.where(np.isnan(stacked), -np.inf, stacked).max(axis=0), kind="stable")[:shown]
-        found.append(", ".join(_said(names[nodes[j]], {n: v[j] for n, v in similarity.items()}) for j in best))
-    return found
+        best = np.where(np.isnan(stacked), -np.inf, stacked).max(axis=0)
+        order = np.lexsort((within, -best, pair))
+        place = np.arange(len(order)) - np.searchsorted(pair[order], pair[order])  # rank within its row
+        for j in order[place < shown]:
+            said = _said(names[node[j]], {name: values[j] for name, values in similarity.items()})
+            found[pair[j]] = f"{found[pair[j]]}, {said}" if found[pair[j]] else said
+    return found.tolist()
 
 
 def _said(key: str, similarity: dict[str, float]) -> str:
@@ -572,20 +671,20 @@ def _node_keys(loaded: LoadedRun, stage, side: str) -> np.ndarray:
 
 
 def _evidence_views(stage, side: str) -> dict:
-    """Similarity functions of one query node to a set of nodes, per view the stage has."""
+    """Similarity matrices of query nodes to other nodes (ids of one side), per view the stage has."""
     x = stage.x[side].cpu().numpy().astype(np.float64)
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     profile_mask = stage.masks.get(side, {}).get("profile")
     has = np.ones(len(x), bool) if profile_mask is None else profile_mask.cpu().numpy()
-    views = {"profile": lambda q, nodes: np.where(has[q] & has[nodes], x[nodes] @ x[q], np.nan)}
+    views = {"profile": lambda q, nodes: np.where(has[q][:, None] & has[nodes][None, :], x[q] @ x[nodes].T, np.nan)}
     if "structure" in stage.views.get(side, {}):
         bits = stage.views[side]["structure"].cpu().numpy().astype(np.float64)
         present = stage.masks[side]["structure"].cpu().numpy()
 
         def tanimoto(q, nodes):
-            shared = bits[nodes] @ bits[q]
-            value = shared / np.maximum(bits[nodes].sum(1) + bits[q].sum() - shared, 1e-12)
-            return np.where(present[q] & present[nodes], value, np.nan)
+            shared = bits[q] @ bits[nodes].T
+            union = bits[q].sum(1)[:, None] + bits[nodes].sum(1)[None, :] - shared
+            return np.where(present[q][:, None] & present[nodes][None, :], shared / np.maximum(union, 1e-12), np.nan)
 
         views["structure"] = tanimoto
     return views
@@ -622,8 +721,8 @@ def predict_all(
     queries = _full_queries(loaded, compounds, genes, allow_existing)
     ids = queries.ids
     n_compounds, n_genes = len(ids["source"]), len(ids["target"])
-    top_k = min(top_k, n_compounds, n_genes)
-    settings = [top_k, exclude_known, block, allow_existing, loaded.graph.content_hash()]
+    genes_kept, compounds_kept = min(top_k, n_genes), min(top_k, n_compounds)  # per compound, per gene
+    settings = [genes_kept, compounds_kept, exclude_known, block, allow_existing, loaded.graph.content_hash()]
     work = outputs.work_dir(out, _resume_key(run, queries, settings))
     known = KnownPairs(loaded)
     known_ids = np.divmod(known.keys, known.n_targets)  # every known pair's compound and gene ids
@@ -634,7 +733,8 @@ def predict_all(
         state = np.load(state_path)
         done, gene_scores, gene_rows = int(state["done"]), state["scores"], state["rows"]
     else:
-        done, gene_scores, gene_rows = 0, np.full((top_k, n_genes), -np.inf), np.zeros((top_k, n_genes), np.int64)
+        shape = (compounds_kept, n_genes)
+        done, gene_scores, gene_rows = 0, np.full(shape, -np.inf), np.zeros(shape, np.int64)
     n_blocks = (n_compounds + block - 1) // block
     bar = tqdm(total=n_blocks, initial=done, unit="block", desc="scoring", disable=not progress)
     blocks = loaded.model.score_blocks(
@@ -646,9 +746,13 @@ def predict_all(
         rows = ids["source"][first : first + len(scores)]
         if exclude_known:  # known pairs of this block's compounds drop out of both rankings
             _drop_known(scores, rows, known_ids, gene_position)
-        frame = _top_genes(scores, rows, slice(first, first + len(scores)), queries, top_k, known, loaded.calibration)
+        positions = slice(first, first + len(scores))
+        frame = _top_genes(scores, rows, positions, queries, genes_kept, known, loaded.calibration)
+        frame["evidence"] = evidence_of_ids(
+            queries.stage, "source", frame.pop("compound_id"), frame.pop("gene_id"), loaded
+        )
         _write_atomically(frame, work / f"compounds-{index:06d}.parquet")
-        gene_scores, gene_rows = _merge_top_compounds(gene_scores, gene_rows, scores, first, top_k)
+        gene_scores, gene_rows = _merge_top_compounds(gene_scores, gene_rows, scores, first, compounds_kept)
         with outputs.cache_file(state_path) as tmp:
             np.savez(tmp, done=index + 1, scores=gene_scores, rows=gene_rows)
         bar.update(1)
@@ -658,12 +762,17 @@ def predict_all(
         "compounds": n_compounds,
         "genes": n_genes,
         "top_k": top_k,
+        "genes_per_compound": genes_kept,
+        "compounds_per_gene": compounds_kept,
         "exclude_known": exclude_known,
         "blocks": n_blocks,
         "seconds": round(time.perf_counter() - started, 1),
         "score": "ranking score of the run's model (not a probability)",
     }
-    gene_table = _top_compounds(gene_scores, gene_rows, queries, top_k, known)
+    gene_table = _top_compounds(gene_scores, gene_rows, queries, compounds_kept, known)
+    gene_table["evidence"] = evidence_of_ids(
+        queries.stage, "target", gene_table.pop("gene_id"), gene_table.pop("compound_id"), loaded
+    )
     _write_full(out, overwrite, work, n_blocks, gene_table, summary)
     outputs.remove_work_dir(work, [state_path.name, *(f"compounds-{index:06d}.parquet" for index in range(n_blocks))])
     return summary
@@ -740,6 +849,8 @@ def _top_genes(
             "score": best_scores.ravel(),
             "rank": np.tile(np.arange(1, top_k + 1), len(scores)),
             "known": known.flags(np.repeat(rows, top_k), queries.ids["target"][best.ravel()]),
+            "compound_id": np.repeat(rows, top_k),
+            "gene_id": queries.ids["target"][best.ravel()],
         }
     )
     if bins is not None:  # a place among the unknown genes: the rank less the known ones above it
@@ -783,6 +894,8 @@ def _top_compounds(
             "score": gene_scores.T.ravel(),
             "rank": np.tile(np.arange(1, top_k + 1), len(ids["target"])),
             "known": known.flags(ids["source"][gene_rows.T.ravel()], np.repeat(ids["target"], top_k)),
+            "gene_id": np.repeat(ids["target"], top_k),
+            "compound_id": ids["source"][gene_rows.T.ravel()],
         }
     )
     return table[np.isfinite(table["score"].to_numpy())].reset_index(drop=True)
