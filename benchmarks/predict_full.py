@@ -84,6 +84,7 @@ def main() -> None:
         "--genes",
         str(genes_path),
     ]
+    command += ["--allow-existing"]  # the dataset's own genes are among the candidates
     command += ["--top-k", str(args.top_k), "--device", "cpu", "--out", str(work / "full"), "--overwrite"]
     result = subprocess.run(command, capture_output=True, text=True)
     print(result.stdout.strip())

@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -518,24 +519,26 @@ def predict(
     candidate_keys = (loaded.graph.targets if other == "target" else loaded.graph.sources).keys.to_numpy()
     candidates = np.arange(len(candidate_keys))
     threshold = domain_threshold(loaded, side)
-    frames = []
+    parts = []  # numpy arrays per query, one table at the end (no per-query pandas work)
     for start, block in loaded.model.score_blocks(stage, side, ids, candidates):
         for offset, scores in enumerate(np.asarray(block, np.float64)):
             i = start + offset
             pairs = (np.full(len(candidates), ids[i]), candidates)
             flags = known.flags(*(pairs if side == "source" else pairs[::-1]))
-            frame = _ranked_frame(loaded, scores, flags, exclude_known, top_k)
-            frame.insert(0, "query", keys[i])
-            frame["candidate"] = candidate_keys[frame.pop("position").to_numpy()]
-            frame["nearest_training_similarity"] = nearest_similarity[i]
-            frame["nearest_training_key"] = nearest_key[i]
-            frame["in_domain"] = pd.array(
-                [None if np.isnan(nearest_similarity[i]) else bool(nearest_similarity[i] >= threshold)] * len(frame),
-                dtype="boolean",
-            )
-            frames.append(frame)
-    table = pd.concat(frames, ignore_index=True)
-    order = ["query", "candidate", "score", "rank", "percentile", "expected_precision"]
+            rows = _ranked_rows(loaded, scores, flags, exclude_known, top_k)
+            parts.append(rows | {"query_index": np.full(len(rows["position"]), i)})
+    columns = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    query = columns.pop("query_index")
+    table = pd.DataFrame(
+        {"query": keys.to_numpy()[query], "candidate": candidate_keys[columns.pop("position")]} | columns
+    )
+    table["nearest_training_similarity"] = nearest_similarity[query]
+    table["nearest_training_key"] = nearest_key[query]
+    placed = np.isfinite(nearest_similarity[query])
+    table["in_domain"] = pd.array(
+        np.where(placed, nearest_similarity[query] >= threshold, None).tolist(), dtype="boolean"
+    )
+    order = ["query", "candidate", "score", "rank", "percentile", "expected_precision", "known"]
     table = table[order + [c for c in table.columns if c not in order]]
     explained = (table["rank"] <= EVIDENCE_RANKS).to_numpy()  # the best candidates of each query: a person reads those
     table["evidence"] = ""
@@ -576,29 +579,26 @@ def _activity(frame: pd.DataFrame) -> pd.Series | None:
     return pd.Series(frame["Metadata_active"].astype(bool).to_numpy(), index=pd.Index(keys))
 
 
-def _ranked_frame(loaded: LoadedRun, scores: np.ndarray, flags: np.ndarray, exclude_known: bool, top_k) -> pd.DataFrame:
+def _ranked_rows(loaded: LoadedRun, scores: np.ndarray, flags: np.ndarray, exclude_known: bool, top_k) -> dict:
     """One query's candidates best first (``position``: candidate index), with rank, percentile,
     the known flag and the expected precision of the candidate's place among the unknown ones."""
     keep = flags == "none" if exclude_known else np.ones(len(scores), bool)
     order, ranks = _ranked(scores[keep])
     chosen = order[:top_k] if top_k else order
     lower = len(order) - ranks[chosen]
-    frame = pd.DataFrame(
-        {
-            "position": np.flatnonzero(keep)[chosen],
-            "score": scores[keep][chosen],
-            "rank": ranks[chosen],
-            "percentile": 100.0 * lower / max(len(order) - 1, 1),
-            "known": flags[keep][chosen],
-        }
-    )
+    rows = {
+        "position": np.flatnonzero(keep)[chosen],
+        "score": scores[keep][chosen],
+        "rank": ranks[chosen],
+        "percentile": 100.0 * lower / max(len(order) - 1, 1),
+        "known": flags[keep][chosen],
+    }
     unknown = np.sort(scores[flags == "none"])
-    chosen_scores = frame["score"].to_numpy()
-    above = len(unknown) - np.searchsorted(unknown, chosen_scores, side="right")
-    at_or_above = len(unknown) - np.searchsorted(unknown, chosen_scores, side="left")
+    above = len(unknown) - np.searchsorted(unknown, rows["score"], side="right")
+    at_or_above = len(unknown) - np.searchsorted(unknown, rows["score"], side="left")
     # the realistic place among the unknown candidates, rounded up as calibration.places rounds it
-    place = np.where(frame["known"].to_numpy() == "none", np.ceil((1 + above + at_or_above) / 2), np.nan)
-    nan = np.full(len(frame), np.nan)
+    place = np.where(rows["known"] == "none", np.ceil((1 + above + at_or_above) / 2), np.nan)
+    nan = np.full(len(place), np.nan)
     values = (
         calibration.expected(loaded.calibration, np.nan_to_num(place, nan=1))
         if loaded.calibration is not None
@@ -607,8 +607,8 @@ def _ranked_frame(loaded: LoadedRun, scores: np.ndarray, flags: np.ndarray, excl
     for name, value in zip(
         ("expected_precision", "expected_precision_low", "expected_precision_high"), values, strict=True
     ):
-        frame[name] = np.where(np.isnan(place), np.nan, value)
-    return frame
+        rows[name] = np.where(np.isnan(place), np.nan, value)
+    return rows
 
 
 def evidence(stage, side: str, query_ids: np.ndarray, candidates, loaded: LoadedRun, shown: int = 2) -> list[str]:
@@ -634,57 +634,101 @@ def evidence_of_ids(
     nodes_of = known_node[by_partner]
     start = np.searchsorted(known_partner[by_partner], np.arange(stage.num_nodes[other] + 2))
     partner_ids = np.where(np.asarray(partner_ids) < 0, stage.num_nodes[other], partner_ids)  # none: no nodes
-    names, views = _node_keys(loaded, stage, side), _evidence_views(stage, side)
+    views = _evidence_views(stage, side)
+    graph_keys = (loaded.graph.sources if side == "source" else loaded.graph.targets).keys.to_numpy().astype(object)
     query_ids = np.asarray(query_ids)
     found = np.full(len(query_ids), "", dtype=object)
     for first in range(0, len(query_ids), EVIDENCE_BLOCK):
         rows = np.arange(first, min(first + EVIDENCE_BLOCK, len(query_ids)))
         counts = start[partner_ids[rows] + 1] - start[partner_ids[rows]]
-        pair = np.repeat(rows, counts)  # one entry per (row, known node of its candidate)
+        pair = np.repeat(rows, counts)  # one entry per (row, known node of its candidate), in edge order
         within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
         node = nodes_of[np.repeat(start[partner_ids[rows]], counts) + within]
         keep = node != query_ids[pair]
-        pair, node, within = pair[keep], node[keep], within[keep]
-        queries, query_at = np.unique(query_ids[pair], return_inverse=True)
-        nodes, node_at = np.unique(node, return_inverse=True)
-        similarity = {name: view(queries, nodes)[query_at, node_at] for name, view in views.items()}
-        stacked = np.stack(list(similarity.values()))
-        best = np.where(np.isnan(stacked), -np.inf, stacked).max(axis=0)
-        order = np.lexsort((within, -best, pair))
-        place = np.arange(len(order)) - np.searchsorted(pair[order], pair[order])  # rank within its row
-        for j in order[place < shown]:
-            said = _said(names[node[j]], {name: values[j] for name, values in similarity.items()})
-            found[pair[j]] = f"{found[pair[j]]}, {said}" if found[pair[j]] else said
+        pair, node = pair[keep], node[keep]
+        queries, row_query = np.unique(query_ids[rows], return_inverse=True)
+        nodes, node_at = _distinct(node, stage.num_nodes[side])
+        similarity = {name: view(queries, nodes)[row_query[pair - first], node_at] for name, view in views.items()}
+        best = np.where(np.isnan(np.stack(list(similarity.values()))), -np.inf, np.stack(list(similarity.values())))
+        for chosen in _best_of_each_row(best.max(axis=0), pair, shown):
+            said = _said(graph_keys, node[chosen], {name: values[chosen] for name, values in similarity.items()})
+            before = found[pair[chosen]]
+            found[pair[chosen]] = np.where(before == "", said, before + ", " + said)
     return found.tolist()
 
 
-def _said(key: str, similarity: dict[str, float]) -> str:
-    values = "; ".join(f"{name} {value:.2f}" for name, value in similarity.items() if np.isfinite(value))
-    return f"{key} ({values})" if values else key
+def _distinct(ids: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(ids, return_inverse=True)`` for ids below ``size``, by marking, not sorting."""
+    present = np.zeros(size, bool)
+    present[ids] = True
+    position = np.cumsum(present) - 1
+    return np.flatnonzero(present), position[ids]
 
 
-def _node_keys(loaded: LoadedRun, stage, side: str) -> np.ndarray:
-    """Keys of a side's nodes in the (possibly extended) stage; new nodes keep their query key."""
-    keys = (loaded.graph.sources if side == "source" else loaded.graph.targets).keys.to_numpy()
-    extra = stage.num_nodes[side] - len(keys)
-    return np.r_[keys, np.array([f"query {i}" for i in range(extra)], dtype=object)]
+def _best_of_each_row(best: np.ndarray, row: np.ndarray, shown: int) -> Iterator[np.ndarray]:
+    """The entries (indices) of each row's best, second best, ... value, ``shown`` rounds, one
+    array per round; ``row`` is sorted, and ties go to the earlier entry (the edge order)."""
+    if len(best) == 0:
+        return
+    starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+    sizes = np.diff(np.r_[starts, len(best)])
+    index, taken = np.arange(len(best)), np.zeros(len(best), bool)
+    for _ in range(shown):
+        value = np.where(taken, -np.inf, best)
+        top = np.repeat(np.maximum.reduceat(value, starts), sizes)
+        first = np.minimum.reduceat(np.where((value == top) & ~taken, index, len(best)), starts)
+        chosen = first[first < len(best)]
+        if len(chosen) == 0:
+            return
+        taken[chosen] = True
+        yield chosen
+
+
+def _said(graph_keys: np.ndarray, nodes: np.ndarray, similarity: dict[str, np.ndarray]) -> np.ndarray:
+    """``KEY (profile 0.81; structure 0.64)`` for each node, the views it has (just ``KEY`` with none);
+    a new node of the stage is ``query N``."""
+    keys = graph_keys[np.minimum(nodes, len(graph_keys) - 1)]
+    for i in np.flatnonzero(nodes >= len(graph_keys)):
+        keys[i] = f"query {nodes[i] - len(graph_keys)}"
+    values = np.full(len(nodes), "", dtype=object)
+    for name, similar in similarity.items():
+        finite = np.isfinite(similar)
+        shown = np.array([f"{name} {value:.2f}" for value in similar.tolist()], dtype=object)
+        values = np.where(finite, np.where(values == "", shown, values + "; " + shown), values)
+    return np.where(values == "", keys, keys + " (" + values + ")")
 
 
 def _evidence_views(stage, side: str) -> dict:
-    """Similarity matrices of query nodes to other nodes (ids of one side), per view the stage has."""
-    x = stage.x[side].cpu().numpy().astype(np.float64)
-    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    """Similarity matrices of query nodes to other nodes (ids of one side), per view the stage has;
+    only the rows asked for are read (a full matrix's stage holds every new compound)."""
+    import torch
+
+    x = stage.x[side]
     profile_mask = stage.masks.get(side, {}).get("profile")
-    has = np.ones(len(x), bool) if profile_mask is None else profile_mask.cpu().numpy()
-    views = {"profile": lambda q, nodes: np.where(has[q][:, None] & has[nodes][None, :], x[q] @ x[nodes].T, np.nan)}
+
+    def unit(ids):
+        rows = x[torch.as_tensor(ids)].cpu().numpy().astype(np.float64)
+        return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+
+    def has(ids, mask):
+        return np.ones(len(ids), bool) if mask is None else mask.cpu().numpy()[ids]
+
+    def cosine(q, nodes):
+        return np.where(
+            has(q, profile_mask)[:, None] & has(nodes, profile_mask)[None, :], unit(q) @ unit(nodes).T, np.nan
+        )
+
+    views = {"profile": cosine}
     if "structure" in stage.views.get(side, {}):
-        bits = stage.views[side]["structure"].cpu().numpy().astype(np.float64)
-        present = stage.masks[side]["structure"].cpu().numpy()
+        bits, present = stage.views[side]["structure"], stage.masks[side]["structure"]
 
         def tanimoto(q, nodes):
-            shared = bits[q] @ bits[nodes].T
-            union = bits[q].sum(1)[:, None] + bits[nodes].sum(1)[None, :] - shared
-            return np.where(present[q][:, None] & present[nodes][None, :], shared / np.maximum(union, 1e-12), np.nan)
+            a = bits[torch.as_tensor(q)].cpu().numpy().astype(np.float64)
+            b = bits[torch.as_tensor(nodes)].cpu().numpy().astype(np.float64)
+            shared = a @ b.T
+            union = a.sum(1)[:, None] + b.sum(1)[None, :] - shared
+            valid = has(q, present)[:, None] & has(nodes, present)[None, :]
+            return np.where(valid, shared / np.maximum(union, 1e-12), np.nan)
 
         views["structure"] = tanimoto
     return views
