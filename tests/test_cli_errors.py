@@ -398,6 +398,35 @@ CASES = {
         ["evaluate", "W/run", "--data", "/does/not/exist"],
         "argument --data: /does/not/exist: folder not found",
     ),
+    "huge bootstrap": (
+        ["train", "--data", "W/data", "--model", "mlp", "--bootstrap", "100000000", "--out", "W/x"],
+        "argument --bootstrap: must be at most 100,000",
+    ),
+    "huge hidden": (
+        ["train", "--data", "W/data", "--model", "mlp", "--model-kwargs", '{"hidden": 1e9}', "--out", "W/x"],
+        "argument --model-kwargs: hidden: must be at most 16,384",
+    ),
+    "huge seed": (
+        ["train", "--data", "W/data", "--seed", "99999999999999999999", "--out", "W/x"],
+        "argument --seed: must be at most 4,294,967,295",
+    ),
+    "huge synth scale": (["data", "synth", "--scale", "1e6", "--out", "W/x"], "argument --scale: must be at most 20"),
+    "huge structure bits": (
+        ["train", "--data", "W/data", "--structure-bits", "100000000", "--out", "W/x"],
+        "argument --structure-bits: must be at most 65,536",
+    ),
+    "huge seed count": (
+        ["experiment", "paper", "--data", "W/data", "--seeds", "1000000000", "--out", "W/x"],
+        "argument --seeds: must be at most 10,000",
+    ),
+    "knn_structure without its view": (
+        ["train", "--data", "W/data", "--model", "knn_structure", "--views", '{"source": ["profile"]}', "--out", "W/x"],
+        "reads the source structure view, which --views leaves out",
+    ),
+    "predict --all with --report": (
+        ["predict", "--run", "W/run", "--all", "--report", "W/page", "--out", "W/full"],
+        "--report is not for --all",
+    ),
     "no command": ([], "the following arguments are required: command"),
     "unknown command": (["fly"], "argument command: invalid choice: 'fly'"),
 }
@@ -453,3 +482,52 @@ def test_a_missing_optional_dependency_is_one_line_naming_its_extra(
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and f'pip install "motive[{extra}]"' in err, err
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.parquet").exists()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MiB tmpfs (root only; skipped elsewhere), unmounted after the test."""
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.decode().strip()[:80]}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_full_disk_or_a_read_only_cache_is_one_line_and_leaves_nothing(world, small_disk, capsys, monkeypatch):
+    plate = world / "plate.csv"
+    wells = pd.DataFrame({"Metadata_JCP2022": ["A", "A", "B", "B", "C", "C", "C", "C"]})
+    wells["Metadata_pert_type"] = ["trt"] * 4 + ["negcon"] * 4
+    for i in range(40):
+        wells[f"F_{i}"] = [float((i * 7 + j * 3) % 11) for j in range(8)]
+    wells.to_csv(plate, index=False)
+    with open(small_disk / "fill", "wb", buffering=0) as handle:  # the whole disk
+        try:
+            while True:
+                handle.write(b"\0" * 4096)
+        except OSError:
+            pass
+    commands = {
+        "synth": ["data", "synth", "--scale", "0.05", "--out", str(small_disk / "syn")],
+        "train": ["train", "--data", str(world / "data"), "--model", "mlp", "--epochs", "1", "--hits-k", "5"],
+        "report": ["report", str(world / "exp"), "--out", str(small_disk / "report")],
+        "profiles": ["profiles", str(plate), "--out", str(small_disk / "p.parquet")],
+    }
+    commands["train"] += ["--model-kwargs", '{"hidden": 256}', "--out", str(small_disk / "run")]
+    for name, argv in commands.items():
+        assert main(["-q", *argv]) == 2, name
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and "no space left on the device" in err, (name, err)
+        assert sorted(p.name for p in small_disk.iterdir()) == ["fill"], name
+    (small_disk / "fill").unlink()
+    subprocess_ro = __import__("subprocess").run(["mount", "-o", "remount,ro", str(small_disk)], capture_output=True)
+    assert subprocess_ro.returncode == 0
+    monkeypatch.setenv("MOTIVE_CACHE", str(small_disk / "cache"))
+    mirror = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw"
+    assert main(["-q", "data", "fetch", "l1000", "--mirror", str(mirror if mirror.is_dir() else world)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "read-only file system" in err, err

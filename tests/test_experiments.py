@@ -18,6 +18,7 @@ import yaml
 from motive.cli import main
 from motive.errors import MotiveError
 from motive.experiments import load_config, presets, run_experiment
+from motive.report import report as motive_report
 
 SETTINGS = {"epochs": 4, "hits_k": 5, "patience": 50}
 
@@ -611,3 +612,76 @@ def test_version():
 
     done = subprocess.run([sys.executable, "-m", "motive.cli", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == f"motive {motive.__version__}"
+
+
+def test_a_second_train_on_the_same_out_is_refused_before_any_work(dataset, tmp_path, capsys):
+    from motive.outputs import claimed
+
+    argv = ["-q", "train", "--data", str(dataset), "--model", "mlp", "--epochs", "1", "--hits-k", "5"]
+    with claimed(tmp_path / "run", "run"):  # what a first `motive train` on that --out holds while it trains
+        started = time.perf_counter()
+        assert main([*argv, "--out", str(tmp_path / "run")]) == 2
+        assert time.perf_counter() - started < 5
+    assert "another motive process is making this run right now" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+    assert main([*argv, "--out", str(tmp_path / "run")]) == 0  # released with its process
+
+
+def test_a_results_folder_refuses_links_and_other_datasets_and_says_what_is_gone(dataset, tmp_path, caplog):
+    grid = {"models": ["popularity"], "splits": ["random"], "seeds": 1, "settings": SETTINGS, "progress": False}
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "linked").mkdir()
+    (tmp_path / "linked" / "runs").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(MotiveError, match="runs: is a symlink"):
+        run_experiment(data=dataset, out=tmp_path / "linked", **grid)
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+    run_experiment(data=dataset, out=tmp_path / "results", **grid)
+    other = tmp_path / "other-data"
+    assert main(["-q", "data", "synth", "--out", str(other), "--scale", "0.05", "--seed", "4"]) == 0
+    with pytest.raises(MotiveError, match="holds an experiment on another dataset"):
+        run_experiment(data=other, out=tmp_path / "results", **grid)
+    table = pd.read_parquet(tmp_path / "results" / "results.parquet")
+    import shutil
+
+    shutil.rmtree(tmp_path / "results" / table["run"].iloc[0])
+    with caplog.at_level("WARNING", logger="motive.report"):
+        motive_report(tmp_path / "results", tmp_path / "report")
+    assert "1 finished run(s)" in caplog.text and "have no run folder any more" in caplog.text
+
+
+def test_a_configs_relative_paths_are_relative_to_the_config(dataset, tmp_path, monkeypatch):
+    import shutil
+
+    shutil.copytree(dataset, tmp_path / "project" / "data")
+    (tmp_path / "project" / "grid.yaml").write_text(
+        "data: data\nout: results\nmodels: [popularity]\nsplits: [random]\n"
+    )
+    monkeypatch.chdir(tmp_path)  # another folder than the config's
+    config = load_config(tmp_path / "project" / "grid.yaml")
+    assert config["data"] == str(tmp_path / "project" / "data") and config["out"] == str(
+        tmp_path / "project" / "results"
+    )
+
+
+def test_a_hand_edited_results_table_is_outside_data(dataset, tmp_path, capsys):
+    run_experiment(
+        data=dataset,
+        out=tmp_path / "results",
+        models=["popularity"],
+        splits=["random"],
+        seeds=1,
+        settings=SETTINGS,
+        progress=False,
+    )
+    path = tmp_path / "results" / "results.parquet"
+    pd.read_parquet(path).assign(graph="../../x/evil").to_parquet(path)
+    assert main(["-q", "report", str(tmp_path / "results"), "--out", str(tmp_path / "report")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "unknown graph '../../x/evil'" in err, err
+    assert not (tmp_path / "report").exists() and not (tmp_path / "x").exists()
+
+
+def test_experiment_help_lists_every_preset(capsys):
+    assert main(["experiment", "--help"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert all(name in shown for name in presets()) and "multimodal" in shown

@@ -234,3 +234,24 @@ def test_a_structure_run_measures_its_domain_in_tanimoto_and_refuses_queries_it_
     ):
         with pytest.raises(MotiveError, match=re.escape(expected)):
             module.predict(loaded, compounds=bad)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'Metadata_InChIKey,Metadata_InChI\n"unterminated\n', "unreadable"),
+        (b"x,y\n1,2\n", "missing column(s) 'Metadata_InChIKey', 'Metadata_InChI'"),
+    ],
+)
+def test_a_malformed_compound_meta_is_one_line(tmp_path, capsys, content, expected):
+    from motive.cli import main
+
+    layout.write_dataset(synth.generate(synth.SynthConfig(scale=0.03, seed=2)), tmp_path / "data")
+    (tmp_path / "data" / "inputs" / "compound").mkdir(parents=True)
+    with gzip.open(tmp_path / "data" / "inputs" / "compound" / "meta.csv.gz", "wb") as handle:
+        handle.write(content)
+    argv = ["-q", "train", "--data", str(tmp_path / "data"), "--split", "cold_source", "--model", "knn_structure"]
+    assert main([*argv, "--hits-k", "5", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("motive: error: ") and "\n" not in err and "meta.csv.gz" in err and expected in err, err
+    assert not (tmp_path / "run").exists()

@@ -23,6 +23,37 @@ def nonnegative_int(value: Any) -> int:
     return _require(_integer(value), lambda n: n >= 0, "an integer >= 0", value)
 
 
+def at_most(check: Callable[[Any], Any], high: float, why: str) -> Callable[[Any], Any]:
+    """``check`` with an upper bound, so a typo such as 1e9 is refused before any work (``why``
+    says what the bound protects)."""
+
+    def bounded(value: Any):
+        number = check(value)
+        if number > high:
+            raise MotiveError(f"must be at most {high:,}, got {value!r} ({why})")
+        return number
+
+    bounded.__name__ = check.__name__
+    return bounded
+
+
+SEED_MAX = 2**32 - 1  # numpy's and torch's seeds both take it; larger ones overflow torch's
+seed = at_most(nonnegative_int, SEED_MAX, "a 32-bit seed")
+MODEL_SIZES = {"hidden": 16_384, "layers": 64, "heads": 64, "num_layers": 64}  # beyond: memory, not a model
+
+
+def model_kwargs(value: Any) -> dict:
+    """A model's keyword arguments as a JSON object; the usual size arguments positive and bounded."""
+    kwargs = json_object(value)
+    for name, high in MODEL_SIZES.items():
+        if name in kwargs:
+            try:
+                at_most(positive_int, high, "a model that size does not fit in memory")(kwargs[name])
+            except MotiveError as error:
+                raise MotiveError(f"{name}: {error}") from None
+    return kwargs
+
+
 def positive_float(value: Any) -> float:
     return _require(_real(value), lambda x: x > 0, "a positive number", value)
 
@@ -66,19 +97,18 @@ def _require(number, holds: Callable[[Any], bool], what: str, value: Any):
     return number
 
 
-def json_object(value: Any) -> dict:
-    """A JSON object given as text (CLI) or already as a dict (API)."""
+def json_object(value: Any, example: str = '{"hidden": 128}') -> dict:
+    """A JSON object given as text (CLI) or already as a dict (API); ``example`` is shown when not."""
     if isinstance(value, dict):
         return value
     try:
         parsed = json.loads(value)
     except json.JSONDecodeError as error:
         raise MotiveError(
-            f'is not valid JSON ({error.msg} at line {error.lineno} column {error.colno}); example: \'{{"hidden": '
-            "128}'"
+            f"is not valid JSON ({error.msg} at line {error.lineno} column {error.colno}); example: '{example}'"
         ) from None
     if not isinstance(parsed, dict):
-        raise MotiveError(f"must be a JSON object such as '{{\"hidden\": 128}}', got {value!r}")
+        raise MotiveError(f"must be a JSON object such as '{example}', got {value!r}")
     return parsed
 
 

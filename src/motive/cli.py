@@ -23,6 +23,7 @@ kind needs --overwrite (see motive/outputs.py).
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import re
@@ -450,6 +451,9 @@ def _arg(check):
 
 POSITIVE_INT, NONNEGATIVE_INT = _arg(checks.positive_int), _arg(checks.nonnegative_int)
 POSITIVE_FLOAT, FRACTION = _arg(checks.positive_float), _arg(checks.fraction)
+SEED = _arg(checks.seed)
+SCALE = _arg(checks.at_most(checks.positive_float, 20, "20x MOTIVE's Table 2 counts; more does not fit in memory"))
+SEEDS = _arg(checks.at_most(checks.positive_int, 10_000, "one run per seed"))
 EXISTING_DIR, EXISTING_PATH = _arg(checks.existing_dir), _arg(checks.existing_path)
 
 
@@ -457,7 +461,7 @@ def _split_seed(value: str) -> int | str:
     if value == "vary":
         return value
     try:
-        return checks.nonnegative_int(value)
+        return checks.seed(value)
     except MotiveError as error:
         raise argparse.ArgumentTypeError(f"{error} (or 'vary')") from None
 
@@ -468,6 +472,12 @@ def _overwrite(command: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace an earlier motive output of the same kind at the output path (never anything else)",
     )
+
+
+def _preset_help() -> str:
+    from motive.experiments import presets
+
+    return f"a preset ({', '.join(presets())}) or a YAML file (its relative paths: relative to it)"
 
 
 def _model_help() -> str:
@@ -511,8 +521,8 @@ def _data_parsers(commands) -> None:
 
     synth = actions.add_parser("synth", help="generate a synthetic dataset in the official layout")
     synth.add_argument("--out", required=True)
-    synth.add_argument("--scale", type=POSITIVE_FLOAT, default=1.0, help="1 = MOTIVE's Table 2 counts")
-    synth.add_argument("--seed", type=NONNEGATIVE_INT, default=0)
+    synth.add_argument("--scale", type=SCALE, default=1.0, help="1 = MOTIVE's Table 2 counts (at most 20)")
+    synth.add_argument("--seed", type=SEED, default=0)
     synth.add_argument("--signal", type=FRACTION, default=0.5, help="share of feature variance from the latent (0..1)")
     synth.add_argument(
         "--signal-view", default="profile", choices=SIGNAL_VIEWS, help="the compound view that carries the latent"
@@ -533,7 +543,7 @@ def _split_parsers(commands) -> None:
     split.add_argument("data", type=EXISTING_DIR, help="dataset folder (holding data/{graph_type}/{gene_type}/)")
     split.add_argument("--graph", required=True, choices=GRAPH_TYPES)
     split.add_argument("--split", required=True, choices=SPLITS)
-    split.add_argument("--seed", type=NONNEGATIVE_INT, default=0)
+    split.add_argument("--seed", type=SEED, default=0)
     split.add_argument("--gene-type", default="orf", choices=GENE_TYPES)
     split.add_argument("--negative-mode", default="batch", choices=NEGATIVE_MODES)
     split.add_argument("--out", help="split folder (default: DATA/data/G/orf/splits/SPLIT/seed_N)")
@@ -604,10 +614,11 @@ def _experiment_parser(commands) -> None:
     experiment = commands.add_parser(
         "experiment", help="run (or resume) a grid of graph x split x model x seed; results.parquet"
     )
-    experiment.add_argument("config", help="a preset (paper, ablation, zeroshot) or a YAML file")
+    experiment.add_argument("config", help="a preset or a YAML file (its relative paths: relative to it)")
+    experiment._actions[-1].help_from = _preset_help
     _settings(experiment, ("data", "plugins"), overrides=True)
     experiment.add_argument("--out", help="results folder; rerunning into it resumes (finished runs are reused)")
-    experiment.add_argument("--seeds", type=POSITIVE_INT, help="number of model seeds (0..N-1)")
+    experiment.add_argument("--seeds", type=SEEDS, help="number of model seeds (0..N-1)")
     experiment.add_argument("--split-seed", type=_split_seed, help="split seed of every run, or 'vary' (= model seed)")
     experiment.add_argument("--models", help="comma-separated model names (default: the config's)")
     experiment.add_argument("--splits", help=f"comma-separated splits: {', '.join(SPLITS)}")
@@ -627,7 +638,7 @@ def _tune_parser(commands) -> None:
     tune.add_argument("--storage", help="SQLAlchemy URL shared by several machines (default: sqlite OUT/study.db)")
     tune.add_argument("--study", help="study name (default: GRAPH-SPLIT-MODEL)")
     tune.add_argument("--sampler", default="random", choices=["random", "tpe"], help="random search (paper) or TPE")
-    tune.add_argument("--seed", type=NONNEGATIVE_INT, default=0, help="sampler seed; give each machine its own")
+    tune.add_argument("--seed", type=SEED, default=0, help="sampler seed; give each machine its own")
     tune.add_argument("--no-prune", action="store_true", help="train every trial to the end (default: median pruning)")
     tune.add_argument("--workers", type=POSITIVE_INT, default=1, help="trials at once on this machine")
     tune.add_argument("--cluster", help="a running Dask cluster: tcp://HOST:PORT or SCHEDULER_FILE.json")
@@ -685,6 +696,38 @@ def _quiet_everywhere(command: argparse.ArgumentParser) -> None:
                         "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="only errors on stderr"
                     )
                 _quiet_everywhere(sub)
+
+
+STORAGE_ERRORS = {
+    errno.ENOSPC: "no space left on the device (free some, or write elsewhere)",
+    errno.EDQUOT: "disk quota exceeded (free some space, or write elsewhere)",
+    errno.EROFS: "read-only file system (write elsewhere)",
+    errno.EACCES: "permission denied (write elsewhere, or ask for access)",
+    errno.EPERM: "operation not permitted (write elsewhere)",
+    errno.EFBIG: "file too large for this file system",
+}
+
+
+def storage_problem(error: OSError, out: str | None = None) -> str | None:
+    """One line for an OSError that is the storage's doing (full, read-only, forbidden), else None
+    (a bug: the traceback stays). pyarrow's errors carry the text but no errno; ``out``: the
+    output the command was writing, named when the error names no file."""
+    code = error.errno
+    if code is None:
+        text = str(error)
+        code = next((c for c, words in STORAGE_TEXT.items() if words in text), None)
+    if code not in STORAGE_ERRORS:
+        return None
+    where = error.filename or next(iter(re.findall(r"'(/[^']+)'", str(error))), None) or out
+    return f"{where}: {STORAGE_ERRORS[code]}" if where else STORAGE_ERRORS[code]
+
+
+STORAGE_TEXT = {
+    errno.ENOSPC: "No space left",
+    errno.EDQUOT: "Disk quota exceeded",
+    errno.EROFS: "Read-only file system",
+    errno.EACCES: "Permission denied",
+}
 
 
 LIBRARY_LOGGERS = ("distributed", "dask", "tornado", "bokeh", "urllib3", "alembic", "mlflow")
@@ -753,6 +796,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("motive: interrupted; outputs not finished were not written", file=sys.stderr)
         return 130
+    except OSError as error:  # the machine, not motive: a full disk, a read-only or forbidden folder
+        reason = storage_problem(error, getattr(args, "out", None))
+        if reason is None:
+            raise
+        print(f"motive: error: {reason}; outputs not finished were not written", file=sys.stderr)
+        return 2
     return code or 0
 
 

@@ -53,7 +53,7 @@ def _absolute(value: Any) -> str:
 def _views(value: Any) -> dict:
     from motive.views import check_views
 
-    return check_views(checks.json_object(value))
+    return check_views(checks.json_object(value, '{"source": ["profile", "structure"]}'))
 
 
 def _location(value: Any) -> str:
@@ -78,12 +78,10 @@ class TrainConfig:
     split: str = setting("random", "split kind (the held-out side)", choices=SPLITS)
     model: str = setting("gin_cp", "a registered model name (built-ins, plugins, entry points)")
     model_kwargs: dict = setting(
-        {}, "JSON keyword arguments of the model, e.g. '{\"hidden\": 128}'", check=checks.json_object
+        {}, "JSON keyword arguments of the model, e.g. '{\"hidden\": 128}'", check=checks.model_kwargs
     )
-    seed: int = setting(0, "model seed: initialisation, batch order, training negatives", check=checks.nonnegative_int)
-    split_seed: int = setting(
-        0, "split seed; the split is fixed across model seeds (paper)", check=checks.nonnegative_int
-    )
+    seed: int = setting(0, "model seed: initialisation, batch order, training negatives", check=checks.seed)
+    split_seed: int = setting(0, "split seed; the split is fixed across model seeds (paper)", check=checks.seed)
     gene_type: str = setting("orf", "gene profiles of the official layout", choices=GENE_TYPES)
     epochs: int = setting(1000, "most epochs (paper: 1000)", check=checks.positive_int)
     patience: int = setting(50, "epochs without validation improvement before stopping", check=checks.positive_int)
@@ -110,8 +108,14 @@ class TrainConfig:
         "default: the views the model declares (knn_structure: the structure), else the profile",
         check=_views,
     )
-    structure_radius: int = setting(2, "Morgan radius of the structure view", check=checks.positive_int)
-    structure_bits: int = setting(2048, "Morgan bits of the structure view", check=checks.positive_int)
+    structure_radius: int = setting(
+        2, "Morgan radius of the structure view", check=checks.at_most(checks.positive_int, 10, "ECFP uses 1-3")
+    )
+    structure_bits: int = setting(
+        2048,
+        "Morgan bits of the structure view",
+        check=checks.at_most(checks.positive_int, 65_536, "a dense compounds x bits matrix"),
+    )
     # Similarity links: every compound a stage may see joins its link_k most similar visible
     # compounds in this view (features only, the same at every stage and in predict).
     link_view: str = setting(
@@ -149,7 +153,7 @@ class TrainConfig:
     bootstrap: int = setting(
         1000,
         "bootstrap resamples of the test query nodes for the intervals NAME_ci in metrics.json (0: none)",
-        check=checks.nonnegative_int,
+        check=checks.at_most(checks.nonnegative_int, 100_000, "queries x resamples counts are held in memory"),
     )
     # Trackers record; they never change a number (and are not part of an experiment's run hash).
     tracker: str = setting(
@@ -171,7 +175,9 @@ class TrainConfig:
     # A reduction split over two threads rounds differently from one over one, so the default 1
     # gives the same bytes alone, in a grid and on a Dask worker; a grid runs several runs at once
     # instead. More is faster for one long run, with numbers of its own.
-    threads: int = setting(1, "torch threads; the run's numbers depend on it", check=checks.positive_int)
+    threads: int = setting(
+        1, "torch threads; the run's numbers depend on it", check=checks.at_most(checks.positive_int, 1024, "threads")
+    )
 
     def __post_init__(self) -> None:
         for spec in fields(self):

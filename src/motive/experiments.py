@@ -78,6 +78,11 @@ def load_config(name_or_path: str | Path) -> dict:
         )
     check_keys(config, str(path))
     check_types(config, str(path))
+    for key in ("data", "out", "study_storage"):  # a relative path in a file is relative to that file
+        value = config.get(key)
+        if isinstance(value, str) and value and "://" not in value and not Path(value).is_absolute():
+            config[key] = str((path.parent / value).resolve())
+    config["plugins"] = [str((path.parent / p).resolve()) for p in config.get("plugins") or ()]
     return config
 
 
@@ -130,10 +135,12 @@ def _names(value, what: str, allowed: list[str]) -> list[str]:
 def _seeds(seeds) -> list[int]:
     if isinstance(seeds, bool) or not isinstance(seeds, int | list | tuple):
         raise MotiveError(f"seeds: expected a number of seeds or a list of seeds, got {seeds!r}")
+    if isinstance(seeds, int) and seeds > 10_000:
+        raise MotiveError(f"seeds: at most 10,000 seeds (one run each), got {seeds!r}")
     values = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if (
         not values
-        or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in values)
+        or any(isinstance(s, bool) or not isinstance(s, int) or not 0 <= s <= checks.SEED_MAX for s in values)
         or len(set(values)) != len(values)
     ):
         raise MotiveError(f"seeds: expected a positive count or distinct integers >= 0, got {seeds!r}")
@@ -471,16 +478,37 @@ def run_experiment(
     grid = _grid(arguments)
     specs = plan(grid)
     out = reopen_dir(grid.out, "experiment", ["experiment.json", "results.parquet"])
+    if (out / "runs").is_symlink():
+        raise MotiveError(f"{out / 'runs'}: is a symlink; motive never follows links in its outputs: use another `out`")
+    gene_type = grid.settings.get("gene_type", "orf")
+    dataset = {graph: _graph_hash(layout.graph_dir(grid.data, graph, gene_type), graph) for graph in grid.graphs}
+    _same_dataset(out, dataset)
     recorded = {
         name: value for name, value in arguments.items() if name not in ("out", "workers", "cluster", "progress")
     }
     recorded |= {"data": str(grid.data), "models": grid.models, "splits": grid.splits, "graphs": grid.graphs}
     recorded |= {"seeds": seeds if isinstance(seeds, int) else list(seeds), "settings": grid.settings}
     recorded["plugins"] = grid.plugins
+    recorded["graph_hashes"] = dataset
     with exclusive(out):
         for tracker, uri in {(s.config["tracker"], s.config["tracker_uri"]) for s in specs if not s.refusal}:
             make_tracker(tracker, uri).prepare(out.name)  # once, before several workers log to it
         return _run_grid(out, recorded, specs, workers, cluster, progress)
+
+
+def _same_dataset(out: Path, hashes: dict[str, str]) -> None:
+    """Refuse a results folder that holds an experiment on other data: its runs and table would
+    mix two datasets."""
+    try:
+        before = json.loads((out / "experiment.json").read_text()).get("graph_hashes", {})
+    except (OSError, ValueError, AttributeError):
+        return  # a new folder, or one written before hashes were recorded
+    changed = [graph for graph, digest in hashes.items() if before.get(graph, digest) != digest]
+    if changed:
+        raise MotiveError(
+            f"{out}: holds an experiment on another dataset (the {changed[0]} graph differs); use another `out`, "
+            "or the same data"
+        )
 
 
 def _grid(arguments: dict) -> Grid:

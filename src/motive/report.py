@@ -14,13 +14,16 @@ import base64
 import html
 import io
 import json
+import logging
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from motive import checks
 from motive.errors import MotiveError
+from motive.names import GRAPH_TYPES, SPLITS
 from motive.outputs import TEMP_TOKEN, check_target, markdown_header, output_dir, read_marker
 
 HEADLINE = ("f1", "hits@{k}", "precision@{k}")  # the paper's Tables 3-4
@@ -55,6 +58,7 @@ def beyond_noise(table: pd.DataFrame, graph: str, split: str, better: str, other
     return gap > max(*noise(table, graph, split, better, metric), *noise(table, graph, split, other, metric))
 
 
+log = logging.getLogger(__name__)
 REQUIRED_COLUMNS = ("graph", "split", "model", "seed", "run", "status", "error")
 
 
@@ -81,10 +85,27 @@ def read_results(results_dir: str | Path) -> pd.DataFrame:
     missing = [column for column in REQUIRED_COLUMNS if column not in table.columns]
     if missing:
         raise MotiveError(f"{path}: column {missing[0]!r} missing; not a results table written by `motive experiment`")
+    for column, allowed in (("graph", GRAPH_TYPES), ("split", SPLITS)):
+        unknown = sorted(set(table[column].astype(str)) - set(allowed))
+        if unknown:
+            raise MotiveError(
+                f"{path}: unknown {column} {unknown[0]!r}; expected one of {', '.join(allowed)} (edited by hand?)"
+            )
+    for label in table["model"]:
+        checks.named(f"{path}: model", checks.safe_name, label)
     if not table["status"].isin(["done", "reused"]).any():
         counts = ", ".join(f"{n} {status}" for status, n in table["status"].value_counts().items())
         raise MotiveError(
             f"{path}: no finished run to report ({counts}); rerun the same `motive experiment` command to finish them"
+        )
+    finished = table[table["status"].isin(["done", "reused"])]
+    gone = [run for run in finished["run"] if not (results_dir / str(run) / "metrics.json").is_file()]
+    if gone:
+        log.warning(
+            "%d finished run(s) of %s have no run folder any more (first: %s); their numbers come from the table only",
+            len(gone),
+            path,
+            gone[0],
         )
     return table
 

@@ -9,6 +9,7 @@ ranking) and checkpoint.pt (config, seed, data hash, best epoch, weights).
 
 from __future__ import annotations
 
+import io
 import json
 import pickle
 import platform
@@ -112,7 +113,9 @@ def write_run(
             checkpoint["state_dict"] = {
                 name: value.detach().cpu() for name, value in trained.model.state_dict().items()
             }
-        torch.save(checkpoint, tmp / "checkpoint.pt")
+        buffer = io.BytesIO()  # serialised in memory, written as plain bytes: a full disk is an OSError
+        torch.save(checkpoint, buffer)
+        (tmp / "checkpoint.pt").write_bytes(buffer.getvalue())
 
 
 def _load_checkpoint(path: Path) -> dict:

@@ -35,7 +35,7 @@ from motive.models import build_model, check_model, load_plugins, with_views
 from motive.negatives import NegativeSampler
 from motive.neighbors import NeighborBatches
 from motive.optim import AdamW
-from motive.outputs import check_target
+from motive.outputs import check_target, claimed
 from motive.parallel import deterministic, reuse_freed_memory, torch_threads
 from motive.prepare import Prepared, prepare
 from motive.runs import TIMING, Trained, load_run, summary_of, write_run
@@ -185,15 +185,17 @@ def run(
     reuse_freed_memory()
     load_plugins(config.plugins)  # before anything looks the model up
     config = with_views(config)  # what config.json records: the views the run used
-    tracker = make_tracker(config.tracker, config.tracker_uri)
-    tracker.start_run(group or "motive", Path(out).name, asdict(config))
-    finished = False
-    try:
-        with torch_threads(config.threads):
-            summary = _run(config, out, overwrite, marker, tracker)
-        finished = True
-    finally:
-        tracker.end_run(finished)
+    with claimed(out, "run"):  # a second `train` on the same out is refused now, not after training
+        check_target(out, "run", overwrite)
+        tracker = make_tracker(config.tracker, config.tracker_uri)
+        tracker.start_run(group or "motive", Path(out).name, asdict(config))
+        finished = False
+        try:
+            with torch_threads(config.threads):
+                summary = _run(config, out, overwrite, marker, tracker)
+            finished = True
+        finally:
+            tracker.end_run(finished)
     return summary
 
 

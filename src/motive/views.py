@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from motive.errors import MotiveError
+from motive.tables import read_table
 
 # What each node type can carry: genes can carry the profile of the other gene type too (an ORF run's
 # genes their CRISPR profile where the dataset has one, and the reverse).
@@ -84,7 +85,8 @@ def structure_table(dataset_dir: str | Path, radius: int = RADIUS, bits: int = B
     cached = default_cache_dir() / "views" / f"structure-r{radius}-b{bits}-{digest}.parquet"
     if cached.is_file():
         return pd.read_parquet(cached)
-    table = pd.read_csv(meta, usecols=["Metadata_InChIKey", "Metadata_InChI"]).dropna()
+    columns = ["Metadata_InChIKey", "Metadata_InChI"]
+    table = read_table(meta, columns=columns)[columns].dropna()  # outside data: one line when malformed
     table = table.assign(key=table["Metadata_InChIKey"].str[:14]).drop_duplicates("key")
     matrix, parsed = fingerprints(table["Metadata_InChI"].tolist(), radius, bits)
     frame = structure_frame(table["key"].to_numpy()[parsed], matrix[parsed])
