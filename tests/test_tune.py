@@ -159,6 +159,30 @@ def test_unreachable_storage_is_one_line(dataset, tmp_path, capsys):
     assert code == 2 and error.count("\n") == 1 and "cannot open the study" in error
 
 
+def test_a_refused_storage_url_is_printed_without_its_password(dataset, tmp_path, capsys):
+    url = f"postgresql://motive:s3cret-pass@127.0.0.1:{free_port()}/none"
+    argv = ["-q", "tune", "--data", str(dataset), *ARGS, "--trials", "1", "--storage", url]
+    assert main([*argv, "--out", str(tmp_path / "t")]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "cannot open the study" in error and "s3cret-pass" not in error, error
+    assert "postgresql://motive:***@127.0.0.1" in error
+
+
+def test_a_folder_named_like_url_syntax_holds_its_own_study_beside_a_users_database(dataset, tmp_path, monkeypatch):
+    import sqlite3
+
+    monkeypatch.chdir(tmp_path)
+    with sqlite3.connect("userdb.sqlite") as user:
+        user.execute("create table mine (x)")
+    for name in ("userdb.sqlite?x", "a?b#c%d e;ü"):
+        assert main(["-q", "tune", "--data", str(dataset), *ARGS, "--trials", "1", "--out", name]) == 0
+        with sqlite3.connect(tmp_path / name / "study.db") as study:
+            assert "studies" in {row[0] for row in study.execute("select name from sqlite_master")}
+    with sqlite3.connect("userdb.sqlite") as user:
+        assert [row[0] for row in user.execute("select name from sqlite_master")] == ["mine"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a?b#c%d e;ü", "userdb.sqlite", "userdb.sqlite?x"]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
