@@ -629,15 +629,18 @@ def test_a_second_train_on_the_same_out_is_refused_before_any_work(dataset, tmp_
 
 def test_a_results_folder_refuses_links_and_other_datasets_and_says_what_is_gone(dataset, tmp_path, caplog):
     grid = {"models": ["popularity"], "splits": ["random"], "seeds": 1, "settings": SETTINGS, "progress": False}
-    (tmp_path / "elsewhere").mkdir()
-    (tmp_path / "linked").mkdir()
+    run_experiment(data=dataset, out=tmp_path / "linked", **grid)
+    (tmp_path / "linked" / "runs").rename(tmp_path / "elsewhere")  # a shared disk, linked in by hand
     (tmp_path / "linked" / "runs").symlink_to(tmp_path / "elsewhere")
+    before = sorted(p.name for p in (tmp_path / "elsewhere").iterdir())
     with pytest.raises(MotiveError, match="runs: is a symlink"):
-        run_experiment(data=dataset, out=tmp_path / "linked", **grid)
-    assert list((tmp_path / "elsewhere").iterdir()) == []
+        run_experiment(data=dataset, out=tmp_path / "linked", **grid | {"seeds": 2})
+    assert sorted(p.name for p in (tmp_path / "elsewhere").iterdir()) == before
     run_experiment(data=dataset, out=tmp_path / "results", **grid)
     other = tmp_path / "other-data"
-    assert main(["-q", "data", "synth", "--out", str(other), "--scale", "0.05", "--seed", "4"]) == 0
+    from motive import layout, synth
+
+    layout.write_dataset(synth.generate(synth.SynthConfig(scale=0.05, seed=4)), other)  # (main would reset logging)
     with pytest.raises(MotiveError, match="holds an experiment on another dataset"):
         run_experiment(data=other, out=tmp_path / "results", **grid)
     table = pd.read_parquet(tmp_path / "results" / "results.parquet")

@@ -45,6 +45,22 @@ def copy_run(trained, tmp_path):
     return folder
 
 
+def _argv(command: str, folder, tmp_path, trained) -> list[str]:
+    if command == "evaluate":
+        return ["-q", "evaluate", str(folder)]
+    graph = layout.read_graph(layout.graph_dir(trained / "data", "st_expanded"))
+    profiles = pd.DataFrame(
+        graph.sources.x[:2],
+        columns=[f"X_{i + 1}" for i in range(graph.sources.x.shape[1])],
+        index=pd.Index(["NEWA", "NEWB"], name="Metadata_InChIKey"),
+    )
+    profiles.to_parquet(tmp_path / "new.parquet")
+    return ["-q", "predict", "--run", str(folder), "--compounds", str(tmp_path / "new.parquet")] + [
+        "--out",
+        str(tmp_path / "ranked.parquet"),
+    ]
+
+
 def one_line_error(capsys, argv, expected: str) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
@@ -57,27 +73,9 @@ def test_a_checkpoint_that_would_run_code_is_refused_and_runs_nothing(trained, t
     marker = tmp_path / "code-ran"
     checkpoint = torch.load(folder / "checkpoint.pt", weights_only=True)
     torch.save(checkpoint | {"payload": RunsAShellCommand(marker)}, folder / "checkpoint.pt")
-    if command == "evaluate":
-        argv = ["-q", "evaluate", str(folder)]
-    else:
-        graph = layout.read_graph(layout.graph_dir(trained / "data", "st_expanded"))
-        profiles = pd.DataFrame(
-            graph.sources.x[:2],
-            columns=[f"X_{i + 1}" for i in range(graph.sources.x.shape[1])],
-            index=pd.Index(["NEWA", "NEWB"], name="Metadata_InChIKey"),
-        )
-        profiles.to_parquet(tmp_path / "new.parquet")
-        argv = [
-            "-q",
-            "predict",
-            "--run",
-            str(folder),
-            "--compounds",
-            str(tmp_path / "new.parquet"),
-            "--out",
-            str(tmp_path / "ranked.parquet"),
-        ]
-    one_line_error(capsys, argv, "refused, it holds more than tensors and plain data")
+    one_line_error(
+        capsys, _argv(command, folder, tmp_path, trained), "refused, it holds more than tensors and plain data"
+    )
     assert not marker.exists() and not (tmp_path / "ranked.parquet").exists()
 
 
@@ -163,22 +161,6 @@ PLUGIN = textwrap.dedent(
             return {{t: layer(stage.x[t]) for t, layer in self.layers.items()}}
     """
 )
-
-
-def _argv(command: str, folder, tmp_path, trained) -> list[str]:
-    if command == "evaluate":
-        return ["-q", "evaluate", str(folder)]
-    graph = layout.read_graph(layout.graph_dir(trained / "data", "st_expanded"))
-    profiles = pd.DataFrame(
-        graph.sources.x[:2],
-        columns=[f"X_{i + 1}" for i in range(graph.sources.x.shape[1])],
-        index=pd.Index(["NEWA", "NEWB"], name="Metadata_InChIKey"),
-    )
-    profiles.to_parquet(tmp_path / "new.parquet")
-    return ["-q", "predict", "--run", str(folder), "--compounds", str(tmp_path / "new.parquet")] + [
-        "--out",
-        str(tmp_path / "ranked.parquet"),
-    ]
 
 
 @pytest.mark.parametrize("command", ["evaluate", "predict"])

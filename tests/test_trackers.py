@@ -109,7 +109,7 @@ def test_the_csv_tracker_never_replaces_a_users_folder(dataset, tmp_path):
 def test_mlflow_without_a_uri_logs_to_a_database_in_the_working_folder(dataset, tmp_path, monkeypatch):
     from mlflow.tracking import MlflowClient
 
-    from motive.tune import sqlite_url
+    from motive.storage import sqlite_url
 
     work = tmp_path / "a?b#c%d e"  # URL syntax in the path: still a file name
     work.mkdir()

@@ -43,14 +43,14 @@ MODEL_SIZES = {"hidden": 16_384, "layers": 64, "heads": 64, "num_layers": 64}  #
 
 
 def model_kwargs(value: Any) -> dict:
-    """A model's keyword arguments as a JSON object; the usual size arguments positive and bounded."""
+    """A model's keyword arguments as a JSON object; the usual size arguments bounded above."""
     kwargs = json_object(value)
-    for name, high in MODEL_SIZES.items():
-        if name in kwargs:
-            try:
-                at_most(positive_int, high, "a model that size does not fit in memory")(kwargs[name])
-            except MotiveError as error:
-                raise MotiveError(f"{name}: {error}") from None
+    for name, high in MODEL_SIZES.items():  # the model checks the rest of its arguments itself
+        size = kwargs.get(name)
+        if isinstance(size, int | float) and not isinstance(size, bool) and size > high:
+            raise MotiveError(
+                f"{name}: must be at most {high:,}, got {size!r} (a model that size does not fit in memory)"
+            )
     return kwargs
 
 

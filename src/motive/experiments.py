@@ -268,7 +268,8 @@ def _model_specs(
 
 def _tuned_settings(storage: str):
     """study name -> the best trial's settings, from a storage URL or a `motive tune` folder."""
-    from motive.tune import best_settings, sqlite_url
+    from motive.storage import sqlite_url
+    from motive.tune import best_settings
 
     if "://" not in storage:
         path = Path(storage) / "study.db"

@@ -479,7 +479,6 @@ def predict(
         raise MotiveError("pass exactly one of `compounds` or `genes`")
     loaded = run if isinstance(run, LoadedRun) else load_run(run, device, data, plugins)
     side = "source" if compounds is not None else "target"
-    other = "target" if side == "source" else "source"
     structure_only = side == "source" and "structure" in loaded.config.views["source"]
     table = compounds if compounds is not None else genes
     given = table if isinstance(table, pd.DataFrame) else read_table(table)  # read once: profiles and activity
@@ -487,63 +486,29 @@ def predict(
     keys, x, smiles = read_profiles(given, side, loaded.feature_names[side], structure_only, where)
     has_profile = None if x is not None else np.zeros(len(keys), bool)
     if x is None:  # structures only: zero profiles, masked out; every structure must parse
-        from motive.views import fingerprints
-
-        parsed = fingerprints(smiles.tolist(), loaded.config.structure_radius, 64)[1]
-        if not parsed.all():
-            bad = np.flatnonzero(~parsed)
-            raise MotiveError(
-                f"{where or 'compounds'}: smiles of {keys[bad[0]]!r} does not parse: {smiles.iloc[bad[0]][:60]!r} "
-                f"({len(bad)} such); fix them or drop those rows"
-            )
+        _check_structures(keys, smiles, loaded.config.structure_radius, where)
         x = np.zeros((len(keys), len(loaded.feature_names[side])), np.float32)
-    stage, ids = extend_stage(
-        loaded,
-        loaded.stage,
-        side,
-        keys,
-        x,
-        read_edges(edges) if edges is not None else None,
-        smiles,
-        allow_existing,
-        has_profile,
-    )
+    edge_table = read_edges(edges) if edges is not None else None
+    stage, ids = extend_stage(loaded, loaded.stage, side, keys, x, edge_table, smiles, allow_existing, has_profile)
     existing = ids < len(loaded.graph.sources if side == "source" else loaded.graph.targets)
     if existing.any() and not np.allclose(stage.x[side].cpu().numpy()[ids[existing]], x[existing], atol=1e-5):
         log.warning(
             "%d query(s) are nodes of the graph: scored with the graph's own profile and edges, not the given profile",
             existing.sum(),
         )
-    known = KnownPairs(loaded)
+    table, query = _ranked_table(loaded, stage, side, ids, keys, exclude_known, top_k)
     nearest_similarity, nearest_key = applicability(loaded, side, *_domain_vectors(loaded, stage, side, ids))
-    candidate_keys = (loaded.graph.targets if other == "target" else loaded.graph.sources).keys.to_numpy()
-    candidates = np.arange(len(candidate_keys))
     threshold = domain_threshold(loaded, side)
-    parts = []  # numpy arrays per query, one table at the end (no per-query pandas work)
-    for start, block in loaded.model.score_blocks(stage, side, ids, candidates):
-        for offset, scores in enumerate(np.asarray(block, np.float64)):
-            i = start + offset
-            pairs = (np.full(len(candidates), ids[i]), candidates)
-            flags = known.flags(*(pairs if side == "source" else pairs[::-1]))
-            rows = _ranked_rows(loaded, scores, flags, exclude_known, top_k)
-            parts.append(rows | {"query_index": np.full(len(rows["position"]), i)})
-    columns = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
-    query = columns.pop("query_index")
-    table = pd.DataFrame(
-        {"query": keys.to_numpy()[query], "candidate": candidate_keys[columns.pop("position")]} | columns
-    )
     table["nearest_training_similarity"] = nearest_similarity[query]
     table["nearest_training_key"] = nearest_key[query]
     placed = np.isfinite(nearest_similarity[query])
     table["in_domain"] = pd.array(
         np.where(placed, nearest_similarity[query] >= threshold, None).tolist(), dtype="boolean"
     )
-    order = ["query", "candidate", "score", "rank", "percentile", "expected_precision", "known"]
-    table = table[order + [c for c in table.columns if c not in order]]
     explained = (table["rank"] <= EVIDENCE_RANKS).to_numpy()  # the best candidates of each query: a person reads those
     table["evidence"] = ""
     table.loc[explained, "evidence"] = evidence(
-        stage, side, ids[keys.get_indexer(table["query"][explained])], table["candidate"][explained], loaded
+        stage, side, ids[query[explained]], table["candidate"][explained], loaded
     )
     active = _activity(given)
     if active is not None:  # from motive profiles: a compound whose replicates look like the controls
@@ -565,6 +530,43 @@ def _domain_vectors(loaded: LoadedRun, stage, side: str, ids: np.ndarray) -> tup
         matrix, mask = stage.views[side][view], stage.masks[side][view]
     present = np.ones(len(ids), bool) if mask is None else mask.cpu().numpy()[ids]
     return matrix.cpu().numpy()[ids], present
+
+
+def _check_structures(keys: pd.Index, smiles: pd.Series, radius: int, where: str | None) -> None:
+    """Every query's SMILES parses (a structure-only query has nothing else)."""
+    from motive.views import fingerprints
+
+    parsed = fingerprints(smiles.tolist(), radius, 64)[1]
+    if not parsed.all():
+        bad = np.flatnonzero(~parsed)
+        raise MotiveError(
+            f"{where or 'compounds'}: smiles of {keys[bad[0]]!r} does not parse: {smiles.iloc[bad[0]][:60]!r} "
+            f"({len(bad)} such); fix them or drop those rows"
+        )
+
+
+def _ranked_table(
+    loaded: LoadedRun, stage, side: str, ids: np.ndarray, keys: pd.Index, exclude_known: bool, top_k
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every query's ranked candidates as one table (query, candidate, score, rank, percentile,
+    expected precision, known), and each row's query position: numpy per query, pandas once."""
+    other = "target" if side == "source" else "source"
+    candidate_keys = (loaded.graph.targets if other == "target" else loaded.graph.sources).keys.to_numpy()
+    candidates = np.arange(len(candidate_keys))
+    known, parts = KnownPairs(loaded), []
+    for start, block in loaded.model.score_blocks(stage, side, ids, candidates):
+        for offset, scores in enumerate(np.asarray(block, np.float64)):
+            pairs = (np.full(len(candidates), ids[start + offset]), candidates)
+            flags = known.flags(*(pairs if side == "source" else pairs[::-1]))
+            rows = _ranked_rows(loaded, scores, flags, exclude_known, top_k)
+            parts.append(rows | {"query_index": np.full(len(rows["position"]), start + offset)})
+    columns = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    query = columns.pop("query_index")
+    table = pd.DataFrame(
+        {"query": keys.to_numpy()[query], "candidate": candidate_keys[columns.pop("position")]} | columns
+    )
+    order = ["query", "candidate", "score", "rank", "percentile", "expected_precision", "known"]
+    return table[order + [c for c in table.columns if c not in order]], query
 
 
 def _activity(frame: pd.DataFrame) -> pd.Series | None:
@@ -773,12 +775,7 @@ def predict_all(
     gene_position = np.full(max(ids["target"].max() + 1, 1), -1)
     gene_position[ids["target"]] = np.arange(n_genes)
     state_path = work / "genes-state.npz"
-    if state_path.exists():
-        state = np.load(state_path)
-        done, gene_scores, gene_rows = int(state["done"]), state["scores"], state["rows"]
-    else:
-        shape = (compounds_kept, n_genes)
-        done, gene_scores, gene_rows = 0, np.full(shape, -np.inf), np.zeros(shape, np.int64)
+    done, gene_scores, gene_rows = _resumed(state_path, (compounds_kept, n_genes))
     n_blocks = (n_compounds + block - 1) // block
     bar = tqdm(total=n_blocks, initial=done, unit="block", desc="scoring", disable=not progress)
     blocks = loaded.model.score_blocks(
@@ -814,12 +811,20 @@ def predict_all(
         "score": "ranking score of the run's model (not a probability)",
     }
     gene_table = _top_compounds(gene_scores, gene_rows, queries, compounds_kept, known)
-    gene_table["evidence"] = evidence_of_ids(
-        queries.stage, "target", gene_table.pop("gene_id"), gene_table.pop("compound_id"), loaded
-    )
+    gene_ids, compound_ids = gene_table.pop("gene_id"), gene_table.pop("compound_id")
+    gene_table["evidence"] = evidence_of_ids(queries.stage, "target", gene_ids, compound_ids, loaded)
     _write_full(out, overwrite, work, n_blocks, gene_table, summary)
     outputs.remove_work_dir(work, [state_path.name, *(f"compounds-{index:06d}.parquet" for index in range(n_blocks))])
     return summary
+
+
+def _resumed(state_path: Path, shape: tuple[int, int]) -> tuple[int, np.ndarray, np.ndarray]:
+    """Blocks done and every gene's running top compounds (scores, rows), from the work folder's
+    state or fresh."""
+    if state_path.exists():
+        state = np.load(state_path)
+        return int(state["done"]), state["scores"], state["rows"]
+    return 0, np.full(shape, -np.inf), np.zeros(shape, np.int64)
 
 
 @dataclass

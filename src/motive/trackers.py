@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from motive.errors import MotiveError, require
+from motive.storage import masked
 
 log = logging.getLogger(__name__)
 MLFLOW_DEFAULT = "mlflow.db"  # in the working folder, as `mlflow ui --backend-store-uri sqlite:///mlflow.db`
@@ -145,7 +146,7 @@ class MlflowTracker(Tracker):
         self.mlflow = require("mlflow", "trackers", "tracker mlflow")
         self.uri = uri or os.environ.get("MLFLOW_TRACKING_URI")
         if self.uri is None:
-            from motive.tune import sqlite_url
+            from motive.storage import sqlite_url
 
             self.uri = sqlite_url(MLFLOW_DEFAULT)
             log.info("tracker mlflow: logging to %s (pass a `tracker_uri` to choose)", Path(MLFLOW_DEFAULT).resolve())
@@ -163,7 +164,7 @@ class MlflowTracker(Tracker):
             experiment = self.client.get_experiment_by_name(group)
             return experiment.experiment_id if experiment else self.client.create_experiment(group)
         except Exception as error:  # MLflow's, SQLAlchemy's, requests', the filesystem's
-            raise MotiveError(f"tracker mlflow: {_masked(self.uri)}: {_why(error)}") from None
+            raise MotiveError(f"tracker mlflow: {masked(self.uri)}: {_why(error)}") from None
 
     def start_run(self, group: str, name: str, params: dict) -> None:
         experiment_id = self.prepare(group)
@@ -177,12 +178,6 @@ class MlflowTracker(Tracker):
 
     def end_run(self, finished: bool = True) -> None:
         self.client.set_terminated(self.run_id, status="FINISHED" if finished else "FAILED")
-
-
-def _masked(uri: str) -> str:
-    from motive.tune import masked
-
-    return masked(uri)
 
 
 def _why(error: Exception) -> str:

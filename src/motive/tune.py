@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -29,6 +28,7 @@ from motive.errors import MotiveError, require
 from motive.models import REGISTRY, build_model, check_model, load_plugins, with_views
 from motive.outputs import own_file, reopen_dir, write_marked_parquet
 from motive.prepare import Prepared, prepare
+from motive.storage import masked, sqlite_url
 from motive.trackers import make_tracker
 from motive.train import fit, tracked
 
@@ -40,24 +40,6 @@ WEIGHT_DECAY = {"low": 1e-5, "high": 1.0, "log": True}
 # Settings that never change a trial's validation value: where it logs, and what only a run's final
 # evaluation computes. They are not part of a study's identity.
 UNSCORED = ("tracker", "tracker_uri", "calibrate", "bootstrap")
-
-
-def sqlite_url(path: str | Path) -> str:
-    """The SQLAlchemy URL of a SQLite file: the path is escaped, so every character of it (``?``,
-    ``#``, ``%``, ``;``, spaces, unicode) names the file and none of it becomes URL syntax."""
-    from sqlalchemy.engine import URL
-
-    return URL.create("sqlite", database=str(Path(path).resolve())).render_as_string(hide_password=False)
-
-
-def masked(storage: str) -> str:
-    """A storage URL as it may be printed: its password replaced by ***."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(storage).render_as_string(hide_password=True)
-    except Exception:  # not a URL SQLAlchemy reads: hide whatever sits between :// and @
-        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", storage)
 
 
 def space_of(model: str) -> dict:

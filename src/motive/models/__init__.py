@@ -34,6 +34,9 @@ from motive.models.features import MLP, Bilinear, Cosine
 from motive.models.gnn import GNN
 from motive.models.heuristics import KNN, Popularity, ShortestPath
 from motive.models.neighbours import Neighbours
+from motive.models.network import KINDS as NETWORK_KINDS
+from motive.models.network import NetworkPaths
+from motive.models.network import refusal as network_refusal
 from motive.splits import COLD_SIDES
 
 ENTRY_POINT_GROUP = "motive.models"
@@ -168,6 +171,14 @@ register_model(
 register_model(
     "popularity", _builds(Popularity, lambda stage, **kwargs: Popularity(stage.split_name, **kwargs)), **_heuristic
 )
+
+
+def _network(kind: str) -> Callable:
+    return _builds(NetworkPaths, lambda stage, **kwargs: NetworkPaths(stage, kind, **kwargs))
+
+
+for _kind in NETWORK_KINDS:
+    register_model(_kind, _network(_kind), refuses=network_refusal(_kind), **_heuristic)
 MODELS = sorted(REGISTRY)  # the built-in models (the shared model tests run over these)
 _entry_points_loaded = False
 
