@@ -255,3 +255,16 @@ def test_a_malformed_compound_meta_is_one_line(tmp_path, capsys, content, expect
     err = capsys.readouterr().err.strip()
     assert err.startswith("motive: error: ") and "\n" not in err and "meta.csv.gz" in err and expected in err, err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_smiles_only_query_on_a_profile_run_gets_no_domain_verdict_on_its_page(structured_run, tmp_path):
+    from motive.cli import main
+
+    root, _, _ = structured_run
+    queries = pd.DataFrame({"smiles": ["CCCCCCO"]}, index=pd.Index(["NEWA"], name=KEY))
+    queries.to_parquet(tmp_path / "new.parquet")
+    argv = ["-q", "predict", "--run", str(root / "run"), "--compounds", str(tmp_path / "new.parquet"), "--top-k", "3"]
+    assert main([*argv, "--out", str(tmp_path / "ranked.parquet"), "--report", str(tmp_path / "page")]) == 0
+    text = (tmp_path / "page" / "index.html").read_text()
+    assert "Applicability domain not measured" in text and "Outside the applicability domain" not in text
+    assert pd.read_parquet(tmp_path / "ranked.parquet")["in_domain"].isna().all()

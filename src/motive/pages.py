@@ -44,13 +44,17 @@ def prediction_page(table: pd.DataFrame, title: str, about: list[str], top: int 
                 "<div class=warn>Inactive: this compound's replicate wells are not distinguishable from the negative "
                 "controls (copairs mAP): its profile carries little signal, and these ranks may be noise.</div>"
             )
-        if not bool(rows["in_domain"].iloc[0]):
-            said = (
-                "no profile given" if not np.isfinite(similarity) else f"nearest training similarity {similarity:.2f}"
-            )
+        in_domain = rows["in_domain"].iloc[0]
+        if pd.isna(in_domain):
             parts.append(
-                f"<div class=warn>Outside the applicability domain ({said}; 95% of training nodes are more like "
-                f"their nearest neighbour than {threshold:.2f}): treat these ranks with care.</div>"
+                "<div class=warn>Applicability domain not measured: the query lacks the view the run measures it in "
+                "(e.g. a SMILES-only compound for a run that reads profiles).</div>"
+            )
+        elif not bool(in_domain):
+            parts.append(
+                f"<div class=warn>Outside the applicability domain (nearest training similarity {similarity:.2f}; 95% "
+                f"of training nodes are more like their nearest neighbour than {threshold:.2f}): treat these ranks "
+                "with care.</div>"
             )
         header = ["rank", "candidate", "score", "expected precision [95% interval]", "known", "evidence"]
         body = "".join(
