@@ -14,7 +14,6 @@ the runs it changes. This module plans and executes runs; it never trains or sco
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import inspect
 import json
@@ -34,7 +33,7 @@ from motive import checks, layout
 from motive.config import MODEL_SETTINGS, TrainConfig
 from motive.errors import MotiveError
 from motive.names import COLD_SIDES, GRAPH_TYPES, OFFICIAL_NAMES
-from motive.outputs import own_file, read_marker, reopen_dir, write_marked_parquet
+from motive.outputs import held, own_file, read_marker, reopen_dir, write_marked_parquet
 from motive.parallel import cluster_client
 from motive.trackers import make_tracker
 
@@ -562,18 +561,12 @@ def exclusive(folder: Path) -> Iterator[None]:
     """Hold the results folder for one experiment process: a second one on the same folder is
     refused (it would train the same runs and call the other's unfinished runs failed). The lock
     is the kernel's (``flock`` on the folder itself), so it leaves no file and dies with its process."""
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise MotiveError(
-                f"{folder}: another `motive experiment` is running on this results folder; wait for it to finish, or "
-                "use another `out`"
-            ) from None
+    busy = (
+        f"{folder}: another `motive experiment` is running on this results folder; wait for it to finish, or use "
+        "another `out`"
+    )
+    with held(folder, os.O_RDONLY, busy):
         yield
-    finally:
-        os.close(descriptor)
 
 
 def _run_grid(

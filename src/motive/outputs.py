@@ -256,28 +256,35 @@ def _recognised(path: Path, kind: str) -> bool:
 
 
 @contextlib.contextmanager
+def held(path: str | os.PathLike, flags: int, busy: str) -> Iterator[None]:
+    """The kernel's exclusive lock (``flock``) on ``path`` (opened with ``flags``) for the block;
+    ``busy`` is the one-line error when another process holds it. It dies with its process."""
+    import fcntl
+
+    descriptor = os.open(path, flags, 0o600)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise MotiveError(busy) from None
+        yield
+    finally:
+        os.close(descriptor)
+
+
+@contextlib.contextmanager
 def claimed(final: str | os.PathLike, what: str) -> Iterator[None]:
     """Hold ``final`` for this process while it makes it: a second motive process making the same
-    output is refused at once, not after its work. The lock is the kernel's (``flock``) on a file
-    of motive's own in the system's temp folder, named by the output's absolute path, so it dies
-    with its process and puts nothing beside the output."""
-    import fcntl
+    output is refused at once, not after its work. The lock file is motive's own, in the system's
+    temp folder, named by the output's absolute path: nothing is put beside the output."""
     import hashlib
 
     key = hashlib.sha256(str(Path(final).resolve()).encode()).hexdigest()[:32]
     folder = Path(tempfile.gettempdir()) / f"motive-locks-{os.getuid()}"
     folder.mkdir(mode=0o700, exist_ok=True)
-    descriptor = os.open(folder / key, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise MotiveError(
-                f"{final}: another motive process is making this {what} right now; wait for it, or choose another path"
-            ) from None
+    busy = f"{final}: another motive process is making this {what} right now; wait for it, or choose another path"
+    with held(folder / key, os.O_RDWR | os.O_CREAT, busy):
         yield
-    finally:
-        os.close(descriptor)
 
 
 def check_file_target(final: str | os.PathLike, kind: str, overwrite: bool = False) -> None:
