@@ -18,6 +18,7 @@ stored with the split; training negatives are redrawn per batch.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -234,7 +235,7 @@ def draw_degree_negatives(graph: Graph, split: Split, stage: str, rounds: int = 
 
     The guarantee: a score of the partner's degree alone (popularity) has an AUROC within 0.001
     of 0.5 on graphs of every size and split (tests/test_negatives.py over synthetic scales 0.05
-    to 1). The limit: on a small graph some positives keep fewer than eval_ratio negatives (7.4
+    to 1). The limit: on a small graph some positives keep fewer than eval_ratio negatives (7.3
     per positive on cold_source at scale 0.05, seed 3). Aiyappa et al. (ICML 2025) correct degree
     bias the same way; drawing in proportion to degree instead leaves it off 0.5, because a
     held-out edge lowers its own partner's visible degree."""
@@ -284,8 +285,8 @@ def draw_degree_negatives(graph: Graph, split: Split, stage: str, rounds: int = 
                 : len(requests) - len(keys)
             ]
         if len(keys) < len(requests):  # nearest degrees below and above the partner's, in turns
-            nearest, chosen = key(query, _nearest_in_turns(by_degree, degree, degree[partner], rng)).tolist(), set(keys)
-            keys += [k for k in nearest if k not in taken and k not in chosen][: len(requests) - len(keys)]
+            need = len(requests) - len(keys)
+            keys += _nearest_free(partial(key, query), by_degree, degree, degree[partner], taken, keys, need, rng)
         missing += len(requests) - len(keys)
         taken.update(keys)
         accepted = np.concatenate([accepted, np.asarray(keys, np.int64)])
@@ -296,13 +297,36 @@ def draw_degree_negatives(graph: Graph, split: Split, stage: str, rounds: int = 
     return frame.sort_values(["source", "target"], ignore_index=True)
 
 
-def _nearest_in_turns(nodes: np.ndarray, degree: np.ndarray, wanted: int, rng: np.random.Generator) -> np.ndarray:
-    """``nodes`` of another degree than ``wanted``, nearest first, taken in turns from below and
-    from above (the first side at random; ties in random order); one side's nodes follow alone
-    once the other side has none left."""
-    order = np.lexsort((rng.random(len(nodes)), np.abs(degree[nodes] - wanted)))
-    ordered = nodes[order]
-    below, above = ordered[degree[ordered] < wanted], ordered[degree[ordered] > wanted]
+def _nearest_free(
+    keys_of, by_degree: np.ndarray, degree: np.ndarray, wanted: int, taken: set, chosen: list, need: int, rng
+) -> list[int]:
+    """``need`` free pair keys (``keys_of(nodes)``) whose node is nearest ``wanted`` in degree, in
+    turns below and above; the window of nodes looked at grows until enough are free."""
+    width, sorted_degree, chosen = 16, degree[by_degree], set(chosen)
+    while True:
+        nearest = keys_of(_nearest_in_turns(by_degree, sorted_degree, wanted, width, rng)).tolist()
+        found = [k for k in nearest if k not in taken and k not in chosen][:need]
+        if len(found) == need or width >= len(by_degree):
+            return found
+        width *= 4
+
+
+def _nearest_in_turns(
+    nodes: np.ndarray, sorted_degree: np.ndarray, wanted: int, width: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Of ``nodes`` (sorted by degree), about the ``width`` nearest below and above ``wanted`` (whole
+    degree groups), nearest first, taken in turns from below and from above (the first side at
+    random; ties in random order); one side's nodes follow alone once the other has none left."""
+    low, high = np.searchsorted(sorted_degree, wanted, "left"), np.searchsorted(sorted_degree, wanted, "right")
+    start = np.searchsorted(sorted_degree, sorted_degree[max(low - width, 0)], "left") if low else 0
+    end = (
+        np.searchsorted(sorted_degree, sorted_degree[min(high + width, len(nodes)) - 1], "right")
+        if high < len(nodes)
+        else high
+    )
+    below, above = nodes[start:low], nodes[high:end]
+    below = below[np.lexsort((rng.random(len(below)), wanted - sorted_degree[start:low]))]
+    above = above[np.lexsort((rng.random(len(above)), sorted_degree[high:end] - wanted))]
     first, second = (below, above) if rng.random() < 0.5 else (above, below)
     turns = np.empty(len(first) + len(second), np.int64)
     both = min(len(first), len(second))
