@@ -410,11 +410,13 @@ def _training_nodes(run: LoadedRun, side: str) -> tuple[np.ndarray, np.ndarray, 
 
 
 def _similarities(queries: np.ndarray, reference: np.ndarray, metric: str) -> np.ndarray:
+    """Every query row against every reference row: cosine of unit rows, or Tanimoto of 0/1 bits
+    (shared bits over the union; 0 for two empty rows), in the rows' own dtype."""
     product = queries @ reference.T
     if metric == "cosine":
         return product
     union = queries.sum(1, keepdims=True) + reference.sum(1)[None, :] - product
-    return np.where(union > 0, product / np.maximum(union, 1), 0.0).astype(np.float32)
+    return np.where(union > 0, product / np.maximum(union, 1), 0.0)
 
 
 def domain_threshold(run: LoadedRun, side: str) -> float:
@@ -651,8 +653,9 @@ def evidence_of_ids(
         queries, row_query = np.unique(query_ids[rows], return_inverse=True)
         nodes, node_at = _distinct(node, stage.num_nodes[side])
         similarity = {name: view(queries, nodes)[row_query[pair - first], node_at] for name, view in views.items()}
-        best = np.where(np.isnan(np.stack(list(similarity.values()))), -np.inf, np.stack(list(similarity.values())))
-        for chosen in _best_of_each_row(best.max(axis=0), pair, shown):
+        stacked = np.stack(list(similarity.values()))
+        best = np.where(np.isnan(stacked), -np.inf, stacked).max(axis=0)
+        for chosen in _best_of_each_row(best, pair, shown):
             said = _said(graph_keys, node[chosen], {name: values[chosen] for name, values in similarity.items()})
             before = found[pair[chosen]]
             found[pair[chosen]] = np.where(before == "", said, before + ", " + said)
@@ -716,9 +719,8 @@ def _evidence_views(stage, side: str) -> dict:
         return np.ones(len(ids), bool) if mask is None else mask.cpu().numpy()[ids]
 
     def cosine(q, nodes):
-        return np.where(
-            has(q, profile_mask)[:, None] & has(nodes, profile_mask)[None, :], unit(q) @ unit(nodes).T, np.nan
-        )
+        valid = has(q, profile_mask)[:, None] & has(nodes, profile_mask)[None, :]
+        return np.where(valid, _similarities(unit(q), unit(nodes), "cosine"), np.nan)
 
     views = {"profile": cosine}
     if "structure" in stage.views.get(side, {}):
@@ -727,10 +729,8 @@ def _evidence_views(stage, side: str) -> dict:
         def tanimoto(q, nodes):
             a = bits[torch.as_tensor(q)].cpu().numpy().astype(np.float64)
             b = bits[torch.as_tensor(nodes)].cpu().numpy().astype(np.float64)
-            shared = a @ b.T
-            union = a.sum(1)[:, None] + b.sum(1)[None, :] - shared
             valid = has(q, present)[:, None] & has(nodes, present)[None, :]
-            return np.where(valid, shared / np.maximum(union, 1e-12), np.nan)
+            return np.where(valid, _similarities(a, b, "tanimoto"), np.nan)
 
         views["structure"] = tanimoto
     return views

@@ -91,7 +91,7 @@ def read_results(results_dir: str | Path) -> pd.DataFrame:
             raise MotiveError(
                 f"{path}: unknown {column} {unknown[0]!r}; expected one of {', '.join(allowed)} (edited by hand?)"
             )
-    for label in table["model"]:
+    for label in table["model"].unique():
         checks.named(f"{path}: model", checks.safe_name, label)
     if not table["status"].isin(["done", "reused"]).any():
         counts = ", ".join(f"{n} {status}" for status, n in table["status"].value_counts().items())
