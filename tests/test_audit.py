@@ -48,14 +48,33 @@ def test_message_passing_over_own_supervision_is_caught(graph):
     def plant(graph, split):
         correct = split.message_mask
 
-        def leaky(kind, stage):
-            mask = correct(kind, stage)
+        def leaky(kind, stage, side_edges=False):
+            mask = correct(kind, stage, side_edges)
             return mask | (split.subsets[kind] == stage) if kind == "st" else mask
 
         split.message_mask = leaky
 
     report = planted(graph, "random", plant)
     assert "valid-stage st message passing uses ['valid'] edges" in report.first_failure()
+
+
+def test_side_edges_reaching_a_later_stage_are_caught(graph):
+    """With side edges a stage sees the same-type edges of its own held-out nodes, never those of
+    a later stage: a rule that showed them is reported."""
+
+    def plant(graph, split):
+        correct = split.message_mask
+
+        def leaky(kind, stage, side_edges=False):
+            mask = correct(kind, stage, side_edges)
+            return np.ones_like(mask) if side_edges and kind == "ss" else mask
+
+        split.message_mask = leaky
+
+    report = planted(graph, "cold_source", plant)
+    assert not report.passed
+    assert "side-edge message touches source" in report.first_failure()
+    assert "side edges use ['test'] edges" in report.first_failure() or "held out until test" in report.first_failure()
 
 
 def test_positive_among_negatives_is_caught(graph):

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from motive import layout, splits, synth
 from motive.audit import audit
 from motive.errors import MotiveError
-from motive.names import GRAPH_TYPES
+from motive.names import COLD_SIDES, GRAPH_TYPES
 from tests.graphs import random_graph
 
 SPLITS = splits.SPLITS
@@ -110,6 +110,25 @@ def test_visibility_rules_match_the_official_protocol():
     cold = splits.make_split(graph, splits.SplitConfig("cold_source", 0))
     assert set(cold.subsets["ss"][cold.message_mask("ss", "valid")]) == {"train"}
     assert set(cold.subsets["ss"][cold.message_mask("ss", "test")]) == {"train", "valid"}
+
+
+@pytest.mark.parametrize("split_name", ["cold_source", "cold_target", "cold_both"])
+def test_side_edges_show_every_same_type_edge_between_nodes_the_stage_may_see(split_name):
+    graph = random_graph(3, 150, 150, 900, 300, 300)
+    split = splits.make_split(graph, splits.SplitConfig(split_name, 0))
+    for kind, side in (("ss", "source"), ("tt", "target")):
+        a, b = graph.endpoints(kind)
+        stage_of = split.node_stage[side]
+        for k, stage in enumerate(splits.STAGES):
+            side_mask = split.message_mask(kind, stage, side_edges=True)
+            assert np.array_equal(side_mask, (stage_of[a] <= k) & (stage_of[b] <= k)), (kind, stage)
+            official = split.message_mask(kind, stage)
+            assert not (official & ~side_mask).any()  # the official edges are among them
+        held_out = side in COLD_SIDES[split_name]
+        # a held-out side's test nodes gain their edges at the test stage only, and only with side edges
+        gained = split.message_mask(kind, "test", True) & ~split.message_mask(kind, "test")
+        assert gained.any() == held_out
+        assert (np.maximum(stage_of[a], stage_of[b])[gained] == 2).all()
 
 
 def test_save_load_round_trip_and_graph_identity(tmp_path):

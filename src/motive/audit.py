@@ -163,6 +163,7 @@ def check_visibility(a: Audited) -> Check:
     problems = []
     for k, stage in enumerate(STAGES):
         uses = [(f"{kind} message", kind, split.message_mask(kind, stage)) for kind in split.subsets]
+        uses += [(f"{kind} side-edge message", kind, split.message_mask(kind, stage, True)) for kind in split.subsets]
         uses.append(("st supervision", "st", st == stage))
         for what, kind, mask in uses:
             for side, nodes in _ends(graph, kind, mask).items():
@@ -194,6 +195,11 @@ def check_no_future_edges(a: Audited) -> Check:
                 future = {label for label in labels if SUBSET_STAGE[label] > max(k - 1, 0)}
             if future:
                 problems.append(f"{stage}-stage {kind} message passing uses {sorted(future)} edges")
+            if kind != "st":  # with side edges: a same-type edge of this stage's nodes at most
+                side = set(a.split.subsets[kind][a.split.message_mask(kind, stage, True)])
+                later = {label for label in side if SUBSET_STAGE[label] > k}
+                if later:
+                    problems.append(f"{stage}-stage {kind} side edges use {sorted(later)} edges")
     detail = "; ".join(problems) or "message passing never sees its own or later supervision"
     return Check("no future edges", not problems, detail)
 

@@ -92,7 +92,11 @@ class TrainConfig:
     lr: float = setting(1e-3, "AdamW learning rate", check=checks.positive_float)
     weight_decay: float = setting(1e-4, "AdamW weight decay", check=checks.nonnegative_float)
     train_negative_ratio: int = setting(1, "training negatives per positive (paper: 1)", check=checks.positive_int)
-    monitor: str = setting("hits", "validation metric picking the best epoch (hits = hits@K)", choices=MONITORS)
+    monitor: str = setting(
+        "hits",
+        "validation metric picking the best epoch (hits = hits@K; mrr = the full ranking's, slower)",
+        choices=MONITORS,
+    )
     hits_k: int = setting(500, "K of Hits@K (paper: 500, about 1% of MOTIVE's test pairs)", check=checks.positive_int)
     mode: str = setting("full", "full-graph message passing, or neighbor: sampled 2-hop subgraphs", choices=MODES)
     fanouts: tuple[int, ...] = setting(
@@ -122,6 +126,14 @@ class TrainConfig:
         "none", "compound-compound similarity links from this view (none: no links)", choices=LINK_VIEWS
     )
     link_k: int = setting(5, "similar compounds each compound is linked to (with link_view)", check=checks.positive_int)
+    # Side edges: a held-out node's same-type edges are known before its links (a new gene's PPI
+    # partners, a new compound's structural neighbours); the official protocol hides them.
+    side_edges: bool = setting(
+        False,
+        "let each stage see every compound-compound and gene-gene edge between nodes it may see, a held-out "
+        "node's included (official protocol: off, a held-out node's same-type edges are hidden at its stage)",
+        check=checks.boolean,
+    )
     device: str = setting(
         "auto", "auto: cuda when a GPU is visible (runs are bitwise reproducible on cpu only)", choices=DEVICES
     )

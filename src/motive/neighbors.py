@@ -59,7 +59,10 @@ class NeighborBatches:
         device = self.stage.device
         x = {t: self.stage.x[t][torch.as_tensor(ids, device=device)] for t, ids in nodes.items()}
         node_ids = {t: torch.as_tensor(ids, device=device) for t, ids in nodes.items()}
-        return StageGraph.from_edges(self.stage.stage, self.stage.split_name, x, edges, node_ids).to(device), nodes
+        sub = StageGraph.from_edges(
+            self.stage.stage, self.stage.split_name, x, edges, node_ids, side_edges=self.stage.side_edges
+        )
+        return sub.to(device), nodes
 
     def forward(self, model, sources: np.ndarray, targets: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
         sub, nodes = self.subgraph(sources, targets, rng)

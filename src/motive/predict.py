@@ -242,7 +242,9 @@ def extend_stage(
     views, masks = _extended_views(run, stage, side, new, smiles, has_profile)
     if side == "source" and run.config.link_view != "none":
         message[("source", f"similar_{run.config.link_view}", "source")] = _links(run, x_all, masks, new, smiles)
-    extended = StageGraph.from_edges("test", stage.split_name, x_all, message, views=views, masks=masks)
+    extended = StageGraph.from_edges(
+        "test", stage.split_name, x_all, message, views=views, masks=masks, side_edges=stage.side_edges
+    )
     return extended.to(stage.device), ids
 
 

@@ -155,7 +155,10 @@ def prepare(
     def build() -> dict[str, StageGraph]:
         views = node_views(config.data, graph, config.views, **view_settings(config))
         links = link_features(config, graph, views)
-        return {stage: StageGraph.build(graph, split, stage, views, links).to(device) for stage in stage_names}
+        return {
+            stage: StageGraph.build(graph, split, stage, views, links, config.side_edges).to(device)
+            for stage in stage_names
+        }
 
     extra_views = {name for names in config.views.values() for name in names} - {"profile"}
     if extra_views or config.link_view not in ("none", "profile"):  # views read other files: built every time
@@ -167,5 +170,6 @@ def prepare(
         json.dumps(config.views, sort_keys=True),
         config.link_view,
         config.link_k,
+        config.side_edges,
     )
     return Prepared(graph, graph_hash, split, STAGE_GRAPHS.get(key, build))

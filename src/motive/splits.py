@@ -8,7 +8,10 @@ Visibility (official rules): at stage ``train`` messages flow over ``message`` S
 ``train`` same-type edges, supervision is ``train``; at ``valid`` messages use message+train ST
 edges and ``train`` same-type edges, supervision is ``valid``; at ``test`` messages use
 message+train+valid ST edges and train+valid same-type edges, supervision is ``test``.
-Every node carries the first stage that may see it (0 train, 1 valid, 2 test): held-out nodes
+With ``side_edges`` a stage also sees every same-type edge whose two ends it may see: a held-out
+gene's interactions and a held-out compound's similar compounds are side information known
+before any of its links (a new gene's PPI partners, a new compound's structure), never a
+compound-gene link. Every node carries the first stage that may see it (0 train, 1 valid, 2 test): held-out nodes
 of a cold split are invisible before their stage.
 """
 
@@ -85,28 +88,35 @@ class Split:
         mask = self.subsets["st"] == stage
         return s[mask], t[mask]
 
-    def message_mask(self, kind: str, stage: str) -> np.ndarray:
-        """Edges of ``kind`` that pass messages at ``stage`` (official visibility rules)."""
+    def message_mask(self, kind: str, stage: str, side_edges: bool = False) -> np.ndarray:
+        """Edges of ``kind`` that pass messages at ``stage`` (official visibility rules; with
+        ``side_edges`` every same-type edge between two nodes the stage may see)."""
         k = STAGES.index(stage)
         labels = self.subsets[kind]
+        if kind != "st" and side_edges:  # a same-type label is the later stage of its two ends
+            return label_stages(labels) <= k
         if kind == "st":
             allowed = {0: ("message",), 1: ("message", "train"), 2: ("message", "train", "valid")}[k]
         else:
             allowed = ("train",) if k < 2 else ("train", "valid")
         return np.isin(labels, allowed)
 
-    def message_edges(self, graph: Graph, kind: str, stage: str) -> tuple[np.ndarray, np.ndarray]:
+    def message_edges(
+        self, graph: Graph, kind: str, stage: str, side_edges: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         a, b = graph.endpoints(kind)
-        mask = self.message_mask(kind, stage)
+        mask = self.message_mask(kind, stage, side_edges)
         return a[mask], b[mask]
 
-    def message_passing(self, graph: Graph, stage: str) -> dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]:
+    def message_passing(
+        self, graph: Graph, stage: str, side_edges: bool = False
+    ) -> dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]:
         """Directed message edges of a stage, per relation: every undirected edge both ways."""
         s, t = self.message_edges(graph, "st", stage)
         relations = {("source", "binds", "target"): (s, t), ("target", "rev_binds", "source"): (t, s)}
         for kind, node, relation in (("ss", "source", "similar"), ("tt", "target", "interacts")):
             if kind in self.subsets:
-                a, b = self.message_edges(graph, kind, stage)
+                a, b = self.message_edges(graph, kind, stage, side_edges)
                 relations[(node, relation, node)] = (np.concatenate([a, b]), np.concatenate([b, a]))
         return relations
 

@@ -46,13 +46,15 @@ LEARNED_TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
 def planted(split_name: str = "random") -> Prepared:
     """A small synthetic graph whose features carry the latent that drives its edges (signal 1.0),
     split ``split_name`` (seed 0), with all three stage graphs; compounds carry the structure view
-    too, so multimodal models and structure baselines are checked as well. Made once per process."""
+    too, so multimodal models and structure baselines are checked as well. Its stages show side
+    edges (``TrainConfig.side_edges``: every same-type edge between nodes a stage may see, the most
+    a stage can show), so path models score the cold splits too. Made once per process."""
     config = synth.SynthConfig(scale=0.05, seed=4, signal=1.0, source_dim=32, target_dim=24, signal_view="both")
     graphs, structure = synth.generate_with_views(config)
     graph = graphs["st_expanded"]
     split = splits.make_split(graph, splits.SplitConfig(split_name, 0))
     views = {"source": {"structure": aligned(structure, graph.sources.keys)}, "target": {}}
-    stages = {stage: StageGraph.build(graph, split, stage, views) for stage in STAGES}
+    stages = {stage: StageGraph.build(graph, split, stage, views, side_edges=True) for stage in STAGES}
     return Prepared(graph, graph.content_hash(), split, stages)
 
 
@@ -70,6 +72,7 @@ def trained(name: str, split_name: str = "random", epochs: int = 2, **model_kwar
         lr=5e-3,
         monitor="auroc",
         hits_k=5,
+        side_edges=True,
     )
     return fit(config, prepared).model
 
@@ -169,7 +172,7 @@ def check_reads_only_visible_edges(name: str, **model_kwargs) -> None:
         for t, named in stages["test"].views.items()
     }
     relabelled = _relabelled(prepared.graph, prepared.split, "test")
-    relabelled = StageGraph.build(relabelled, prepared.split, "test", views)
+    relabelled = StageGraph.build(relabelled, prepared.split, "test", views, side_edges=True)
     reference = _rebuilt(name, model, stages["train"], **model_kwargs)
     assert np.array_equal(
         reference.score(relabelled, pairs.sources, pairs.targets),

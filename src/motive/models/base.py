@@ -42,10 +42,19 @@ class StageGraph:
     views: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
     masks: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
     cache: dict = field(default_factory=dict, repr=False)  # what is derived once per stage graph (graph and split)
+    side_edges: bool = False  # same-type edges of held-out nodes shown (``Split.message_mask``)
 
     @classmethod
     def from_edges(
-        cls, stage: str, split_name: str, x: dict[str, torch.Tensor], edges, node_ids=None, views=None, masks=None
+        cls,
+        stage: str,
+        split_name: str,
+        x: dict[str, torch.Tensor],
+        edges,
+        node_ids=None,
+        views=None,
+        masks=None,
+        side_edges: bool = False,
     ) -> StageGraph:
         num_nodes = {t: len(features) for t, features in x.items()}
         adjacency = {
@@ -53,20 +62,27 @@ class StageGraph:
             for (src, rel, dst), (a, b) in edges.items()
         }
         graph = cls(stage, split_name, x, num_nodes, edges, adjacency, node_ids)
-        graph.views, graph.masks = views or {}, masks or {}
+        graph.views, graph.masks, graph.side_edges = views or {}, masks or {}, side_edges
         return graph
 
     @classmethod
     def build(
-        cls, graph: Graph, split: Split, stage: str, views: dict | None = None, links: tuple | None = None
+        cls,
+        graph: Graph,
+        split: Split,
+        stage: str,
+        views: dict | None = None,
+        links: tuple | None = None,
+        side_edges: bool = False,
     ) -> StageGraph:
         """The stage's graph: profiles, ``views`` (side -> view -> (matrix, mask), from
-        ``motive.views.node_views``) and the stage's visible message edges, plus with ``links =
-        (view, k, matrix, mask)`` the compound-compound similarity links of the nodes the stage
+        ``motive.views.node_views``) and the stage's visible message edges (``side_edges``: with
+        every same-type edge between nodes it may see, ``Split.message_mask``), plus with ``links
+        = (view, k, matrix, mask)`` the compound-compound similarity links of the nodes the stage
         may see."""
         # Shares memory with the graph's arrays (models never write features), so stages cost no copies.
         x = {"source": torch.as_tensor(graph.sources.x), "target": torch.as_tensor(graph.targets.x)}
-        edges = split.message_passing(graph, stage)
+        edges = split.message_passing(graph, stage, side_edges)
         extra, masks = {t: {} for t in x}, {t: {} for t in x}
         for side, named in (views or {}).items():
             for name, (matrix, mask) in named.items():
@@ -81,7 +97,7 @@ class StageGraph:
             edges[("source", f"similar_{view}", "source")] = similarity_links(view, matrix, mask, visible, k)
         if not any(extra.values()) and not any(masks.values()):
             extra, masks = {}, {}
-        return cls.from_edges(stage, split.config.split, x, edges, views=extra, masks=masks)
+        return cls.from_edges(stage, split.config.split, x, edges, views=extra, masks=masks, side_edges=side_edges)
 
     def attention(self, relation: Relation) -> AttentionIndex:
         """Destination-sorted edge layout for attention convolutions, built on first use."""
@@ -108,6 +124,7 @@ class StageGraph:
             {relation: index.to(device) for relation, index in self._attention.items()},
             {t: {name: v.to(device) for name, v in named.items()} for t, named in self.views.items()},
             {t: {name: m.to(device) for name, m in named.items()} for t, named in self.masks.items()},
+            side_edges=self.side_edges,
         )
 
 

@@ -30,16 +30,17 @@ SIMILAR = ("source", "similar", "source")
 INTERACTS = ("target", "interacts", "target")
 DAMPING = 0.1  # a three-hop path counts a tenth of a two-hop one (Katz's beta, fixed: nothing is tuned)
 
-# kind -> (the relations it needs, the splits it cannot score and why). Under the official
-# visibility a held-out node's same-type edges are labelled with its stage and hidden at it, so
-# on a cold split every path from a held-out node is absent: the heuristics are refused there.
-HIDDEN = "a held-out node has no visible known partner or same-type edge at its stage (official visibility)"
+# kind -> (the relations it needs, the splits it cannot score and why). A path through a node's
+# own known partners is empty for a held-out node: gene-side paths need the compound's partners,
+# compound-side paths the gene's; only the three-hop path starts and ends on same-type edges.
+NO_COMPOUND = "a held-out compound has no known gene to start a path from"
+NO_GENE = "a held-out gene has no known compound to end a path at"
 KINDS = {
-    "gene_neighbours": ((INTERACTS,), ("cold_source", "cold_target", "cold_both"), HIDDEN),
-    "gene_neighbours_ra": ((INTERACTS,), ("cold_source", "cold_target", "cold_both"), HIDDEN),
-    "compound_neighbours": ((SIMILAR,), ("cold_source", "cold_target", "cold_both"), HIDDEN),
-    "compound_neighbours_ra": ((SIMILAR,), ("cold_source", "cold_target", "cold_both"), HIDDEN),
-    "network_paths": ((SIMILAR, INTERACTS), ("cold_source", "cold_target", "cold_both"), HIDDEN),
+    "gene_neighbours": ((INTERACTS,), ("cold_source", "cold_both"), NO_COMPOUND),
+    "gene_neighbours_ra": ((INTERACTS,), ("cold_source", "cold_both"), NO_COMPOUND),
+    "compound_neighbours": ((SIMILAR,), ("cold_target", "cold_both"), NO_GENE),
+    "compound_neighbours_ra": ((SIMILAR,), ("cold_target", "cold_both"), NO_GENE),
+    "network_paths": ((SIMILAR, INTERACTS), (), ""),
 }
 
 
@@ -62,6 +63,12 @@ class NetworkPaths(Heuristic):
             raise MotiveError(
                 f"model {kind!r} needs the graph's {missing[0]} edges, which this graph type lacks; use st_expanded "
                 f"({'s' if missing[0] == 'similar' else 't'}_expanded has them too)"
+            )
+        if stage.split_name != "random" and not stage.side_edges:
+            raise MotiveError(
+                f"model {kind!r} on {stage.split_name}: under the official visibility a held-out node's same-type "
+                "edges are hidden at its stage, so it has no path; pass side_edges (its interactions and similar "
+                "compounds are known before its links)"
             )
         self.kind = kind
 
