@@ -97,3 +97,77 @@ def test_known_positives_of_other_stages_are_never_misses(dataset):
     frame = ranking_evaluation(graph, split, StageGraph.build(graph, split, "test"), KnownFirst(graph), "random")
     result = metrics.ranking_metrics(frame)
     assert (frame["rank"] == 1).all() and result["mrr"] == 1.0 and result["map"] == 1.0 and result["success@1"] == 1.0
+
+
+def test_frequent_hitters_count_candidates_in_most_queries_top_15(dataset):
+    """Popularity ranks the same candidates first for every query, so its most popular compounds
+    are frequent hitters; a brute-force count over the queries agrees (ties across the cut count
+    for none of their members)."""
+    from motive import splits
+    from motive.evaluation import FREQUENT_TOP, ranking_evaluation
+    from motive.models import StageGraph, build_model
+
+    graph = layout.read_graph(layout.graph_dir(dataset, "st_expanded"))
+    split = splits.make_split(graph, splits.SplitConfig("cold_target", 0))
+    stage = StageGraph.build(graph, split, "test")
+    model = build_model("popularity", stage)
+    frame = ranking_evaluation(graph, split, stage, model, "cold_target")
+    known = set(zip(*graph.endpoints("st"), strict=True))
+    genes = np.unique(split.supervision(graph, "test")[1])
+    compounds = np.arange(len(graph.sources))
+    counts = np.zeros(len(compounds), int)
+    for gene in genes:
+        scores = model.score(stage, compounds, np.full(len(compounds), gene))
+        allowed = np.array([(c, gene) not in known for c in compounds])
+        for c in compounds[allowed]:  # surely in the top: at most FREQUENT_TOP allowed candidates score as high
+            counts[c] += (scores[allowed] >= scores[c]).sum() <= FREQUENT_TOP
+    assert frame.attrs["frequent_hitters"] == int((counts > len(genes) / 2).sum())
+    assert frame.attrs["frequent_hitters"] >= 5  # popularity: nearly the same top list everywhere
+
+
+def test_similarity_bins_and_nearest_training_similarity():
+    from motive.evaluation import nearest_training_similarity, similarity_bins
+    from tests.graphs import random_graph
+
+    assert list(similarity_bins(np.array([0.0, 0.29, 0.3, 0.5, 0.69, 0.7, 1.0, np.nan]))) == [
+        "0.0", "0.0", "0.3", "0.5", "0.5", "0.7", "0.7", "none"
+    ]  # fmt: skip
+    from motive import splits
+
+    graph = random_graph(2, 40, 200, 300, 0, 0)
+    split = splits.make_split(graph, splits.SplitConfig("cold_source", 0))
+    bits = np.random.default_rng(0).random((40, 64)) < 0.3
+    present = np.ones(40, bool)
+    present[3] = False
+    nearest = nearest_training_similarity(graph, split, bits.astype(np.float32), present)
+    s, _ = graph.endpoints("st")
+    trained = set(s[np.isin(split.subsets["st"], ["message", "train"])].tolist())
+    for c in range(40):
+        others = [x for x in trained if x != c and present[x]]
+        tanimoto = [(bits[c] & bits[x]).sum() / (bits[c] | bits[x]).sum() for x in others]
+        expected = np.nan if not present[c] else max(tanimoto)
+        np.testing.assert_allclose(nearest[c], expected, rtol=1e-9)
+
+
+def test_validation_mrr_monitor_is_the_full_rankings(dataset):
+    from motive import splits
+    from motive.evaluation import Evaluator, ranking_evaluation
+    from motive.models import StageGraph, build_model
+
+    graph = layout.read_graph(layout.graph_dir(dataset, "st_expanded"))
+    split = splits.make_split(graph, splits.SplitConfig("random", 0))
+    stage = StageGraph.build(graph, split, "valid")
+    model = build_model("popularity", stage)
+    value, scores = Evaluator(graph, split, "random", 20).monitor(model, stage, "mrr")
+    expected = (1 / ranking_evaluation(graph, split, stage, model, "random")["rank"]).mean()
+    assert value == pytest.approx(expected) and len(scores) > 0
+
+
+def test_a_tie_across_the_top_cut_makes_no_frequent_hitter():
+    from motive.evaluation import _top_counts
+
+    ties = np.zeros((4, 30))  # every candidate tied: none is surely in the top 15
+    assert not _top_counts(ties, (np.array([], int), np.array([], int)), 15).any()
+    ranked = np.tile(np.arange(30.0)[::-1], (4, 1))  # the same strict order everywhere
+    counts = _top_counts(ranked, (np.array([0]), np.array([0])), 15)  # row 0 loses candidate 0 (filtered)
+    assert list(counts[:16]) == [3] + [4] * 14 + [1] and not counts[16:].any()

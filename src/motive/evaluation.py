@@ -100,7 +100,11 @@ class Evaluator:
         negatives: str = "uniform",
         bootstrap: int = 0,
         calibrate: bool = False,
+        query_similarity: np.ndarray | None = None,
     ):
+        """``query_similarity``: each compound's structure similarity to its nearest training
+        compound (``nearest_training_similarity``); the full ranking then reports MRR per bin."""
+        self.query_similarity = query_similarity
         self.graph, self.split, self.split_name = graph, split, split_name
         self.hits_k, self.ranking, self.negatives, self.bootstrap = hits_k, ranking, negatives, bootstrap
         self.calibrate = calibrate
@@ -112,10 +116,13 @@ class Evaluator:
         return self._pairs[stage]
 
     def monitor(self, model, stage_graph: StageGraph, name: str) -> tuple[float, np.ndarray]:
-        """The validation value of ``name`` (hits, auprc, auroc or bce; higher is better) and the
-        scores of ``pairs(stage)`` it comes from."""
+        """The validation value of ``name`` (hits, auprc, auroc or bce on the stored pairs; mrr:
+        the filtered full ranking's MRR; higher is better) and the scores of ``pairs(stage)``."""
         pairs = self.pairs(stage_graph.stage)
         scores = model.score(stage_graph, pairs.sources, pairs.targets)
+        if name == "mrr":
+            ranking = ranking_evaluation(self.graph, self.split, stage_graph, model, self.split_name)
+            return metrics.ranking_metrics(ranking)["mrr"], scores
         return monitor_value(name, scores, pairs.labels, self.hits_k), scores
 
     def evaluate(self, model, stages: dict[str, StageGraph], known: dict[str, np.ndarray] | None = None) -> Evaluation:
@@ -164,6 +171,10 @@ class Evaluator:
         keys = self.graph.targets.keys if other == "target" else self.graph.sources.keys
         frame["partner_degree"] = degree[keys.get_indexer(frame["partner"])]
         frame["degree_bin"] = degree_bins(degree, frame["partner_degree"].to_numpy())
+        if self.query_similarity is not None and query_side(self.split_name) == "source":
+            nearest = self.query_similarity[self.graph.sources.keys.get_indexer(frame["query"])]
+            frame["query_similarity"] = nearest
+            frame["similarity_bin"] = similarity_bins(nearest)
         return frame
 
     def _predictions(self, stage: str, pairs: Pairs, scores: np.ndarray) -> pd.DataFrame:
@@ -204,15 +215,49 @@ def full_ranking_metrics(ranking: pd.DataFrame, bootstrap: int = 0) -> dict:
     intervals ``full_NAME_ci`` of the headline ones."""
     values = metrics.ranking_metrics(ranking) | metrics.adjusted_ranking_metrics(ranking)
     values |= metrics.enrichment(ranking)
-    if "degree_bin" in ranking:
-        for label, part in ranking.groupby("degree_bin", sort=True):
+    for column, tag in (("degree_bin", "deg"), ("similarity_bin", "sim")):
+        if column not in ranking:
+            continue
+        for label, part in ranking.groupby(column, sort=True):
             ranked = metrics.ranking_metrics(part)
-            values |= {f"mrr_deg_{label}": ranked["mrr"], f"hits@10_deg_{label}": ranked["hits@10"]}
-            values[f"positives_deg_{label}"] = ranked["positives"]
+            values |= {f"mrr_{tag}_{label}": ranked["mrr"], f"hits@10_{tag}_{label}": ranked["hits@10"]}
+            values[f"positives_{tag}_{label}"] = ranked["positives"]
+    if "frequent_hitters" in ranking.attrs:
+        values["frequent_hitters"] = ranking.attrs["frequent_hitters"]
     if bootstrap:
         bounds = intervals.ranking_intervals(ranking, 10, bootstrap)
         values |= {f"{name}_ci": interval for name, interval in bounds.items()}
     return {f"full_{name}": value for name, value in values.items()}
+
+
+SIMILARITY_EDGES = (0.3, 0.5, 0.7)  # Tanimoto bins of a query's nearest training compound
+FREQUENT_TOP = 15  # a frequent hitter sits in the top 15 of more than half of the queries
+
+
+def similarity_bins(nearest: np.ndarray) -> np.ndarray:
+    """``0.0`` (below 0.3), ``0.3``, ``0.5``, ``0.7`` (at least 0.7): each bin by its lower edge;
+    ``none`` for a compound without a structure."""
+    labels = np.array(["0.0", "0.3", "0.5", "0.7"], dtype=object)[np.searchsorted(SIMILARITY_EDGES, nearest, "right")]
+    return np.where(np.isnan(nearest), "none", labels)
+
+
+def nearest_training_similarity(graph: Graph, split: splits.Split, bits: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Every compound's Tanimoto similarity to its most similar other compound with a training ST
+    edge (message or train), NaN for a compound without a structure."""
+    s, _ = graph.endpoints("st")
+    trained = np.zeros(len(graph.sources), bool)
+    trained[s[split.message_mask("st", "train") | (split.subsets["st"] == "train")]] = True
+    reference = np.flatnonzero(trained & present)
+    nearest = np.full(len(graph.sources), np.nan)
+    from motive.views import similarity
+
+    for start in range(0, len(graph.sources), 1024):
+        rows = np.arange(start, min(start + 1024, len(graph.sources)))
+        block = similarity("structure", bits, rows, reference)
+        block[rows[:, None] == reference[None, :]] = -1.0  # not itself
+        nearest[rows] = block.max(1, initial=-1.0).clip(min=0.0)
+    nearest[~present] = np.nan
+    return nearest
 
 
 def training_degrees(graph: Graph, split: splits.Split, side: str) -> np.ndarray:
@@ -269,7 +314,7 @@ def ranking_evaluation(
     position[candidates] = np.arange(len(candidates))
     all_s, all_t = graph.endpoints("st")
     known_query, known_partner = _sorted_by_query(*((all_s, all_t) if side == "source" else (all_t, all_s)))
-    rows = []
+    rows, top_counts = [], np.zeros(len(candidates), np.int64)
     for start, block in model.score_blocks(stage_graph, side, queries, candidates):
         block = np.asarray(block)  # a learned model's float32: compared as it is, reported in float64
         chosen = queries[start : start + len(block)]
@@ -288,11 +333,12 @@ def ranking_evaluation(
         removed = np.bincount(np.unique(filtered[0] * width + filtered[1]) // width, minlength=len(block))
         count = (width - removed)[row]  # candidates less the distinct filtered ones
         rows.append((query_ends[lo:hi], partner_ends[lo:hi], score.astype(np.float64), optimistic, pessimistic, count))
+        top_counts += _top_counts(block, filtered, FREQUENT_TOP)
     query, partner, score, optimistic, pessimistic, count = (
         np.concatenate(column) for column in zip(*rows, strict=True)
     )
     keys = {"source": graph.sources.keys.array, "target": graph.targets.keys.array}
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "stage": stage,
             "query_side": side,
@@ -305,3 +351,19 @@ def ranking_evaluation(
             "candidates": count,
         }
     )
+    # candidates surely in the top FREQUENT_TOP of more than half of the queries (MOTIVE follow-up's check)
+    frame.attrs["frequent_hitters"] = int((top_counts > len(queries) / 2).sum())
+    return frame
+
+
+def _top_counts(block: np.ndarray, filtered: tuple[np.ndarray, np.ndarray], top: int) -> np.ndarray:
+    """How many rows of ``block`` have each column surely among their ``top`` best unfiltered
+    scores: at most ``top`` candidates score at least as high (its pessimistic rank), so a block
+    of ties across the cut (a heuristic's zeros) counts for none of its members."""
+    scores = np.array(block, dtype=np.float64)
+    scores[filtered] = -np.inf
+    best = np.argsort(-scores, axis=1, kind="stable")[:, :top]
+    best_scores = np.take_along_axis(scores, best, axis=1)
+    pessimistic = np.stack([(scores >= best_scores[:, [j]]).sum(1) for j in range(best.shape[1])], axis=1)
+    keep = (best_scores > -np.inf) & (pessimistic <= top)
+    return np.bincount(best[keep], minlength=block.shape[1])

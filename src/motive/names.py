@@ -20,7 +20,8 @@ GRAPH_TYPES = {
 }
 GENE_TYPES = ("orf", "crispr")  # the official layout's gene profile folders
 DEVICES = ("auto", "cpu", "cuda")  # auto: cuda when a GPU is visible
-MONITORS = ("hits", "auprc", "auroc", "bce")  # validation metrics that can pick the best epoch
+# validation metrics that can pick the best epoch (mrr: the filtered full ranking's, every epoch)
+MONITORS = ("hits", "auprc", "auroc", "bce", "mrr")
 LOSSES = ("bce", "bpr")
 MODES = ("full", "neighbor")  # full-graph message passing, or sampled 2-hop subgraphs
 NEGATIVE_MODES = ("batch", "global")  # paper Algorithm 1, or uniform over every allowed pair

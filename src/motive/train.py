@@ -57,7 +57,23 @@ def evaluator_of(config: TrainConfig, prepared: Prepared, ranking: bool | None =
         negatives=config.eval_negatives,
         bootstrap=config.bootstrap,
         calibrate=config.calibrate and ranking is None,
+        query_similarity=_query_similarity(config, prepared) if ranking is not False else None,
     )
+
+
+def _query_similarity(config: TrainConfig, prepared: Prepared):
+    """Each compound's nearest training compound by structure, for the full ranking's similarity
+    bins; None when the queries are genes, the ranking is off or the dataset has no structures."""
+    from motive.evaluation import nearest_training_similarity, query_side
+    from motive.views import aligned, structure_table
+
+    if not config.ranking_eval or query_side(config.split) != "source":
+        return None
+    try:
+        table = structure_table(config.data, config.structure_radius, config.structure_bits)
+    except MotiveError:
+        return None  # a dataset without compound structures: no bins
+    return nearest_training_similarity(prepared.graph, prepared.split, *aligned(table, prepared.graph.sources.keys))
 
 
 class Epochs:
