@@ -4,6 +4,7 @@ clear error per bad input."""
 
 import importlib
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -273,6 +274,53 @@ def test_every_inductive_model_predicts(trained, tmp_path, model):
     table = predict.predict(loaded, compounds=source_frame(loaded, [0, 5], ["NEWA", "NEWB"]), top_k=10)
     assert len(table) == 20 and np.isfinite(table["score"]).all()
     assert (table.groupby("query")["score"].apply(lambda s: s.is_monotonic_decreasing)).all()
+
+
+@pytest.mark.parametrize("model", ["gene_neighbours", "network_paths", "evidence_ranker"])
+def test_network_models_place_a_new_gene_by_its_interactions(trained, tmp_path, model):
+    """A new gene given one interaction (a gene-gene edge) is ranked by the paths it opens: for
+    the gene-side count, the compounds known to hit its partner come first, the rest tie at 0."""
+    config = TrainConfig(
+        data=str(trained / "data"), split="cold_target", model=model, epochs=3, batch_size=256, hits_k=20
+    )
+    run(replace(config, side_edges=True), tmp_path / "run")
+    loaded = predict.load_run(tmp_path / "run", "cpu")
+    s, t = loaded.stage.edges[("source", "binds", "target")]
+    partner = int(np.bincount(t).argmax())  # the gene with the most visible known compounds
+    hitters = set(loaded.graph.sources.keys[np.unique(s[t == partner])])
+    genes = pd.DataFrame(
+        loaded.graph.targets.x[[partner]],
+        columns=loaded.feature_names["target"],
+        index=pd.Index(["NEWGENE1"], name="Metadata_Symbol"),
+    )
+    link = pd.DataFrame({"query": ["NEWGENE1"], "node": [loaded.graph.targets.keys[partner]], "node_side": ["target"]})
+    alone = predict.predict(loaded, genes=genes, top_k=len(hitters))
+    joined = predict.predict(loaded, genes=genes, edges=link, top_k=3 * len(hitters))
+    assert np.isfinite(joined["score"]).all() and len(joined) == 3 * len(hitters)
+    if model != "evidence_ranker":  # a two-hop path for the partner's compounds (+ damped three-hop ones)
+        a, b = loaded.stage.edges[("source", "similar", "source")]
+        keys = loaded.graph.sources.keys
+        near = pd.Series(np.isin(keys[b], list(hitters))).groupby(keys[a]).sum()
+        damped = 0.1 * near.reindex(joined["candidate"]).fillna(0).to_numpy() if model == "network_paths" else 0
+        expected = joined["candidate"].isin(hitters).to_numpy() + damped
+        np.testing.assert_allclose(joined["score"], expected)
+        assert hitters <= set(joined["candidate"]) and (alone["score"] == 0).all()  # no interaction, no path
+    assert not np.array_equal(joined["score"].to_numpy()[: len(alone)], alone["score"].to_numpy())
+    # the same rule as evaluation: a held-out test gene given as new, with its interactions, scores as it did
+    held_out = int(np.flatnonzero(loaded.split.node_stage["target"] == 2)[0])
+    a, b = loaded.stage.edges[("target", "interacts", "target")]
+    partners = loaded.graph.targets.keys[b[a == held_out]]
+    copy = genes.set_axis(pd.Index(["NEWCOPY"], name="Metadata_Symbol")).copy()
+    copy.iloc[0] = loaded.graph.targets.x[held_out]
+    edges = pd.DataFrame({"query": "NEWCOPY", "node": partners, "node_side": "target"})
+    everything = len(loaded.graph.sources)
+    as_new = predict.predict(loaded, genes=copy, edges=edges, top_k=everything, exclude_known=False)
+    ids = loaded.graph.sources.keys.get_indexer(as_new["candidate"])
+    evaluated = loaded.model.score(loaded.stage, ids, np.full(len(ids), held_out))
+    # (the copy's edges raise its partners' degrees by one: resource-allocation weights move slightly)
+    np.testing.assert_allclose(as_new["score"], evaluated, rtol=1e-3, atol=1e-3)
+    with pytest.raises(MotiveError, match="pass side_edges"):
+        run(replace(config, model="gene_neighbours"), tmp_path / "official")
 
 
 def test_edges_and_smiles_join_new_compounds_to_the_graph(trained, tmp_path):

@@ -8,6 +8,8 @@
 | shortest_path | graph only | hop distance; random split only |
 | knn | profiles + known edges | similarity to known partners; not for cold_both |
 | popularity | known edges only | the candidate's number of known partners |
+| gene_neighbours(_ra), compound_neighbours(_ra), network_paths | known + same-type edges | typed path counts |
+| evidence_ranker | all of the above | the heuristics and lookups as pair features, combined by a learned net |
 
 Your own model joins the registry by name and then runs everywhere a built-in does (train,
 experiment, report, predict): decorate it with ``@register_model("name")``, list it under the
@@ -37,6 +39,7 @@ from motive.models.neighbours import Neighbours
 from motive.models.network import KINDS as NETWORK_KINDS
 from motive.models.network import NetworkPaths
 from motive.models.network import refusal as network_refusal
+from motive.models.ranker import EvidenceRanker
 from motive.splits import COLD_SIDES
 
 ENTRY_POINT_GROUP = "motive.models"
@@ -179,6 +182,16 @@ def _network(kind: str) -> Callable:
 
 for _kind in NETWORK_KINDS:
     register_model(_kind, _network(_kind), refuses=network_refusal(_kind), **_heuristic)
+# the rankers read the structure view when the run gives it (views: {"source": [profile, structure]})
+_ranker = {"origin": "built-in"}
+register_model("evidence_ranker", EvidenceRanker, space={"hidden": [8, 16, 32]}, **_ranker)
+# the diagnosis: the paper's GIN given the pair evidence (motive/models/ranker.py)
+register_model(
+    "gin_evidence",
+    _builds(EvidenceRanker, lambda stage, **kwargs: EvidenceRanker(stage, **({"gnn": "gin"} | kwargs))),
+    space={"hidden": [8, 16, 32], "gnn_hidden": [64, 128, 256]},
+    **_ranker,
+)
 MODELS = sorted(REGISTRY)  # the built-in models (the shared model tests run over these)
 _entry_points_loaded = False
 

@@ -1,0 +1,328 @@
+"""A learned ranker over pair evidence: the network heuristics and the lookups as features of a
+pair, combined by a small network trained on the training supervision edges.
+
+A pair (compound c, gene g) is described by what its stage shows about it:
+
+- path counts over the visible edges (``motive.models.network``): genes interacting with g that c
+  is known to hit, compounds similar to c known to hit g (each as a count and degree-weighted),
+  and the three-hop compound-compound-gene-gene paths;
+- the known degrees of c and g (popularity);
+- nearest known partners (``knn``): the best profile cosine between c and a compound known to hit
+  g, between g and a gene c is known to hit, and the best structure Tanimoto between c and a
+  compound known to hit g;
+- nearest partners one hop further, which reach a pair whose ends both lack known partners: the
+  best structure Tanimoto between c and a compound known to hit a gene interacting with g, and the
+  best profile cosine between g and a gene known to be hit by a compound similar to c.
+
+A feature that needs the held-out side's own known links is left out on a split that holds that
+side out (it is empty there), so training sees what the held-out nodes will show. Counts enter as
+log(1 + count), a missing nearest partner as similarity -1. The score is a linear term plus a
+one-hidden-layer network of the features; with ``profile_dim`` a bilinear term of the two
+profiles joins it, and with ``gnn`` the dot product of a two-layer GNN's embeddings (the paper's
+``*_cp`` encoder): ``gin_evidence`` is GIN given the pair evidence, the ablation that shows what a
+node-wise GNN misses (the counts of paths between the two ends of a pair, which a dot product of
+two node embeddings cannot express: Zhang et al. 2021, "Labeling Trick").
+
+Leakage-free by construction: the features of a stage read only that stage's edges, and the
+training stage's edges never include its supervision edges, so a supervision edge never
+contributes to its own features; ``predict`` builds the same features for a new node from the
+edges that join it (its similar compounds, its interactions).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from scipy.sparse import csr_matrix, diags
+from torch import nn
+
+from motive.checks import nonnegative_int, positive_int
+from motive.errors import MotiveError
+from motive.models.base import LinkModel, StageGraph, model_argument
+from motive.models.network import BINDS, INTERACTS, SIMILAR, _adjacency, _inverse, _none
+
+# feature -> the sides whose own known links it reads (left out when such a side is held out)
+FEATURES = {
+    "gene_paths": {"source"},  # c's known genes that interact with g
+    "gene_paths_ra": {"source"},
+    "compound_paths": {"target"},  # compounds similar to c that are known to hit g
+    "compound_paths_ra": {"target"},
+    "three_hop": set(),  # compounds similar to c hitting genes that interact with g
+    "compound_degree": {"source"},
+    "gene_degree": {"target"},
+    "profile_near_compound": {"target"},  # best cosine between c and a compound known to hit g
+    "profile_near_gene": {"source"},  # best cosine between g and a gene c is known to hit
+    "structure_near_compound": {"target"},  # best Tanimoto between c and a compound known to hit g
+    "structure_near_interactor": set(),  # ... and a compound known to hit a gene interacting with g
+    "profile_near_similar": set(),  # best cosine between g and a gene hit by a compound similar to c
+}
+CONVS = ("gin", "sage", "gat")  # the GNN a ranker may add (``gnn``)
+HELD_OUT = {"random": set(), "cold_source": {"source"}, "cold_target": {"target"}, "cold_both": {"source", "target"}}
+NONE = -1.0  # the similarity of a missing nearest partner
+
+
+def features_for(split_name: str, has_structure: bool) -> list[str]:
+    """The features a split can show for its held-out pairs (``FEATURES``' rule)."""
+    held_out = HELD_OUT[split_name]
+    names = [name for name, reads in FEATURES.items() if not reads & held_out]
+    return [name for name in names if has_structure or not name.startswith("structure")]
+
+
+class EvidenceRanker(LinkModel):
+    """Learned combination of pair evidence (see the module docstring)."""
+
+    def __init__(
+        self,
+        stage: StageGraph,
+        hidden: int = 16,
+        profile_dim: int = 0,
+        gnn: str = "none",
+        gnn_hidden: int = 64,
+    ):
+        super().__init__()
+        hidden = model_argument("hidden", positive_int, hidden)
+        profile_dim = model_argument("profile_dim", nonnegative_int, profile_dim)
+        gnn_hidden = model_argument("gnn_hidden", positive_int, gnn_hidden)
+        if gnn not in ("none", *CONVS):
+            raise MotiveError(f"model argument 'gnn' must be none or one of {', '.join(CONVS)}, got {gnn!r}")
+        self.names = features_for(stage.split_name, "structure" in stage.views.get("source", {}))
+        n = len(self.names)
+        # the profile and GNN terms enter through gates that start at 0: training starts from the
+        # evidence alone and adds them only as far as they help (a random embedding's dot products
+        # would otherwise drown the evidence at the first epochs)
+        self.gates = nn.Parameter(torch.zeros(2))
+        self.gnn = None
+        if gnn != "none":
+            from motive.models.gnn import GNN
+
+            in_dims = {side: x.shape[1] for side, x in stage.x.items()}
+            self.gnn = GNN(gnn, "cp", sorted(stage.edges), in_dims, stage.num_nodes, hidden=gnn_hidden)
+        self.linear = nn.Linear(n, 1)
+        self.mlp = nn.Sequential(nn.Linear(n, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+        self.profile_dim = profile_dim
+        if profile_dim:
+            self.source_projection = nn.Linear(stage.x["source"].shape[1], profile_dim, bias=False)
+            self.target_projection = nn.Linear(stage.x["target"].shape[1], profile_dim, bias=False)
+
+    def forward(self, stage: StageGraph, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        s, t = sources.cpu().numpy(), targets.cpu().numpy()
+        # scoring (no gradient) meets the same pairs again, training batches never do
+        features = pair_features(stage, s, t, self.names, keep=not torch.is_grad_enabled())
+        block = torch.as_tensor(features, dtype=torch.float32, device=sources.device)
+        score = self._combine(stage, block, sources, targets)
+        return score if self.gnn is None else score + self.gates[1] * self.gnn(stage, sources, targets)
+
+    def _combine(self, stage: StageGraph, block: torch.Tensor, sources: torch.Tensor, targets: torch.Tensor):
+        evidence = self.linear(block).squeeze(-1) + self.mlp(block).squeeze(-1)
+        if not self.profile_dim:
+            return evidence
+        profiles = (
+            self.source_projection(stage.x["source"][sources]) * self.target_projection(stage.x["target"][targets])
+        ).sum(-1)
+        return evidence + self.gates[0] * profiles
+
+    @torch.no_grad()
+    def score_blocks(
+        self, stage: StageGraph, query_side: str, queries: np.ndarray, candidates: np.ndarray, block: int = 128
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Every query against every candidate from dense feature blocks (compounds x genes x
+        features), a block of queries at a time."""
+        self.eval()
+        queries, candidates = np.asarray(queries, np.int64), np.asarray(candidates, np.int64)
+        z = None if self.gnn is None else self.gnn.encode(stage)  # once for every block
+        for start in range(0, len(queries), block):
+            rows = queries[start : start + block]
+            sources, targets = (rows, candidates) if query_side == "source" else (candidates, rows)
+            matrix = self._matrix(stage, sources, targets, z)
+            yield start, np.ascontiguousarray(matrix if query_side == "source" else matrix.T)
+
+    def _matrix(self, stage: StageGraph, sources: np.ndarray, targets: np.ndarray, z: dict | None) -> np.ndarray:
+        dense = torch.as_tensor(_kept_block(stage, sources, targets, self.names), dtype=torch.float32)
+        n_s, n_t = len(sources), len(targets)
+        s = torch.as_tensor(np.repeat(sources, n_t), device=stage.device)
+        t = torch.as_tensor(np.tile(targets, n_s), device=stage.device)
+        matrix = self._combine(stage, dense.reshape(n_s * n_t, -1).to(stage.device), s, t).reshape(n_s, n_t)
+        if z is not None:
+            s_rows, t_rows = (torch.as_tensor(ids, device=stage.device) for ids in (sources, targets))
+            matrix = matrix + self.gates[1] * self.gnn.decode_matrix(z, s_rows, t_rows)
+        return matrix.cpu().numpy()
+
+
+KEPT_BYTES = 256 * 2**20  # feature blocks a stage keeps for the next full ranking (every epoch's validation)
+
+
+def _kept_block(stage: StageGraph, sources: np.ndarray, targets: np.ndarray, names: list[str]) -> np.ndarray:
+    """``feature_block``, kept on the stage while the kept blocks stay under ``KEPT_BYTES``: a
+    stage's features never change, and validation ranks the same blocks every epoch."""
+    digest = hashlib.sha256(np.r_[sources, -1, targets].tobytes() + ",".join(names).encode()).hexdigest()
+    kept = stage.cache.setdefault("evidence-ranker-blocks", {})
+    if digest in kept:
+        return kept[digest]
+    block = feature_block(stage, sources, targets, names).astype(np.float32)
+    if sum(b.nbytes for b in kept.values()) + block.nbytes <= KEPT_BYTES:
+        kept[digest] = block
+    return block
+
+
+def pair_features(
+    stage: StageGraph,
+    sources: np.ndarray,
+    targets: np.ndarray,
+    names: list[str],
+    keep: bool = False,
+) -> np.ndarray:
+    """Features (``names``) of the pairs (sources[i], targets[i]): each distinct compound's dense
+    block against the genes asked for, read at the pairs (the same numbers as ``feature_block``;
+    ``keep``: blocks kept on the stage, for pairs that will be scored again)."""
+
+    compute = _kept_block if keep else feature_block
+    sources, targets = np.asarray(sources, np.int64), np.asarray(targets, np.int64)
+    out = np.empty((len(sources), len(names)))
+    distinct, row = np.unique(sources, return_inverse=True)
+    genes, column = np.unique(targets, return_inverse=True)
+    for start in range(0, len(distinct), 256):
+        chosen = (row >= start) & (row < start + 256)
+        block = compute(stage, distinct[start : start + 256], genes, names)
+        out[chosen] = block[row[chosen] - start, column[chosen]]
+    return out
+
+
+def feature_block(stage: StageGraph, sources: np.ndarray, targets: np.ndarray, names: list[str]) -> np.ndarray:
+    """The (len(sources), len(targets), len(names)) features of every combination."""
+    m = _matrices(stage)
+    known, similar, interacts = m["known"], m["similar"], m["interacts"]
+    rows_known, rows_similar = known[sources], similar[sources]
+    shape = (len(sources), len(targets))
+    out = np.empty((*shape, len(names)))
+    for i, name in enumerate(names):
+        if name == "gene_paths":
+            value = _log_count(rows_known @ interacts[:, targets])
+        elif name == "gene_paths_ra":
+            value = np.log1p((rows_known @ m["gene_weight"] @ interacts[:, targets]).toarray())
+        elif name == "compound_paths":
+            value = _log_count(rows_similar @ known[:, targets])
+        elif name == "compound_paths_ra":
+            value = np.log1p((rows_similar @ m["compound_weight"] @ known[:, targets]).toarray())
+        elif name == "three_hop":
+            value = _log_count(rows_similar @ m["known_interacts"][:, targets])
+        elif name == "compound_degree":
+            value = np.broadcast_to(np.log1p(m["compound_degree"][sources])[:, None], shape)
+        elif name == "gene_degree":
+            value = np.broadcast_to(np.log1p(m["gene_degree"][targets])[None, :], shape)
+        elif name == "profile_near_compound":
+            value = _nearest(_to_hitters(m, "source_profiles", sources), m["hitters"], targets, m["hitter_at"])
+        elif name == "profile_near_gene":
+            value = _nearest(m["gene_to_hit"][targets], known, sources, m["hit_at"]).T
+        elif name == "structure_near_compound":
+            value = _nearest(_to_hitters(m, "structure", sources), m["hitters"], targets, m["hitter_at"])
+        elif name == "structure_near_interactor":
+            value = _nearest(_to_hitters(m, "structure", sources), m["interactor_hitters"], targets, m["hitter_at"])
+        else:  # profile_near_similar
+            value = _nearest(m["gene_to_hit"][targets], m["similar_known"], sources, m["hit_at"]).T
+        out[..., i] = value
+    return out
+
+
+def _matrices(stage: StageGraph) -> dict:
+    """The stage's sparse adjacency, its products and the normalised node vectors, built once."""
+    key = "evidence-ranker"
+    if key in stage.cache:
+        return stage.cache[key]
+    n_s, n_t = stage.num_nodes["source"], stage.num_nodes["target"]
+    known = _adjacency(stage.edges[BINDS], n_s, n_t)
+    similar = _adjacency(stage.edges.get(SIMILAR, _none()), n_s, n_s)
+    interacts = _adjacency(stage.edges.get(INTERACTS, _none()), n_t, n_t)
+    found = {
+        "known": known,
+        "similar": similar,
+        "interacts": interacts,
+        "gene_weight": diags(_inverse(known.sum(0).A1 + interacts.sum(0).A1)),
+        "compound_weight": diags(_inverse(known.sum(1).A1 + similar.sum(1).A1)),
+        "known_interacts": (known @ interacts).tocsr(),
+        "compound_degree": known.sum(1).A1,
+        "gene_degree": known.sum(0).A1,
+        "hitters": known.T.tocsr(),  # gene -> compounds known to hit it
+        "interactor_hitters": _binary((known @ interacts).T),  # gene -> compounds hitting an interactor
+        "similar_known": _binary(similar @ known),  # compound -> genes hit by a similar compound
+        "source_profiles": _unit(stage, "source"),
+        "structure": _bits(stage),
+    }
+    # nearest partners are always nodes with a known link: similarities are taken to those only
+    # (compounds: per block; genes: once, every gene against the hit genes)
+    hitter, hit = np.flatnonzero(found["compound_degree"] > 0), np.flatnonzero(found["gene_degree"] > 0)
+    found["hitter_list"], found["hitter_at"] = hitter, _positions(hitter, n_s)
+    found["hit_at"] = _positions(hit, n_t)
+    genes = _unit(stage, "target")
+    found["gene_to_hit"] = (genes @ genes[hit].T).astype(np.float32)
+    if n_s * len(hitter) * 4 <= KEPT_BYTES:  # every compound's similarities to the hitters, once
+        everyone = np.arange(n_s)
+        for view in ("source_profiles", "structure"):
+            if found[view] is not None:
+                found[f"{view}_to_hitters"] = _to_hitters(found, view, everyone).astype(np.float32)
+    stage.cache[key] = found
+    return found
+
+
+def _positions(members: np.ndarray, size: int) -> np.ndarray:
+    position = np.full(size, -1, np.int64)
+    position[members] = np.arange(len(members))
+    return position
+
+
+def _to_hitters(m: dict, view: str, sources: np.ndarray) -> np.ndarray:
+    """Similarity of ``sources`` to every compound with a known link, in ``view``."""
+    if f"{view}_to_hitters" in m:
+        return m[f"{view}_to_hitters"][sources]
+    matrix, hitters = m[view], m["hitter_list"]
+    if view == "structure":
+        shared = matrix[sources] @ matrix[hitters].T
+        union = matrix[sources].sum(1)[:, None] + matrix[hitters].sum(1)[None, :] - shared
+        return np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
+    return matrix[sources] @ matrix[hitters].T
+
+
+def _binary(matrix) -> csr_matrix:
+    matrix = csr_matrix(matrix)
+    matrix.data[:] = 1.0
+    return matrix
+
+
+def _log_count(product) -> np.ndarray:
+    return np.log1p(product.toarray())
+
+
+def _unit(stage: StageGraph, side: str) -> np.ndarray:
+    """Unit-length profiles (a node without a profile: zeros, so its cosines are 0)."""
+    x = stage.x[side].double().cpu().numpy()
+    norm = np.linalg.norm(x, axis=1, keepdims=True)
+    x = np.divide(x, norm, out=np.zeros_like(x), where=norm > 0)
+    mask = stage.masks.get(side, {}).get("profile")
+    if mask is not None:
+        x[~mask.cpu().numpy()] = 0.0
+    return x
+
+
+def _bits(stage: StageGraph) -> np.ndarray | None:
+    if "structure" not in stage.views.get("source", {}):
+        return None
+    bits = stage.views["source"]["structure"].double().cpu().numpy()
+    mask = stage.masks.get("source", {}).get("structure")
+    if mask is not None:
+        bits[~mask.cpu().numpy()] = 0.0
+    return bits
+
+
+def _nearest(similarity: np.ndarray, members: csr_matrix, columns: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """For each row of ``similarity`` (queries x the nodes ``position`` indexes) and each column
+    node, the best similarity to the nodes ``members[column]`` lists (``NONE`` where none)."""
+    chosen = members[columns]
+    out = np.full((similarity.shape[0], len(columns)), NONE)
+    if chosen.nnz == 0:
+        return out
+    gathered = similarity[:, position[chosen.indices]]
+    filled = np.diff(chosen.indptr) > 0
+    out[:, filled] = np.maximum.reduceat(gathered, chosen.indptr[:-1][filled], axis=1)
+    return out

@@ -1,0 +1,136 @@
+"""The evidence ranker (``motive/models/ranker.py``): its features equal brute-force loops over the
+stage's visible edges, a held-out side's own links never enter, and no supervision edge reaches its
+own features or the scores of its stage."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from motive import splits, synth
+from motive.models import StageGraph, build_model
+from motive.models.ranker import FEATURES, NONE, features_for, pair_features
+from motive.views import aligned
+
+BINDS, SIMILAR, INTERACTS = (
+    ("source", "binds", "target"),
+    ("source", "similar", "source"),
+    ("target", "interacts", "target"),
+)
+
+
+@pytest.fixture(scope="module")
+def planted():
+    graphs, structure = synth.generate_with_views(synth.SynthConfig(scale=0.03, seed=6))
+    graph = graphs["st_expanded"]
+    return graph, {"source": {"structure": aligned(structure, graph.sources.keys)}, "target": {}}
+
+
+def _stage(planted, split_name: str, stage: str = "test", seed: int = 1):
+    graph, views = planted
+    split = splits.make_split(graph, splits.SplitConfig(split_name, seed))
+    return graph, split, StageGraph.build(graph, split, stage, views, side_edges=True)
+
+
+def _set(edges, node) -> set[int]:
+    a, b = edges
+    return set(b[a == node].tolist())
+
+
+def brute_force(stage: StageGraph, name: str, c: int, g: int) -> float:
+    """One feature of one pair, walked node by node from the module docstring."""
+    known = stage.edges[BINDS]
+    reverse = (known[1], known[0])
+    genes_of = {x: _set(known, x) for x in range(stage.num_nodes["source"])}
+    hitters_of = {y: _set(reverse, y) for y in range(stage.num_nodes["target"])}
+    near, partners = _set(stage.edges[SIMILAR], c), _set(stage.edges[INTERACTS], g)
+
+    def cosine(matrix, i, j):
+        a, b = matrix[i].astype(np.float64), matrix[j].astype(np.float64)
+        norms = np.linalg.norm(a) * np.linalg.norm(b)
+        return float(a @ b / norms) if norms else 0.0
+
+    def tanimoto(i, j):
+        bits = stage.views["source"]["structure"].numpy().astype(bool)
+        union = (bits[i] | bits[j]).sum()
+        return float((bits[i] & bits[j]).sum() / union) if union else 0.0
+
+    def best(values):
+        return max(values, default=NONE)
+
+    xs, xt = stage.x["source"].numpy(), stage.x["target"].numpy()
+    gene_degree = {y: len(hitters_of[y]) + len(_set(stage.edges[INTERACTS], y)) for y in hitters_of}
+    compound_degree = {x: len(genes_of[x]) + len(_set(stage.edges[SIMILAR], x)) for x in genes_of}
+    interactor_hitters = set().union(*(hitters_of[y] for y in partners)) if partners else set()
+    near_genes = set().union(*(genes_of[x] for x in near)) if near else set()
+    values = {
+        "gene_paths": math.log1p(len(genes_of[c] & partners)),
+        "gene_paths_ra": math.log1p(sum(1 / gene_degree[y] for y in sorted(genes_of[c] & partners))),
+        "compound_paths": math.log1p(len(near & hitters_of[g])),
+        "compound_paths_ra": math.log1p(sum(1 / compound_degree[x] for x in sorted(near & hitters_of[g]))),
+        "three_hop": math.log1p(sum(len(genes_of[x] & partners) for x in near)),
+        "compound_degree": math.log1p(len(genes_of[c])),
+        "gene_degree": math.log1p(len(hitters_of[g])),
+        "profile_near_compound": best(cosine(xs, c, x) for x in hitters_of[g]),
+        "profile_near_gene": best(cosine(xt, g, y) for y in genes_of[c]),
+        "structure_near_compound": best(tanimoto(c, x) for x in hitters_of[g]),
+        "structure_near_interactor": best(tanimoto(c, x) for x in interactor_hitters),
+        "profile_near_similar": best(cosine(xt, g, y) for y in near_genes),
+    }
+    return values[name]
+
+
+@pytest.mark.parametrize("split_name", ["random", "cold_source", "cold_target", "cold_both"])
+def test_features_equal_brute_force_loops(planted, split_name):
+    graph, split, stage = _stage(planted, split_name)
+    s, t = split.supervision(graph, "test")
+    negatives = split.negatives["test"]
+    sources, targets = np.r_[s[:25], negatives["source"][:25]], np.r_[t[:25], negatives["target"][:25]]
+    names = list(FEATURES)
+    found = pair_features(stage, sources, targets, names)
+    for j, name in enumerate(names):
+        expected = [brute_force(stage, name, c, g) for c, g in zip(sources.tolist(), targets.tolist(), strict=True)]
+        np.testing.assert_allclose(found[:, j], expected, rtol=1e-5, atol=1e-6, err_msg=name)
+    assert (found[:, names.index("gene_paths")] > 0).any() or split_name in ("cold_source", "cold_both")
+
+
+def test_a_held_out_side_never_reads_its_own_links():
+    """Each split keeps exactly the features whose sides it does not hold out; zero-shot keeps the
+    paths and nearest partners that start and end on same-type edges."""
+    assert features_for("random", True) == list(FEATURES)
+    assert set(features_for("cold_target", True)) == {n for n, reads in FEATURES.items() if "target" not in reads}
+    assert set(features_for("cold_source", True)) == {n for n, reads in FEATURES.items() if "source" not in reads}
+    assert features_for("cold_both", True) == ["three_hop", "structure_near_interactor", "profile_near_similar"]
+    assert "structure_near_compound" not in features_for("random", False)
+
+
+@pytest.mark.parametrize("split_name", ["random", "cold_target"])
+def test_a_supervision_edge_never_reaches_its_own_features(planted, split_name):
+    """The training stage's features of its supervision pairs are the same with those edges
+    removed from the graph altogether: a supervision edge is never its own evidence."""
+    graph, split, stage = _stage(planted, split_name, "train")
+    s, t = split.supervision(graph, "train")
+    names = features_for(split_name, True)
+    before = pair_features(stage, s, t, names)
+    split.subsets["st"] = np.where(split.subsets["st"] == "train", "unused", split.subsets["st"])
+    after_stage = StageGraph.build(graph, split, "train", planted[1], side_edges=True)
+    assert np.array_equal(pair_features(after_stage, s, t, names), before)
+
+
+@pytest.mark.parametrize("stage_name", ["valid", "test"])
+def test_relabelling_a_stages_supervision_edges_leaves_its_scores_unchanged(planted, stage_name):
+    """Shuffling the partners of every valid (test) supervision edge changes no valid (test) score
+    of a ranker: its stage never shows them."""
+    graph, split, stage = _stage(planted, "cold_source", stage_name)
+    model = build_model("evidence_ranker", _stage(planted, "cold_source", "train")[2])
+    pairs_s, pairs_t = split.supervision(graph, stage_name)
+    before = model.score(stage, pairs_s, pairs_t)
+    hidden = np.flatnonzero(split.subsets["st"] == stage_name)
+    relabelled = graph.edges["st"].copy()
+    column = relabelled.columns.get_loc("target")
+    relabelled.iloc[hidden, column] = np.roll(relabelled["target"].to_numpy()[hidden], 7)
+    shuffled = type(graph)(graph.sources, graph.targets, {**graph.edges, "st": relabelled})
+    again = StageGraph.build(shuffled, split, stage_name, planted[1], side_edges=True)
+    assert np.array_equal(model.score(again, pairs_s, pairs_t), before)
