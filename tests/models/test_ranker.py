@@ -65,12 +65,16 @@ def brute_force(stage: StageGraph, name: str, c: int, g: int) -> float:
     compound_degree = {x: len(genes_of[x]) + len(_set(stage.edges[SIMILAR], x)) for x in genes_of}
     interactor_hitters = set().union(*(hitters_of[y] for y in partners)) if partners else set()
     near_genes = set().union(*(genes_of[x] for x in near)) if near else set()
+    interactions = stage.edges[INTERACTS]
+    far = sum(len(_set(interactions, y) & _set(interactions, g)) for y in genes_of[c] if y != g)
     values = {
         "gene_paths": math.log1p(len(genes_of[c] & partners)),
         "gene_paths_ra": math.log1p(sum(1 / gene_degree[y] for y in sorted(genes_of[c] & partners))),
         "compound_paths": math.log1p(len(near & hitters_of[g])),
         "compound_paths_ra": math.log1p(sum(1 / compound_degree[x] for x in sorted(near & hitters_of[g]))),
         "three_hop": math.log1p(sum(len(genes_of[x] & partners) for x in near)),
+        "gene_paths_far": math.log1p(far),
+        "structure_sum": math.log1p(sum(tanimoto(c, x) ** 3 for x in hitters_of[g])),
         "compound_degree": math.log1p(len(genes_of[c])),
         "gene_degree": math.log1p(len(hitters_of[g])),
         "profile_near_compound": best(cosine(xs, c, x) for x in hitters_of[g]),

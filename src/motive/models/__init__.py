@@ -184,12 +184,12 @@ for _kind in NETWORK_KINDS:
     register_model(_kind, _network(_kind), refuses=network_refusal(_kind), **_heuristic)
 # the rankers read the structure view when the run gives it (views: {"source": [profile, structure]})
 _ranker = {"origin": "built-in"}
-register_model("evidence_ranker", EvidenceRanker, space={"hidden": [8, 16, 32]}, **_ranker)
+register_model("evidence_ranker", EvidenceRanker, space={"hidden": [16, 32, 64]}, **_ranker)
 # the diagnosis: the paper's GIN given the pair evidence (motive/models/ranker.py)
 register_model(
     "gin_evidence",
     _builds(EvidenceRanker, lambda stage, **kwargs: EvidenceRanker(stage, **({"gnn": "gin"} | kwargs))),
-    space={"hidden": [8, 16, 32], "gnn_hidden": [64, 128, 256]},
+    space={"hidden": [16, 32, 64], "gnn_hidden": [64, 128, 256]},
     **_ranker,
 )
 MODELS = sorted(REGISTRY)  # the built-in models (the shared model tests run over these)
