@@ -1,9 +1,10 @@
 """Full-matrix prediction at JUMP scale (issue: predict). Run on demand, never in CI.
 
     .venv/bin/python benchmarks/predict_full.py --work /tmp/predict-full [--compounds 115790] [--genes 12602] [--top-k
-    50]
+    50] [--model evidence_ranker]
 
-Trains gin_cp (cold_source, 20 epochs) on the scale-1 synthetic dataset, writes synthetic
+Trains --model (default gin_cp; cold_source, 20 epochs, side edges for the network models) on the
+scale-1 synthetic dataset, writes synthetic
 profiles for --compounds new compounds and --genes genes (the dataset's 11,509 plus new ones),
 then runs `motive predict --all` in its own process under /usr/bin/time -v: every compound x
 every gene, top-k per compound and per gene. Targets (2 cores): <= 5 minutes, <= 4 GiB peak RSS.
@@ -27,7 +28,9 @@ def main() -> None:
     parser.add_argument("--compounds", type=int, default=115_790)
     parser.add_argument("--genes", type=int, default=12_602)
     parser.add_argument("--top-k", type=int, default=50)
+    parser.add_argument("--model", default="gin_cp")
     args = parser.parse_args()
+    run_dir = f"run-{args.model}" if args.model != "gin_cp" else "run"
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     motive = [sys.executable, "-m", "motive.cli", "-q"]
@@ -37,7 +40,7 @@ def main() -> None:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-    if not (work / "run" / "motive.json").exists():
+    if not (work / run_dir / "motive.json").exists():
         subprocess.run(
             [
                 *motive,
@@ -47,13 +50,14 @@ def main() -> None:
                 "--split",
                 "cold_source",
                 "--model",
-                "gin_cp",
+                args.model,
                 "--epochs",
                 "20",
                 "--device",
                 "cpu",
+                *(["--side-edges"] if args.model != "gin_cp" else []),
                 "--out",
-                str(work / "run"),
+                str(work / run_dir),
             ],
             check=True,
         )
@@ -77,7 +81,7 @@ def main() -> None:
         *motive,
         "predict",
         "--run",
-        str(work / "run"),
+        str(work / run_dir),
         "--all",
         "--compounds",
         str(compounds_path),
@@ -93,8 +97,8 @@ def main() -> None:
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", result.stderr).group(1)
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr).group(1)) / 2**20
     print(
-        f"| compounds | genes | top-k | wall | peak RSS GiB |\n|---|---|---|---|---|\n| {args.compounds:,} | "
-        f"{args.genes:,} | {args.top_k} | {wall} | {rss:.2f} |"
+        f"| model | compounds | genes | top-k | wall | peak RSS GiB |\n|---|---|---|---|---|---|\n| {args.model} | "
+        f"{args.compounds:,} | {args.genes:,} | {args.top_k} | {wall} | {rss:.2f} |"
     )
 
 

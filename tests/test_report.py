@@ -227,3 +227,39 @@ def test_orf_and_crispr_gene_profiles_side_by_side_in_one_report(tmp_path):
     assert "mlp: orf; mlp_crispr: crispr" in section
     assert "cold_source, CRISPR vs ORF gene profiles (full_mrr): mlp_crispr vs mlp" in section
     assert "reliability_st_expanded.png" in written
+
+
+def test_a_network_experiment_says_per_split_whether_the_validation_choice_beats_every_baseline(tmp_path):
+    """The network section: one sentence per split naming the model chosen on validation and its
+    pooled paired test against the strongest baseline, recomputed here from the run folders."""
+    from motive.claims import THRESHOLD, compare
+
+    data = tmp_path / "data"
+    assert main(["-q", "data", "synth", "--out", str(data), "--scale", "0.05", "--seed", "2"]) == 0
+    run_experiment(
+        data=data,
+        out=tmp_path / "results",
+        models={"popularity": {}, "network_paths": {}, "evidence_ranker": {"monitor": "mrr"}},
+        splits=["cold_target", "cold_both"],
+        seeds=3,
+        split_seed="vary",
+        settings={"epochs": 3, "hits_k": 5, "ranking_eval": True, "bootstrap": 0, "side_edges": True},
+        progress=False,
+    )
+    report(tmp_path / "results", tmp_path / "report")
+    text = (tmp_path / "report" / "tables.md").read_text()
+    section = text.split("## Network benchmark, st_expanded")[1].split("\n## ")[0]
+    table = pd.read_parquet(tmp_path / "results" / "results.parquet")
+    for split in ("cold_target", "cold_both"):
+        runs = table[(table["split"] == split) & (table["status"] == "done")]
+        best = runs.groupby("model")["valid_full_mrr"].mean().idxmax()
+        assert f"{split}: best on validation full MRR is {best}" in section
+        baselines = [m for m in ("popularity", "network_paths") if m != best]
+        strongest = runs[runs["model"].isin(baselines)].groupby("model")["test_full_mrr"].mean().idxmax()
+        found = compare(tmp_path / "results", runs, best, strongest)
+        assert f"{best} {found['model_mrr']:.4f} vs {strongest} {found['base_mrr']:.4f}" in section
+        assert f"/{found['splits']} splits won" in section and found["splits"] == 3
+        pooled = runs.groupby("model")["test_full_mrr"].mean()  # equal test sizes per split: the same means
+        assert abs(found["model_mrr"] - pooled[best]) < 0.02
+    assert f"a win needs >= {THRESHOLD:.0%} relative" in section
+    assert "Network benchmark, st_expanded cold_target: test full ranking" in text and "frequent hitters" in text

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from motive import checks
+from motive.claims import network_section
 from motive.errors import MotiveError
 from motive.names import GRAPH_TYPES, SPLITS
 from motive.outputs import TEMP_TOKEN, check_target, markdown_header, output_dir, read_marker
@@ -431,6 +432,7 @@ def report(results_dir: str | Path, out: str | Path, overwrite: bool = False) ->
     for graph in dict.fromkeys(table["graph"]):
         _credible(page, table, summary, graph)
         _multimodal(page, table, graph, k)
+        network_section(page, table, results_dir, graph, k)
         _gene_types(page, table, graph)
         _metric_tables(page, table, summary, graph, k)
         for split in dict.fromkeys(table.loc[table["graph"] == graph, "split"]):
