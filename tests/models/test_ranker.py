@@ -138,3 +138,15 @@ def test_relabelling_a_stages_supervision_edges_leaves_its_scores_unchanged(plan
     shuffled = type(graph)(graph.sources, graph.targets, {**graph.edges, "st": relabelled})
     again = StageGraph.build(shuffled, split, stage_name, planted[1], side_edges=True)
     assert np.array_equal(model.score(again, pairs_s, pairs_t), before)
+
+
+def test_nearest_partners_in_small_chunks_equal_one_pass(planted, monkeypatch):
+    """``_nearest`` bounds its memory by gathering a few columns at a time: the same numbers."""
+    from motive.models import ranker
+
+    graph, split, stage = _stage(planted, "random")
+    s, t = split.supervision(graph, "test")
+    names = [n for n in FEATURES if "near" in n]
+    whole = ranker.feature_block(stage, np.unique(s)[:20], np.unique(t), names)
+    monkeypatch.setattr(ranker, "GATHERED", 7)
+    assert np.array_equal(ranker.feature_block(stage, np.unique(s)[:20], np.unique(t), names), whole)

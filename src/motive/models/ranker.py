@@ -324,14 +324,25 @@ def _bits(stage: StageGraph) -> np.ndarray | None:
     return bits
 
 
+GATHERED = 2**24  # similarities gathered at once by ``_nearest`` (128 MiB of float64)
+
+
 def _nearest(similarity: np.ndarray, members: csr_matrix, columns: np.ndarray, position: np.ndarray) -> np.ndarray:
     """For each row of ``similarity`` (queries x the nodes ``position`` indexes) and each column
-    node, the best similarity to the nodes ``members[column]`` lists (``NONE`` where none)."""
+    node, the best similarity to the nodes ``members[column]`` lists (``NONE`` where none); the
+    columns in chunks of at most ``GATHERED`` gathered similarities."""
     chosen = members[columns]
     out = np.full((similarity.shape[0], len(columns)), NONE)
-    if chosen.nnz == 0:
-        return out
-    gathered = similarity[:, position[chosen.indices]]
-    filled = np.diff(chosen.indptr) > 0
-    out[:, filled] = np.maximum.reduceat(gathered, chosen.indptr[:-1][filled], axis=1)
+    sizes = np.diff(chosen.indptr)
+    per_chunk = max(GATHERED // max(similarity.shape[0], 1), 1)
+    start = 0
+    while start < len(columns):  # whole columns, about per_chunk members at a time
+        stop = max(int(np.searchsorted(chosen.indptr, chosen.indptr[start] + per_chunk, "right")) - 1, start + 1)
+        stop = min(stop, len(columns))
+        filled = np.flatnonzero(sizes[start:stop] > 0) + start
+        if len(filled):
+            lo, hi = chosen.indptr[start], chosen.indptr[stop]
+            gathered = similarity[:, position[chosen.indices[lo:hi]]]
+            out[:, filled] = np.maximum.reduceat(gathered, chosen.indptr[filled] - lo, axis=1)
+        start = stop
     return out
