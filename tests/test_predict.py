@@ -277,9 +277,11 @@ def test_every_inductive_model_predicts(trained, tmp_path, model):
 
 
 @pytest.mark.parametrize("model", ["gene_neighbours", "network_paths", "evidence_ranker"])
-def test_network_models_place_a_new_gene_by_its_interactions(trained, tmp_path, model):
-    """A new gene given one interaction (a gene-gene edge) is ranked by the paths it opens: for
-    the gene-side count, the compounds known to hit its partner come first, the rest tie at 0."""
+def test_network_models_place_new_nodes_by_the_edges_that_join_them(trained, tmp_path, model):
+    """A new gene given one interaction (a gene-gene edge) is ranked by the paths it opens (for
+    the gene-side count, the compounds known to hit its partner come first, the rest tie at 0); a
+    new compound given one similar compound likewise; a held-out gene given as new scores as it
+    did in evaluation."""
     config = TrainConfig(
         data=str(trained / "data"), split="cold_target", model=model, epochs=3, batch_size=256, hits_k=20
     )
@@ -306,6 +308,24 @@ def test_network_models_place_a_new_gene_by_its_interactions(trained, tmp_path, 
         np.testing.assert_allclose(joined["score"], expected)
         assert hitters <= set(joined["candidate"]) and (alone["score"] == 0).all()  # no interaction, no path
     assert not np.array_equal(joined["score"].to_numpy()[: len(alone)], alone["score"].to_numpy())
+    # a new compound joined to the busiest known compound by a similarity edge
+    c0 = int(np.bincount(s).argmax())
+    compounds = source_frame(loaded, [c0], ["NEWCOMPOUND001"])
+    similar = pd.DataFrame(
+        {"query": ["NEWCOMPOUND001"], "node": [loaded.graph.sources.keys[c0]], "node_side": "source"}
+    )
+    every_gene = len(loaded.graph.targets)
+    linked = predict.predict(loaded, compounds=compounds, edges=similar, top_k=every_gene, exclude_known=False)
+    isolated = predict.predict(loaded, compounds=compounds, top_k=every_gene, exclude_known=False)
+    moved = not linked.set_index("candidate")["score"].equals(isolated.set_index("candidate")["score"])
+    assert np.isfinite(linked["score"]).all() and moved == (model != "gene_neighbours")  # needs c's own genes
+    if model == "network_paths":  # compound-compound-gene paths: exactly c0's genes, plus damped three-hop ones
+        gene_keys = loaded.graph.targets.keys
+        hits = set(gene_keys[np.unique(t[s == c0])])
+        a, b = loaded.stage.edges[("target", "interacts", "target")]
+        near = pd.Series(np.isin(gene_keys[b], list(hits))).groupby(gene_keys[a]).sum()
+        expected = linked["candidate"].isin(hits).to_numpy() + 0.1 * near.reindex(linked["candidate"]).fillna(0)
+        np.testing.assert_allclose(linked["score"], expected.to_numpy())
     # the same rule as evaluation: a held-out test gene given as new, with its interactions, scores as it did
     held_out = int(np.flatnonzero(loaded.split.node_stage["target"] == 2)[0])
     a, b = loaded.stage.edges[("target", "interacts", "target")]
