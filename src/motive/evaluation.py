@@ -359,10 +359,13 @@ def ranking_evaluation(
 def _top_counts(block: np.ndarray, filtered: tuple[np.ndarray, np.ndarray], top: int) -> np.ndarray:
     """How many rows of ``block`` have each column surely among their ``top`` best unfiltered
     scores: at most ``top`` candidates score at least as high (its pessimistic rank), so a block
-    of ties across the cut (a heuristic's zeros) counts for none of its members."""
+    of ties across the cut (a heuristic's zeros) counts for none of its members, whatever order
+    the tie is read in."""
     scores = np.array(block, dtype=np.float64)
     scores[filtered] = -np.inf
-    best = np.argsort(-scores, axis=1, kind="stable")[:, :top]
+    top = min(top, scores.shape[1])
+    # any top-``top`` set: a tie inside it is in every such set, one across the cut counts for none
+    best = np.argpartition(-scores, top - 1, axis=1)[:, :top] if top else np.zeros((len(scores), 0), np.int64)
     best_scores = np.take_along_axis(scores, best, axis=1)
     pessimistic = np.stack([(scores >= best_scores[:, [j]]).sum(1) for j in range(best.shape[1])], axis=1)
     keep = (best_scores > -np.inf) & (pessimistic <= top)

@@ -11,8 +11,8 @@ message+train+valid ST edges and train+valid same-type edges, supervision is ``t
 With ``side_edges`` a stage also sees every same-type edge whose two ends it may see: a held-out
 gene's interactions and a held-out compound's similar compounds are side information known
 before any of its links (a new gene's PPI partners, a new compound's structure), never a
-compound-gene link. Every node carries the first stage that may see it (0 train, 1 valid, 2 test): held-out nodes
-of a cold split are invisible before their stage.
+compound-gene link. Every node carries the first stage that may see it (0 train, 1 valid, 2
+test): held-out nodes of a cold split are invisible before their stage.
 """
 
 from __future__ import annotations
