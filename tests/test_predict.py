@@ -339,7 +339,7 @@ def test_network_models_place_new_nodes_by_the_edges_that_join_them(trained, tmp
     evaluated = loaded.model.score(loaded.stage, ids, np.full(len(ids), held_out))
     # (the copy's edges raise its partners' degrees by one: resource-allocation weights move slightly)
     np.testing.assert_allclose(as_new["score"], evaluated, rtol=1e-3, atol=1e-3)
-    with pytest.raises(MotiveError, match="pass side_edges"):
+    with pytest.raises(MotiveError, match="pass --side-edges"):
         run(replace(config, model="gene_neighbours"), tmp_path / "official")
 
 

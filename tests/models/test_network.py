@@ -59,7 +59,7 @@ def test_network_heuristics_equal_brute_force_loops_and_rank_alike(graph, kind, 
         assert not NetworkPaths(stage, kind).score(stage, s, t).any()
         return
     if split_name != "random":  # the official visibility hides a held-out node's same-type edges
-        with pytest.raises(MotiveError, match="pass side_edges"):
+        with pytest.raises(MotiveError, match="pass --side-edges"):
             build_model(kind, StageGraph.build(graph, split, "test"))
     model = build_model(kind, stage)
     s, t = split.supervision(graph, "test")

@@ -67,8 +67,8 @@ class NetworkPaths(Heuristic):
         if stage.split_name != "random" and not stage.side_edges:
             raise MotiveError(
                 f"model {kind!r} on {stage.split_name}: under the official visibility a held-out node's same-type "
-                "edges are hidden at its stage, so it has no path; pass side_edges (its interactions and similar "
-                "compounds are known before its links)"
+                "edges are hidden at its stage, so it has no path; pass --side-edges (side_edges=True in Python: "
+                "its interactions and similar compounds are known before its links)"
             )
         self.kind = kind
 
