@@ -79,9 +79,9 @@ class NetworkPaths(Heuristic):
         if key not in stage.cache:
             n_s, n_t = stage.num_nodes["source"], stage.num_nodes["target"]
             stage.cache[key] = (
-                _adjacency(stage.edges[BINDS], n_s, n_t),
-                _adjacency(stage.edges.get(SIMILAR, _none()), n_s, n_s),
-                _adjacency(stage.edges.get(INTERACTS, _none()), n_t, n_t),
+                adjacency(stage.edges[BINDS], n_s, n_t),
+                adjacency(stage.edges.get(SIMILAR, no_edges()), n_s, n_s),
+                adjacency(stage.edges.get(INTERACTS, no_edges()), n_t, n_t),
             )
         return stage.cache[key]
 
@@ -100,11 +100,11 @@ class NetworkPaths(Heuristic):
         if self.kind == "gene_neighbours":
             block = rows(known) @ columns(interacts)
         elif self.kind == "gene_neighbours_ra":
-            block = rows(known) @ diags(_inverse(known.sum(0).A1 + interacts.sum(0).A1)) @ columns(interacts)
+            block = rows(known) @ diags(inverse(known.sum(0).A1 + interacts.sum(0).A1)) @ columns(interacts)
         elif self.kind == "compound_neighbours":
             block = rows(similar) @ columns(known)
         elif self.kind == "compound_neighbours_ra":
-            block = rows(similar) @ diags(_inverse(known.sum(1).A1 + similar.sum(1).A1)) @ columns(known)
+            block = rows(similar) @ diags(inverse(known.sum(1).A1 + similar.sum(1).A1)) @ columns(known)
         else:  # path counts are integers, exact in any association
             three = rows(similar) @ (known @ columns(interacts))
             block = rows(known) @ columns(interacts) + rows(similar) @ columns(known) + DAMPING * three
@@ -133,16 +133,19 @@ class NetworkPaths(Heuristic):
                 yield start, self._block(stage, candidates, chosen).T
 
 
-def _none() -> tuple[np.ndarray, np.ndarray]:
+def no_edges() -> tuple[np.ndarray, np.ndarray]:
+    """An empty edge list (a graph type without that relation)."""
     return np.zeros(0, np.int64), np.zeros(0, np.int64)
 
 
-def _adjacency(edges: tuple[np.ndarray, np.ndarray], rows: int, columns: int) -> csr_matrix:
+def adjacency(edges: tuple[np.ndarray, np.ndarray], rows: int, columns: int) -> csr_matrix:
+    """The 0/1 sparse matrix of a directed edge list (a duplicated edge is one edge)."""
     a, b = (np.asarray(e, np.int64) for e in edges)
     matrix = csr_matrix((np.ones(len(a)), (a, b)), shape=(rows, columns))
     matrix.data[:] = 1.0  # a duplicated edge is one edge
     return matrix
 
 
-def _inverse(degree: np.ndarray) -> np.ndarray:
+def inverse(degree: np.ndarray) -> np.ndarray:
+    """1 / degree, 0 where the degree is 0 (resource-allocation weights)."""
     return np.divide(1.0, degree, out=np.zeros(len(degree)), where=degree > 0)

@@ -21,9 +21,10 @@ side out (it is empty there), so training sees what the held-out nodes will show
 log(1 + count), a missing nearest partner as similarity -1. The score is a linear term plus a
 one-hidden-layer network of the features (32 units: chosen on the validation full MRR of l1000's
 four splits over 8, 16, 32 and 64); with ``gnn`` the dot product of a two-layer GNN's embeddings
-(the paper's ``*_cp`` encoder) joins it: ``gin_evidence`` is GIN given the pair evidence, the ablation that shows what a
-node-wise GNN misses (the counts of paths between the two ends of a pair, which a dot product of
-two node embeddings cannot express: Zhang et al. 2021, "Labeling Trick").
+(the paper's ``*_cp`` encoder) joins it. ``gin_evidence`` is GIN given the pair evidence: the
+ablation that shows what a node-wise GNN misses (the counts of paths between the two ends of a
+pair, which a dot product of two node embeddings cannot express: Zhang et al. 2021, "Labeling
+Trick").
 
 Leakage-free by construction: the features of a stage read only that stage's edges, and the
 training stage's edges never include its supervision edges, so a supervision edge never
@@ -44,7 +45,7 @@ from torch import nn
 from motive.checks import positive_int
 from motive.errors import MotiveError
 from motive.models.base import LinkModel, StageGraph, model_argument
-from motive.models.network import BINDS, INTERACTS, SIMILAR, _adjacency, _inverse, _none
+from motive.models.network import BINDS, INTERACTS, SIMILAR, adjacency, inverse, no_edges
 
 # feature -> the sides whose own known links it reads (left out when such a side is held out)
 FEATURES = {
@@ -227,15 +228,15 @@ def _matrices(stage: StageGraph) -> dict:
     if key in stage.cache:
         return stage.cache[key]
     n_s, n_t = stage.num_nodes["source"], stage.num_nodes["target"]
-    known = _adjacency(stage.edges[BINDS], n_s, n_t)
-    similar = _adjacency(stage.edges.get(SIMILAR, _none()), n_s, n_s)
-    interacts = _adjacency(stage.edges.get(INTERACTS, _none()), n_t, n_t)
+    known = adjacency(stage.edges[BINDS], n_s, n_t)
+    similar = adjacency(stage.edges.get(SIMILAR, no_edges()), n_s, n_s)
+    interacts = adjacency(stage.edges.get(INTERACTS, no_edges()), n_t, n_t)
     found = {
         "known": known,
         "similar": similar,
         "interacts": interacts,
-        "gene_weight": diags(_inverse(known.sum(0).A1 + interacts.sum(0).A1)),
-        "compound_weight": diags(_inverse(known.sum(1).A1 + similar.sum(1).A1)),
+        "gene_weight": diags(inverse(known.sum(0).A1 + interacts.sum(0).A1)),
+        "compound_weight": diags(inverse(known.sum(1).A1 + similar.sum(1).A1)),
         "known_interacts": (known @ interacts).tocsr(),
         "interacts_far": _off_diagonal(interacts @ interacts),  # gene-gene-gene paths, g to itself left out
         "compound_degree": known.sum(1).A1,
