@@ -5,10 +5,11 @@ test full MRR is at least ``THRESHOLD`` (5%) higher relative to the baseline's, 
 bootstrap interval of the difference excludes 0, and it wins at least ``WINS`` of 5 paired splits.
 
 Pooled paired bootstrap: an experiment run with ``split_seed: vary`` holds one test set per split
-seed. Within a split both models rank the same test positives; their per-positive reciprocal
-ranks are paired, query nodes are resampled with replacement within each split (a query's
-positives stay together), and the statistic is the mean paired difference over all positives of
-all splits. ``network_section`` writes the report's sentences and tables from it.
+seed (with a fixed split, one run per model seed on the same test set). Within a split both
+models rank the same test positives; their per-positive reciprocal ranks are paired, query nodes
+are resampled with replacement within each split (a query's positives stay together), and the
+statistic is the mean paired difference over all positives of all splits. ``network_section``
+writes the report's sentences and tables from it.
 """
 
 from __future__ import annotations
@@ -113,9 +114,10 @@ def pooled_bootstrap(pairs: list[tuple[pd.DataFrame, pd.DataFrame]], resamples: 
 
 def compare(results_dir: Path, runs: pd.DataFrame, model: str, baseline: str) -> dict | None:
     """``model`` against ``baseline`` on one split's test full MRR: the pooled paired bootstrap and
-    the splits won, paired by split seed; None when a ranking is missing."""
+    the splits won, paired by split seed and model seed (with one split for every model seed, each
+    seed's runs of that split are a pair); None when a ranking is missing."""
     by_seed = runs[runs["model"].isin([model, baseline])].pivot_table(
-        index="split_seed", columns="model", values="run", aggfunc="first"
+        index=["split_seed", "seed"], columns="model", values="run", aggfunc="first"
     )
     by_seed = by_seed.dropna() if {model, baseline} <= set(by_seed.columns) else by_seed.iloc[0:0]
     pairs, wins = [], 0
