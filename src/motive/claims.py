@@ -112,17 +112,20 @@ def pooled_bootstrap(pairs: list[tuple[pd.DataFrame, pd.DataFrame]], resamples: 
     }
 
 
-def compare(results_dir: Path, runs: pd.DataFrame, model: str, baseline: str) -> dict | None:
+def compare(results_dir: Path, runs: pd.DataFrame, model: str, baseline: str, read=None) -> dict | None:
     """``model`` against ``baseline`` on one split's test full MRR: the pooled paired bootstrap and
     the splits won, paired by split seed and model seed (with one split for every model seed, each
-    seed's runs of that split are a pair); None when a ranking is missing."""
+    seed's runs of that split are a pair); None when a ranking is missing. ``read``: run ->
+    reciprocal ranks (default ``reciprocal_ranks``; a caller comparing one model with many passes
+    one that reads each run once)."""
+    read = read or (lambda run: reciprocal_ranks(results_dir, run))
     by_seed = runs[runs["model"].isin([model, baseline])].pivot_table(
         index=["split_seed", "seed"], columns="model", values="run", aggfunc="first"
     )
     by_seed = by_seed.dropna() if {model, baseline} <= set(by_seed.columns) else by_seed.iloc[0:0]
     pairs, wins = [], 0
     for model_run, base_run in zip(by_seed[model], by_seed[baseline], strict=True) if len(by_seed) else ():
-        ours, theirs = reciprocal_ranks(results_dir, model_run), reciprocal_ranks(results_dir, base_run)
+        ours, theirs = read(model_run), read(base_run)
         if ours is None or theirs is None:
             return None
         pairs.append((ours, theirs))
@@ -143,6 +146,18 @@ def _said(model: str, baseline: str, found: dict) -> str:
     )
 
 
+def _reader(results_dir: Path):
+    """``reciprocal_ranks`` that reads each run folder once."""
+    kept: dict = {}
+
+    def read(run: str) -> pd.DataFrame | None:
+        if run not in kept:
+            kept[run] = reciprocal_ranks(results_dir, run)
+        return kept[run]
+
+    return read
+
+
 def split_sentence(results_dir: Path, runs: pd.DataFrame, split: str) -> str | None:
     """One sentence: the best model on validation full MRR and, on test, how it stands against
     the strongest baseline (by test mean, the hardest opponent) under the fixed rule."""
@@ -159,10 +174,12 @@ def split_sentence(results_dir: Path, runs: pd.DataFrame, split: str) -> str | N
         return lead + "; no other baseline ran."
     test = runs.groupby("model", sort=False)["test_full_mrr"].mean()
     strongest = test[baselines].idxmax()
-    found = compare(results_dir, runs, best, strongest)
+    read = _reader(results_dir)
+    compared = {baseline: compare(results_dir, runs, best, baseline, read) for baseline in baselines}
+    found = compared[strongest]
     if found is None:
         return lead + "; the runs' rankings are missing, so no paired test is made."
-    beaten = [b for b in baselines if (c := compare(results_dir, runs, best, b)) is not None and c["beats"]]
+    beaten = [baseline for baseline, c in compared.items() if c is not None and c["beats"]]
     verdict = (
         "it beats every baseline"
         if len(beaten) == len(baselines)
@@ -171,7 +188,7 @@ def split_sentence(results_dir: Path, runs: pd.DataFrame, split: str) -> str | N
         else f"it beats {strongest} but not {', '.join(b for b in baselines if b not in beaten)}"
     )
     rule = f"a win needs >= {THRESHOLD:.0%} relative, an interval above 0 and {WINS:.0%} of splits"
-    frames = [reciprocal_ranks(results_dir, run) for run in runs.loc[runs["model"] == best, "run"]]
+    frames = [read(run) for run in runs.loc[runs["model"] == best, "run"]]
     chance = pooled_adjusted_mrr([f for f in frames if f is not None])
     adjusted = (
         f"its adjusted full MRR pooled over splits is {chance['adjusted_mrr']:.4f} "
@@ -204,12 +221,12 @@ def _diagnosis(results_dir: Path, runs: pd.DataFrame) -> list[str]:
     labels = {names[label]: label for label in dict.fromkeys(runs["model"])}
     if not {"gin_cp", "gin_evidence", "evidence_ranker"} <= set(labels):
         return []
-    lines = []
+    lines, read = [], _reader(results_dir)  # gin_evidence's runs serve both comparisons
     for split in dict.fromkeys(runs["split"]):
         part = runs[runs["split"] == split]
         said = []
         for better, other in (("gin_evidence", "gin_cp"), ("evidence_ranker", "gin_evidence")):
-            found = compare(results_dir, part, labels[better], labels[other])
+            found = compare(results_dir, part, labels[better], labels[other], read)
             if found is not None:
                 said.append(_said(labels[better], labels[other], found))
         if said:
