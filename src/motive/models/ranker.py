@@ -222,46 +222,62 @@ def feature_block(stage: StageGraph, sources: np.ndarray, targets: np.ndarray, n
     return out
 
 
-def _matrices(stage: StageGraph) -> dict:
-    """The stage's sparse adjacency, its products and the normalised node vectors, built once."""
-    key = "evidence-ranker"
-    if key in stage.cache:
-        return stage.cache[key]
-    n_s, n_t = stage.num_nodes["source"], stage.num_nodes["target"]
-    known = adjacency(stage.edges[BINDS], n_s, n_t)
-    similar = adjacency(stage.edges.get(SIMILAR, no_edges()), n_s, n_s)
-    interacts = adjacency(stage.edges.get(INTERACTS, no_edges()), n_t, n_t)
-    found = {
-        "known": known,
-        "similar": similar,
-        "interacts": interacts,
-        "gene_weight": diags(inverse(known.sum(0).A1 + interacts.sum(0).A1)),
-        "compound_weight": diags(inverse(known.sum(1).A1 + similar.sum(1).A1)),
-        "known_interacts": (known @ interacts).tocsr(),
-        "interacts_far": _off_diagonal(interacts @ interacts),  # gene-gene-gene paths, g to itself left out
-        "compound_degree": known.sum(1).A1,
-        "gene_degree": known.sum(0).A1,
-        "hitters": known.T.tocsr(),  # gene -> compounds known to hit it
-        "interactor_hitters": _binary((known @ interacts).T),  # gene -> compounds hitting an interactor
-        "similar_known": _binary(similar @ known),  # compound -> genes hit by a similar compound
-        "source_profiles": _unit(stage, "source"),
-        "structure": _bits(stage),
-    }
-    # nearest partners are always nodes with a known link: similarities are taken to those only
-    # (compounds: per block; genes: once, every gene against the hit genes)
-    hitter, hit = np.flatnonzero(found["compound_degree"] > 0), np.flatnonzero(found["gene_degree"] > 0)
-    found["hitter_list"], found["hitter_at"] = hitter, _positions(hitter, n_s)
-    found["hitter_genes"] = known[hitter].tocsc()  # the hitters' known genes, by gene
-    found["hit_at"] = _positions(hit, n_t)
+def _matrices(stage: StageGraph) -> _Derived:
+    """The stage's derived matrices (``_Derived``), kept on the stage."""
+    return stage.cache.setdefault("evidence-ranker", _Derived(stage))
+
+
+class _Derived(dict):
+    """The stage's sparse adjacency, its products and the normalised node vectors, each built on
+    first use (a split's features read only some of them) and then kept."""
+
+    def __init__(self, stage: StageGraph):
+        super().__init__()
+        self.stage = stage
+
+    def __missing__(self, name: str):
+        self[name] = value = BUILDERS[name](self, self.stage)
+        return value
+
+
+def _sizes(stage: StageGraph) -> tuple[int, int]:
+    return stage.num_nodes["source"], stage.num_nodes["target"]
+
+
+# name -> builder(derived, stage). Nearest partners are always nodes with a known link, so
+# similarities are taken to those only: compounds per block (or once for every compound when that
+# fits in KEPT_BYTES), genes once, every gene against the hit genes.
+BUILDERS = {
+    "known": lambda m, stage: adjacency(stage.edges[BINDS], *_sizes(stage)),
+    "similar": lambda m, stage: adjacency(stage.edges.get(SIMILAR, no_edges()), *[_sizes(stage)[0]] * 2),
+    "interacts": lambda m, stage: adjacency(stage.edges.get(INTERACTS, no_edges()), *[_sizes(stage)[1]] * 2),
+    "compound_degree": lambda m, stage: m["known"].sum(1).A1,
+    "gene_degree": lambda m, stage: m["known"].sum(0).A1,
+    "gene_weight": lambda m, stage: diags(inverse(m["gene_degree"] + m["interacts"].sum(0).A1)),
+    "compound_weight": lambda m, stage: diags(inverse(m["compound_degree"] + m["similar"].sum(1).A1)),
+    "known_interacts": lambda m, stage: (m["known"] @ m["interacts"]).tocsr(),
+    # gene-gene-gene paths, g to itself left out
+    "interacts_far": lambda m, stage: _off_diagonal(m["interacts"] @ m["interacts"]),
+    "hitters": lambda m, stage: m["known"].T.tocsr(),  # gene -> compounds known to hit it
+    # gene -> compounds hitting an interactor; compound -> genes hit by a similar compound
+    "interactor_hitters": lambda m, stage: _binary(m["known_interacts"].T),
+    "similar_known": lambda m, stage: _binary(m["similar"] @ m["known"]),
+    "source_profiles": lambda m, stage: _unit(stage, "source"),
+    "structure": lambda m, stage: _bits(stage),
+    "hitter_list": lambda m, stage: np.flatnonzero(m["compound_degree"] > 0),
+    "hitter_at": lambda m, stage: _positions(m["hitter_list"], _sizes(stage)[0]),
+    "hitter_genes": lambda m, stage: m["known"][m["hitter_list"]].tocsc(),  # the hitters' known genes, by gene
+    "hit_list": lambda m, stage: np.flatnonzero(m["gene_degree"] > 0),
+    "hit_at": lambda m, stage: _positions(m["hit_list"], _sizes(stage)[1]),
+    "gene_to_hit": lambda m, stage: _gene_to_hit(stage, m["hit_list"]),
+    "source_profiles_to_hitters": lambda m, stage: _similarity_to_hitters(m, "source_profiles", None),
+    "structure_to_hitters": lambda m, stage: _similarity_to_hitters(m, "structure", None),
+}
+
+
+def _gene_to_hit(stage: StageGraph, hit: np.ndarray) -> np.ndarray:
     genes = _unit(stage, "target")
-    found["gene_to_hit"] = (genes @ genes[hit].T).astype(np.float32)
-    if n_s * len(hitter) * 4 <= KEPT_BYTES:  # every compound's similarities to the hitters, once
-        everyone = np.arange(n_s)
-        for view in ("source_profiles", "structure"):
-            if found[view] is not None:
-                found[f"{view}_to_hitters"] = _to_hitters(found, view, everyone).astype(np.float32)
-    stage.cache[key] = found
-    return found
+    return (genes @ genes[hit].T).astype(np.float32)
 
 
 def _off_diagonal(matrix) -> csr_matrix:
@@ -282,16 +298,25 @@ def _positions(members: np.ndarray, size: int) -> np.ndarray:
     return position
 
 
-def _to_hitters(m: dict, view: str, sources: np.ndarray) -> np.ndarray:
-    """Similarity of ``sources`` to every compound with a known link, in ``view``."""
-    if f"{view}_to_hitters" in m:
+def _to_hitters(m: _Derived, view: str, sources: np.ndarray) -> np.ndarray:
+    """Similarity of ``sources`` to every compound with a known link, in ``view`` (read from every
+    compound's, computed once, when that fits in ``KEPT_BYTES``)."""
+    if m.stage.num_nodes["source"] * len(m["hitter_list"]) * 4 <= KEPT_BYTES:
         return m[f"{view}_to_hitters"][sources]
+    return _similarity_to_hitters(m, view, sources)
+
+
+def _similarity_to_hitters(m: _Derived, view: str, sources: np.ndarray | None) -> np.ndarray:
+    """``_to_hitters`` computed (``sources`` None: every compound, as float32)."""
     matrix, hitters = m[view], m["hitter_list"]
+    rows = matrix if sources is None else matrix[sources]
     if view == "structure":
-        shared = matrix[sources] @ matrix[hitters].T
-        union = matrix[sources].sum(1)[:, None] + matrix[hitters].sum(1)[None, :] - shared
-        return np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
-    return matrix[sources] @ matrix[hitters].T
+        shared = rows @ matrix[hitters].T
+        union = rows.sum(1)[:, None] + matrix[hitters].sum(1)[None, :] - shared
+        found = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
+    else:
+        found = rows @ matrix[hitters].T
+    return found.astype(np.float32) if sources is None else found
 
 
 def _binary(matrix) -> csr_matrix:
