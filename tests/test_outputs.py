@@ -478,3 +478,16 @@ def test_a_users_file_named_like_the_temp_token_is_never_taken(tmp_path):
         write_output(tmp_path / "out", "one")
     assert (tmp_path / "out" / outputs.TEMP_TOKEN).read_text() == "mine"
     assert not outputs.is_temp_leftover(tmp_path / "out")
+
+
+def test_an_output_into_motives_own_empty_temp_folder_removes_only_its_token(tmp_path):
+    """The one deletion of the in-place branch: a writer's empty temp folder (motive's name and
+    token, nothing else) becomes the output; its token goes while the output moves in and comes
+    back after, and a user's file beside it is untouched."""
+    (tmp_path / "mine.txt").write_text("user data")
+    temp = outputs._make_temp(tmp_path / "work")  # what a writer leaves behind: name + token only
+    assert outputs.is_temp_leftover(temp)
+    write_output(temp, "one")
+    assert (temp / "result.txt").read_text() == "one" and (temp / "sub" / "more.txt").read_text() == "one"
+    assert (temp / outputs.TEMP_TOKEN).is_file() and (tmp_path / "mine.txt").read_text() == "user data"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["mine.txt", temp.name])  # no temp left over
