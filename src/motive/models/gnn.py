@@ -22,7 +22,7 @@ from torch import nn
 from motive.checks import nonnegative_float, positive_int
 from motive.models.attention import GATv2
 from motive.models.base import LinkModel, Relation, StageGraph, ViewInputs, model_argument
-from motive.models.dense import FrozenInputLinear, Linear, distinct, select_rows, varying_shapes
+from motive.models.dense import Linear, distinct, select_rows, varying_shapes
 
 
 class SAGE(nn.Module):
@@ -110,9 +110,7 @@ class GNN(LinkModel):
         self.conv, self.features, self.negative_slope = conv, features, negative_slope
         self.transductive = features == "embs"
         if features == "cp":
-            self.project = nn.ModuleDict(
-                {t: nn.Sequential(FrozenInputLinear(in_dims[t], hidden), nn.ReLU()) for t in in_dims}
-            )
+            self.project = nn.ModuleDict({t: nn.Sequential(Linear(in_dims[t], hidden), nn.ReLU()) for t in in_dims})
         else:
             self.embedding = nn.ModuleDict({t: nn.Embedding(num_nodes[t], hidden) for t in num_nodes})
             for table in self.embedding.values():
