@@ -46,6 +46,7 @@ from motive.checks import positive_int
 from motive.errors import MotiveError
 from motive.models.base import LinkModel, StageGraph, model_argument
 from motive.models.network import BINDS, INTERACTS, SIMILAR, adjacency, inverse, no_edges
+from motive.views import similarity
 
 # feature -> the sides whose own known links it reads (left out when such a side is held out)
 FEATURES = {
@@ -262,7 +263,7 @@ BUILDERS = {
     # gene -> compounds hitting an interactor; compound -> genes hit by a similar compound
     "interactor_hitters": lambda m, stage: _binary(m["known_interacts"].T),
     "similar_known": lambda m, stage: _binary(m["similar"] @ m["known"]),
-    "source_profiles": lambda m, stage: _unit(stage, "source"),
+    "source_profiles": lambda m, stage: _profiles(stage, "source"),
     "structure": lambda m, stage: _bits(stage),
     "hitter_list": lambda m, stage: np.flatnonzero(m["compound_degree"] > 0),
     "hitter_at": lambda m, stage: _positions(m["hitter_list"], _sizes(stage)[0]),
@@ -276,8 +277,9 @@ BUILDERS = {
 
 
 def _gene_to_hit(stage: StageGraph, hit: np.ndarray) -> np.ndarray:
-    genes = _unit(stage, "target")
-    return (genes @ genes[hit].T).astype(np.float32)
+    """Every gene's profile cosine to each gene with a known compound."""
+    genes = _profiles(stage, "target")
+    return similarity("profile", genes, np.arange(len(genes)), hit).astype(np.float32)
 
 
 def _off_diagonal(matrix) -> csr_matrix:
@@ -307,15 +309,10 @@ def _to_hitters(m: _Derived, view: str, sources: np.ndarray) -> np.ndarray:
 
 
 def _similarity_to_hitters(m: _Derived, view: str, sources: np.ndarray | None) -> np.ndarray:
-    """``_to_hitters`` computed (``sources`` None: every compound, as float32)."""
-    matrix, hitters = m[view], m["hitter_list"]
-    rows = matrix if sources is None else matrix[sources]
-    if view == "structure":
-        shared = rows @ matrix[hitters].T
-        union = rows.sum(1)[:, None] + matrix[hitters].sum(1)[None, :] - shared
-        found = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
-    else:
-        found = rows @ matrix[hitters].T
+    """``_to_hitters`` computed (``sources`` None: every compound, as float32): Tanimoto of the
+    structure bits or cosine of the profiles (``views.similarity``)."""
+    rows = np.arange(m.stage.num_nodes["source"]) if sources is None else sources
+    found = similarity("structure" if view == "structure" else "profile", m[view], rows, m["hitter_list"])
     return found.astype(np.float32) if sources is None else found
 
 
@@ -329,11 +326,9 @@ def _log_count(product) -> np.ndarray:
     return np.log1p(product.toarray())
 
 
-def _unit(stage: StageGraph, side: str) -> np.ndarray:
-    """Unit-length profiles (a node without a profile: zeros, so its cosines are 0)."""
-    x = stage.x[side].double().cpu().numpy()
-    norm = np.linalg.norm(x, axis=1, keepdims=True)
-    x = np.divide(x, norm, out=np.zeros_like(x), where=norm > 0)
+def _profiles(stage: StageGraph, side: str) -> np.ndarray:
+    """The profiles in float64 (a node without a profile: zeros, so its cosines are 0)."""
+    x = stage.x[side].double().cpu().numpy().copy()
     mask = stage.masks.get(side, {}).get("profile")
     if mask is not None:
         x[~mask.cpu().numpy()] = 0.0
