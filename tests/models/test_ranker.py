@@ -147,6 +147,50 @@ def test_nearest_partners_in_small_chunks_equal_one_pass(planted, monkeypatch):
     graph, split, stage = _stage(planted, "random")
     s, t = split.supervision(graph, "test")
     names = [n for n in FEATURES if "near" in n]
-    whole = ranker.feature_block(stage, np.unique(s)[:20], np.unique(t), names)
+    whole = ranker.feature_planes(stage, np.unique(s)[:20], np.unique(t), names)
     monkeypatch.setattr(ranker, "GATHERED", 7)
-    assert np.array_equal(ranker.feature_block(stage, np.unique(s)[:20], np.unique(t), names), whole)
+    assert np.array_equal(ranker.feature_planes(stage, np.unique(s)[:20], np.unique(t), names), whole)
+
+
+@pytest.mark.parametrize("split_name", ["random", "cold_target"])
+def test_pairs_on_their_own_equal_the_block_read_at_the_pairs(planted, split_name, monkeypatch):
+    """Training reads each pair on its own (row-wise products, maxima over its own partners),
+    ranking reads dense blocks: the same features, maxima and counts exactly, also when the pairs'
+    partners are gathered a few at a time."""
+    from motive.models import ranker
+
+    graph, split, stage = _stage(planted, split_name, "train")
+    s, t = split.supervision(graph, "train")
+    negatives = split.negatives["train"] if "train" in split.negatives else None
+    if negatives is not None:
+        s, t = np.r_[s, negatives["source"]], np.r_[t, negatives["target"]]
+    names = features_for(split_name, True)
+    planes = ranker.feature_planes(stage, np.unique(s), np.unique(t), names)
+    expected = planes[:, np.searchsorted(np.unique(s), s), np.searchsorted(np.unique(t), t)].T
+    found = pair_features(stage, s, t, names)
+    np.testing.assert_allclose(found, expected, rtol=1e-6, atol=1e-7)
+    exact = [j for j, name in enumerate(names) if not name.endswith(("_ra", "_sum"))]
+    assert np.array_equal(found[:, exact].astype(np.float32), expected[:, exact])
+    monkeypatch.setattr(ranker, "GATHERED", 5)
+    assert np.array_equal(pair_features(stage, s, t, names), found)
+
+
+def test_a_compound_without_structure_reads_tanimoto_zero(planted):
+    """A compound given without structure bits (a new compound from its profile alone) has
+    Tanimoto 0 to every compound: its structure features, read off without gathering, equal the
+    brute-force walk, in the ranking's planes and pair by pair."""
+    from motive.models import ranker
+
+    graph, split, stage = _stage(planted, "random")
+    s, t = split.supervision(graph, "test")
+    blank = np.unique(s)[:6]
+    stage.views["source"]["structure"][blank] = 0
+    names = [n for n in FEATURES if n.startswith("structure")]
+    sources, targets = np.r_[blank, np.unique(s)[6:9]], np.unique(t)[:40]
+    planes = ranker.feature_planes(stage, sources, targets, names)
+    for j, name in enumerate(names):
+        expected = [[brute_force(stage, name, c, g) for g in targets.tolist()] for c in sources.tolist()]
+        np.testing.assert_allclose(planes[j], expected, rtol=1e-5, atol=1e-6, err_msg=name)
+    assert (planes[names.index("structure_near_compound"), :6] == 0).any()
+    pairs = pair_features(stage, np.repeat(sources, len(targets)), np.tile(targets, len(sources)), names)
+    np.testing.assert_allclose(pairs.T.reshape(planes.shape), planes, rtol=1e-6, atol=1e-7)

@@ -109,8 +109,7 @@ class EvidenceRanker(LinkModel):
 
     def forward(self, stage: StageGraph, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         s, t = sources.cpu().numpy(), targets.cpu().numpy()
-        # scoring (no gradient) meets the same pairs again, training batches never do
-        features = pair_features(stage, s, t, self.names, keep=not torch.is_grad_enabled())
+        features = pair_features(stage, s, t, self.names)
         block = torch.as_tensor(features, dtype=torch.float32, device=sources.device)
         score = self._combine(block)
         return score if self.gnn is None else score + self.gate * self.gnn(stage, sources, targets)
@@ -135,92 +134,183 @@ class EvidenceRanker(LinkModel):
             yield start, np.ascontiguousarray(matrix if query_side == "source" else matrix.T)
 
     def _matrix(self, stage: StageGraph, sources: np.ndarray, targets: np.ndarray, z: dict | None) -> np.ndarray:
-        dense = torch.as_tensor(_kept_block(stage, sources, targets, self.names), dtype=torch.float32)
+        planes = torch.as_tensor(_kept_planes(stage, sources, targets, self.names)).to(stage.device)
         n_s, n_t = len(sources), len(targets)
-        matrix = self._combine(dense.reshape(n_s * n_t, -1).to(stage.device)).reshape(n_s, n_t)
+        columns = planes.reshape(len(self.names), n_s * n_t)
+        step = max(SCORED_ROWS // max(n_t, 1), 1) * n_t  # whole queries at a time: a query's ties stay exact
+        matrix = torch.cat([self._combine_columns(columns[:, i : i + step]) for i in range(0, n_s * n_t, step)])
+        matrix = matrix.reshape(n_s, n_t)
         if z is not None:
             s_rows, t_rows = (torch.as_tensor(ids, device=stage.device) for ids in (sources, targets))
             matrix = matrix + self.gate * self.gnn.decode_matrix(z, s_rows, t_rows)
         return matrix.cpu().numpy()
 
+    def _combine_columns(self, x: torch.Tensor) -> torch.Tensor:
+        """``_combine`` of pairs given as columns (features x pairs, the planes' layout): the same
+        layers with the products taken the other way round, to rounding."""
+        first, last = self.mlp[0], self.mlp[2]
+        hidden = torch.addmm(first.bias[:, None], first.weight, x).relu_()
+        linear = torch.addmm(self.linear.bias[:, None], self.linear.weight, x)
+        return (linear + torch.addmm(last.bias[:, None], last.weight, hidden)).squeeze(0)
 
-KEPT_BYTES = 256 * 2**20  # feature blocks a stage keeps for the next full ranking (every epoch's validation)
+
+SCORED_ROWS = 2**20  # pairs the network scores at once (its hidden layer: 128 MiB)
+KEPT_BYTES = 2**30  # feature planes the valid stage keeps for its next full ranking
+WHOLE_BYTES = 256 * 2**20  # every compound's similarities to the hitters, computed at once up to this size
 
 
-def _kept_block(stage: StageGraph, sources: np.ndarray, targets: np.ndarray, names: list[str]) -> np.ndarray:
-    """``feature_block``, kept on the stage while the kept blocks stay under ``KEPT_BYTES``: a
-    stage's features never change, and validation ranks the same blocks every epoch."""
+def _kept_planes(stage: StageGraph, sources: np.ndarray, targets: np.ndarray, names: list[str]) -> np.ndarray:
+    """``feature_planes``, kept on the valid stage while the kept planes stay under ``KEPT_BYTES``:
+    a stage's features never change, and a full-ranking monitor ranks the valid stage every epoch
+    (test and prediction rank theirs once)."""
+    if stage.stage != "valid":
+        return feature_planes(stage, sources, targets, names)
     digest = hashlib.sha256(np.r_[sources, -1, targets].tobytes() + ",".join(names).encode()).hexdigest()
     kept = stage.cache.setdefault("evidence-ranker-blocks", {})
     if digest in kept:
         return kept[digest]
-    block = feature_block(stage, sources, targets, names).astype(np.float32)
+    block = feature_planes(stage, sources, targets, names)
     if sum(b.nbytes for b in kept.values()) + block.nbytes <= KEPT_BYTES:
         kept[digest] = block
     return block
 
 
-def pair_features(
-    stage: StageGraph,
-    sources: np.ndarray,
-    targets: np.ndarray,
-    names: list[str],
-    keep: bool = False,
-) -> np.ndarray:
-    """Features (``names``) of the pairs (sources[i], targets[i]): each distinct compound's dense
-    block against the genes asked for, read at the pairs (the same numbers as ``feature_block``;
-    ``keep``: blocks kept on the stage, for pairs that will be scored again)."""
-
-    compute = _kept_block if keep else feature_block
+def pair_features(stage: StageGraph, sources: np.ndarray, targets: np.ndarray, names: list[str]) -> np.ndarray:
+    """Features (``names``) of the pairs (sources[i], targets[i]), each pair on its own: counts as
+    row-wise products of sparse rows, nearest partners as maxima over the pair's own partners (the
+    same numbers as ``feature_planes`` read at the pairs, sums up to rounding; linear in the
+    pairs' partners, where a block would cost every combination of the pairs' two ends)."""
+    m = _matrices(stage)
     sources, targets = np.asarray(sources, np.int64), np.asarray(targets, np.int64)
     out = np.empty((len(sources), len(names)))
-    distinct, row = np.unique(sources, return_inverse=True)
-    genes, column = np.unique(targets, return_inverse=True)
-    for start in range(0, len(distinct), 256):
-        chosen = (row >= start) & (row < start + 256)
-        block = compute(stage, distinct[start : start + 256], genes, names)
-        out[chosen] = block[row[chosen] - start, column[chosen]]
-    return out
-
-
-def feature_block(stage: StageGraph, sources: np.ndarray, targets: np.ndarray, names: list[str]) -> np.ndarray:
-    """The (len(sources), len(targets), len(names)) features of every combination."""
-    m = _matrices(stage)
-    known, similar, interacts = m["known"], m["similar"], m["interacts"]
-    rows_known, rows_similar = known[sources], similar[sources]
-    shape = (len(sources), len(targets))
-    out = np.empty((*shape, len(names)))
     for i, name in enumerate(names):
-        if name == "gene_paths":
-            value = _log_count(rows_known @ interacts[:, targets])
-        elif name == "gene_paths_ra":
-            value = np.log1p((rows_known @ m["gene_weight"] @ interacts[:, targets]).toarray())
-        elif name == "compound_paths":
-            value = _log_count(rows_similar @ known[:, targets])
-        elif name == "compound_paths_ra":
-            value = np.log1p((rows_similar @ m["compound_weight"] @ known[:, targets]).toarray())
-        elif name == "gene_paths_far":
-            value = _log_count(rows_known @ m["interacts_far"][:, targets])
-        elif name == "structure_sum":
-            value = np.log1p(sparse_product(_to_hitters(m, "structure", sources) ** 3, m["hitter_genes"], targets))
-        elif name == "three_hop":
-            value = _log_count(rows_similar @ m["known_interacts"][:, targets])
+        if name in ROW_PRODUCTS:
+            left, right = ROW_PRODUCTS[name]
+            value = _row_products(m[left], sources, m[right], targets)
+            if name == "gene_paths_far":  # (K I I)[c, g] less the paths g-g-g back through g itself
+                value -= np.asarray(m["known"][sources, targets]).ravel() * m["interactions"][targets]
+            value = np.log1p(value)
         elif name == "compound_degree":
-            value = np.broadcast_to(np.log1p(m["compound_degree"][sources])[:, None], shape)
+            value = np.log1p(m["compound_degree"][sources])
         elif name == "gene_degree":
-            value = np.broadcast_to(np.log1p(m["gene_degree"][targets])[None, :], shape)
-        elif name == "profile_near_compound":
-            value = _nearest(_to_hitters(m, "source_profiles", sources), m["hitters"], targets, m["hitter_at"])
-        elif name == "profile_near_gene":
-            value = _nearest(m["gene_to_hit"][targets], known, sources, m["hit_at"]).T
-        elif name == "structure_near_compound":
-            value = _nearest(_to_hitters(m, "structure", sources), m["hitters"], targets, m["hitter_at"])
-        elif name == "structure_near_interactor":
-            value = _nearest(_to_hitters(m, "structure", sources), m["interactor_hitters"], targets, m["hitter_at"])
-        else:  # profile_near_similar
-            value = _nearest(m["gene_to_hit"][targets], m["similar_known"], sources, m["hit_at"]).T
-        out[..., i] = value
+            value = np.log1p(m["gene_degree"][targets])
+        else:
+            value = _pair_partners(m, name, sources, targets)
+        out[:, i] = value
     return out
+
+
+# count feature -> (left, right): the count of a pair (c, g) is left[c] . right[g], two sparse rows
+ROW_PRODUCTS = {
+    "gene_paths": ("known", "interacts"),  # interactions are symmetric: a row is a column
+    "gene_paths_ra": ("known_weighted", "interacts"),
+    "compound_paths": ("similar", "hitters"),
+    "compound_paths_ra": ("similar_weighted", "hitters"),
+    "gene_paths_far": ("known_interacts", "interacts"),  # less the paths back through g: ``pair_features``
+    "three_hop": ("similar", "paths_by_gene"),
+}
+# nearest-partner feature -> (the pair's partners: compounds of g or genes of c, the view, the reduction)
+PARTNERS = {
+    "profile_near_compound": ("hitters", "source_profiles", "max"),
+    "structure_near_compound": ("hitters", "structure", "max"),
+    "structure_sum": ("hitters", "structure", "cubed_sum"),
+    "structure_near_interactor": ("interactor_hitters", "structure", "max"),
+    "profile_near_gene": ("known", "gene_to_hit", "max"),
+    "profile_near_similar": ("similar_known", "gene_to_hit", "max"),
+}
+
+
+def _row_products(left: csr_matrix, rows: np.ndarray, right: csr_matrix, others: np.ndarray) -> np.ndarray:
+    """``left[rows[i]] . right[others[i]]`` for every i, in chunks of pairs."""
+    out = np.empty(len(rows))
+    for start in range(0, len(rows), 65536):
+        chunk = slice(start, start + 65536)
+        out[chunk] = left[rows[chunk]].multiply(right[others[chunk]]).sum(1).A1
+    return out
+
+
+def _pair_partners(m: _Derived, name: str, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """One nearest-partner feature of each pair: the pair's partners (``PARTNERS``) gathered from
+    its similarity row and reduced, about ``GATHERED`` similarities at a time."""
+    members, view, reduction = PARTNERS[name]
+    on_gene = view == "gene_to_hit"  # similarities of g to c's genes; else of c to g's compounds
+    keys, queries = (sources, targets) if on_gene else (targets, sources)
+    position = m["hit_at"] if on_gene else m["hitter_at"]
+    chosen = m[members][keys]  # the pairs' partners, a row each
+    sizes = np.diff(chosen.indptr)
+    out = np.full(len(keys), 0.0 if reduction == "cubed_sum" else NONE)
+    start = 0
+    while start < len(keys):
+        stop = max(int(np.searchsorted(chosen.indptr, chosen.indptr[start] + GATHERED, "right")) - 1, start + 1)
+        stop = min(stop, len(keys))
+        filled = np.flatnonzero(sizes[start:stop] > 0) + start
+        if len(filled):
+            lo, hi = chosen.indptr[start], chosen.indptr[stop]
+            distinct, row = np.unique(queries[start:stop], return_inverse=True)
+            table = m["gene_to_hit"][distinct] if on_gene else _to_hitters(m, view, distinct)
+            gathered = table[np.repeat(row, sizes[start:stop]), position[chosen.indices[lo:hi]]]
+            if reduction == "max":
+                out[filled] = np.maximum.reduceat(gathered, chosen.indptr[filled] - lo)
+            else:
+                out[filled] = np.log1p(np.add.reduceat((gathered**3).astype(np.float64), chosen.indptr[filled] - lo))
+        start = stop
+    return out
+
+
+def feature_planes(stage: StageGraph, sources: np.ndarray, targets: np.ndarray, names: list[str]) -> np.ndarray:
+    """The features of every combination, a (len(sources), len(targets)) float32 plane per name:
+    a count as the product of the two ends' sparse rows (``ROW_PRODUCTS``), the rest as ``PLANES``
+    computes them."""
+    m = _matrices(stage)
+    out = np.empty((len(names), len(sources), len(targets)), np.float32)
+    for i, name in enumerate(names):
+        if name in PLANES:
+            out[i] = PLANES[name](m, sources, targets)
+        else:
+            left, right = ROW_PRODUCTS[name]
+            out[i] = np.log1p((m[left][sources] @ m[right][targets].T).toarray())
+    return out
+
+
+def _far_plane(m: _Derived, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """gene_paths_far: (K I I)[c, g] less the paths g-g-g back through g itself, with a dense
+    middle factor (K I I's sparse product is far denser than its factors)."""
+    rows_known, interacts = m["known"][sources], m["interacts"]
+    two_hops = sparse_product((rows_known @ interacts).toarray(), interacts, targets)
+    return np.log1p(two_hops - rows_known[:, targets].toarray() * m["interactions"][targets])
+
+
+def _structure_sum_plane(m: _Derived, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """structure_sum; 0 for a compound without structure (Tanimoto 0 to every compound)."""
+    value = np.zeros((len(sources), len(targets)))
+    drawn = m["has_structure"][sources]
+    cubes = _to_hitters(m, "structure", sources[drawn]) ** 3
+    value[drawn] = np.log1p(sparse_product(cubes, m["hitter_genes"], targets))
+    return value
+
+
+def _near_similar_plane(m: _Derived, sources: np.ndarray, targets: np.ndarray) -> np.ndarray | float:
+    """profile_near_similar: the best profile_near_gene of a compound similar to c (``NONE`` for
+    every pair when none of ``sources`` has a similar compound with a known gene, as new compounds
+    without structure, without building that table)."""
+    if not m["similar_hitters"][sources].nnz:
+        return NONE
+    return _best_rows(m["near_gene_of_hitters"], m["similar_hitters"], sources, m["hitter_at"], targets)
+
+
+PLANES = {
+    "gene_paths_far": _far_plane,
+    "structure_sum": _structure_sum_plane,
+    "profile_near_similar": _near_similar_plane,
+    "compound_degree": lambda m, s, t: np.log1p(m["compound_degree"][s])[:, None],
+    "gene_degree": lambda m, s, t: np.log1p(m["gene_degree"][t])[None, :],
+    "profile_near_compound": lambda m, s, t: _nearest(
+        _to_hitters(m, "source_profiles", s), m["hitters"], t, m["hitter_at"]
+    ),
+    "profile_near_gene": lambda m, s, t: _nearest(m["gene_to_hit"][t], m["known"], s, m["hit_at"]).T,
+    "structure_near_compound": lambda m, s, t: _nearest_structure(m, s, m["hitters"], t),
+    "structure_near_interactor": lambda m, s, t: _nearest_structure(m, s, m["interactor_hitters"], t),
+}
 
 
 def _matrices(stage: StageGraph) -> _Derived:
@@ -247,7 +337,7 @@ def _sizes(stage: StageGraph) -> tuple[int, int]:
 
 # name -> builder(derived, stage). Nearest partners are always nodes with a known link, so
 # similarities are taken to those only: compounds per block (or once for every compound when that
-# fits in KEPT_BYTES), genes once, every gene against the hit genes.
+# fits in WHOLE_BYTES), genes once, every gene against the hit genes.
 BUILDERS = {
     "known": lambda m, stage: adjacency(stage.edges[BINDS], *_sizes(stage)),
     "similar": lambda m, stage: adjacency(stage.edges.get(SIMILAR, no_edges()), *[_sizes(stage)[0]] * 2),
@@ -257,14 +347,22 @@ BUILDERS = {
     "gene_weight": lambda m, stage: diags(inverse(m["gene_degree"] + m["interacts"].sum(0).A1)),
     "compound_weight": lambda m, stage: diags(inverse(m["compound_degree"] + m["similar"].sum(1).A1)),
     "known_interacts": lambda m, stage: (m["known"] @ m["interacts"]).tocsr(),
-    # gene-gene-gene paths, g to itself left out
-    "interacts_far": lambda m, stage: _off_diagonal(m["interacts"] @ m["interacts"]),
+    "paths_by_gene": lambda m, stage: m["known_interacts"].T.tocsr(),  # gene -> compounds, counted by c-g-g paths
+    "known_weighted": lambda m, stage: (m["known"] @ m["gene_weight"]).tocsr(),
+    "similar_weighted": lambda m, stage: (m["similar"] @ m["compound_weight"]).tocsr(),
     "hitters": lambda m, stage: m["known"].T.tocsr(),  # gene -> compounds known to hit it
     # gene -> compounds hitting an interactor; compound -> genes hit by a similar compound
     "interactor_hitters": lambda m, stage: _binary(m["known_interacts"].T),
     "similar_known": lambda m, stage: _binary(m["similar"] @ m["known"]),
+    "similar_hitters": lambda m, stage: _binary(m["similar"] @ diags((m["compound_degree"] > 0).astype(float))),
+    "interactions": lambda m, stage: m["interacts"].sum(0).A1,
+    # profile_near_gene of every compound with a known gene against every gene, (hitters, genes)
+    "near_gene_of_hitters": lambda m, stage: np.ascontiguousarray(
+        _nearest(m["gene_to_hit"], m["known"], m["hitter_list"], m["hit_at"]).T
+    ),
     "source_profiles": lambda m, stage: _profiles(stage, "source"),
     "structure": lambda m, stage: _bits(stage),
+    "has_structure": lambda m, stage: m["structure"].any(1),
     "hitter_list": lambda m, stage: np.flatnonzero(m["compound_degree"] > 0),
     "hitter_at": lambda m, stage: _positions(m["hitter_list"], _sizes(stage)[0]),
     "hitter_genes": lambda m, stage: m["known"][m["hitter_list"]].tocsc(),  # the hitters' known genes, by gene
@@ -282,13 +380,6 @@ def _gene_to_hit(stage: StageGraph, hit: np.ndarray) -> np.ndarray:
     return similarity("profile", genes, np.arange(len(genes)), hit).astype(np.float32)
 
 
-def _off_diagonal(matrix) -> csr_matrix:
-    matrix = csr_matrix(matrix)
-    matrix.setdiag(0)
-    matrix.eliminate_zeros()
-    return matrix
-
-
 def sparse_product(dense: np.ndarray, matrix, columns: np.ndarray) -> np.ndarray:
     """``dense @ matrix[:, columns]`` as a dense array (a sparse right factor)."""
     return np.asarray((matrix[:, columns].T @ dense.T).T)
@@ -302,10 +393,22 @@ def _positions(members: np.ndarray, size: int) -> np.ndarray:
 
 def _to_hitters(m: _Derived, view: str, sources: np.ndarray) -> np.ndarray:
     """Similarity of ``sources`` to every compound with a known link, in ``view`` (read from every
-    compound's, computed once, when that fits in ``KEPT_BYTES``)."""
-    if m.stage.num_nodes["source"] * len(m["hitter_list"]) * 4 <= KEPT_BYTES:
+    compound's, computed once, when that fits in ``WHOLE_BYTES``)."""
+    if m.stage.num_nodes["source"] * len(m["hitter_list"]) * 4 <= WHOLE_BYTES:
         return m[f"{view}_to_hitters"][sources]
     return _similarity_to_hitters(m, view, sources)
+
+
+def _nearest_structure(m: _Derived, sources: np.ndarray, members: csr_matrix, targets: np.ndarray) -> np.ndarray:
+    """``_nearest`` in the structure view; a compound without structure bits has Tanimoto 0 to
+    every compound, so its row is 0 wherever a target has members (``NONE`` elsewhere), read off
+    without gathering (a new compound given by its profile alone)."""
+    filled = np.diff(members[targets].indptr) > 0
+    out = np.tile(np.where(filled, 0.0, NONE).astype(np.float32), (len(sources), 1))
+    drawn = m["has_structure"][sources]
+    if drawn.any():
+        out[drawn] = _nearest(_to_hitters(m, "structure", sources[drawn]), members, targets, m["hitter_at"])
+    return out
 
 
 def _similarity_to_hitters(m: _Derived, view: str, sources: np.ndarray | None) -> np.ndarray:
@@ -320,10 +423,6 @@ def _binary(matrix) -> csr_matrix:
     matrix = csr_matrix(matrix)
     matrix.data[:] = 1.0
     return matrix
-
-
-def _log_count(product) -> np.ndarray:
-    return np.log1p(product.toarray())
 
 
 def _profiles(stage: StageGraph, side: str) -> np.ndarray:
@@ -353,7 +452,7 @@ def _nearest(similarity: np.ndarray, members: csr_matrix, columns: np.ndarray, p
     node, the best similarity to the nodes ``members[column]`` lists (``NONE`` where none); the
     columns in chunks of at most ``GATHERED`` gathered similarities."""
     chosen = members[columns]
-    out = np.full((similarity.shape[0], len(columns)), NONE)
+    out = np.full((similarity.shape[0], len(columns)), NONE, similarity.dtype)
     sizes = np.diff(chosen.indptr)
     per_chunk = max(GATHERED // max(similarity.shape[0], 1), 1)
     start = 0
@@ -365,5 +464,26 @@ def _nearest(similarity: np.ndarray, members: csr_matrix, columns: np.ndarray, p
             lo, hi = chosen.indptr[start], chosen.indptr[stop]
             gathered = similarity[:, position[chosen.indices[lo:hi]]]
             out[:, filled] = np.maximum.reduceat(gathered, chosen.indptr[filled] - lo, axis=1)
+        start = stop
+    return out
+
+
+def _best_rows(table: np.ndarray, members: csr_matrix, rows: np.ndarray, position: np.ndarray, columns: np.ndarray):
+    """For each node of ``rows``, the column-wise maximum of ``table``'s rows of the nodes
+    ``members[row]`` lists (``position`` maps a node to its row), at ``columns`` (``NONE`` where
+    none); about ``GATHERED`` values gathered at a time."""
+    chosen = members[rows]
+    out = np.full((len(rows), len(columns)), NONE, table.dtype)
+    sizes = np.diff(chosen.indptr)
+    per_chunk = max(GATHERED // max(len(columns), 1), 1)
+    start = 0
+    while start < len(rows):
+        stop = max(int(np.searchsorted(chosen.indptr, chosen.indptr[start] + per_chunk, "right")) - 1, start + 1)
+        stop = min(stop, len(rows))
+        filled = np.flatnonzero(sizes[start:stop] > 0) + start
+        if len(filled):
+            lo, hi = chosen.indptr[start], chosen.indptr[stop]
+            gathered = table[np.ix_(position[chosen.indices[lo:hi]], columns)]
+            out[filled] = np.maximum.reduceat(gathered, chosen.indptr[filled] - lo, axis=0)
         start = stop
     return out
