@@ -357,10 +357,9 @@ def test_cli_ranking_eval_writes_ranks_and_metrics(dataset, tmp_path):
     assert set(test["query_side"]) == {"source"}
 
 
-def test_a_default_run_imports_neither_the_compiler_nor_scipy_stats():
+def test_a_default_run_does_not_import_scipy_stats():
     """Training and evaluating models as a default run does (calibration and bootstrap on, no full
-    ranking) imports neither torch's compiler stack (torch._dynamo, about 2 s, which torch.optim
-    brings) nor scipy.stats (0.7 s)."""
+    ranking) does not import scipy.stats (0.7 s)."""
     code = (
         "import sys\n"
         "from motive.evaluation import Evaluator\n"
@@ -369,7 +368,7 @@ def test_a_default_run_imports_neither_the_compiler_nor_scipy_stats():
         "evaluator = Evaluator(prepared.graph, prepared.split, 'random', 5, bootstrap=20, calibrate=True)\n"
         "for name in ('mlp', 'gin_cp'):\n"
         "    evaluator.evaluate(trained(name), prepared.stages)\n"
-        "print(sorted(name for name in sys.modules if name.startswith(('torch._dynamo', 'scipy.stats'))))\n"
+        "print(sorted(name for name in sys.modules if name.startswith('scipy.stats')))\n"
     )
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     assert found.stdout.strip().splitlines()[-1] == "[]", found.stdout[-2000:]

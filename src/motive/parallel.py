@@ -46,23 +46,14 @@ def torch_threads(count: int) -> Iterator[None]:
 
 
 def deterministic(mode: bool) -> None:
-    """``torch.use_deterministic_algorithms(mode)`` without its import of the compiler stack
-    (about 2 s, only to set the compiler's own flag): the compiler's flag is set too once it is
-    loaded; motive compiles nothing."""
-    import sys
-
+    """``torch.use_deterministic_algorithms(mode)``. The mode also fills every new tensor with NaN
+    (a tenth of a GNN epoch here); no motive computation reads memory it did not write, so the bits
+    are the same without it, and it is left off while the mode is on."""
     import torch
     import torch.utils.deterministic
 
-    # The mode also fills every new tensor with NaN (a tenth of a GNN epoch here); no motive
-    # computation reads memory it did not write, so the bits are the same without it.
     torch.utils.deterministic.fill_uninitialized_memory = not mode
-
-    setter = getattr(torch._C, "_set_deterministic_algorithms", None)
-    if setter is None or "torch._inductor.config" in sys.modules:
-        torch.use_deterministic_algorithms(mode)
-    else:
-        setter(mode, warn_only=False)
+    torch.use_deterministic_algorithms(mode)
 
 
 _MALLOC_SET = False

@@ -34,7 +34,6 @@ from motive.evaluation import Evaluator, query_side
 from motive.models import build_model, check_model, load_plugins, with_views
 from motive.negatives import NegativeSampler
 from motive.neighbors import NeighborBatches
-from motive.optim import AdamW
 from motive.outputs import check_target, claimed
 from motive.parallel import deterministic, reuse_freed_memory, torch_threads
 from motive.prepare import Prepared, prepare
@@ -81,7 +80,9 @@ class Epochs:
 
     def __init__(self, config: TrainConfig, prepared: Prepared, model):
         self.config, self.model, self.stage = config, model, prepared.stages["train"]
-        self.optimizer = AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.optimizer = torch.optim.AdamW(
+            model.parameters(), lr=config.lr, weight_decay=config.weight_decay, foreach=True
+        )
         if "negatives" not in self.stage.cache:  # a function of the graph and split: once per stage graph
             self.stage.cache["negatives"] = NegativeSampler(prepared.graph, prepared.split, "train")
         self.sampler = self.stage.cache["negatives"]
