@@ -16,7 +16,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from motive.models.dense import ONEDNN, _product
+from motive.backend import ONEDNN_AVAILABLE as ONEDNN
+from motive.backend import _product
 
 SHAPES = [(11509, 722, 64), (3632, 737, 64), (11509, 64, 64), (11509, 64, 128), (1230, 64, 64)]
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch_geometric.nn import GATv2Conv
 
+from motive import backend
 from motive.models import attention
 from motive.models.attention import AttentionIndex, GATv2
 
@@ -14,7 +15,7 @@ from motive.models.attention import AttentionIndex, GATv2
 @pytest.mark.parametrize("heads", [1, 2, 3])
 def test_gatv2_equals_pyg_values_and_gradients(monkeypatch, kernel, heads):
     if kernel != "fused":
-        monkeypatch.setattr(attention, "FUSED_ON_CPU", False)
+        monkeypatch.setattr(backend.settings, "fused_attention", False)
         monkeypatch.setattr(attention, "CHUNK_ELEMENTS", kernel)
     torch.manual_seed(heads)
     num_src, num_dst, channels = 40, 30, 11  # 11: a dot product's 8 partial sums and a remainder

@@ -6,10 +6,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from motive.models import dense
+from motive import backend
 from motive.models.dense import Linear, linear, matmul
 
-needs_onednn = pytest.mark.skipif(not dense.ONEDNN, reason="this torch has no oneDNN (mkldnn) CPU kernels")
+needs_onednn = pytest.mark.skipif(
+    not backend.onednn(), reason="this torch has no oneDNN (mkldnn) CPU kernels, or the reference backend is forced"
+)
 
 
 def leaves(*shapes: tuple[int, ...], dtype=torch.float32) -> list[torch.Tensor]:
@@ -91,8 +93,8 @@ def test_linear_layer_keeps_nn_linears_parameters_and_state_dict():
 def test_varying_shapes_sends_products_to_torchs_own_kernels_and_restores_on_exit():
     x, weight = leaves((50, 8), (3, 8))
     assert "Linear" in type(linear(x, weight).grad_fn).__name__
-    with dense.varying_shapes():
-        with dense.varying_shapes():
+    with backend.varying_shapes():
+        with backend.varying_shapes():
             pass
         inside = linear(x, weight)  # still inside after a nested block ends
     assert type(inside.grad_fn).__name__ == "MmBackward0"
@@ -142,14 +144,14 @@ def test_distinct_gives_torch_uniques_rows_and_inverse(size):
 def test_the_weight_gradient_takes_the_path_chosen_for_the_cpu(monkeypatch, onednn):
     """With AVX-512 the weight gradient runs in oneDNN, without it in torch's own kernel (MKL reads
     the transposed operand in place): the bits of that product, and torch's numbers to rounding."""
-    monkeypatch.setattr(dense, "ONEDNN_WEIGHT_GRADIENT", onednn)
+    monkeypatch.setattr(backend, "ONEDNN_WEIGHT_GRADIENT", onednn)
     for width_in, width_out in ((64, 128), (70, 50)):  # x narrower than the gradient, and wider
         x, weight = leaves((300, width_in), (width_out, width_in))
         upstream = torch.randn(300, width_out, generator=torch.Generator().manual_seed(3))
         (grad,) = torch.autograd.grad(linear(x, weight), weight, upstream)
         if onednn:
-            expected = dense._product(x.T, upstream.T, None).T if width_in < width_out else None
-            expected = dense._product(upstream.T, x.T, None) if expected is None else expected
+            expected = backend._product(x.T, upstream.T, None).T if width_in < width_out else None
+            expected = backend._product(upstream.T, x.T, None) if expected is None else expected
         else:
             expected = torch.mm(upstream.T, x)
         assert torch.equal(grad, expected)

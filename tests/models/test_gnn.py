@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch_geometric.nn import GINConv, SAGEConv
 
-from motive import splits, synth
+from motive import backend, splits, synth
 from motive.evaluation import eval_pairs
-from motive.models import StageGraph, build_model, dense
+from motive.models import StageGraph, build_model
 from motive.models.gnn import GIN, SAGE
 
 
@@ -69,20 +69,22 @@ def test_last_layer_computes_only_the_decoded_nodes(planted, name):
         torch.testing.assert_close(restricted_grad, parameter.grad, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.skipif(not dense.ONEDNN, reason="this torch has no oneDNN (mkldnn) CPU kernels")
+@pytest.mark.skipif(
+    not backend.onednn(), reason="this torch has no oneDNN (mkldnn) CPU kernels, or the reference backend is forced"
+)
 @pytest.mark.parametrize("name", ["gin_cp", "gat_cp", "mlp"])
 def test_onednn_meets_the_same_shapes_in_every_batch(planted, monkeypatch, name):
     """oneDNN keeps a compiled kernel per shape for good: a training step of two different batches
     must hand it the same shapes (the batch's own rows go to torch's kernels)."""
     graph, split, stages = planted
     seen: list[set] = []
-    original = dense._product
+    original = backend._product
 
     def spy(x, weight, bias):
         seen[-1].add((tuple(x.shape), tuple(weight.shape)))
         return original(x, weight, bias)
 
-    monkeypatch.setattr(dense, "_product", spy)
+    monkeypatch.setattr(backend, "_product", spy)
     torch.manual_seed(0)
     model = build_model(name, stages["train"], hidden=16)
     pairs = eval_pairs(graph, split, "valid")

@@ -1,7 +1,8 @@
 """GATv2 attention (Brody et al. 2022) as one autograd function over destination-sorted edges,
 equal to PyG's ``GATv2Conv`` (bipartite, no self-loops, heads averaged) at a fraction of its
-time and memory. On a CPU it runs as two fused loops (``attention_kernels``, numba); elsewhere
-(a GPU) as the chunked torch code below.
+time and memory. On a CPU it runs as two fused loops (``attention_kernels``, numba) unless
+``motive.backend`` says otherwise; elsewhere (a GPU, the reference backend) as the chunked torch
+code below.
 
 PyG materialises several (edges x heads x channels) tensors per layer and keeps them for the
 backward pass; at MOTIVE scale (~600k directed message edges) that is gigabytes and most of the
@@ -21,12 +22,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from motive import backend
 from motive.models.dense import Linear, select_rows
 from motive.models.sparse import csr_rows
 
 CHUNK_ELEMENTS = 1 << 19  # edges x heads x channels per chunk: 2 MB of float32 buffers (measured fastest on 2 cores)
 NEGATIVE_SLOPE = 0.2  # GATv2's leaky ReLU inside the attention (PyG default)
-FUSED_ON_CPU = True  # CPU tensors go through attention_kernels' fused loops (False: the chunked torch code)
 
 
 @dataclass
@@ -294,7 +295,7 @@ class GATv2(nn.Module):
         x_r = self.lin_r(x_dst if dst_rows is None else select_rows(x_dst, dst_rows)).view(
             -1, self.heads, self.channels
         )
-        if FUSED_ON_CPU and x_l.device.type == "cpu":
+        if x_l.device.type == "cpu" and backend.fused_attention():
             out = _GATv2AttentionFused.apply(x_l, x_r, self.att[0], index)  # averaged over the heads
         else:
             out = _GATv2Attention.apply(x_l, x_r, self.att[0], index).mean(dim=1)

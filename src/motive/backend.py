@@ -1,0 +1,146 @@
+"""The accelerations motive keeps, each behind one switch, each with a plain reference path.
+
+Every switch is ``None`` (decide: on where it is available), ``True`` or ``False``; the
+environment variable ``MOTIVE_BACKEND=reference`` turns them all off, and so does ``use("reference")``.
+The reference path is plain PyTorch, PyG-equal and numpy code; the test suite runs every model on
+it and on the accelerated path (``tests/test_backend.py``). The two differ only in rounding.
+
+- ``onednn``: CPU float32 products of motive's dense layers through oneDNN (torch's private
+  ``torch.ops.mkldnn._linear_pointwise``) instead of MKL, whose generic code path is slow on AMD
+  processors (``benchmarks/dense_speed.py``). The weight gradient takes oneDNN only where the CPU
+  has AVX-512 (without it MKL wins that product). Products whose row count changes from batch to
+  batch stay on torch's path (``varying_shapes``): oneDNN keeps a compiled kernel for every shape it
+  meets. Fallback: ``torch.nn.functional.linear``.
+- ``fused_attention``: GATv2 attention on CPU tensors as two numba loops
+  (``motive/models/attention_kernels.py``). Fallback: the chunked torch autograd function in
+  ``motive/models/attention.py``, which a GPU always takes.
+
+No other module of motive calls a private torch API.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+ENVIRONMENT = "MOTIVE_BACKEND"  # "reference": every switch off; unset or "auto": decide
+
+
+@dataclass
+class Settings:
+    """The switches (``None``: decide automatically)."""
+
+    onednn: bool | None = None
+    fused_attention: bool | None = None
+
+
+settings = Settings()
+
+
+def use(name: str) -> None:
+    """``"reference"``: every switch off; ``"auto"``: every switch back to ``None``."""
+    if name not in ("reference", "auto"):
+        raise ValueError(f"backend must be reference or auto, got {name!r}")
+    value = False if name == "reference" else None
+    settings.onednn = settings.fused_attention = value
+
+
+def _decided(value: bool | None, available: bool) -> bool:
+    if os.environ.get(ENVIRONMENT, "auto") == "reference":
+        return False
+    return available if value is None else value and available
+
+
+def onednn() -> bool:
+    """Whether dense float32 CPU products go through oneDNN."""
+    return _decided(settings.onednn, ONEDNN_AVAILABLE)
+
+
+def fused_attention() -> bool:
+    """Whether GATv2 attention on CPU tensors runs as the fused numba loops."""
+    return _decided(settings.fused_attention, True)
+
+
+ONEDNN_AVAILABLE = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+# oneDNN's linear wants its input in rows, so a weight gradient first copies a transposed operand;
+# MKL reads it in place. With AVX-512, which MKL does not use on AMD processors, oneDNN still wins;
+# with AVX2, MKL does (benchmarks/dense_speed.py on each machine).
+ONEDNN_WEIGHT_GRADIENT = torch.backends.cpu.get_cpu_capability().startswith("AVX512")
+_LOCAL = threading.local()
+
+
+@contextmanager
+def varying_shapes() -> Iterator[None]:
+    """Products inside take torch's own kernels: oneDNN compiles a kernel for every matrix shape
+    it meets and keeps it for the process's life (about 0.3 MB each), so it gets only the products
+    whose shapes are fixed for a run (every node of a stage); those whose row count changes from
+    batch to batch run in here. The choice is made in the forward pass; the backward follows it."""
+    previous = getattr(_LOCAL, "varying", False)
+    _LOCAL.varying = True
+    try:
+        yield
+    finally:
+        _LOCAL.varying = previous
+
+
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """``F.linear``, through oneDNN for float32 CPU tensors where ``onednn()`` is on."""
+    if len(x) == 0 or not _onednn_takes(x, weight):
+        return F.linear(x, weight, bias)
+    return _Linear.apply(x, weight, bias)
+
+
+def _onednn_takes(*tensors: torch.Tensor) -> bool:
+    return (
+        onednn()
+        and torch.backends.mkldnn.enabled
+        and not getattr(_LOCAL, "varying", False)
+        and all(t.device.type == "cpu" and t.dtype == torch.float32 for t in tensors)
+    )
+
+
+def _product(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """x @ weight.T (+ bias) in oneDNN; x and weight may be strided views (no copies)."""
+    return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+
+
+def _weight_gradient(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """grad^T @ x. In oneDNN a transposed left operand is copied into rows, so the narrower of
+    the two goes on the left: x^T @ grad, transposed, when x has fewer columns, to the same numbers.
+    Without AVX-512 (``ONEDNN_WEIGHT_GRADIENT``): torch's own."""
+    if not ONEDNN_WEIGHT_GRADIENT:
+        return torch.mm(grad.T, x)
+    if x.shape[1] < grad.shape[1]:
+        return _product(x.T, grad.T, None).T.contiguous()
+    return _product(grad.T, x.T, None)
+
+
+class _Linear(torch.autograd.Function):
+    """y = x W^T + b with oneDNN in the forward pass and the input gradient; the weight gradient
+    as ``_weight_gradient`` decides."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        return _product(x, weight, bias)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        grad = grad.contiguous()
+        grad_x = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            grad_x = _product(grad, weight.T, None)  # grad @ W
+        if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
+            grad_2d, x_2d = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
+            if ctx.needs_input_grad[1]:
+                grad_weight = _weight_gradient(grad_2d, x_2d)
+            if ctx.needs_input_grad[2]:
+                grad_bias = grad_2d.sum(0)
+        return grad_x, grad_weight, grad_bias
