@@ -140,13 +140,13 @@ class Evaluator:
             scores = (known or {}).get(stage)
             if scores is None:
                 scores = model.score(stages[stage], pairs.sources, pairs.targets)
-            order = metrics.descending(scores)  # sorted once for every metric of the stage
+            ranked = metrics.SortedScores(scores, pairs.labels)  # sorted once for every metric of the stage
             if threshold is None:
-                threshold = metrics.best_threshold(scores, pairs.labels, order)
+                threshold = ranked.best_threshold()
             nodes = query_nodes(self.split_name, pairs.sources, pairs.targets)
-            found.metrics[stage] = metrics.evaluate(scores, pairs.labels, threshold, nodes, self.hits_k, order)
+            found.metrics[stage] = ranked.evaluate(threshold, nodes, self.hits_k)
             found.predictions.append(self._predictions(stage, pairs, scores))
-            found.metrics[stage] |= self._per_node(stage, pairs, scores, order, seen, found.per_node)
+            found.metrics[stage] |= self._per_node(stage, pairs, ranked, seen, found.per_node)
             resamples = self.bootstrap if stage == "test" else 0  # intervals of the test numbers
             if resamples:
                 found.metrics[stage]["auroc_ci"] = intervals.auroc_interval(scores, pairs.labels, nodes, resamples)
@@ -188,14 +188,12 @@ class Evaluator:
             }
         )
 
-    def _per_node(
-        self, stage: str, pairs: Pairs, scores: np.ndarray, order: np.ndarray, seen: dict, tables: list
-    ) -> dict:
+    def _per_node(self, stage: str, pairs: Pairs, ranked: metrics.SortedScores, seen: dict, tables: list) -> dict:
         """Mean AP per node of each side (all, seen in training, unseen); appends the tables."""
         values = {}
         keys = {"source": self.graph.sources.keys, "target": self.graph.targets.keys}
         for side, nodes in (("source", pairs.sources), ("target", pairs.targets)):
-            found = metrics.average_precision_per_node(scores, pairs.labels, nodes, order)
+            found = ranked.average_precision_per_node(nodes)
             node, ap = found["node"].to_numpy(np.int64), found["ap"].to_numpy()
             flags = seen[side][node]
             table = {"stage": stage, "node_type": side, "node": keys[side].array.take(node), "ap": ap}

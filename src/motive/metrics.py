@@ -67,15 +67,30 @@ def _hits_at_k(scores: np.ndarray, labels: np.ndarray, k: int) -> float:
     return float((scores[labels] > kth).mean())
 
 
-def descending(scores: np.ndarray) -> np.ndarray:
-    """The pairs by score, highest first, tied pairs in their given order (a stable sort): what
-    the metrics of one stage share (their ``order`` argument), so its scores are sorted once."""
-    return np.argsort(-np.asarray(scores, np.float64), kind="stable")
+class SortedScores:
+    """One stage's pair scores and labels, validated and sorted once (highest first, tied pairs in
+    their given order: a stable sort), for every metric of the stage that reads the order."""
+
+    def __init__(self, scores: np.ndarray, labels: np.ndarray, what: str = "metrics"):
+        self.scores, self.labels = validate(scores, labels, what)
+        self.order = np.argsort(-np.asarray(self.scores, np.float64), kind="stable")
+
+    def best_threshold(self) -> float:
+        """The score threshold maximising F1 on these (validation) pairs."""
+        return _best_threshold(self.scores, self.labels, self.order)
+
+    def evaluate(self, threshold: float, query: np.ndarray, k: int = 500) -> dict[str, float]:
+        """Every headline metric of the stage (scores are logits)."""
+        return _evaluate(self.scores, self.labels, threshold, query, k, self.order)
+
+    def average_precision_per_node(self, nodes: np.ndarray) -> pd.DataFrame:
+        """``average_precision_per_node`` of these pairs."""
+        return _average_precision_per_node(self.scores, self.labels, np.asarray(nodes), self.order)
 
 
-def precision_at_k(scores: np.ndarray, labels: np.ndarray, k: int = 500, order: np.ndarray | None = None) -> float:
-    scores, labels = validate(scores, labels, f"precision@{k}")
-    return _precision_at_k(scores, labels, k, descending(scores) if order is None else order)
+def precision_at_k(scores: np.ndarray, labels: np.ndarray, k: int = 500) -> float:
+    sorted_scores = SortedScores(scores, labels, f"precision@{k}")
+    return _precision_at_k(sorted_scores.scores, sorted_scores.labels, k, sorted_scores.order)
 
 
 def _precision_at_k(scores: np.ndarray, labels: np.ndarray, k: int, order: np.ndarray) -> float:
@@ -102,9 +117,9 @@ def average_ranks(values: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def auroc(scores: np.ndarray, labels: np.ndarray, order: np.ndarray | None = None) -> float:
-    scores, labels = validate(scores, labels, "auroc")
-    return _auroc(scores, labels, descending(scores) if order is None else order)
+def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
+    sorted_scores = SortedScores(scores, labels, "auroc")
+    return _auroc(sorted_scores.scores, sorted_scores.labels, sorted_scores.order)
 
 
 def _auroc(scores: np.ndarray, labels: np.ndarray, order: np.ndarray) -> float:
@@ -130,9 +145,9 @@ def _threshold_counts(
     return ordered[last_of_value], tps, fps
 
 
-def auprc(scores: np.ndarray, labels: np.ndarray, order: np.ndarray | None = None) -> float:
-    scores, labels = validate(scores, labels, "auprc")
-    return _auprc(scores, labels, descending(scores) if order is None else order)
+def auprc(scores: np.ndarray, labels: np.ndarray) -> float:
+    sorted_scores = SortedScores(scores, labels, "auprc")
+    return _auprc(sorted_scores.scores, sorted_scores.labels, sorted_scores.order)
 
 
 def _auprc(scores: np.ndarray, labels: np.ndarray, order: np.ndarray) -> float:
@@ -153,10 +168,13 @@ def _f1_at(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float:
     return float(2 * tp / (predicted.sum() + labels.sum()))
 
 
-def best_threshold(scores: np.ndarray, labels: np.ndarray, order: np.ndarray | None = None) -> float:
+def best_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
     """The score threshold maximising F1 on these (validation) pairs."""
-    scores, labels = validate(scores, labels, "threshold selection")
-    thresholds, tps, fps = _threshold_counts(scores, labels, descending(scores) if order is None else order)
+    return SortedScores(scores, labels, "threshold selection").best_threshold()
+
+
+def _best_threshold(scores: np.ndarray, labels: np.ndarray, order: np.ndarray) -> float:
+    thresholds, tps, fps = _threshold_counts(scores, labels, order)
     f1 = 2 * tps / (tps + fps + labels.sum())
     best = np.flatnonzero(f1 == f1.max())[-1]  # ties of F1: the smallest score (largest recall)
     return float(thresholds[best])
@@ -190,15 +208,16 @@ def _mrr(scores: np.ndarray, labels: np.ndarray, query: np.ndarray) -> float:
     return float(np.mean(1.0 / place[best > -np.inf]))
 
 
-def average_precision_per_node(
-    scores: np.ndarray, labels: np.ndarray, nodes: np.ndarray, order: np.ndarray | None = None
-) -> pd.DataFrame:
+def average_precision_per_node(scores: np.ndarray, labels: np.ndarray, nodes: np.ndarray) -> pd.DataFrame:
     """AP per node over its scored pairs (``auprc``'s rule within each node), for all nodes at
     once: one sort by (node, score) and segment sums. Nodes lacking a positive or a negative are
-    skipped; rows come in ascending node order. ``order``: ``descending(scores)``, if known."""
-    scores, labels = validate(scores, labels, "per-node average precision")
-    nodes = np.asarray(nodes)
-    order = descending(scores) if order is None else order
+    skipped; rows come in ascending node order."""
+    return SortedScores(scores, labels, "per-node average precision").average_precision_per_node(nodes)
+
+
+def _average_precision_per_node(
+    scores: np.ndarray, labels: np.ndarray, nodes: np.ndarray, order: np.ndarray
+) -> pd.DataFrame:
     key = nodes[order]
     if key.dtype.kind in "iu" and len(key) and key.min() >= 0 and key.max() < 2**16:
         key = key.astype(np.uint16)  # a stable sort of 16-bit integers is a radix sort: 10x faster
@@ -230,18 +249,14 @@ def average_precision_per_node(
     )
 
 
-def evaluate(
-    scores: np.ndarray,
-    labels: np.ndarray,
-    threshold: float,
-    query: np.ndarray,
-    k: int = 500,
-    order: np.ndarray | None = None,
+def evaluate(scores: np.ndarray, labels: np.ndarray, threshold: float, query: np.ndarray, k: int = 500) -> dict:
+    """Every headline metric of one stage (scores are logits), validated and sorted once."""
+    return SortedScores(scores, labels).evaluate(threshold, query, k)
+
+
+def _evaluate(
+    scores: np.ndarray, labels: np.ndarray, threshold: float, query: np.ndarray, k: int, order: np.ndarray
 ) -> dict[str, float]:
-    """Every headline metric of one stage (scores are logits; ``order``: ``descending(scores)``,
-    if known), validated and sorted once."""
-    scores, labels = validate(scores, labels)
-    order = descending(scores) if order is None else order
     return {
         "f1": _f1_at(scores, labels, threshold),
         f"hits@{k}": _hits_at_k(scores, labels, k),
