@@ -115,19 +115,18 @@ class Evaluator:
             self._pairs[stage] = eval_pairs(self.graph, self.split, stage, self.negatives)
         return self._pairs[stage]
 
-    def monitor(self, model, stage_graph: StageGraph, name: str) -> tuple[float, np.ndarray]:
+    def monitor(self, model, stage_graph: StageGraph, name: str) -> float:
         """The validation value of ``name`` (hits, auprc, auroc or bce on the stored pairs; mrr:
-        the filtered full ranking's MRR; higher is better) and the scores of ``pairs(stage)``."""
-        pairs = self.pairs(stage_graph.stage)
-        scores = model.score(stage_graph, pairs.sources, pairs.targets)
+        the filtered full ranking's MRR; higher is better)."""
         if name == "mrr":
             ranking = ranking_evaluation(self.graph, self.split, stage_graph, model, self.split_name)
-            return metrics.ranking_metrics(ranking)["mrr"], scores
-        return monitor_value(name, scores, pairs.labels, self.hits_k), scores
+            return metrics.ranking_metrics(ranking)["mrr"]
+        pairs = self.pairs(stage_graph.stage)
+        scores = model.score(stage_graph, pairs.sources, pairs.targets)
+        return monitor_value(name, scores, pairs.labels, self.hits_k)
 
-    def evaluate(self, model, stages: dict[str, StageGraph], known: dict[str, np.ndarray] | None = None) -> Evaluation:
-        """Metrics and tables of valid and test; the F1 threshold is chosen on valid. ``known``: a
-        stage's scores of ``pairs(stage)`` already computed by this model (``monitor``'s)."""
+    def evaluate(self, model, stages: dict[str, StageGraph]) -> Evaluation:
+        """Metrics and tables of valid and test; the F1 threshold is chosen on valid."""
         found, threshold = Evaluation(), None
         cache = stages["valid"].cache  # a function of the graph and split: once per stage graph
         if "seen_in_training" not in cache:
@@ -137,9 +136,7 @@ class Evaluator:
         seen = cache["seen_in_training"]
         for stage in EVALUATED:
             pairs = self.pairs(stage)
-            scores = (known or {}).get(stage)
-            if scores is None:
-                scores = model.score(stages[stage], pairs.sources, pairs.targets)
+            scores = model.score(stages[stage], pairs.sources, pairs.targets)
             ranked = metrics.SortedScores(scores, pairs.labels)  # sorted once for every metric of the stage
             if threshold is None:
                 threshold = ranked.best_threshold()

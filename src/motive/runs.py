@@ -48,13 +48,11 @@ def environment(config: TrainConfig) -> dict:
 
 @dataclass
 class Trained:
-    """What training produced: the model at its best epoch, the per-epoch history, the best epoch
-    and the validation pairs' scores the monitor computed at that epoch (None when none was)."""
+    """What training produced: the model at its best epoch, the per-epoch history, the best epoch."""
 
     model: object  # a LinkModel or a Heuristic
     history: list[dict]
     best_epoch: int
-    valid_scores: np.ndarray | None = None
 
 
 def summary_of(config: TrainConfig, prepared: Prepared, trained: Trained, evaluation: Evaluation) -> dict:

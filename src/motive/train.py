@@ -150,12 +150,11 @@ def _fit(config: TrainConfig, prepared: Prepared, on_epoch: Callable[[dict], Non
     evaluator = evaluator_of(config, prepared, ranking=False)
     monitor_name = f"hits@{config.hits_k}" if config.monitor == "hits" else config.monitor
     best, best_epoch, best_state, history = -np.inf, 0, copy.deepcopy(model.state_dict()), []
-    best_scores = None
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
         loss = epochs.run(rng)
         train_seconds = time.perf_counter() - started
-        value, scores = evaluator.monitor(model, prepared.stages["valid"], config.monitor)
+        value = evaluator.monitor(model, prepared.stages["valid"], config.monitor)
         history.append(
             {
                 "epoch": epoch,
@@ -167,7 +166,6 @@ def _fit(config: TrainConfig, prepared: Prepared, on_epoch: Callable[[dict], Non
         )
         if value > best:
             best, best_epoch, best_state = value, epoch, copy.deepcopy(model.state_dict())
-            best_scores = scores
         if on_epoch is not None:
             on_epoch(history[-1])
         if epoch % 10 == 0 or epoch == 1:
@@ -184,7 +182,7 @@ def _fit(config: TrainConfig, prepared: Prepared, on_epoch: Callable[[dict], Non
             log.info("early stop at epoch %d; best epoch %d", epoch, best_epoch)
             break
     model.load_state_dict(best_state)
-    return Trained(model, history, best_epoch, best_scores)
+    return Trained(model, history, best_epoch)
 
 
 def run(
@@ -231,9 +229,7 @@ def _run(config: TrainConfig, out: str | Path, overwrite: bool, marker: dict | N
         config = replace(config, split=prepared.split.config.split)  # the folder says which split it is
         check_model(config.model, config.split)
     trained = fit(config, prepared, on_epoch=lambda row: tracker.log_metrics(tracked(row), step=row["epoch"]))
-    # the best epoch's validation scores, as the monitor computed them: the same model, the same bits
-    known = {"valid": trained.valid_scores} if trained.valid_scores is not None else {}
-    evaluation = evaluator_of(config, prepared).evaluate(trained.model, prepared.stages, known)
+    evaluation = evaluator_of(config, prepared).evaluate(trained.model, prepared.stages)
     epoch_seconds = [h["seconds"] for h in trained.history]
     timing = {
         "seconds": round(time.perf_counter() - started, 2),
