@@ -52,19 +52,31 @@ def test_auroc_interval_holds_the_estimate_and_narrows():
     assert found[1] < 0.5 * found[0]
 
 
-def test_one_resample_of_every_query_once_is_the_point_estimate(monkeypatch):
+def drawn(counts: np.ndarray) -> intervals.Bootstrap:
+    """A bootstrap whose resamples are ``counts`` (resamples x queries)."""
+    bootstrap = intervals.Bootstrap(counts.shape[1], 0)
+    bootstrap.counts = counts
+    return bootstrap
+
+
+def test_a_bootstrap_of_other_queries_is_refused():
+    frame = ranking(np.random.default_rng(3), 30)
+    with pytest.raises(ValueError, match="the bootstrap resamples 7 queries, these pairs have 30"):
+        intervals.ranking_intervals(frame, bootstrap=intervals.Bootstrap(7, 10))
+
+
+def test_one_resample_of_every_query_once_is_the_point_estimate():
     """With every query drawn exactly once the weighted formulas give the plain metrics."""
     rng = np.random.default_rng(2)
     frame = ranking(rng, 30)
-    monkeypatch.setattr(intervals, "resampled", lambda n, resamples, seed: np.ones((1, n), int))
-    bounds = intervals.ranking_intervals(frame, resamples=1)
+    bounds = intervals.ranking_intervals(frame, bootstrap=drawn(np.ones((1, 30), int)))
     point = metrics.ranking_metrics(frame) | metrics.adjusted_ranking_metrics(frame)
     for name in ("mrr", "hits@10", "adjusted_mrr", "amri", "map"):
         assert bounds[name][0] == pytest.approx(point[name]) == bounds[name][1]
     query = np.repeat(np.arange(30), 5)
     labels = np.tile(np.r_[1, 0, 0, 0, 0], 30).astype(np.int8)
     scores = np.round(rng.normal(size=150), 1)
-    assert intervals.auroc_interval(scores, labels, query, resamples=1)[0] == pytest.approx(
+    assert intervals.auroc_interval(scores, labels, query, bootstrap=drawn(np.ones((1, 30), int)))[0] == pytest.approx(
         metrics.auroc(scores, labels)
     )
 
@@ -77,10 +89,9 @@ def test_a_resamples_auroc_is_the_auroc_of_its_drawn_pairs(monkeypatch):
     labels = (rng.random(200) < 0.3).astype(np.int8)
     scores = np.round(rng.normal(size=200) + labels, 1)
     counts = rng.integers(0, 4, (3, 12))
-    monkeypatch.setattr(intervals, "resampled", lambda n, resamples, seed: counts)
     seen = []
     monkeypatch.setattr(intervals, "_interval", lambda values: seen.extend(values) or [0.0, 0.0])
-    intervals.auroc_interval(scores, labels, query, resamples=3)
+    intervals.auroc_interval(scores, labels, query, bootstrap=drawn(counts))
     codes = pd.factorize(query)[0]  # counts are per query in order of first appearance
     for row, value in zip(counts, seen, strict=True):
         repeat = row[codes]

@@ -80,19 +80,25 @@ def _bins(hits: np.ndarray, trials: np.ndarray) -> pd.DataFrame:
     return table
 
 
-def fit(valid_ranking: pd.DataFrame, test_ranking: pd.DataFrame | None = None, resamples: int = 1000) -> dict:
+def fit(
+    valid_ranking: pd.DataFrame,
+    test_ranking: pd.DataFrame | None = None,
+    resamples: int = 1000,
+    bootstrap: intervals.Bootstrap | None = None,
+) -> dict:
     """The calibration of a run: validation bins with intervals, and test's observed shares. An
     interval spans both a Clopper-Pearson interval of the pooled counts and a prediction interval
     from a bootstrap over validation queries (a good query holds several hits, so places are not
-    independent trials): the range of the share a new set of as many queries would show."""
+    independent trials): the range of the share a new set of as many queries would show
+    (``bootstrap``: the validation queries' resamples, else drawn here with seed 0)."""
     hits, trials = per_query(valid_ranking)
     table = monotone(_bins(hits, trials))
     blocks = table.groupby(["hits", "trials"], sort=False).ngroup().to_numpy()  # pooled bins share counts
     pooled_hits = np.stack([hits[:, blocks == b].sum(1) for b in range(blocks.max() + 1)], axis=1)
     pooled_trials = np.stack([trials[:, blocks == b].sum(1) for b in range(blocks.max() + 1)], axis=1)
     # each resample's sums as (draw counts) @ (per-query counts): integers, so exactly the sums over
-    # the draws (seed 0: the draws of every run of the split, made once per process)
-    drawn = intervals.derived(intervals.resampled(len(hits), resamples, 0), "float64", lambda d: d.astype(np.float64))
+    # the draws (seed 0: the same draws for every run of the split)
+    drawn = intervals.Bootstrap.of(len(hits), bootstrap, resamples, 0).as_float64()
     boot = (drawn @ pooled_hits) / np.maximum(drawn @ pooled_trials, 1)
     # a prediction interval for the share a new set of as many queries would show: the bootstrap
     # spread (validation's own sampling) counted twice in variance (the new set samples too)

@@ -10,13 +10,11 @@ the spread over model seeds is the other noise a comparison must beat (``motive.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
-from typing import Any
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 
-from motive.memo import Memo
 from motive.metrics import harmonic_numbers
 
 RESAMPLES = 1000
@@ -24,28 +22,51 @@ LEVEL = 0.95
 CHUNK = 100  # resamples computed at once (memory: CHUNK x pairs floats)
 SLICE = 50  # resamples of a chunk the AUROC interval counts at once (half: measured fastest)
 FLOAT32_EXACT = 2**23  # integers and halves below this are exact in float32
-_DRAWN = Memo(2)  # (queries, resamples, seed) -> every resample's counts: a split's valid and test
-_DERIVED = Memo(2)  # (id of those counts, form) -> the counts in another form, with the counts
 
 
-def resampled(n_queries: int, resamples: int = RESAMPLES, seed: int = 0) -> np.ndarray:
-    """(resamples x queries) counts: how often each query is drawn in each resample. The same
-    for every run of a split (the same stage's queries), so a process draws them once (read-only)."""
-    return _DRAWN.get((n_queries, resamples, seed), lambda: _draw(n_queries, resamples, seed))
+class Bootstrap:
+    """The resamples of one stage's query nodes: (resamples x queries) counts, how often each query
+    is drawn in each resample, drawn once (seeded) and read in the forms the intervals need, each
+    made on first use and kept on the object. An evaluation makes one per stage and passes it to
+    the intervals and the calibration of that stage; nothing is kept anywhere else."""
 
+    def __init__(self, n_queries: int, resamples: int = RESAMPLES, seed: int = 0):
+        self.n_queries, self.resamples, self.seed = n_queries, resamples, seed
+        self.counts = _draw(n_queries, resamples, seed)
+        self._slices: dict[str, list[np.ndarray]] = {}
+        self._float64: np.ndarray | None = None
 
-def resample_counts(n_queries: int, resamples: int = RESAMPLES, seed: int = 0):
-    """``resampled`` in chunks of CHUNK resamples."""
-    drawn = resampled(n_queries, resamples, seed)
-    for start in range(0, len(drawn), CHUNK):
-        yield drawn[start : start + CHUNK]
+    @classmethod
+    def of(cls, n_queries: int, bootstrap: Bootstrap | None, resamples: int, seed: int) -> Bootstrap:
+        """``bootstrap`` when given (checked against ``n_queries``), else a fresh one."""
+        if bootstrap is None:
+            return cls(n_queries, resamples, seed)
+        if bootstrap.n_queries != n_queries:
+            raise ValueError(f"the bootstrap resamples {bootstrap.n_queries} queries, these pairs have {n_queries}")
+        return bootstrap
 
+    def chunks(self) -> Iterator[np.ndarray]:
+        """The counts, CHUNK resamples at a time."""
+        for start in range(0, len(self.counts), CHUNK):
+            yield self.counts[start : start + CHUNK]
 
-def derived(drawn: np.ndarray, form: Hashable, make: Callable[[np.ndarray], Any]) -> Any:
-    """``make(drawn)``, kept while the same counts are (a copy in another dtype or layout). The
-    entry holds ``drawn``, so no other array can take its id while it is kept."""
-    kept = _DERIVED.get((id(drawn), form), lambda: (drawn, make(drawn)))
-    return kept[1] if kept[0] is drawn else make(drawn)
+    def slices(self, dtype: type) -> list[np.ndarray]:
+        """The counts in slices of SLICE resamples, each a (queries x SLICE) matrix of ``dtype``."""
+        key = np.dtype(dtype).str
+        if key not in self._slices:
+            drawn = self.counts
+            slices = [np.ascontiguousarray(drawn[i : i + SLICE].T, dtype) for i in range(0, len(drawn), SLICE)]
+            for weights in slices:
+                weights.flags.writeable = False
+            self._slices[key] = slices
+        return self._slices[key]
+
+    def as_float64(self) -> np.ndarray:
+        """The counts as float64 (integers: products with them are exact sums)."""
+        if self._float64 is None:
+            self._float64 = self.counts.astype(np.float64)
+            self._float64.flags.writeable = False
+        return self._float64
 
 
 def _draw(n_queries: int, resamples: int, seed: int) -> np.ndarray:
@@ -67,9 +88,16 @@ def _interval(values: np.ndarray) -> list[float]:
     return [float(low), float(high)]
 
 
-def ranking_intervals(ranks: pd.DataFrame, k: int = 10, resamples: int = RESAMPLES, seed: int = 0) -> dict:
+def ranking_intervals(
+    ranks: pd.DataFrame,
+    k: int = 10,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+    bootstrap: Bootstrap | None = None,
+) -> dict:
     """Intervals of the full ranking's MRR, Hits@k, adjusted MRR, adjusted Hits@k, AMRI and mAP
-    from a per-positive table (``query``, ``rank``, ``candidates``, ``score``)."""
+    from a per-positive table (``query``, ``rank``, ``candidates``, ``score``); the resamples of
+    ``bootstrap`` (queries in order of first appearance), else drawn here."""
     codes, _ = pd.factorize(ranks["query"])
     rank = ranks["rank"].to_numpy(np.float64)
     n = ranks["candidates"].to_numpy(np.int64) + 1
@@ -78,7 +106,7 @@ def ranking_intervals(ranks: pd.DataFrame, k: int = 10, resamples: int = RESAMPL
     )  # reciprocal rank, hit, and their expectations; rank and its expectation
     ap = _average_precision_per_query(ranks, codes)
     found: dict[str, list] = {name: [] for name in ("mrr", "hits", "adjusted_mrr", "adjusted_hits", "amri", "map")}
-    for counts in resample_counts(codes.max() + 1, resamples, seed):
+    for counts in Bootstrap.of(codes.max() + 1, bootstrap, resamples, seed).chunks():
         weights = counts[:, codes].astype(np.float64)
         mean = (weights @ per_pair.T) / weights.sum(1, keepdims=True)
         reciprocal, hits, e_reciprocal, e_hits, mean_rank, e_rank = mean.T
@@ -102,11 +130,17 @@ def _average_precision_per_query(ranks: pd.DataFrame, codes: np.ndarray) -> np.n
 
 
 def auroc_interval(
-    scores: np.ndarray, labels: np.ndarray, query: np.ndarray, resamples: int = RESAMPLES, seed: int = 0
+    scores: np.ndarray,
+    labels: np.ndarray,
+    query: np.ndarray,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+    bootstrap: Bootstrap | None = None,
 ) -> list[float]:
     """Interval of the sampled AUROC, resampling query nodes with all their pairs (a pair's weight
-    is its query's count; ties count half, as ``metrics.auroc``). Every sum is of integers and
-    halves, so it is exact, whatever the order the resamples are summed in."""
+    is its query's count; ties count half, as ``metrics.auroc``; the resamples of ``bootstrap``,
+    else drawn here). Every sum is of integers and halves, so it is exact, whatever the order the
+    resamples are summed in."""
     import torch
     from scipy.sparse import csr_matrix
 
@@ -139,7 +173,7 @@ def auroc_interval(
     tied_of = counts_of(np.searchsorted(tied_groups, group[at]), codes[at], len(tied_groups))
     totals = np.stack([positives_per_query, negatives_per_query]).astype(np.float64)
     values = []
-    for weights in _weights(queries, resamples, seed, dtype):
+    for weights in Bootstrap.of(queries, bootstrap, resamples, seed).slices(dtype):
         positives = positives_of @ weights  # (groups x SLICE) tables stay in cache
         above = np.zeros((groups + 1, weights.shape[1]), dtype)  # row d: positives of group d and higher
         torch.cumsum(torch.from_numpy(positives), 0, out=torch.from_numpy(above[:groups]))  # 2.4x numpy's
@@ -150,15 +184,3 @@ def auroc_interval(
         total_positives, total_negatives = totals @ weights.astype(np.float64)
         values.append(won / (total_positives * total_negatives))
     return _interval(np.concatenate(values))
-
-
-def _weights(queries: int, resamples: int, seed: int, dtype: type) -> list[np.ndarray]:
-    """``resampled`` in slices of SLICE resamples, each a (queries x SLICE) matrix of ``dtype``."""
-
-    def make(drawn: np.ndarray) -> list[np.ndarray]:
-        slices = [np.ascontiguousarray(drawn[start : start + SLICE].T, dtype) for start in range(0, len(drawn), SLICE)]
-        for weights in slices:
-            weights.flags.writeable = False
-        return slices
-
-    return derived(resampled(queries, resamples, seed), ("slices", SLICE, np.dtype(dtype).str), make)
