@@ -27,6 +27,44 @@ def test_places_and_bins_hand_computed():
     assert table.loc[21, "trials"] == 29 - 20  # only b's list (29 long) reaches past 20
 
 
+def pool_adjacent_violators(hits: list[int], trials: list[int]) -> list[float]:
+    """Each bin's pooled precision, by the textbook loop: merge the first pair of neighbouring
+    blocks whose precision rises, start again, until none does (bins without trials left out)."""
+    blocks = [[i] for i in range(len(hits)) if trials[i] > 0]
+
+    def rate(block):
+        return sum(hits[i] for i in block) / sum(trials[i] for i in block)
+
+    merged = True
+    while merged:
+        merged = False
+        for j in range(len(blocks) - 1):
+            if rate(blocks[j + 1]) > rate(blocks[j]):
+                blocks[j : j + 2] = [blocks[j] + blocks[j + 1]]
+                merged = True
+                break
+    found = [float("nan")] * len(hits)
+    for block in blocks:
+        for i in block:
+            found[i] = rate(block)
+    return found
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_pooling_equals_the_textbook_loop(seed):
+    rng = np.random.default_rng(seed)
+    bins = rng.integers(3, 12)
+    trials = np.sort(rng.integers(1, 60, bins))[::-1]
+    trials[bins - rng.integers(0, 3) :] = 0  # the deepest bins: no list reaches them
+    hits = np.minimum(rng.integers(0, 30, bins), trials)
+    table = pd.DataFrame({"low": np.arange(bins), "hits": hits, "trials": trials})
+    pooled = calibration.monotone(table)
+    expected = pool_adjacent_violators(hits.tolist(), trials.tolist())
+    np.testing.assert_allclose(pooled["precision"].to_numpy(), expected, rtol=1e-12)
+    assert (pooled["trials"].to_numpy()[trials == 0] == 0).all()
+    assert pooled["hits"].sum() >= hits.sum()  # a pooled bin carries its whole block's counts
+
+
 def test_pooling_makes_precision_non_increasing_and_intervals_hold_it():
     table = pd.DataFrame({"low": calibration.EDGES, "high": [1, 5, 20, 100, 500, None]})
     table["hits"], table["trials"] = [5, 2, 30, 10, 4, 1], [20, 80, 300, 1600, 8000, 40000]

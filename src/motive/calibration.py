@@ -139,26 +139,21 @@ def clopper_pearson(hits: np.ndarray, trials: np.ndarray, level: float = 0.95) -
 
 
 def monotone(table: pd.DataFrame) -> pd.DataFrame:
-    """Bins whose precision rises with the place pooled with their neighbours until it does not
-    (pool adjacent violators on hits / trials); each bin keeps its place range, pooled counts."""
-    blocks = [[i] for i in range(len(table))]
+    """Bins whose precision rises with the place pooled with their neighbours until it does not:
+    scikit-learn's isotonic regression (pool adjacent violators) of hits / trials weighted by the
+    trials. Each bin keeps its place range and takes its pooled block's counts; the bins past every
+    list (no trials, always the deepest) stay as they are."""
+    from sklearn.isotonic import IsotonicRegression
+
     hits, trials = table["hits"].to_numpy(float), table["trials"].to_numpy(float)
-
-    def rate(block):
-        total = trials[block].sum()
-        return hits[block].sum() / total if total else 0.0
-
-    merged = True
-    while merged:
-        merged = False
-        for j in range(len(blocks) - 1):
-            if rate(blocks[j + 1]) > rate(blocks[j]):
-                blocks[j : j + 2] = [blocks[j] + blocks[j + 1]]
-                merged = True
-                break
+    reached = np.flatnonzero(trials > 0)
     pooled_hits, pooled_trials = table["hits"].to_numpy(copy=True), table["trials"].to_numpy(copy=True)
-    for block in blocks:
-        pooled_hits[block], pooled_trials[block] = int(hits[block].sum()), int(trials[block].sum())
+    if len(reached):
+        regression = IsotonicRegression(increasing=False)
+        fitted = regression.fit_transform(reached, hits[reached] / trials[reached], sample_weight=trials[reached])
+        block = np.r_[0, np.cumsum(fitted[1:] != fitted[:-1])]  # a run of one fitted value is one pool
+        pooled_hits[reached] = np.bincount(block, weights=hits[reached])[block].round().astype(np.int64)
+        pooled_trials[reached] = np.bincount(block, weights=trials[reached])[block].round().astype(np.int64)
     pooled = table.assign(hits=pooled_hits, trials=pooled_trials)
     pooled["precision"] = pooled["hits"] / pooled["trials"].where(pooled["trials"] > 0)
     return pooled
