@@ -181,7 +181,8 @@ def pair_features(stage: StageGraph, sources: np.ndarray, targets: np.ndarray, n
     same numbers as ``feature_planes`` read at the pairs, sums up to rounding; linear in the
     pairs' partners, where a block would cost every combination of the pairs' two ends)."""
     m = _matrices(stage)
-    sources, targets = np.asarray(sources, np.int64), np.asarray(targets, np.int64)
+    # copies: scipy's element indexing wants writeable index arrays (a caller's may be read-only)
+    sources, targets = np.array(sources, np.int64), np.array(targets, np.int64)
     out = np.empty((len(sources), len(names)))
     for i, name in enumerate(names):
         if name in ROW_PRODUCTS:
