@@ -37,7 +37,7 @@ def test_the_page_has_a_table_per_query_and_warns_outside_the_domain(page):
     text = (page / "report" / "index.html").read_text()
     assert text.count("<table>") == 2 and "LIKEATRAINED00" in text and "NOTHINGLIKEIT0" in text
     strange = text.split("<h2>NOTHINGLIKEIT0</h2>")[1]
-    assert strange.startswith("\n<div class=warn>Outside the applicability domain")
+    assert strange.startswith('\n<div class="warn">Outside the applicability domain')
     assert "Outside the applicability domain" not in text.split("<h2>LIKEATRAINED00</h2>")[1].split("<h2>")[0]
     ranked = pd.read_parquet(page / "ranked.parquet")
     top = ranked[ranked["query"] == "LIKEATRAINED00"].iloc[0]

@@ -88,13 +88,13 @@ def test_report_figures_and_self_contained_page(experiment, tmp_path):
         "per_node_ap_st_expanded_cold_source.png",
     } <= set(pngs)
     page = (tmp_path / "report" / "index.html").read_text()
-    embedded = re.findall(r"src='data:image/png;base64,([^']+)'", page)
+    embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert len(embedded) == len(pngs)
     for name, data in zip(pngs, embedded, strict=False):
         assert base64.b64decode(data)[:8] == PNG
         assert (tmp_path / "report" / name).read_bytes()[:8] == PNG
     assert "http" not in page.replace("http-equiv", "")  # nothing loaded from elsewhere
-    assert page.count("<table>") >= 4 and "<b>" in page
+    assert page.count('<table class="numbers">') >= 4 and "<b>" in page
 
 
 def test_report_refuses_what_is_not_an_experiment_and_keeps_its_output(experiment, tmp_path, capsys):

@@ -14,7 +14,6 @@ writes the report's sentences and tables from it.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import numpy as np
@@ -210,7 +209,7 @@ def network_section(page, table: pd.DataFrame, results_dir: Path, graph: str, k:
             lines.append(said)
     lines += _diagnosis(results_dir, runs)
     page.markdown += ["", f"## Network benchmark, {graph}", "", *lines]
-    page.sections.append((f"Network benchmark, {graph}", "".join(f"<p>{html.escape(line)}</p>" for line in lines)))
+    page.paragraphs(f"Network benchmark, {graph}", lines)
     _headline_table(page, runs, graph, k)
     _similarity_table(page, runs, graph)
 

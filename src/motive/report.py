@@ -10,8 +10,6 @@ deviations are over seeds with ddof=1. It never trains or scores.
 
 from __future__ import annotations
 
-import base64
-import html
 import io
 import json
 import logging
@@ -26,6 +24,7 @@ from motive.claims import network_section
 from motive.errors import MotiveError
 from motive.names import GRAPH_TYPES, SPLITS
 from motive.outputs import TEMP_TOKEN, check_target, markdown_header, output_dir, read_marker
+from motive.pages import report_page
 
 HEADLINE = ("f1", "hits@{k}", "precision@{k}")  # the paper's Tables 3-4
 RANKING = ("auroc", "auprc", "mrr")
@@ -236,19 +235,6 @@ def to_markdown(header: list[str], body: list[list[tuple[str, bool]]]) -> str:
     return "\n".join(lines)
 
 
-def to_html(header: list[str], body: list[list[tuple[str, bool]]]) -> str:
-    head = "".join(f"<th>{html.escape(name)}</th>" for name in header)
-    rows = "".join(
-        "<tr>"
-        + "".join(
-            f"<td>{'<b>' if bold else ''}{html.escape(text)}{'</b>' if bold else ''}</td>" for text, bold in cells
-        )
-        + "</tr>"
-        for cells in body
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-
-
 def frame_cells(frame: pd.DataFrame) -> tuple[list[str], list[list[tuple[str, bool]]]]:
     def text(value) -> str:
         if isinstance(value, float):
@@ -406,15 +392,17 @@ class Page:
 
     def __init__(self, title: str, intro: list[str]):
         self.markdown = [f"# {title}", "", *intro]
-        self.sections: list[tuple[str, str]] = []  # (title, html)
+        self.sections: list[dict] = []  # what motive.pages.report_page shows
 
     def table(self, title: str, header: list[str], body: list[list[str]], notes: list[str] = (), lead: str = ""):
         """A titled table, with an optional note before it and footnotes after it."""
         self.markdown += ["", f"## {title}", "", *([lead, ""] if lead else []), to_markdown(header, body)]
         self.markdown += [""] + list(notes) if notes else []
-        before = f"<p class=note>{html.escape(lead)}</p>" if lead else ""
-        after = "".join(f"<p class=note>{html.escape(n)}</p>" for n in notes)
-        self.sections.append((title, before + to_html(header, body) + after))
+        self.sections.append({"title": title, "lead": lead, "header": header, "rows": body, "notes": list(notes)})
+
+    def paragraphs(self, title: str, lines: list[str]) -> None:
+        """A titled section of plain paragraphs (shown on the page only)."""
+        self.sections.append({"title": title, "paragraphs": lines})
 
 
 def report(results_dir: str | Path, out: str | Path, overwrite: bool = False) -> list[str]:
@@ -453,7 +441,7 @@ def report(results_dir: str | Path, out: str | Path, overwrite: bool = False) ->
         table.to_csv(tmp / "results.csv", index=False)
         for name, png in figures.items():
             (tmp / name).write_bytes(png)
-        html_page = index_html(page.markdown[0][2:], page.markdown[2:4], page.sections, figures)
+        html_page = report_page(page.markdown[0][2:], page.markdown[2:4], page.sections, figures)
         (tmp / "index.html").write_text(html_page)
         written = sorted(p.name for p in tmp.iterdir() if p.name != TEMP_TOKEN)
     return written
@@ -611,7 +599,7 @@ def _multimodal(page: Page, table: pd.DataFrame, graph: str, k: int) -> None:
             )
     if lines:
         page.markdown += ["", f"## Views, {graph}", "", *lines]
-        page.sections.append((f"Views, {graph}", "".join(f"<p>{html.escape(line)}</p>" for line in lines)))
+        page.paragraphs(f"Views, {graph}", lines)
 
 
 def _gene_types(page: Page, table: pd.DataFrame, graph: str) -> None:
@@ -636,7 +624,7 @@ def _gene_types(page: Page, table: pd.DataFrame, graph: str) -> None:
             said = "; ".join(_paired(part, a, b, column) for a, b in pairs)
             lines.append(f"{split}, CRISPR vs ORF gene profiles ({column[5:]}): {said}.")
     page.markdown += ["", f"## Gene profiles, {graph}", "", *lines]
-    page.sections.append((f"Gene profiles, {graph}", "".join(f"<p>{html.escape(line)}</p>" for line in lines)))
+    page.paragraphs(f"Gene profiles, {graph}", lines)
 
 
 def reliability_figure(results_dir: Path, table: pd.DataFrame, graph: str) -> bytes | None:
@@ -773,31 +761,3 @@ def _graph_figures(results_dir: Path, table: pd.DataFrame, summary: pd.DataFrame
             if picture is not None:
                 figures[f"per_node_ap_{graph}_{split}.png"] = picture
     return figures
-
-
-def index_html(title: str, intro: list[str], sections: list[tuple[str, str]], figures: dict[str, bytes]) -> str:
-    """One self-contained page: every table, every figure embedded as base64 PNG."""
-    style = (
-        "body{font-family:sans-serif;margin:2em;max-width:1400px}"
-        "table{border-collapse:collapse;font-size:13px;margin-bottom:1em}"
-        "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"
-        "td:first-child,th:first-child{text-align:left}th{background:#f0f0f0}"
-        ".note{font-size:12px;color:#555;margin:0}img{max-width:100%;border:1px solid #eee;margin:0.5em 0}"
-    )
-    parts = [
-        "<!doctype html><html><head><meta charset=utf-8>"
-        f"<title>{html.escape(title)}</title><style>{style}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-    ]
-    parts += [f"<p>{html.escape(line)}</p>" for line in intro if line]
-    for heading, content in sections:
-        parts.append(f"<h2>{html.escape(heading)}</h2>{content}")
-    if figures:
-        parts.append("<h2>Figures</h2>")
-    for name, png in figures.items():
-        parts.append(
-            f"<h3>{html.escape(name)}</h3><img alt='{html.escape(name)}' "
-            f"src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
-        )
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
