@@ -104,7 +104,7 @@ def calibrated(tmp_path_factory):
 def test_a_run_keeps_its_calibration_and_predict_reads_it_with_evidence(calibrated):
     stored = json.loads((calibrated / "run" / "calibration.json").read_text())
     assert stored["fitted_on"] == "valid" and len(stored["bins"]) == len(stored["test"]) == len(calibration.EDGES)
-    loaded = predict.load_run(calibrated / "run", "cpu")
+    loaded = predict.load_predictor(calibrated / "run", "cpu")
     graph = loaded.graph
     known_compound = int(np.flatnonzero(loaded.split.node_stage["source"] == 0)[0])  # a training compound
     profiles = pd.DataFrame(

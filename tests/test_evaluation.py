@@ -151,14 +151,14 @@ def test_similarity_bins_and_nearest_training_similarity():
 
 def test_validation_mrr_monitor_is_the_full_rankings(dataset):
     from motive import splits
-    from motive.evaluation import Evaluator, ranking_evaluation
+    from motive.evaluation import ModelEvaluator, ranking_evaluation
     from motive.models import StageGraph, build_model
 
     graph = layout.read_graph(layout.graph_dir(dataset, "st_expanded"))
     split = splits.make_split(graph, splits.SplitConfig("random", 0))
     stage = StageGraph.build(graph, split, "valid")
     model = build_model("popularity", stage)
-    value = Evaluator(graph, split, "random", 20).monitor(model, stage, "mrr")
+    value = ModelEvaluator(graph, split, "random", 20).monitor(model, stage, "mrr")
     expected = (1 / ranking_evaluation(graph, split, stage, model, "random")["rank"]).mean()
     assert value == pytest.approx(expected) and value > 0
 

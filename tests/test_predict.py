@@ -70,7 +70,7 @@ def source_frame(loaded, nodes, new_keys=None):
 
 
 def test_held_out_compounds_as_new_find_their_genes(trained):
-    loaded = predict.load_run(trained / "run", "cpu")
+    loaded = predict.load_predictor(trained / "run", "cpu")
     held_out = np.flatnonzero(loaded.split.node_stage["source"] == 2)
     s, t = loaded.graph.endpoints("st")
     held_out = held_out[np.isin(held_out, s)][:12]
@@ -87,7 +87,7 @@ def test_held_out_compounds_as_new_find_their_genes(trained):
 def test_a_new_copy_of_an_isolated_compound_scores_like_it(trained):
     """Test-stage compounds of a cold-source split are isolated at test time, so a new node with the
     same profile must get exactly their scores (brute force: the model on the run's own pairs)."""
-    loaded = predict.load_run(trained / "run", "cpu")
+    loaded = predict.load_predictor(trained / "run", "cpu")
     node = int(np.flatnonzero(loaded.split.node_stage["source"] == 2)[0])
     genes = np.arange(len(loaded.graph.targets))
     expected = loaded.model.score(loaded.stage, np.full(len(genes), node), genes)
@@ -104,7 +104,7 @@ def test_a_new_copy_of_an_isolated_compound_scores_like_it(trained):
 
 
 def test_known_flags_are_the_split_subsets_of_every_stage(trained):
-    loaded = predict.load_run(trained / "run", "cpu")
+    loaded = predict.load_predictor(trained / "run", "cpu")
     s, t = loaded.graph.endpoints("st")
     subsets = loaded.split.subsets["st"]
     nodes = list(
@@ -128,7 +128,7 @@ def test_known_flags_are_the_split_subsets_of_every_stage(trained):
 
 
 def test_new_genes_rank_every_compound(trained):
-    loaded = predict.load_run(trained / "run", "cpu")
+    loaded = predict.load_predictor(trained / "run", "cpu")
     genes = pd.DataFrame(
         loaded.graph.targets.x[:3],
         columns=loaded.feature_names["target"],
@@ -143,7 +143,7 @@ def test_new_genes_rank_every_compound(trained):
 
 
 def test_full_matrix_top_k_equals_dense_and_resumes(trained, tmp_path, monkeypatch):
-    loaded = predict.load_run(trained / "run", "cpu")
+    loaded = predict.load_predictor(trained / "run", "cpu")
     n_s, n_t = len(loaded.graph.sources), len(loaded.graph.targets)
     dense = loaded.model.score(loaded.stage, np.repeat(np.arange(n_s), n_t), np.tile(np.arange(n_t), n_s)).reshape(
         n_s, n_t
@@ -191,14 +191,14 @@ def test_crispr_gene_type(tmp_path):
     graphs = synth.generate(synth.SynthConfig(scale=0.03, seed=2, signal=1.0, source_dim=16, target_dim=12))
     layout.write_dataset(graphs, tmp_path / "data", "crispr")
     run(TrainConfig(data=str(tmp_path / "data"), gene_type="crispr", model="mlp", epochs=3, hits_k=5), tmp_path / "run")
-    loaded = predict.load_run(tmp_path / "run", "cpu")
+    loaded = predict.load_predictor(tmp_path / "run", "cpu")
     table = predict.predict(loaded, compounds=source_frame(loaded, [0, 1], ["NEWA", "NEWB"]), top_k=3)
     assert len(table) == 6 and loaded.config.gene_type == "crispr"
 
 
 @pytest.fixture
 def bad_inputs(trained, tmp_path):
-    loaded = predict.load_run(trained / "run", "cpu")
+    loaded = predict.load_predictor(trained / "run", "cpu")
     good = source_frame(loaded, [0, 1, 2], ["NEWA", "NEWB", "NEWC"])
     files = {"good": good}
     files["missing"] = good.drop(columns=["X_3"])
@@ -256,12 +256,12 @@ def test_changed_dataset_and_transductive_models_are_refused(trained, tmp_path):
     shutil.copytree(trained / "data", data)
     run(TrainConfig(data=str(data), model="sage_embs", epochs=2, hits_k=5), tmp_path / "embs")
     with pytest.raises(MotiveError, match="model 'sage_embs' cannot score new nodes"):
-        predict.load_run(tmp_path / "embs", "cpu")
+        predict.load_predictor(tmp_path / "embs", "cpu")
     frame = pd.read_parquet(data / "data/st_expanded/orf/source.parquet")
     frame.iloc[0, 0] += 1.0
     frame.to_parquet(data / "data/st_expanded/orf/source.parquet")
     with pytest.raises(MotiveError, match="graph changed since the run"):
-        predict.load_run(tmp_path / "embs", "cpu")
+        predict.load_predictor(tmp_path / "embs", "cpu")
 
 
 @pytest.mark.parametrize("model", ["sage_cp", "gat_cp", "mlp", "bilinear", "cosine", "knn"])
@@ -270,7 +270,7 @@ def test_every_inductive_model_predicts(trained, tmp_path, model):
         TrainConfig(data=str(trained / "data"), split="cold_source", model=model, epochs=2, batch_size=256, hits_k=20),
         tmp_path / "run",
     )
-    loaded = predict.load_run(tmp_path / "run", "cpu")
+    loaded = predict.load_predictor(tmp_path / "run", "cpu")
     table = predict.predict(loaded, compounds=source_frame(loaded, [0, 5], ["NEWA", "NEWB"]), top_k=10)
     assert len(table) == 20 and np.isfinite(table["score"]).all()
     assert (table.groupby("query")["score"].apply(lambda s: s.is_monotonic_decreasing)).all()
@@ -286,7 +286,7 @@ def test_network_models_place_new_nodes_by_the_edges_that_join_them(trained, tmp
         data=str(trained / "data"), split="cold_target", model=model, epochs=3, batch_size=256, hits_k=20
     )
     run(replace(config, side_edges=True), tmp_path / "run")
-    loaded = predict.load_run(tmp_path / "run", "cpu")
+    loaded = predict.load_predictor(tmp_path / "run", "cpu")
     s, t = loaded.stage.edges[("source", "binds", "target")]
     partner = int(np.bincount(t).argmax())  # the gene with the most visible known compounds
     hitters = set(loaded.graph.sources.keys[np.unique(s[t == partner])])
@@ -351,7 +351,7 @@ def test_edges_and_smiles_join_new_compounds_to_the_graph(trained, tmp_path):
 
     data = tmp_path / "data"
     shutil.copytree(trained / "data", data)
-    loaded = predict.load_run(trained / "run", "cpu")
+    loaded = predict.load_predictor(trained / "run", "cpu")
     aspirin, caffeine = "CC(=O)OC1=CC=CC=C1C(=O)O", "CN1C=NC2=C1C(=O)N(C(=O)N2C)C"
     keys = loaded.graph.sources.keys
     meta = pd.DataFrame(
@@ -405,7 +405,7 @@ def test_edges_and_smiles_join_new_compounds_to_the_graph(trained, tmp_path):
 
 
 def test_full_matrix_resume_never_mixes_blocks_of_other_profiles(trained, tmp_path, monkeypatch):
-    loaded = predict.load_run(trained / "run", "cpu")
+    loaded = predict.load_predictor(trained / "run", "cpu")
     nodes = np.arange(40)
     keys = [f"NEW{i:03d}" for i in nodes]
     before = source_frame(loaded, nodes, keys)
@@ -430,7 +430,7 @@ def test_full_matrix_resume_never_mixes_blocks_of_other_profiles(trained, tmp_pa
 
 
 def test_full_matrix_with_graph_keys_follows_the_plain_rule(trained, tmp_path):
-    loaded = predict.load_run(trained / "run", "cpu")
+    loaded = predict.load_predictor(trained / "run", "cpu")
     existing = source_frame(loaded, np.arange(3))
     with pytest.raises(MotiveError, match="is already a compound of the run's graph"):
         predict.predict_all(trained / "run", tmp_path / "all", compounds=existing, device="cpu", progress=False)
@@ -447,7 +447,7 @@ def test_full_matrix_with_graph_keys_follows_the_plain_rule(trained, tmp_path):
 
 
 def test_full_matrix_excluding_known_pairs_keeps_only_unknown_distinct_finite_rows(trained, tmp_path):
-    loaded = predict.load_run(trained / "run", "cpu")
+    loaded = predict.load_predictor(trained / "run", "cpu")
     top_k = len(loaded.graph.sources)  # every compound: genes with known partners have fewer candidates left
     predict.predict_all(
         trained / "run", tmp_path / "all", top_k=top_k, exclude_known=True, block=64, device="cpu", progress=False
@@ -469,7 +469,7 @@ def test_full_matrix_excluding_known_pairs_keeps_only_unknown_distinct_finite_ro
 
 
 def test_full_matrix_explains_every_row_as_predict_does(trained, tmp_path):
-    loaded = predict.load_run(trained / "run", "cpu")
+    loaded = predict.load_predictor(trained / "run", "cpu")
     new = source_frame(loaded, np.arange(2), ["NEWA", "NEWB"])  # two queries: still the top 20 genes each
     summary = predict.predict_all(trained / "run", tmp_path / "all", compounds=new, top_k=20, progress=False)
     assert summary["genes_per_compound"] == 20 and summary["compounds_per_gene"] == 2
@@ -486,7 +486,7 @@ def test_full_matrix_explains_every_row_as_predict_does(trained, tmp_path):
 
 
 def test_full_matrix_options_that_do_not_apply_are_one_line(trained, tmp_path, capsys):
-    loaded = predict.load_run(trained / "run", "cpu")
+    loaded = predict.load_predictor(trained / "run", "cpu")
     source_frame(loaded, np.arange(2)).to_parquet(tmp_path / "existing.parquet")
     pd.DataFrame({"query": ["A"], "node": [loaded.graph.targets.keys[0]]}).to_parquet(tmp_path / "edges.parquet")
     base = ["-q", "predict", "--run", str(trained / "run"), "--all", "--top-k", "3"]
@@ -504,7 +504,7 @@ def test_full_matrix_options_that_do_not_apply_are_one_line(trained, tmp_path, c
 
 
 def test_an_existing_key_is_scored_and_placed_by_the_graphs_own_profile(trained, caplog):
-    loaded = predict.load_run(trained / "run", "cpu")
+    loaded = predict.load_predictor(trained / "run", "cpu")
     train = np.flatnonzero(loaded.split.node_stage["source"] == 0)[:2]
     own = source_frame(loaded, train)
     other = own.set_axis(own.index[::-1])  # the same keys with each other's profiles

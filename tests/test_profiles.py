@@ -52,7 +52,7 @@ def test_a_plate_through_profiles_predicts_as_the_medians_computed_by_hand(tmp_p
     graphs = synth.generate(synth.SynthConfig(scale=0.05, seed=4, signal=1.0))
     layout.write_dataset(graphs, tmp_path / "data")
     run(TrainConfig(data=str(tmp_path / "data"), split="cold_source", model="knn", hits_k=5), tmp_path / "run")
-    loaded = predict.load_run(tmp_path / "run", "cpu")
+    loaded = predict.load_predictor(tmp_path / "run", "cpu")
     features = loaded.feature_names["source"]
     rng = np.random.default_rng(0)
     base = loaded.graph.sources.x[:4].astype(np.float64)

@@ -362,10 +362,10 @@ def test_a_default_run_does_not_import_scipy_stats():
     ranking) does not import scipy.stats (0.7 s)."""
     code = (
         "import sys\n"
-        "from motive.evaluation import Evaluator\n"
+        "from motive.evaluation import ModelEvaluator\n"
         "from motive.testing import planted, trained\n"
         "prepared = planted()\n"
-        "evaluator = Evaluator(prepared.graph, prepared.split, 'random', 5, bootstrap=20, calibrate=True)\n"
+        "evaluator = ModelEvaluator(prepared.graph, prepared.split, 'random', 5, bootstrap=20, calibrate=True)\n"
         "for name in ('mlp', 'gin_cp'):\n"
         "    evaluator.evaluate(trained(name), prepared.stages)\n"
         "print(sorted(name for name in sys.modules if name.startswith('scipy.stats')))\n"

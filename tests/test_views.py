@@ -139,7 +139,7 @@ def test_predict_with_smiles_with_profiles_and_with_both(structured_run):
     module = importlib.import_module("motive.predict")  # the module; motive.predict is the API function
 
     root, keys, smiles = structured_run
-    loaded = module.load_run(root / "run", "cpu")
+    loaded = module.load_predictor(root / "run", "cpu")
     index = pd.Index(["NEWA", "NEWB"], name="Metadata_InChIKey")
     profiles = pd.DataFrame(loaded.graph.sources.x[:2], columns=loaded.feature_names["source"], index=index)
     structures = pd.DataFrame({"smiles": ["CCCCCCO", "c1ccccc1CCN"]}, index=profiles.index)
@@ -172,7 +172,7 @@ def test_an_orf_run_reads_the_genes_crispr_profiles_where_the_dataset_has_them(t
         data=str(tmp_path / "data"), model="mlp", views={"target": ["profile", "crispr"]}, epochs=3, hits_k=5
     )
     run(config, tmp_path / "run")
-    loaded = module.load_run(tmp_path / "run", "cpu")
+    loaded = module.load_predictor(tmp_path / "run", "cpu")
     keys = loaded.graph.targets.keys
     mask = loaded.stage.masks["target"]["crispr"].numpy()
     assert np.array_equal(mask, keys.isin(crispr["st_expanded"].targets.keys)) and 0 < mask.sum() < len(keys)
@@ -213,7 +213,7 @@ def test_a_structure_run_measures_its_domain_in_tanimoto_and_refuses_queries_it_
     module = importlib.import_module("motive.predict")
     root, keys, smiles = structured_run
     run(TrainConfig(data=str(root / "data"), split="cold_source", model="knn_structure", hits_k=5), tmp_path / "run")
-    loaded = module.load_run(tmp_path / "run", "cpu")
+    loaded = module.load_predictor(tmp_path / "run", "cpu")
     queries = pd.DataFrame({"smiles": ["CCCCCCO", "c1ccccc1CCN"]}, index=pd.Index(["NEWA", "NEWB"], name=KEY))
     table = module.predict(loaded, compounds=queries, top_k=3)
     bits = views.fingerprints(list(queries["smiles"]))[0].astype(float)

@@ -1,4 +1,5 @@
-"""Scoring a model on a split's valid and test stages, behind one ``Evaluator``.
+"""Scoring a model on a split's valid and test stages, behind one ``ModelEvaluator``
+(``motive.Evaluator``, for predictions made elsewhere, scores through it).
 
 Two protocols: the sampled one (each stage's positives against the split's stored 1:10
 negatives: F1 at the validation threshold, Hits@K, AUROC, AUPRC, MRR, BCE, per-node AP), and the
@@ -85,7 +86,7 @@ class Evaluation:
         return pd.concat(self.predictions, ignore_index=True), pd.concat(self.per_node, ignore_index=True)
 
 
-class Evaluator:
+class ModelEvaluator:
     """Scores a model on the valid and test stages of one (graph, split): ``monitor`` for the
     training loop's best epoch, ``evaluate`` for a run's metrics and tables."""
 

@@ -39,7 +39,10 @@ EVIDENCE_BLOCK = 8192  # (query, candidate) rows explained at once: bounds the s
 
 
 @dataclass
-class LoadedRun:
+class Predictor:
+    """A run made ready to predict (``load_predictor``): its model and the test-stage graph whose
+    links are its evidence, with the config, graph, split, feature names and calibration."""
+
     config: object  # config.TrainConfig
     graph: Graph
     split: object  # splits.Split
@@ -49,9 +52,9 @@ class LoadedRun:
     calibration: pd.DataFrame | None = None  # expected precision per place bin (calibration.json)
 
 
-def load_run(
+def load_predictor(
     run_dir: str | Path, device: str = "auto", data: str | Path | None = None, plugins: list | tuple = ()
-) -> LoadedRun:
+) -> Predictor:
     """The run's model and test-stage graph (``data``: a moved copy of its dataset); refuses a
     missing or incomplete run, a changed dataset, and models that cannot score nodes they never
     saw. Sets torch's thread count to the run's, on which its numbers depend."""
@@ -78,7 +81,7 @@ def load_run(
         names = pq.read_schema(folder / file).names
         feature_names[side] = [n for n in names if not n.startswith("Metadata_") and not n.startswith("__index")]
     fitted = calibration.read(run_dir / "calibration.json") if (run_dir / "calibration.json").is_file() else None
-    return LoadedRun(config, prepared.graph, prepared.split, prepared.stages["test"], model, feature_names, fitted)
+    return Predictor(config, prepared.graph, prepared.split, prepared.stages["test"], model, feature_names, fitted)
 
 
 def read_profiles(
@@ -155,7 +158,7 @@ def read_profiles(
     return frame.index, matrix, smiles
 
 
-def _similarity_links(run: LoadedRun, smiles: pd.Series) -> pd.DataFrame:
+def _similarity_links(run: Predictor, smiles: pd.Series) -> pd.DataFrame:
     """New compound -> existing compound edges by the graph's own structure rule (Morgan radius 2,
     2,048 bits, Dice >= 0.5), from the dataset's compound structures (inputs/compound/meta.csv.gz)."""
     from rdkit import DataStructs, RDLogger
@@ -194,7 +197,7 @@ def _similarity_links(run: LoadedRun, smiles: pd.Series) -> pd.DataFrame:
 
 
 def extend_stage(
-    run: LoadedRun,
+    run: Predictor,
     stage,
     side: str,
     keys: pd.Index,
@@ -248,7 +251,7 @@ def extend_stage(
     return extended.to(stage.device), ids
 
 
-def _join(run: LoadedRun, message: dict, side: str, keys: pd.Index, ids: np.ndarray, link: pd.DataFrame) -> None:
+def _join(run: Predictor, message: dict, side: str, keys: pd.Index, ids: np.ndarray, link: pd.DataFrame) -> None:
     """Add the edges of ``link`` (query, node[, node_side]) between new nodes and the graph's to
     ``message``, both directions."""
     positions = keys.get_indexer(link["query"])
@@ -290,7 +293,7 @@ def _join(run: LoadedRun, message: dict, side: str, keys: pd.Index, ids: np.ndar
             message[relation] = (np.r_[a, node_ids], np.r_[b, query_ids[chosen]])
 
 
-def _links(run: LoadedRun, x_all: dict, masks: dict, new: np.ndarray, smiles) -> tuple[np.ndarray, np.ndarray]:
+def _links(run: Predictor, x_all: dict, masks: dict, new: np.ndarray, smiles) -> tuple[np.ndarray, np.ndarray]:
     """The run's similarity links over the graph's compounds and the new ones: the rule held-out
     compounds get at the test stage, applied to the extended set (every compound visible)."""
     from motive.views import similarity_links
@@ -314,7 +317,7 @@ def _structures(smiles: pd.Series | None, count: int, new: np.ndarray, radius: i
     return fingerprints(smiles.to_numpy()[new].tolist(), radius, count)
 
 
-def _extended_views(run: LoadedRun, stage, side: str, new: np.ndarray, smiles, has_profile) -> tuple[dict, dict]:
+def _extended_views(run: Predictor, stage, side: str, new: np.ndarray, smiles, has_profile) -> tuple[dict, dict]:
     """The stage's views and masks with rows for the new nodes appended."""
     import torch
 
@@ -334,7 +337,7 @@ def _extended_views(run: LoadedRun, stage, side: str, new: np.ndarray, smiles, h
     return views, masks
 
 
-def _link_view(run: LoadedRun, new: np.ndarray, smiles) -> tuple[np.ndarray, np.ndarray]:
+def _link_view(run: Predictor, new: np.ndarray, smiles) -> tuple[np.ndarray, np.ndarray]:
     """The link view of the graph's compounds and the new ones (structure from SMILES)."""
     from motive.prepare import link_features, view_settings
     from motive.views import node_views
@@ -362,7 +365,7 @@ class KnownPairs:
 
     LABELS = np.array(["none", "train", "message", "valid", "test", "unused", "annotated"], dtype=object)
 
-    def __init__(self, run: LoadedRun):
+    def __init__(self, run: Predictor):
         graph = run.graph
         self.n_targets = len(graph.targets) + 1_000_000_000  # room for new gene ids
         s, t = graph.endpoints("st")
@@ -389,14 +392,14 @@ class KnownPairs:
         return self.LABELS[np.where(found, self.labels[index], 0)]
 
 
-def domain_view(run: LoadedRun, side: str) -> str:
+def domain_view(run: Predictor, side: str) -> str:
     """The view the applicability domain is measured in: the profile when the run reads it, else
     the run's first view of that side (the structure of a structure-only compound model)."""
     views = run.config.views[side]
     return "profile" if "profile" in views else views[0]
 
 
-def _training_nodes(run: LoadedRun, side: str) -> tuple[np.ndarray, np.ndarray, str]:
+def _training_nodes(run: Predictor, side: str) -> tuple[np.ndarray, np.ndarray, str]:
     """The training stage's nodes of ``side`` that have the domain view: their vectors (unit rows
     for cosine, bits for Tanimoto), their ids, and the similarity used."""
     view = domain_view(run, side)
@@ -421,7 +424,7 @@ def _similarities(queries: np.ndarray, reference: np.ndarray, metric: str) -> np
     return np.where(union > 0, product / np.maximum(union, 1), 0.0)
 
 
-def domain_threshold(run: LoadedRun, side: str) -> float:
+def domain_threshold(run: Predictor, side: str) -> float:
     """The applicability domain's edge: the 5th percentile of the training nodes' similarity to
     their nearest other training node, in the domain view (a query below it is less like the
     training nodes than 95% of them are like each other)."""
@@ -434,7 +437,7 @@ def domain_threshold(run: LoadedRun, side: str) -> float:
     return float(np.percentile(nearest, 5)) if len(nearest) > 1 else -1.0
 
 
-def applicability(run: LoadedRun, side: str, x: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def applicability(run: Predictor, side: str, x: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Similarity of each query (``x``: its vector in the domain view) to its nearest node of the
     same side that the training stage saw, and that node's key: low values mean the model never
     saw anything like it. A query without the domain view (``present`` false) gets no verdict:
@@ -463,7 +466,7 @@ def _ranked(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def predict(
-    run: str | Path | LoadedRun,
+    run: str | Path | Predictor,
     *,
     compounds: str | Path | pd.DataFrame | None = None,
     genes: str | Path | pd.DataFrame | None = None,
@@ -481,7 +484,7 @@ def predict(
     subset, ``annotated`` or ``none``), and the query's nearest training node and similarity."""
     if (compounds is None) == (genes is None):
         raise MotiveError("pass exactly one of `compounds` or `genes`")
-    loaded = run if isinstance(run, LoadedRun) else load_run(run, device, data, plugins)
+    loaded = run if isinstance(run, Predictor) else load_predictor(run, device, data, plugins)
     side = "source" if compounds is not None else "target"
     structure_only = side == "source" and "structure" in loaded.config.views["source"]
     table = compounds if compounds is not None else genes
@@ -524,7 +527,7 @@ def predict(
     return table
 
 
-def _domain_vectors(loaded: LoadedRun, stage, side: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _domain_vectors(loaded: Predictor, stage, side: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The queries' vectors in the domain view as the extended stage holds them (a graph node's own,
     a new node's given one) and whether each has it."""
     view = domain_view(loaded, side)
@@ -550,7 +553,7 @@ def _check_structures(keys: pd.Index, smiles: pd.Series, radius: int, where: str
 
 
 def _ranked_table(
-    loaded: LoadedRun, stage, side: str, ids: np.ndarray, keys: pd.Index, exclude_known: bool, top_k
+    loaded: Predictor, stage, side: str, ids: np.ndarray, keys: pd.Index, exclude_known: bool, top_k
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Every query's ranked candidates as one table (query, candidate, score, rank, percentile,
     expected precision, known), and each row's query position: numpy per query, pandas once."""
@@ -585,7 +588,7 @@ def _activity(frame: pd.DataFrame) -> pd.Series | None:
     return pd.Series(frame["Metadata_active"].astype(bool).to_numpy(), index=pd.Index(keys))
 
 
-def _ranked_rows(loaded: LoadedRun, scores: np.ndarray, flags: np.ndarray, exclude_known: bool, top_k) -> dict:
+def _ranked_rows(loaded: Predictor, scores: np.ndarray, flags: np.ndarray, exclude_known: bool, top_k) -> dict:
     """One query's candidates best first (``position``: candidate index), with rank, percentile,
     the known flag and the expected precision of the candidate's place among the unknown ones."""
     keep = flags == "none" if exclude_known else np.ones(len(scores), bool)
@@ -617,7 +620,7 @@ def _ranked_rows(loaded: LoadedRun, scores: np.ndarray, flags: np.ndarray, exclu
     return rows
 
 
-def evidence(stage, side: str, query_ids: np.ndarray, candidates, loaded: LoadedRun, shown: int = 2) -> list[str]:
+def evidence(stage, side: str, query_ids: np.ndarray, candidates, loaded: Predictor, shown: int = 2) -> list[str]:
     """Why a candidate ranks where it does, in the words of the nodes behind it: the ``shown``
     visible nodes of the query's side most similar to the query among those known to pair with
     the candidate, with their similarity in each view (profile cosine; structure Tanimoto), e.g.
@@ -630,7 +633,7 @@ def evidence(stage, side: str, query_ids: np.ndarray, candidates, loaded: Loaded
 
 
 def evidence_of_ids(
-    stage, side: str, query_ids: np.ndarray, partner_ids: np.ndarray, loaded: LoadedRun, shown: int = 2
+    stage, side: str, query_ids: np.ndarray, partner_ids: np.ndarray, loaded: Predictor, shown: int = 2
 ) -> list[str]:
     """``evidence`` for candidates given as node ids of the stage (-1: none; empty evidence)."""
     other = "target" if side == "source" else "source"
@@ -765,7 +768,7 @@ def predict_all(
 
     started = time.perf_counter()
     outputs.check_target(out, "full_predictions", overwrite)
-    loaded = load_run(run, device, data, plugins)
+    loaded = load_predictor(run, device, data, plugins)
     queries = _full_queries(loaded, compounds, genes, allow_existing)
     ids = queries.ids
     n_compounds, n_genes = len(ids["source"]), len(ids["target"])
@@ -840,7 +843,7 @@ class FullQueries:
     profiles: dict[str, np.ndarray]
 
 
-def _full_queries(loaded: LoadedRun, compounds, genes, allow_existing: bool) -> FullQueries:
+def _full_queries(loaded: Predictor, compounds, genes, allow_existing: bool) -> FullQueries:
     stage, keys, ids, profiles = loaded.stage, {}, {}, {}
     for side, table in (("source", compounds), ("target", genes)):
         nodes = loaded.graph.sources if side == "source" else loaded.graph.targets

@@ -7,7 +7,7 @@ motive's splits, negatives, filters and tie rules: an evaluator contract in OGB'
 
     motive score SPLIT_FOLDER PREDICTIONS.parquet [--ranking RANKING.parquet] --out METRICS.json
 
-The tables are looked up in place of a model's scores and go through ``evaluation.Evaluator``,
+The tables are looked up in place of a model's scores and go through ``evaluation.ModelEvaluator``,
 the code that scores motive's own runs, so a run's own ``predictions.parquet`` gives its
 ``metrics.json`` numbers.
 """
@@ -165,8 +165,7 @@ class Evaluator:
 
     def eval(self, predictions: pd.DataFrame | str | Path, ranking: pd.DataFrame | str | Path | None = None) -> dict:
         """Metrics of valid and test, named as in a run's metrics.json (``full_*`` with ``ranking``)."""
-        from motive.evaluation import Evaluator as StageEvaluator
-        from motive.evaluation import query_side
+        from motive.evaluation import ModelEvaluator, query_side
         from motive.models import StageGraph
 
         split_name = self.split.config.split
@@ -174,7 +173,7 @@ class Evaluator:
         ranking = None if ranking is None else _table(ranking, "ranking")
         model = ScoreTable(self.graph, self.split, predictions, ranking, query_side(split_name))
         stages = {stage: StageGraph.build(self.graph, self.split, stage) for stage in ("valid", "test")}
-        evaluator = StageEvaluator(
+        evaluator = ModelEvaluator(
             self.graph,
             self.split,
             split_name,

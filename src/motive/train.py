@@ -30,24 +30,24 @@ import torch.nn.functional as F
 
 from motive.config import TrainConfig
 from motive.errors import MotiveError
-from motive.evaluation import Evaluator, query_side
+from motive.evaluation import ModelEvaluator, query_side
 from motive.models import build_model, check_model, load_plugins, with_views
 from motive.negatives import NegativeSampler
-from motive.neighbors import NeighborBatches
 from motive.outputs import check_target, claimed
 from motive.parallel import deterministic, reuse_freed_memory, torch_threads
 from motive.prepare import Prepared, prepare
 from motive.runs import TIMING, Trained, load_run, summary_of, write_run
+from motive.sampling import NeighborBatches
 from motive.trackers import Tracker, make_tracker, numeric
 
 log = logging.getLogger(__name__)
 
 
-def evaluator_of(config: TrainConfig, prepared: Prepared, ranking: bool | None = None) -> Evaluator:
+def evaluator_of(config: TrainConfig, prepared: Prepared, ranking: bool | None = None) -> ModelEvaluator:
     """The run's evaluator: its split, hits@K, stored negatives and (unless ``ranking`` says
     otherwise) the full ranking when ``ranking_eval`` is on, and the calibration when ``calibrate``
     is (a run's evaluation; the training loop's validation passes ``ranking=False``: neither)."""
-    return Evaluator(
+    return ModelEvaluator(
         prepared.graph,
         prepared.split,
         config.split,
