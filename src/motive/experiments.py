@@ -34,7 +34,7 @@ from motive.config import MODEL_SETTINGS, TrainConfig
 from motive.errors import MotiveError
 from motive.names import COLD_SIDES, GRAPH_TYPES, OFFICIAL_NAMES
 from motive.outputs import held, own_file, read_marker, reopen_dir, write_marked_parquet
-from motive.parallel import cluster_client
+from motive.parallel import cluster_client, reuse_freed_memory
 from motive.trackers import make_tracker
 
 log = logging.getLogger(__name__)
@@ -318,7 +318,9 @@ def execute(spec: RunSpec) -> dict:
 
 
 def execute_on_worker(spec: RunSpec) -> dict:
-    """On a Dask worker: ``execute`` (the run sets its own torch threads, ``TrainConfig.threads``)."""
+    """On a Dask worker: the worker's malloc set up (``reuse_freed_memory``), then ``execute`` (the
+    run sets its own torch threads, ``TrainConfig.threads``)."""
+    reuse_freed_memory()
     return execute(spec)
 
 

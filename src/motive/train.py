@@ -34,7 +34,7 @@ from motive.evaluation import ModelEvaluator, query_side
 from motive.models import build_model, check_model, load_plugins, with_views
 from motive.negatives import NegativeSampler
 from motive.outputs import check_target, claimed
-from motive.parallel import deterministic, reuse_freed_memory, torch_threads
+from motive.parallel import deterministic, torch_threads
 from motive.prepare import Prepared, prepare
 from motive.runs import TIMING, Trained, load_run, summary_of, write_run
 from motive.sampling import NeighborBatches
@@ -131,7 +131,6 @@ def fit(config: TrainConfig, prepared: Prepared, *, on_epoch: Callable[[dict], N
     """Train; return the model at its best epoch, the history rows and the best epoch.
     ``on_epoch(row)`` is called after every epoch with its history row (epoch, train_loss,
     valid_MONITOR, seconds): a tracker logs it, a tuner prunes from it by raising."""
-    reuse_freed_memory()
     with torch_threads(config.threads):
         return _fit(config, prepared, on_epoch)
 
@@ -197,7 +196,6 @@ def run(
     (``marker``: extra fields for its motive.json, e.g. an experiment's config hash; ``group``: the
     tracker's experiment, ``motive`` for a lone run). Returns the summary: metrics.json's content
     plus the timings of timing.json."""
-    reuse_freed_memory()
     load_plugins(config.plugins)  # before anything looks the model up
     config = with_views(config)  # what config.json records: the views the run used
     with claimed(out, "run"):  # a second `train` on the same out is refused now, not after training

@@ -133,8 +133,13 @@ def optimize(
 ) -> int:
     """Run ``trials`` trials of a study that exists; return how many finished. Runs anywhere
     that reaches the storage and the data (a pool process, a Dask worker); each trial trains with
-    the torch threads of its settings (``TrainConfig.threads``)."""
+    the torch threads of its settings (``TrainConfig.threads``), with a Dask worker's malloc set up
+    (``reuse_freed_memory``)."""
     import optuna
+
+    from motive.parallel import reuse_freed_memory
+
+    reuse_freed_memory()
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("motive.train").setLevel(logging.WARNING)  # one line per trial is Optuna's
