@@ -140,18 +140,17 @@ def clopper_pearson(hits: np.ndarray, trials: np.ndarray, level: float = 0.95) -
 
 def monotone(table: pd.DataFrame) -> pd.DataFrame:
     """Bins whose precision rises with the place pooled with their neighbours until it does not:
-    scikit-learn's isotonic regression (pool adjacent violators) of hits / trials weighted by the
-    trials. Each bin keeps its place range and takes its pooled block's counts; the bins past every
-    list (no trials, always the deepest) stay as they are."""
-    from sklearn.isotonic import IsotonicRegression
+    SciPy's isotonic regression (pool adjacent violators) of hits / trials weighted by the trials.
+    Each bin keeps its place range and takes its pooled block's counts; the bins past every list
+    (no trials, always the deepest) stay as they are."""
+    from scipy.optimize import isotonic_regression
 
     hits, trials = table["hits"].to_numpy(float), table["trials"].to_numpy(float)
     reached = np.flatnonzero(trials > 0)
     pooled_hits, pooled_trials = table["hits"].to_numpy(copy=True), table["trials"].to_numpy(copy=True)
     if len(reached):
-        regression = IsotonicRegression(increasing=False)
-        fitted = regression.fit_transform(reached, hits[reached] / trials[reached], sample_weight=trials[reached])
-        block = np.r_[0, np.cumsum(fitted[1:] != fitted[:-1])]  # a run of one fitted value is one pool
+        fitted = isotonic_regression(hits[reached] / trials[reached], weights=trials[reached], increasing=False)
+        block = np.repeat(np.arange(len(fitted.blocks) - 1), np.diff(fitted.blocks))  # each bin's pool
         pooled_hits[reached] = np.bincount(block, weights=hits[reached])[block].round().astype(np.int64)
         pooled_trials[reached] = np.bincount(block, weights=trials[reached])[block].round().astype(np.int64)
     pooled = table.assign(hits=pooled_hits, trials=pooled_trials)
