@@ -117,101 +117,53 @@ def _data_stats(args: argparse.Namespace) -> None:
 
 
 def _split(args: argparse.Namespace) -> None:
-    from motive import audit, layout, outputs, splits
-    from motive.outputs import check_target
+    from motive.split_folders import split_folder
+    from motive.splits import SplitConfig
 
-    if args.frames:
-        check_target(args.frames, "split_frames", args.overwrite)
-    graph = layout.read_graph(layout.graph_dir(args.data, args.graph, args.gene_type))
-    config = splits.SplitConfig(args.split, args.seed, negative_mode=args.negative_mode)
-    out = Path(args.out) if args.out else splits.default_dir(args.data, args.graph, config, args.gene_type)
-    if args.export_official:
-        official_graph = layout.graph_dir(args.export_official, args.graph, args.gene_type)
-        official_exists = (official_graph / "source.parquet").exists()
-        if official_exists and layout.read_graph(official_graph).content_hash() != graph.content_hash():
-            raise MotiveError(f"{official_graph}: holds a different graph; export to an empty folder")
-        if not official_exists:
-            check_target(official_graph, "graph")
-        target = official_graph / splits.OFFICIAL_NAMES[args.split]
-        check_target(target, "split_tables", args.overwrite)  # both checks before anything is written
-    reused = (out / "split.json").is_file() and not args.overwrite
-    if reused:  # the same split again is reused, not refused
-        stored = splits.load_split(out, graph)
-        if not splits.same_split(stored, splits.make_split(graph, config)):
-            raise MotiveError(
-                f"{out}: holds a different split (edited, or made with other settings); pass --overwrite to replace it"
-            )
-        split, report = stored, audit.audit(graph, stored)
-    else:
-        split, report = audit.make_audited_split(graph, config, out, args.overwrite)
-    if args.frames:
-        with outputs.output_dir(args.frames, "split_frames", args.overwrite) as tmp:
-            for stage, frame in split.to_frames(graph, args.eval_negatives).items():
-                outputs.write_marked_parquet(frame, tmp / f"{stage}.parquet", "split_frames")
-        print(f"train / valid / test tables: {args.frames}")
-    if args.export_official:
-        if not official_exists:
-            layout.write_graph(graph, official_graph)
-        layout.write_split_tables(split.tables(graph), target, args.overwrite)
-        print(f"official split tables: {target}")
-    print(report.to_markdown())
-    print(f"split at {out} exists and is identical; reused" if reused else f"split written to {out}")
+    done = split_folder(
+        args.data,
+        args.graph,
+        SplitConfig(args.split, args.seed, negative_mode=args.negative_mode),
+        gene_type=args.gene_type,
+        out=args.out,
+        frames=args.frames,
+        eval_negatives=args.eval_negatives,
+        export_official=args.export_official,
+        overwrite=args.overwrite,
+    )
+    if done.frames:
+        print(f"train / valid / test tables: {done.frames}")
+    if done.official:
+        print(f"official split tables: {done.official}")
+    print(done.report.to_markdown())
+    print(
+        f"split at {done.folder} exists and is identical; reused" if done.reused else f"split written to {done.folder}"
+    )
 
 
 def _split_audit(args: argparse.Namespace) -> None:
-    from motive import audit, layout, splits
+    from motive.split_folders import audit_folders
 
-    folder = Path(args.dir).resolve()
-    graph_folder = next((p for p in (folder, *folder.parents) if (p / "source.parquet").exists()), None)
-    if graph_folder is None:
-        raise MotiveError(
-            f"{folder}: no graph folder (with source.parquet) here or above; pass a data/{{graph_type}}/{{orf|crispr}} "
-            "folder"
-        )
-    graph = layout.read_graph(graph_folder)
-    candidates = (
-        [folder]
-        if folder != graph_folder
-        else sorted(
-            p.parent
-            for p in graph_folder.rglob("s_t_labels.parquet")
-            if p.parent != graph_folder and p.parent.name != "provenance"
-        )
-    )
-    if not candidates:
-        raise MotiveError(f"{folder}: no split subfolders found; make one with `motive split`")
-    failed = []
-    for split_folder in candidates:
-        if (split_folder / "split.json").exists():
-            split = splits.load_split(split_folder, graph)
-        else:
-            split = splits.split_from_tables(graph, layout.read_split_tables(split_folder), split_folder.name)
-        report = audit.audit(graph, split)
-        print(f"## {split_folder.relative_to(graph_folder)} ({split.config.split})\n\n{report.to_markdown()}\n")
-        if not report.passed:
-            failed.append(f"{split_folder.relative_to(graph_folder)}: {report.first_failure()}")
+    found = audit_folders(args.dir)
+    for name, kind, report in found:
+        print(f"## {name} ({kind})\n\n{report.to_markdown()}\n")
+    failed = [f"{name}: {report.first_failure()}" for name, _, report in found if not report.passed]
     if failed:
-        raise MotiveError(f"{len(failed)} of {len(candidates)} splits leak; first: {failed[0]}")
+        raise MotiveError(f"{len(failed)} of {len(found)} splits leak; first: {failed[0]}")
 
 
 def _train(args: argparse.Namespace) -> None:
     from motive.config import SETTINGS, TrainConfig
+    from motive.runs import metrics_table
     from motive.train import run
 
     settings = settings_from(args, SETTINGS)
     if args.official:
-        from motive import layout
-        from motive.names import OFFICIAL_NAMES
+        from motive.split_folders import official_split_dir
 
         if args.split_dir is not None:
             raise MotiveError("pass --split-dir or --official, not both")
-        split_dir = layout.graph_dir(args.data, args.graph, args.gene_type) / OFFICIAL_NAMES[args.split]
-        if not (split_dir / "s_t_labels.parquet").is_file():
-            raise MotiveError(
-                f"{split_dir}: no official {args.split} split here (s_t_labels.parquet); drop --official to make one, "
-                "or pass --split-dir"
-            )
-        settings["split_dir"] = split_dir
+        settings["split_dir"] = official_split_dir(args.data, args.graph, args.gene_type, args.split)
     summary = run(TrainConfig(**settings), args.out, overwrite=args.overwrite)
     print(metrics_table({"valid": summary["valid"], "test": summary["test"]}))
     print(
@@ -279,19 +231,10 @@ def _predict(args: argparse.Namespace) -> None:
 
 def _prediction_report(args: argparse.Namespace, table) -> None:
     from motive import outputs
-    from motive.pages import prediction_page
+    from motive.pages import predictions_report
 
-    calibrated = table["expected_precision"].notna().any()
-    about = [
-        f"Run: {args.run_dir}; {table['query'].nunique()} queries; scores rank candidates (not probabilities).",
-        "Expected precision: the share of true targets at this place of a query's list among unknown candidates, "
-        "fitted on the run's validation stage (95% interval: Clopper-Pearson, widened by a bootstrap over queries)."
-        if calibrated
-        else "The run has no calibration.json (older run, or calibrate off): no expected precision.",
-        "Evidence: each candidate's known partners most like the query (profile cosine; structure Tanimoto).",
-    ]
     with outputs.output_dir(args.report, "prediction_report", args.overwrite) as tmp:
-        (tmp / "index.html").write_text(prediction_page(table, f"motive predictions: {Path(args.out).name}", about))
+        (tmp / "index.html").write_text(predictions_report(table, args.run_dir, Path(args.out).name))
     print(f"report: {Path(args.report) / 'index.html'}")
 
 
@@ -361,6 +304,7 @@ def _tune(args: argparse.Namespace) -> None:
 
 def _score(args: argparse.Namespace) -> None:
     from motive import outputs
+    from motive.runs import metrics_table
     from motive.scoring import Evaluator
 
     outputs.check_file_target(args.out, "scores", args.overwrite)
@@ -393,29 +337,8 @@ def _report(args: argparse.Namespace) -> None:
     print(f"report written to {args.out}: {', '.join(written)}")
 
 
-SHOWN = ("f1", "auroc", "auprc", "mrr", "full_mrr", "full_hits@10", "full_map", "full_adjusted_mrr")
-SHOWN += ("full_adjusted_hits@10", "full_amri", "full_r_precision")  # the rest is in metrics.json
-
-
-def metrics_table(results: dict[str, dict]) -> str:
-    """The headline metrics, one row per stage, then the test intervals (everything else, such as
-    the per-node AP, the odds ratio and the degree strata, is in metrics.json)."""
-    first = next(iter(results.values()))
-    names = [name for name in first if name in SHOWN or name.startswith("hits@")]
-    lines = ["| stage | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-    for stage, values in results.items():
-        lines.append(f"| {stage} | " + " | ".join(f"{values[name]:.4f}" for name in names) + " |")
-    bounds = [f"{name[:-3]} [{low:.4f}, {high:.4f}]" for name, (low, high) in _intervals(results.get("test", {}))]
-    if bounds:
-        lines.append("test 95% intervals (bootstrap over query nodes): " + ", ".join(bounds))
-    return "\n".join(lines)
-
-
-def _intervals(values: dict) -> list:
-    return [(name, value) for name, value in values.items() if name.endswith("_ci") and isinstance(value, list)]
-
-
 def _evaluate(args: argparse.Namespace) -> None:
+    from motive.runs import metrics_table
     from motive.train import evaluate_run
 
     print(metrics_table(evaluate_run(args.run_dir, device=args.device, data=args.data, plugins=args.plugins or ())))

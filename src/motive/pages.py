@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -85,6 +86,21 @@ def prediction_page(table: pd.DataFrame, title: str, about: list[str], top: int 
         ]
         queries.append({"name": str(query), "warnings": _warnings(rows, threshold), "rows": shown})
     return render("predictions.html.j2", title=title, about=about, header=PREDICTION_HEADER, queries=queries)
+
+
+def predictions_report(table: pd.DataFrame, run: str | Path, name: str) -> str:
+    """The predictions page of ``motive predict --report``: what the run, the expected precision and
+    the evidence are, then ``prediction_page``'s sections (``name``: the predictions' file name)."""
+    calibrated = table["expected_precision"].notna().any()
+    about = [
+        f"Run: {run}; {table['query'].nunique()} queries; scores rank candidates (not probabilities).",
+        "Expected precision: the share of true targets at this place of a query's list among unknown candidates, "
+        "fitted on the run's validation stage (95% interval: Clopper-Pearson, widened by a bootstrap over queries)."
+        if calibrated
+        else "The run has no calibration.json (older run, or calibrate off): no expected precision.",
+        "Evidence: each candidate's known partners most like the query (profile cosine; structure Tanimoto).",
+    ]
+    return prediction_page(table, f"motive predictions: {name}", about)
 
 
 def report_page(title: str, intro: list[str], sections: list[dict], figures: dict[str, bytes]) -> str:

@@ -237,3 +237,25 @@ def load_run(
     if model.trainable:
         model.to(prepared.device)
     return LoadedRun(folder, config, checkpoint, prepared, model)
+
+
+SHOWN = ("f1", "auroc", "auprc", "mrr", "full_mrr", "full_hits@10", "full_map", "full_adjusted_mrr")
+SHOWN += ("full_adjusted_hits@10", "full_amri", "full_r_precision")  # the rest is in metrics.json
+
+
+def metrics_table(results: dict[str, dict]) -> str:
+    """The headline metrics, one row per stage, then the test intervals (everything else, such as
+    the per-node AP, the odds ratio and the degree strata, is in metrics.json)."""
+    first = next(iter(results.values()))
+    names = [name for name in first if name in SHOWN or name.startswith("hits@")]
+    lines = ["| stage | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for stage, values in results.items():
+        lines.append(f"| {stage} | " + " | ".join(f"{values[name]:.4f}" for name in names) + " |")
+    bounds = [f"{name[:-3]} [{low:.4f}, {high:.4f}]" for name, (low, high) in _intervals(results.get("test", {}))]
+    if bounds:
+        lines.append("test 95% intervals (bootstrap over query nodes): " + ", ".join(bounds))
+    return "\n".join(lines)
+
+
+def _intervals(values: dict) -> list:
+    return [(name, value) for name, value in values.items() if name.endswith("_ci") and isinstance(value, list)]
