@@ -17,7 +17,8 @@ from motive.errors import MotiveError
 from motive.train import run
 from tests.test_outputs import snapshot
 
-predict = importlib.import_module("motive.predict")  # the module; the package's motive.predict is the API function
+predict = importlib.import_module("motive.predict")  # the package; the package's motive.predict is the API function
+full = importlib.import_module("motive.predict.full")  # where predict_all writes its blocks
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,7 @@ class Crash(Exception):
 
 def crash_on_write(monkeypatch, at: int) -> list[str]:
     """Make the ``at``-th block write of ``predict_all`` crash; returns the names written so far."""
-    original, calls = predict._write_atomically, []
+    original, calls = full._write_atomically, []
 
     def crashing(table, path):
         calls.append(path.name)
@@ -57,7 +58,7 @@ def crash_on_write(monkeypatch, at: int) -> list[str]:
             raise Crash
         original(table, path)
 
-    monkeypatch.setattr(predict, "_write_atomically", crashing)
+    monkeypatch.setattr(full, "_write_atomically", crashing)
     return calls
 
 
@@ -150,7 +151,7 @@ def test_full_matrix_top_k_equals_dense_and_resumes(trained, tmp_path, monkeypat
     )
     k = 4
     # Crash after three blocks, then resume: finished blocks are not recomputed.
-    original, calls = predict._write_atomically, crash_on_write(monkeypatch, 4)
+    original, calls = full._write_atomically, crash_on_write(monkeypatch, 4)
     with pytest.raises(Crash):
         predict.predict_all(trained / "run", tmp_path / "all", top_k=k, block=16, device="cpu", progress=False)
     work = next(tmp_path.glob(".all.motive-work-*"))
@@ -158,7 +159,7 @@ def test_full_matrix_top_k_equals_dense_and_resumes(trained, tmp_path, monkeypat
     assert len(finished) == 3 and not (tmp_path / "all").exists()
     calls.clear()
     monkeypatch.setattr(
-        predict, "_write_atomically", lambda table, path: calls.append(path.name) or original(table, path)
+        full, "_write_atomically", lambda table, path: calls.append(path.name) or original(table, path)
     )
     summary = predict.predict_all(trained / "run", tmp_path / "all", top_k=k, block=16, device="cpu", progress=False)
     assert calls[0] == "compounds-000003.parquet" and summary["blocks"] == -(-n_s // 16)
@@ -410,13 +411,13 @@ def test_full_matrix_resume_never_mixes_blocks_of_other_profiles(trained, tmp_pa
     keys = [f"NEW{i:03d}" for i in nodes]
     before = source_frame(loaded, nodes, keys)
     after = source_frame(loaded, nodes[::-1], keys)  # same keys, other profiles
-    original = predict._write_atomically
+    original = full._write_atomically
     crash_on_write(monkeypatch, 2)
     with pytest.raises(Crash):
         predict.predict_all(
             trained / "run", tmp_path / "all", compounds=before, top_k=3, block=8, device="cpu", progress=False
         )
-    monkeypatch.setattr(predict, "_write_atomically", original)
+    monkeypatch.setattr(full, "_write_atomically", original)
     predict.predict_all(
         trained / "run", tmp_path / "all", compounds=after, top_k=3, block=8, device="cpu", progress=False
     )
