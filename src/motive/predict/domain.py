@@ -3,13 +3,9 @@ its ranks deserve a warning."""
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 
 from motive.predict.load import Predictor
-
-log = logging.getLogger(__name__)
 
 
 def domain_view(run: Predictor, side: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 
 import numpy as np
@@ -10,9 +9,6 @@ import pandas as pd
 
 from motive.predict.domain import similarities
 from motive.predict.load import Predictor
-
-log = logging.getLogger(__name__)
-
 
 EVIDENCE_RANKS = 100  # candidates of each query that get an evidence string
 

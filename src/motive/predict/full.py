@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +17,6 @@ from motive.predict.evidence import evidence_of_ids
 from motive.predict.known import KnownPairs
 from motive.predict.load import Predictor, load_predictor, read_profiles
 from motive.predict.nodes import extend_stage
-
-log = logging.getLogger(__name__)
 
 
 def predict_all(

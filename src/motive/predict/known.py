@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +9,6 @@ import pandas as pd
 
 from motive.predict.load import Predictor
 from motive.tables import read_table
-
-log = logging.getLogger(__name__)
 
 
 class KnownPairs:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,9 +12,6 @@ from motive import calibration
 from motive.errors import MotiveError
 from motive.graph import SOURCE_INDEX, TARGET_INDEX, Graph
 from motive.tables import read_table
-
-log = logging.getLogger(__name__)
-
 
 SIDES = {"compounds": "source", "genes": "target"}
 
