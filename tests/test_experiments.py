@@ -559,22 +559,22 @@ def test_seed_free_models_run_once_per_split_with_the_numbers_of_a_run_per_seed(
 
 
 def test_results_are_rewritten_at_most_once_a_second_and_always_at_the_end(dataset, tmp_path, monkeypatch):
-    from motive import experiments
+    from motive.experiments import execution, runner
 
     writes = []
-    original = experiments.write_results
-    monkeypatch.setattr(experiments, "write_results", lambda rows, out: writes.append(out) or original(rows, out))
+    original = runner.write_results
+    monkeypatch.setattr(runner, "write_results", lambda rows, out: writes.append(out) or original(rows, out))
     grid = {"models": ["mlp"], "splits": ["random"], "seeds": [0, 1, 2], "settings": SETTINGS | {"epochs": 1}}
-    monkeypatch.setattr(experiments, "RESULTS_EVERY", 0.0)  # after every run, as slow runs are
+    monkeypatch.setattr(runner, "RESULTS_EVERY", 0.0)  # after every run, as slow runs are
     run_experiment(data=dataset, out=tmp_path / "every", progress=False, **grid)
     assert len(writes) == 1 + 3  # the pending table, then one per run
     writes.clear()
-    monkeypatch.setattr(experiments, "RESULTS_EVERY", 1e9)  # runs faster than the interval
+    monkeypatch.setattr(runner, "RESULTS_EVERY", 1e9)  # runs faster than the interval
     table = run_experiment(data=dataset, out=tmp_path / "fast", progress=False, **grid)
     assert len(writes) == 2 and set(table["status"]) == {"done"}  # the pending table, then the end
     assert pd.read_parquet(tmp_path / "fast" / "results.parquet")["status"].tolist() == ["done"] * 3
     # stopped after its first run (Ctrl-C): the table says what finished
-    execute = experiments.execute
+    execute = execution.execute
     calls = []
 
     def stopped_at_the_second(spec):
@@ -583,7 +583,7 @@ def test_results_are_rewritten_at_most_once_a_second_and_always_at_the_end(datas
             raise KeyboardInterrupt
         return execute(spec)
 
-    monkeypatch.setattr(experiments, "execute", stopped_at_the_second)
+    monkeypatch.setattr(execution, "execute", stopped_at_the_second)
     with pytest.raises(KeyboardInterrupt):
         run_experiment(data=dataset, out=tmp_path / "stopped", progress=False, **grid)
     status = pd.read_parquet(tmp_path / "stopped" / "results.parquet")["status"].tolist()
