@@ -1,6 +1,6 @@
-"""The evidence ranker (``motive/models/ranker.py``): its features equal brute-force loops over the
-stage's visible edges, a held-out side's own links never enter, and no supervision edge reaches its
-own features or the scores of its stage."""
+"""The evidence ranker (``motive/models/ranker.py``) and its features (``pair_features.py``): the
+features equal brute-force loops over the stage's visible edges, a held-out side's own links never
+enter, and no supervision edge reaches its own features or the scores of its stage."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from motive import splits, synth
 from motive.models import StageGraph, build_model
-from motive.models.ranker import FEATURES, NONE, features_for, pair_features
+from motive.models.pair_features import FEATURES, NONE, features_for, pair_features
 from motive.views import aligned
 
 BINDS, SIMILAR, INTERACTS = (
@@ -142,14 +142,14 @@ def test_relabelling_a_stages_supervision_edges_leaves_its_scores_unchanged(plan
 
 def test_nearest_partners_in_small_chunks_equal_one_pass(planted, monkeypatch):
     """``_nearest`` bounds its memory by gathering a few columns at a time: the same numbers."""
-    from motive.models import ranker
+    from motive.models import pair_features as ranker_features
 
     graph, split, stage = _stage(planted, "random")
     s, t = split.supervision(graph, "test")
     names = [n for n in FEATURES if "near" in n]
-    whole = ranker.feature_planes(stage, np.unique(s)[:20], np.unique(t), names)
-    monkeypatch.setattr(ranker, "GATHERED", 7)
-    assert np.array_equal(ranker.feature_planes(stage, np.unique(s)[:20], np.unique(t), names), whole)
+    whole = ranker_features.feature_planes(stage, np.unique(s)[:20], np.unique(t), names)
+    monkeypatch.setattr(ranker_features, "GATHERED", 7)
+    assert np.array_equal(ranker_features.feature_planes(stage, np.unique(s)[:20], np.unique(t), names), whole)
 
 
 @pytest.mark.parametrize("split_name", ["random", "cold_target"])
@@ -157,7 +157,7 @@ def test_pairs_on_their_own_equal_the_block_read_at_the_pairs(planted, split_nam
     """Training reads each pair on its own (row-wise products, maxima over its own partners),
     ranking reads dense blocks: the same features, maxima and counts exactly, also when the pairs'
     partners are gathered a few at a time."""
-    from motive.models import ranker
+    from motive.models import pair_features as ranker_features
 
     graph, split, stage = _stage(planted, split_name, "train")
     s, t = split.supervision(graph, "train")
@@ -165,13 +165,13 @@ def test_pairs_on_their_own_equal_the_block_read_at_the_pairs(planted, split_nam
     if negatives is not None:
         s, t = np.r_[s, negatives["source"]], np.r_[t, negatives["target"]]
     names = features_for(split_name, True)
-    planes = ranker.feature_planes(stage, np.unique(s), np.unique(t), names)
+    planes = ranker_features.feature_planes(stage, np.unique(s), np.unique(t), names)
     expected = planes[:, np.searchsorted(np.unique(s), s), np.searchsorted(np.unique(t), t)].T
     found = pair_features(stage, s, t, names)
     np.testing.assert_allclose(found, expected, rtol=1e-6, atol=1e-7)
     exact = [j for j, name in enumerate(names) if not name.endswith(("_ra", "_sum"))]
     assert np.array_equal(found[:, exact].astype(np.float32), expected[:, exact])
-    monkeypatch.setattr(ranker, "GATHERED", 5)
+    monkeypatch.setattr(ranker_features, "GATHERED", 5)
     assert np.array_equal(pair_features(stage, s, t, names), found)
 
 
@@ -179,7 +179,7 @@ def test_a_compound_without_structure_reads_tanimoto_zero(planted):
     """A compound given without structure bits (a new compound from its profile alone) has
     Tanimoto 0 to every compound: its structure features, read off without gathering, equal the
     brute-force walk, in the ranking's planes and pair by pair."""
-    from motive.models import ranker
+    from motive.models import pair_features as ranker_features
 
     graph, split, stage = _stage(planted, "random")
     s, t = split.supervision(graph, "test")
@@ -187,7 +187,7 @@ def test_a_compound_without_structure_reads_tanimoto_zero(planted):
     stage.views["source"]["structure"][blank] = 0
     names = [n for n in FEATURES if n.startswith("structure")]
     sources, targets = np.r_[blank, np.unique(s)[6:9]], np.unique(t)[:40]
-    planes = ranker.feature_planes(stage, sources, targets, names)
+    planes = ranker_features.feature_planes(stage, sources, targets, names)
     for j, name in enumerate(names):
         expected = [[brute_force(stage, name, c, g) for g in targets.tolist()] for c in sources.tolist()]
         np.testing.assert_allclose(planes[j], expected, rtol=1e-5, atol=1e-6, err_msg=name)
