@@ -101,6 +101,20 @@ def test_no_function_is_longer_than_a_screen():
     assert long == []
 
 
+MAX_FILE_LINES = 400  # a longer module does more than one job
+# the modules still over the limit, at their length when the limit came (they may only shrink)
+OVER_THE_LIMIT = {"motive.outputs": 438, "motive.splits": 423, "motive.metrics": 403}
+
+
+def test_no_module_is_longer_than_its_limit():
+    long = []
+    for name, path in module_names().items():
+        length = len(path.read_text().splitlines())
+        if length > OVER_THE_LIMIT.get(name, MAX_FILE_LINES):
+            long.append(f"{name}: {length} lines")
+    assert long == []
+
+
 def test_deterministic_sets_torchs_flag_and_restores_its_defaults():
     """On: deterministic kernels, new tensors not filled with NaN; off: torch's defaults again."""
     code = (
