@@ -37,7 +37,7 @@ def test_noise_alone_is_not_a_win_and_the_interval_pools_every_split():
 
 def test_pooled_adjusted_mrr_is_pykeens_on_the_pooled_positives():
     from motive.claims import pooled_adjusted_mrr
-    from motive.metrics import adjusted_ranking_metrics, harmonic_numbers
+    from motive.full_ranking import adjusted_ranking_metrics, harmonic_numbers
 
     rng = np.random.default_rng(2)
     frames, tables = [], []

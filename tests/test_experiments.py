@@ -615,7 +615,7 @@ def test_version():
 
 
 def test_a_second_train_on_the_same_out_is_refused_before_any_work(dataset, tmp_path, capsys):
-    from motive.outputs import claimed
+    from motive.locks import claimed
 
     argv = ["-q", "train", "--data", str(dataset), "--model", "mlp", "--epochs", "1", "--hits-k", "5"]
     with claimed(tmp_path / "run", "run"):  # what a first `motive train` on that --out holds while it trains

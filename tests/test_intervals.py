@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from motive import intervals, metrics
+from motive import full_ranking, intervals, metrics
 
 
 def ranking(rng, queries):
@@ -28,7 +28,7 @@ def test_ranking_intervals_hold_the_estimate_narrow_with_more_queries_and_repeat
     rng = np.random.default_rng(0)
     small, large = ranking(rng, 100), ranking(rng, 1600)
     for frame in (small, large):
-        point = metrics.ranking_metrics(frame) | metrics.adjusted_ranking_metrics(frame)
+        point = full_ranking.ranking_metrics(frame) | full_ranking.adjusted_ranking_metrics(frame)
         bounds = intervals.ranking_intervals(frame)
         for name in ("mrr", "hits@10", "adjusted_mrr", "adjusted_hits@10", "amri", "map"):
             assert bounds[name][0] <= point[name] <= bounds[name][1], name
@@ -70,7 +70,7 @@ def test_one_resample_of_every_query_once_is_the_point_estimate():
     rng = np.random.default_rng(2)
     frame = ranking(rng, 30)
     bounds = intervals.ranking_intervals(frame, bootstrap=drawn(np.ones((1, 30), int)))
-    point = metrics.ranking_metrics(frame) | metrics.adjusted_ranking_metrics(frame)
+    point = full_ranking.ranking_metrics(frame) | full_ranking.adjusted_ranking_metrics(frame)
     for name in ("mrr", "hits@10", "adjusted_mrr", "amri", "map"):
         assert bounds[name][0] == pytest.approx(point[name]) == bounds[name][1]
     query = np.repeat(np.arange(30), 5)

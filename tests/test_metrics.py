@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
-from motive import metrics
+from motive import full_ranking, metrics
 from motive.errors import MotiveError
 
 # 3 positives, 5 negatives; one positive ties a negative at 0.5.
@@ -142,7 +142,7 @@ def test_average_ranks_are_scipys_rankdata():
 
 
 def test_filtered_ranks_hand_computed_with_ties():
-    optimistic, pessimistic = metrics.filtered_ranks(np.array([0.9, 0.5, 0.5, 0.1]), np.array([0.5, 1.0, 0.05]))
+    optimistic, pessimistic = full_ranking.filtered_ranks(np.array([0.9, 0.5, 0.5, 0.1]), np.array([0.5, 1.0, 0.05]))
     assert optimistic.tolist() == [2, 1, 5] and pessimistic.tolist() == [4, 1, 5]
 
 
@@ -156,22 +156,22 @@ def test_block_ranks_equal_the_ranks_of_each_query_alone():
     shuffled = rng.permutation(len(filtered[0]))
     repeated = tuple(np.r_[ends[shuffled], ends[:9]] for ends in filtered)  # any order, some twice
     for given in (filtered, repeated):
-        optimistic, pessimistic = metrics.filtered_ranks_of(scores, given, rows, positive)
+        optimistic, pessimistic = full_ranking.filtered_ranks_of(scores, given, rows, positive)
         for i, row in enumerate(rows):
-            alone = metrics.filtered_ranks(scores[row][keep[row]], positive[i : i + 1])
+            alone = full_ranking.filtered_ranks(scores[row][keep[row]], positive[i : i + 1])
             assert (optimistic[i], pessimistic[i]) == (alone[0][0], alone[1][0])
     # float32 scores (ties included) rank as the same values in float64; a float64 positive score
     # between two float32 values is compared in float64
     narrow = (scores + 1e-3 * rng.integers(0, 3, scores.shape)).astype(np.float32)
     columns = rng.integers(0, 40, 150)
     for positive32 in (narrow[rows, columns], narrow[rows, columns].astype(np.float64) + 1e-9):
-        optimistic, pessimistic = metrics.filtered_ranks_of(narrow, filtered, rows, positive32)
+        optimistic, pessimistic = full_ranking.filtered_ranks_of(narrow, filtered, rows, positive32)
         for i, row in enumerate(rows):
-            alone = metrics.filtered_ranks(narrow[row][keep[row]].astype(np.float64), positive32[i : i + 1])
+            alone = full_ranking.filtered_ranks(narrow[row][keep[row]].astype(np.float64), positive32[i : i + 1])
             assert (optimistic[i], pessimistic[i]) == (alone[0][0], alone[1][0])
     scores[3, 0] = np.nan
     with pytest.raises(MotiveError, match="1 non-finite scores"):
-        metrics.filtered_ranks_of(scores, filtered, rows, positive)
+        full_ranking.filtered_ranks_of(scores, filtered, rows, positive)
 
 
 def test_packed_counts_of_true_values_with_and_without_numpys_bitwise_count(monkeypatch):
@@ -179,16 +179,16 @@ def test_packed_counts_of_true_values_with_and_without_numpys_bitwise_count(monk
     matrix = np.random.default_rng(8).random((6, 37)) > 0.4
     matrix[0], matrix[1] = True, False
     expected = matrix.sum(1)
-    assert np.array_equal(metrics._count_true(matrix), expected)
+    assert np.array_equal(full_ranking._count_true(matrix), expected)
     monkeypatch.delattr(np, "bitwise_count", raising=False)  # numpy 1.26: a table of each byte's bits
-    assert np.array_equal(metrics._count_true(matrix), expected)
+    assert np.array_equal(full_ranking._count_true(matrix), expected)
 
 
 def test_ranking_metrics_hand_computed():
     import pandas as pd
 
     ranks = pd.DataFrame({"query": ["a", "a", "b"], "score": [0.4, 0.9, 0.7], "rank": [3.0, 1.0, 2.0]})
-    result = metrics.ranking_metrics(ranks, ks=(1, 10))
+    result = full_ranking.ranking_metrics(ranks, ks=(1, 10))
     assert result["mrr"] == pytest.approx((1 + 1 / 3 + 1 / 2) / 3)
     assert result["hits@1"] == pytest.approx(1 / 3) and result["hits@10"] == 1.0
     # a: best positive first (precision 1), second after 2 candidates (2 / 4); b: 1 / 2
@@ -210,25 +210,25 @@ def random_and_perfect_rankings(rng, queries=400, per_query=3):
 
 def test_adjusted_metrics_are_zero_for_random_and_one_for_perfect_rankings():
     random, perfect = random_and_perfect_rankings(np.random.default_rng(0), queries=4000)
-    chance = metrics.adjusted_ranking_metrics(random)
-    best = metrics.adjusted_ranking_metrics(perfect)
+    chance = full_ranking.adjusted_ranking_metrics(random)
+    best = full_ranking.adjusted_ranking_metrics(perfect)
     for name in ("amri", "adjusted_mrr", "adjusted_hits@10", "adjusted_hits@100"):
         assert abs(chance[name]) < 0.02, (name, chance[name])
         assert best[name] == pytest.approx(1.0)
-    assert metrics.ranking_metrics(random)["mrr"] > 0.005  # the raw MRR of chance is not 0
+    assert full_ranking.ranking_metrics(random)["mrr"] > 0.005  # the raw MRR of chance is not 0
 
 
 def test_adjusted_metrics_and_enrichment_hand_computed():
     # query a: positives at ranks 1 and 2 among 10 filtered candidates; query b: rank 5 among 20
     ranks = pd.DataFrame({"query": ["a", "a", "b"], "rank": [1.0, 2.0, 5.0], "candidates": [10, 10, 20]})
-    adjusted = metrics.adjusted_ranking_metrics(ranks.assign(score=[3, 2, 1]), ks=(1, 10))
+    adjusted = full_ranking.adjusted_ranking_metrics(ranks.assign(score=[3, 2, 1]), ks=(1, 10))
     expected_rank = (6 + 6 + 11) / 3  # (N + 1) / 2 with N = candidates + 1
     assert adjusted["amri"] == pytest.approx((8 / 3 - expected_rank) / (1 - expected_rank))
     harmonic = {11: sum(1 / k for k in range(1, 12)), 21: sum(1 / k for k in range(1, 22))}
     expected_mrr = (2 * harmonic[11] / 11 + harmonic[21] / 21) / 3
     assert adjusted["adjusted_mrr"] == pytest.approx(((1 + 1 / 2 + 1 / 5) / 3 - expected_mrr) / (1 - expected_mrr))
     assert adjusted["macro_hits@1"] == pytest.approx((1 / 2 + 0) / 2)
-    top = metrics.enrichment(ranks)
+    top = full_ranking.enrichment(ranks)
     # a's second positive has one candidate above it: third in a's list, outside its top 2
     assert top["r_precision"] == pytest.approx((1 / 2 + 0) / 2)
     assert top["odds_ratio"] == pytest.approx(1 * (30 - 2) / (2 * 2))

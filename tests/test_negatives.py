@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from motive import splits, synth
+from motive import split_files, splits, synth
 from motive.errors import MotiveError
 from motive.negatives import NegativeSampler, is_member, positive_keys, sample_pairs
 from tests.graphs import random_graph
@@ -169,9 +169,9 @@ def test_degree_negatives_are_clean_stored_beside_the_uniform_ones_and_reproduci
         keys = degree["source"].to_numpy() * len(graph.targets) + degree["target"].to_numpy()
         assert len(degree) and len(np.unique(keys)) == len(keys) and not is_member(keys, positive_keys(graph)).any()
         assert split.negatives[stage].equals(draw_eval_negatives(graph, split, stage)[0])  # uniform ones unchanged
-    splits.save_split(split, graph, tmp_path / "split")
+    split_files.save_split(split, graph, tmp_path / "split")
     assert (tmp_path / "split" / "negatives_test_degree.parquet").is_file()
-    assert splits.same_split(splits.load_split(tmp_path / "split", graph), split)
+    assert split_files.same_split(split_files.load_split(tmp_path / "split", graph), split)
     for stage in ("valid", "test"):  # a split saved before degree negatives existed gets the same ones
         (tmp_path / "split" / f"negatives_{stage}_degree.parquet").unlink()
-    assert splits.same_split(splits.load_split(tmp_path / "split", graph), split)
+    assert split_files.same_split(split_files.load_split(tmp_path / "split", graph), split)

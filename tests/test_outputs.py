@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from motive import outputs
+from motive import marks, outputs
 from motive.cli import main
 from motive.errors import MotiveError
 
@@ -133,7 +133,7 @@ def test_single_file_outputs(tmp_path):
     final.unlink()
     for overwrite, text in ((False, "one"), (True, "two")):
         with outputs.output_file(final, "stats", overwrite) as tmp:
-            tmp.write_text(outputs.markdown_header("stats") + text)
+            tmp.write_text(marks.markdown_header("stats") + text)
     assert final.read_text().endswith("two")
     with pytest.raises(MotiveError, match="pass `overwrite`"), outputs.output_file(final, "stats") as tmp:
         tmp.write_text("three")
@@ -145,7 +145,7 @@ def test_parquet_outputs_are_recognised(tmp_path):
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pandas(pd.DataFrame({"a": [1]})).replace_schema_metadata(
-        outputs.parquet_metadata("predictions")
+        marks.parquet_metadata("predictions")
     )
     pq.write_table(table, tmp_path / "mine.parquet")
     pd.DataFrame({"a": [1]}).to_parquet(tmp_path / "theirs.parquet")

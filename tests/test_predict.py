@@ -158,9 +158,7 @@ def test_full_matrix_top_k_equals_dense_and_resumes(trained, tmp_path, monkeypat
     finished = {p.name: p.stat().st_mtime_ns for p in work.glob("compounds-*.parquet")}
     assert len(finished) == 3 and not (tmp_path / "all").exists()
     calls.clear()
-    monkeypatch.setattr(
-        full, "_write_atomically", lambda table, path: calls.append(path.name) or original(table, path)
-    )
+    monkeypatch.setattr(full, "_write_atomically", lambda table, path: calls.append(path.name) or original(table, path))
     summary = predict.predict_all(trained / "run", tmp_path / "all", top_k=k, block=16, device="cpu", progress=False)
     assert calls[0] == "compounds-000003.parquet" and summary["blocks"] == -(-n_s // 16)
     assert not work.exists()

@@ -4,10 +4,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from motive import layout, splits, synth
+from motive import layout, split_files, splits, synth
 from motive.audit import audit
 from motive.errors import MotiveError
-from motive.names import COLD_SIDES, GRAPH_TYPES
+from motive.names import COLD_SIDES, GRAPH_TYPES, OFFICIAL_NAMES
 from tests.graphs import random_graph
 
 SPLITS = splits.SPLITS
@@ -62,7 +62,7 @@ def test_same_seed_gives_identical_files(tmp_path_factory, graph, split_name, se
     folders = []
     for _ in range(2):
         folder = tmp_path_factory.mktemp("split") / "s"
-        splits.save_split(splits.make_split(graph, config), graph, folder)
+        split_files.save_split(splits.make_split(graph, config), graph, folder)
         folders.append(folder)
     for path in sorted(folders[0].iterdir()):
         assert path.read_bytes() == (folders[1] / path.name).read_bytes(), path.name
@@ -134,29 +134,29 @@ def test_side_edges_show_every_same_type_edge_between_nodes_the_stage_may_see(sp
 def test_save_load_round_trip_and_graph_identity(tmp_path):
     graph = random_graph(4, 150, 150, 900, 50, 50)
     split = splits.make_split(graph, splits.SplitConfig("cold_target", 5))
-    splits.save_split(split, graph, tmp_path / "split")
-    back = splits.load_split(tmp_path / "split", graph)
+    split_files.save_split(split, graph, tmp_path / "split")
+    back = split_files.load_split(tmp_path / "split", graph)
     assert back.config == split.config
     assert all((back.subsets[k] == split.subsets[k]).all() for k in split.subsets)
     assert all(back.negatives[s].equals(split.negatives[s]) for s in ("valid", "test"))
     other = random_graph(5, 150, 150, 900, 50, 50)
     with pytest.raises(MotiveError, match="split was made for graph"):
-        splits.load_split(tmp_path / "split", other)
+        split_files.load_split(tmp_path / "split", other)
 
 
 def test_official_tables_reconstruct_the_split(tmp_path):
     graph = random_graph(6, 150, 150, 1000, 100, 100)
     for name in SPLITS:
         split = splits.make_split(graph, splits.SplitConfig(name, 1))
-        folder = layout.write_split_tables(split.tables(graph), tmp_path / splits.OFFICIAL_NAMES[name])
-        rebuilt = splits.split_from_tables(graph, layout.read_split_tables(folder), folder.name)
+        folder = layout.write_split_tables(split.tables(graph), tmp_path / OFFICIAL_NAMES[name])
+        rebuilt = split_files.split_from_tables(graph, layout.read_split_tables(folder), folder.name)
         assert rebuilt.config.split == name
         assert audit(graph, rebuilt).passed
         used = split.subsets["st"] != "unused"
         for side, ends in zip(("source", "target"), graph.endpoints("st"), strict=True):
             labelled = np.unique(ends[used])  # stages are recoverable for nodes with a labelled ST edge
             assert (rebuilt.node_stage[side][labelled] == split.node_stage[side][labelled]).all()
-        unnamed = splits.split_from_tables(graph, layout.read_split_tables(folder), "mystery")
+        unnamed = split_files.split_from_tables(graph, layout.read_split_tables(folder), "mystery")
         assert unnamed.config.split == name
 
 

@@ -29,6 +29,7 @@ from motive.graph import Graph
 from motive.memo import file_digest
 from motive.negatives import NegativeSampler, is_member, positive_keys
 from motive.outputs import check_target
+from motive.split_files import load_split, save_split, split_from_tables
 from motive.splits import (
     COLD_SIDES,
     STAGES,
@@ -36,10 +37,7 @@ from motive.splits import (
     Split,
     SplitConfig,
     label_stages,
-    load_split,
     make_split,
-    save_split,
-    split_from_tables,
     st_stage_range,
 )
 

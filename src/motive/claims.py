@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from motive.metrics import harmonic_numbers
+from motive.full_ranking import harmonic_numbers
 
 BASELINES = (
     "popularity",

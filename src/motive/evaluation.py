@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from motive import calibration, intervals, metrics, splits
+from motive import calibration, full_ranking, intervals, metrics, splits
 from motive.graph import Graph
 from motive.models import StageGraph
 from motive.names import STAGES, negatives_key
@@ -121,7 +121,7 @@ class ModelEvaluator:
         the filtered full ranking's MRR; higher is better)."""
         if name == "mrr":
             ranking = ranking_evaluation(self.graph, self.split, stage_graph, model, self.split_name)
-            return metrics.ranking_metrics(ranking)["mrr"]
+            return full_ranking.ranking_metrics(ranking)["mrr"]
         pairs = self.pairs(stage_graph.stage)
         scores = model.score(stage_graph, pairs.sources, pairs.targets)
         return monitor_value(name, scores, pairs.labels, self.hits_k)
@@ -209,13 +209,13 @@ def full_ranking_metrics(ranking: pd.DataFrame, bootstrap: int = 0) -> dict:
     versions and macro Hits@k, R-precision and the Fisher odds ratio, per candidate-degree bin
     (``full_mrr_deg_unseen``, ``full_mrr_deg_q1`` ...), and with ``bootstrap`` resamples the
     intervals ``full_NAME_ci`` of the headline ones."""
-    values = metrics.ranking_metrics(ranking) | metrics.adjusted_ranking_metrics(ranking)
-    values |= metrics.enrichment(ranking)
+    values = full_ranking.ranking_metrics(ranking) | full_ranking.adjusted_ranking_metrics(ranking)
+    values |= full_ranking.enrichment(ranking)
     for column, tag in (("degree_bin", "deg"), ("similarity_bin", "sim")):
         if column not in ranking:
             continue
         for label, part in ranking.groupby(column, sort=True):
-            ranked = metrics.ranking_metrics(part)
+            ranked = full_ranking.ranking_metrics(part)
             values |= {f"mrr_{tag}_{label}": ranked["mrr"], f"hits@10_{tag}_{label}": ranked["hits@10"]}
             values[f"positives_{tag}_{label}"] = ranked["positives"]
     if "frequent_hitters" in ranking.attrs:
@@ -324,7 +324,7 @@ def ranking_evaluation(
         filtered = (known >= 0) & (chosen[known_row] == known_query[k_lo:k_hi])  # a query of this block
         filtered = (known_row[filtered], known[filtered])
         score = block[row, positive]
-        optimistic, pessimistic = metrics.filtered_ranks_of(block, filtered, row, score)
+        optimistic, pessimistic = full_ranking.filtered_ranks_of(block, filtered, row, score)
         width = block.shape[1]
         removed = np.bincount(np.unique(filtered[0] * width + filtered[1]) // width, minlength=len(block))
         count = (width - removed)[row]  # candidates less the distinct filtered ones

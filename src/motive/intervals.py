@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from motive.metrics import harmonic_numbers
+from motive.full_ranking import harmonic_numbers
 
 RESAMPLES = 1000
 LEVEL = 0.95
@@ -121,7 +121,7 @@ def ranking_intervals(
 
 
 def _average_precision_per_query(ranks: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
-    """Each query's AP, as ``metrics.ranking_metrics`` computes it (query order of ``codes``)."""
+    """Each query's AP, as ``full_ranking.ranking_metrics`` computes it (query order of ``codes``)."""
     frame = pd.DataFrame({"code": codes, "rank": ranks["rank"].to_numpy(np.float64), "score": ranks["score"]})
     ordered = frame.sort_values(["code", "score"], ascending=[True, False], kind="stable")
     position = ordered.groupby("code", sort=False).cumcount().to_numpy() + 1

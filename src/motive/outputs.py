@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from motive.errors import MotiveError
+from motive.marks import recognised, version
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +37,6 @@ TEMP_TOKEN = ".motive-temp-token"
 # Motive outputs that may sit inside another output and go with it when it is replaced: a
 # dataset's graph folders and stored splits. Any other nested output (a run saved inside a dataset) blocks it.
 DERIVED = {"dataset": ("graph", "split", "split_tables"), "graph": ("split", "split_tables")}
-MARKDOWN_TAG = "<!-- motive:{kind} -->"  # first line of a Markdown output (invisible when rendered)
-
-
-def _version() -> str:
-    from motive._version import __version__
-
-    return __version__
 
 
 def _umask() -> int:
@@ -207,7 +201,7 @@ def output_dir(final: str | os.PathLike, kind: str, overwrite: bool = False, **m
     try:
         yield tmp
         (tmp / TEMP_TOKEN).unlink(missing_ok=True)  # the output it becomes holds only what the writer wrote
-        marker = {"kind": kind, "motive_version": _version(), **meta}  # no timestamp: same output, same bytes
+        marker = {"kind": kind, "motive_version": version(), **meta}  # no timestamp: same output, same bytes
         marker["files"] = _written_files(tmp)
         (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
         check_target(final, kind, overwrite)  # again: the path may have changed during the work
@@ -236,57 +230,6 @@ def output_dir(final: str | os.PathLike, kind: str, overwrite: bool = False, **m
             shutil.rmtree(tmp, ignore_errors=True)  # only ever our temp folder, or the old output it replaced
 
 
-def _recognised(path: Path, kind: str) -> bool:
-    """Whether a single file is a motive output of ``kind`` (a parquet's schema metadata, a
-    Markdown file's first line, a JSON object's ``motive_kind``)."""
-    try:
-        if path.suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            return (pq.read_schema(path).metadata or {}).get(b"motive.kind") == kind.encode()
-        if path.suffix == ".json":
-            content = json.loads(path.read_text(encoding="utf-8"))
-            return isinstance(content, dict) and content.get("motive_kind") == kind
-        if path.suffix in (".md", ".html"):
-            with open(path, encoding="utf-8") as handle:
-                return handle.readline().strip() == MARKDOWN_TAG.format(kind=kind)
-    except (OSError, ValueError):  # pyarrow's ArrowInvalid is a ValueError
-        return False
-    return False
-
-
-@contextlib.contextmanager
-def held(path: str | os.PathLike, flags: int, busy: str) -> Iterator[None]:
-    """The kernel's exclusive lock (``flock``) on ``path`` (opened with ``flags``) for the block;
-    ``busy`` is the one-line error when another process holds it. It dies with its process."""
-    import fcntl
-
-    descriptor = os.open(path, flags, 0o600)
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise MotiveError(busy) from None
-        yield
-    finally:
-        os.close(descriptor)
-
-
-@contextlib.contextmanager
-def claimed(final: str | os.PathLike, what: str) -> Iterator[None]:
-    """Hold ``final`` for this process while it makes it: a second motive process making the same
-    output is refused at once, not after its work. The lock file is motive's own, in the system's
-    temp folder, named by the output's absolute path: nothing is put beside the output."""
-    import hashlib
-
-    key = hashlib.sha256(str(Path(final).resolve()).encode()).hexdigest()[:32]
-    folder = Path(tempfile.gettempdir()) / f"motive-locks-{os.getuid()}"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    busy = f"{final}: another motive process is making this {what} right now; wait for it, or choose another path"
-    with held(folder / key, os.O_RDWR | os.O_CREAT, busy):
-        yield
-
-
 def check_file_target(final: str | os.PathLike, kind: str, overwrite: bool = False) -> None:
     final = Path(final)
     _check_writable_parent(final)
@@ -294,7 +237,7 @@ def check_file_target(final: str | os.PathLike, kind: str, overwrite: bool = Fal
         return
     if final.is_dir() or final.is_symlink():
         raise MotiveError(f"{final}: exists and is not a plain file; motive never replaces it, choose another path")
-    if not _recognised(final, kind):
+    if not recognised(final, kind):
         raise MotiveError(
             f"{final}: file exists and is not a motive {kind}; choose another path, motive never replaces it"
         )
@@ -355,7 +298,7 @@ def reopen_dir(final: str | os.PathLike, kind: str, files: list[str], **meta) ->
     final.mkdir(parents=True, exist_ok=True)
     with own_file(final / MARKER) as tmp:
         tmp.write_text(
-            json.dumps({"kind": kind, "motive_version": _version(), **meta, "files": sorted(files)}, indent=2) + "\n"
+            json.dumps({"kind": kind, "motive_version": version(), **meta, "files": sorted(files)}, indent=2) + "\n"
         )
     return final
 
@@ -366,23 +309,6 @@ def own_file(final: str | os.PathLike) -> Iterator[Path]:
     ``reopen_dir``): temp beside it, then rename, so a reader never sees half a file."""
     with _replacing_file(Path(final)) as tmp:
         yield tmp
-
-
-def parquet_metadata(kind: str) -> dict[bytes, bytes]:
-    return {b"motive.kind": kind.encode(), b"motive.version": _version().encode()}
-
-
-def write_marked_parquet(frame, path: str | os.PathLike, kind: str) -> None:
-    """``frame`` (a DataFrame) as parquet at ``path``, marked as a motive ``kind`` in its metadata."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    pq.write_table(table.replace_schema_metadata(parquet_metadata(kind)), path)
-
-
-def markdown_header(kind: str) -> str:
-    return MARKDOWN_TAG.format(kind=kind) + "\n"
 
 
 @contextlib.contextmanager
@@ -409,7 +335,7 @@ def work_dir(final: str | os.PathLike, key: str) -> Path:
         return path
     path.mkdir(parents=True)
     (path / MARKER).write_text(
-        json.dumps({"kind": "work", "key": key, "motive_version": _version(), "for": str(final)}, indent=2) + "\n"
+        json.dumps({"kind": "work", "key": key, "motive_version": version(), "for": str(final)}, indent=2) + "\n"
     )
     return path
 

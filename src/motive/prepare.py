@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from motive import layout, splits
+from motive import layout, split_files, splits
 from motive.audit import audited_split_from_tables, load_audited_split, make_audited_split
 from motive.config import TrainConfig
 from motive.errors import MotiveError
@@ -82,7 +82,7 @@ def _split_and_key(graph: Graph, config: TrainConfig, graph_hash: str) -> tuple[
         key = (graph_hash, files_digest(folder_files(folder), folder), config.split_seed)
         return SPLITS.get(key, lambda: audited_split_from_tables(graph, folder, config.split_seed, cache)), key
     split_config = splits.SplitConfig(config.split, config.split_seed)
-    folder = splits.default_dir(config.data, config.graph, split_config, config.gene_type)
+    folder = split_files.default_dir(config.data, config.graph, split_config, config.gene_type)
     made = None
     if not (folder / "split.json").exists():
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from motive import audit, layout, outputs, splits
+from motive import audit, layout, marks, outputs, split_files, splits
 from motive.errors import MotiveError
 from motive.names import OFFICIAL_NAMES
 
@@ -50,12 +50,12 @@ def split_folder(
     if frames:
         outputs.check_target(frames, "split_frames", overwrite)
     graph = layout.read_graph(layout.graph_dir(data, graph_type, gene_type))
-    folder = Path(out) if out else splits.default_dir(data, graph_type, config, gene_type)
+    folder = Path(out) if out else split_files.default_dir(data, graph_type, config, gene_type)
     official = _official_target(export_official, graph, graph_type, gene_type, config.split, overwrite)
     reused = (folder / "split.json").is_file() and not overwrite
     if reused:  # the same split again is reused, not refused
-        split = splits.load_split(folder, graph)
-        if not splits.same_split(split, splits.make_split(graph, config)):
+        split = split_files.load_split(folder, graph)
+        if not split_files.same_split(split, splits.make_split(graph, config)):
             raise MotiveError(
                 f"{folder}: holds a different split (edited, or made with other settings); pass --overwrite to "
                 "replace it"
@@ -66,7 +66,7 @@ def split_folder(
     if frames:
         with outputs.output_dir(frames, "split_frames", overwrite) as tmp:
             for stage, frame in split.to_frames(graph, eval_negatives).items():
-                outputs.write_marked_parquet(frame, tmp / f"{stage}.parquet", "split_frames")
+                marks.write_marked_parquet(frame, tmp / f"{stage}.parquet", "split_frames")
     if official is not None:
         graph_folder, target, exists = official
         if not exists:
@@ -113,9 +113,9 @@ def audit_folders(folder: str | Path) -> list[tuple[str, str, audit.Report]]:
     found = []
     for candidate in candidates:
         if (candidate / "split.json").exists():
-            split = splits.load_split(candidate, graph)
+            split = split_files.load_split(candidate, graph)
         else:
-            split = splits.split_from_tables(graph, layout.read_split_tables(candidate), candidate.name)
+            split = split_files.split_from_tables(graph, layout.read_split_tables(candidate), candidate.name)
         found.append((str(candidate.relative_to(graph_folder)), split.config.split, audit.audit(graph, split)))
     return found
 

@@ -38,7 +38,7 @@ from motive.train import fit
 from motive.views import aligned
 
 # Learned models score a pair by ``decode`` (one row at a time) or ``decode_matrix`` (a matrix
-# product); the two round differently in float32, so they agree to this tolerance (metrics.py).
+# product); the two round differently in float32, so they agree to this tolerance (full_ranking.py).
 LEARNED_TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
 
 

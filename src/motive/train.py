@@ -31,9 +31,10 @@ import torch.nn.functional as F
 from motive.config import TrainConfig
 from motive.errors import MotiveError
 from motive.evaluation import ModelEvaluator, query_side
+from motive.locks import claimed
 from motive.models import build_model, check_model, load_plugins, with_views
 from motive.negatives import NegativeSampler
-from motive.outputs import check_target, claimed
+from motive.outputs import check_target
 from motive.parallel import deterministic, torch_threads
 from motive.prepare import Prepared, prepare
 from motive.runs import TIMING, Trained, load_run, summary_of, write_run

@@ -25,8 +25,9 @@ import yaml
 from motive import checks
 from motive.config import TUNE_FIXED, TUNED, TrainConfig
 from motive.errors import MotiveError, require
+from motive.marks import write_marked_parquet
 from motive.models import REGISTRY, build_model, check_model, load_plugins, with_views
-from motive.outputs import own_file, reopen_dir, write_marked_parquet
+from motive.outputs import own_file, reopen_dir
 from motive.prepare import Prepared, prepare
 from motive.storage import masked, sqlite_url
 from motive.trackers import make_tracker

@@ -74,7 +74,8 @@ def data_synth(args: argparse.Namespace) -> None:
 
 
 def _print_table(graphs: dict, out: str | Path | None = None, overwrite: bool = False) -> None:
-    from motive.outputs import markdown_header, output_file
+    from motive.marks import markdown_header
+    from motive.outputs import output_file
     from motive.stats import table2, to_markdown
 
     text = to_markdown(table2(graphs))
@@ -152,7 +153,7 @@ def train(args: argparse.Namespace) -> None:
 
 
 def predict(args: argparse.Namespace) -> None:
-    from motive import outputs
+    from motive import marks, outputs
     from motive.predict import predict, predict_all
 
     queries = {"compounds": args.compounds, "genes": args.genes, "exclude_known": args.exclude_known}
@@ -195,7 +196,7 @@ def predict(args: argparse.Namespace) -> None:
         data=args.data,
     )
     with outputs.output_file(args.out, "predictions", args.overwrite) as tmp:
-        outputs.write_marked_parquet(table, tmp, "predictions")
+        marks.write_marked_parquet(table, tmp, "predictions")
     if args.report:
         _prediction_report(args, table)
     top = table[table["rank"] <= 3]
@@ -295,13 +296,13 @@ def score(args: argparse.Namespace) -> None:
 
 
 def profiles(args: argparse.Namespace) -> None:
-    from motive import outputs
+    from motive import marks, outputs
     from motive.profiles import profiles
 
     outputs.check_file_target(args.out, "compound_profiles", args.overwrite)
     table = profiles(args.plates, reference=args.reference, negcon=args.negcon, per_dose=args.per_dose)
     with outputs.output_file(args.out, "compound_profiles", args.overwrite) as tmp:
-        outputs.write_marked_parquet(table.reset_index(), tmp, "compound_profiles")
+        marks.write_marked_parquet(table.reset_index(), tmp, "compound_profiles")
     inactive = int((~table["Metadata_active"]).sum())
     print(f"{len(table)} compounds ({inactive} indistinguishable from the controls) written to {args.out}")
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from motive.experiments.grid import RunSpec
-from motive.outputs import own_file, write_marked_parquet
+from motive.marks import write_marked_parquet
+from motive.outputs import own_file
 
 STATUSES = ("done", "reused", "failed", "n/a", "pending")
 

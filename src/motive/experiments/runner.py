@@ -29,8 +29,9 @@ from motive.experiments.config import (
 from motive.experiments.execution import execute_all
 from motive.experiments.grid import Grid, RunSpec, graph_hash, plan, tuned_settings
 from motive.experiments.results import RESULTS_EVERY, row, write_results
+from motive.locks import held
 from motive.names import COLD_SIDES, GRAPH_TYPES
-from motive.outputs import held, own_file, reopen_dir
+from motive.outputs import own_file, reopen_dir
 from motive.trackers import make_tracker
 
 log = logging.getLogger(__name__)

@@ -237,9 +237,9 @@ def _write_full(out, overwrite: bool, work: Path, n_blocks: int, gene_table: pd.
     """The output folder: the finished blocks as one per_compound.parquet, per_gene.parquet, summary.json."""
     import pyarrow.parquet as pq
 
-    from motive import outputs
+    from motive import marks, outputs
 
-    metadata = outputs.parquet_metadata("full_predictions")
+    metadata = marks.parquet_metadata("full_predictions")
     with outputs.output_dir(out, "full_predictions", overwrite) as tmp:
         writer = None
         for index in range(n_blocks):
@@ -248,7 +248,7 @@ def _write_full(out, overwrite: bool, work: Path, n_blocks: int, gene_table: pd.
                 writer = pq.ParquetWriter(tmp / "per_compound.parquet", table.schema.with_metadata(metadata))
             writer.write_table(table.replace_schema_metadata(metadata))
         writer.close()
-        outputs.write_marked_parquet(gene_table, tmp / "per_gene.parquet", "full_predictions")
+        marks.write_marked_parquet(gene_table, tmp / "per_gene.parquet", "full_predictions")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 
 
