@@ -32,6 +32,8 @@ edges that join it (its similar compounds, its interactions).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 from scipy.sparse import csr_matrix, diags
 
@@ -141,21 +143,15 @@ def _pair_partners(m: _Derived, name: str, sources: np.ndarray, targets: np.ndar
     chosen = m[members][keys]  # the pairs' partners, a row each
     sizes = np.diff(chosen.indptr)
     out = np.full(len(keys), 0.0 if reduction == "cubed_sum" else NONE)
-    start = 0
-    while start < len(keys):
-        stop = max(int(np.searchsorted(chosen.indptr, chosen.indptr[start] + GATHERED, "right")) - 1, start + 1)
-        stop = min(stop, len(keys))
-        filled = np.flatnonzero(sizes[start:stop] > 0) + start
-        if len(filled):
-            lo, hi = chosen.indptr[start], chosen.indptr[stop]
-            distinct, row = np.unique(queries[start:stop], return_inverse=True)
-            table = m["gene_to_hit"][distinct] if on_gene else _to_hitters(m, view, distinct)
-            gathered = table[np.repeat(row, sizes[start:stop]), position[chosen.indices[lo:hi]]]
-            if reduction == "max":
-                out[filled] = np.maximum.reduceat(gathered, chosen.indptr[filled] - lo)
-            else:
-                out[filled] = np.log1p(np.add.reduceat((gathered**3).astype(np.float64), chosen.indptr[filled] - lo))
-        start = stop
+    for start, stop, filled in _segments(chosen.indptr, GATHERED):
+        lo, hi = chosen.indptr[start], chosen.indptr[stop]
+        distinct, row = np.unique(queries[start:stop], return_inverse=True)
+        table = m["gene_to_hit"][distinct] if on_gene else _to_hitters(m, view, distinct)
+        gathered = table[np.repeat(row, sizes[start:stop]), position[chosen.indices[lo:hi]]]
+        if reduction == "max":
+            out[filled] = np.maximum.reduceat(gathered, chosen.indptr[filled] - lo)
+        else:
+            out[filled] = np.log1p(np.add.reduceat((gathered**3).astype(np.float64), chosen.indptr[filled] - lo))
     return out
 
 
@@ -355,18 +351,10 @@ def _nearest(similarity: np.ndarray, members: csr_matrix, columns: np.ndarray, p
     columns in chunks of at most ``GATHERED`` gathered similarities."""
     chosen = members[columns]
     out = np.full((similarity.shape[0], len(columns)), NONE, similarity.dtype)
-    sizes = np.diff(chosen.indptr)
-    per_chunk = max(GATHERED // max(similarity.shape[0], 1), 1)
-    start = 0
-    while start < len(columns):  # whole columns, about per_chunk members at a time
-        stop = max(int(np.searchsorted(chosen.indptr, chosen.indptr[start] + per_chunk, "right")) - 1, start + 1)
-        stop = min(stop, len(columns))
-        filled = np.flatnonzero(sizes[start:stop] > 0) + start
-        if len(filled):
-            lo, hi = chosen.indptr[start], chosen.indptr[stop]
-            gathered = similarity[:, position[chosen.indices[lo:hi]]]
-            out[:, filled] = np.maximum.reduceat(gathered, chosen.indptr[filled] - lo, axis=1)
-        start = stop
+    for start, stop, filled in _segments(chosen.indptr, max(GATHERED // max(similarity.shape[0], 1), 1)):
+        lo, hi = chosen.indptr[start], chosen.indptr[stop]
+        gathered = similarity[:, position[chosen.indices[lo:hi]]]
+        out[:, filled] = np.maximum.reduceat(gathered, chosen.indptr[filled] - lo, axis=1)
     return out
 
 
@@ -376,16 +364,21 @@ def _best_rows(table: np.ndarray, members: csr_matrix, rows: np.ndarray, positio
     none); about ``GATHERED`` values gathered at a time."""
     chosen = members[rows]
     out = np.full((len(rows), len(columns)), NONE, table.dtype)
-    sizes = np.diff(chosen.indptr)
-    per_chunk = max(GATHERED // max(len(columns), 1), 1)
-    start = 0
-    while start < len(rows):
-        stop = max(int(np.searchsorted(chosen.indptr, chosen.indptr[start] + per_chunk, "right")) - 1, start + 1)
-        stop = min(stop, len(rows))
+    for start, stop, filled in _segments(chosen.indptr, max(GATHERED // max(len(columns), 1), 1)):
+        lo, hi = chosen.indptr[start], chosen.indptr[stop]
+        gathered = table[np.ix_(position[chosen.indices[lo:hi]], columns)]
+        out[filled] = np.maximum.reduceat(gathered, chosen.indptr[filled] - lo, axis=0)
+    return out
+
+
+def _segments(indptr: np.ndarray, budget: int) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Consecutive ranges [start, stop) of a CSR matrix's rows holding about ``budget`` members
+    each (whole rows, at least one), with the rows of each range that have members; ranges
+    without any are skipped."""
+    sizes, count, start = np.diff(indptr), len(indptr) - 1, 0
+    while start < count:
+        stop = min(max(int(np.searchsorted(indptr, indptr[start] + budget, "right")) - 1, start + 1), count)
         filled = np.flatnonzero(sizes[start:stop] > 0) + start
         if len(filled):
-            lo, hi = chosen.indptr[start], chosen.indptr[stop]
-            gathered = table[np.ix_(position[chosen.indices[lo:hi]], columns)]
-            out[filled] = np.maximum.reduceat(gathered, chosen.indptr[filled] - lo, axis=0)
+            yield start, stop, filled
         start = stop
-    return out
