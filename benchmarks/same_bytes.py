@@ -26,8 +26,9 @@ FILES = ("metrics.json", "ranking.parquet", "calibration.json", "predictions.par
 
 
 def train(code: Path | None, data: Path, split: str, model: str, epochs: int, out: Path) -> bool:
-    """One run in its own process with the code of ``code`` (None: this checkout); False when refused."""
-    env = os.environ | {"PYTHONPATH": str(code / "src") if code else ""}
+    """One run in its own process with the code of ``code`` (None: the checkout this script is in,
+    whatever the environment has installed); False when refused."""
+    env = os.environ | {"PYTHONPATH": str((code or ROOT) / "src")}
     command = [sys.executable, "-m", "motive.cli", "-q", "train", "--data", str(data), "--split", split]
     command += ["--model", model, "--epochs", str(epochs), "--hits-k", "20", "--ranking-eval", "--out", str(out)]
     command += ["--overwrite"]  # the script's own run folders, from an earlier call
