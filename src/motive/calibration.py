@@ -140,9 +140,9 @@ def clopper_pearson(hits: np.ndarray, trials: np.ndarray, level: float = 0.95) -
 
 def monotone(table: pd.DataFrame) -> pd.DataFrame:
     """Bins whose precision rises with the place pooled with their neighbours until it does not:
-    SciPy's isotonic regression (pool adjacent violators) of hits / trials weighted by the trials.
-    Each bin keeps its place range and takes its pooled block's counts; the bins past every list
-    (no trials, always the deepest) stay as they are."""
+    SciPy's isotonic regression (pool adjacent violators) of hits / trials weighted by the trials;
+    neighbouring bins of equal precision form one pool. Each bin keeps its place range and takes
+    its pool's counts; the bins past every list (no trials, always the deepest) stay as they are."""
     from scipy.optimize import isotonic_regression
 
     hits, trials = table["hits"].to_numpy(float), table["trials"].to_numpy(float)
