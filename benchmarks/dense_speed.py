@@ -1,5 +1,5 @@
 """Milliseconds of the dense products of a MOTIVE-scale GNN epoch, torch's own (MKL on a CPU)
-against ``motive.models.dense`` (oneDNN), one thread. Run on demand:
+against ``motive.backend`` (oneDNN), one thread. Run on demand:
 
     .venv/bin/python benchmarks/dense_speed.py
 
