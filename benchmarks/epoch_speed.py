@@ -38,11 +38,11 @@ def _warm(data: str, name: str):
     import numpy as np
     import torch
 
-    from motive.config import TrainConfig
+    from motive.experiments.parallel import deterministic
     from motive.models import build_model
-    from motive.parallel import deterministic
-    from motive.prepare import prepare
-    from motive.train import Epochs
+    from motive.training.config import TrainConfig
+    from motive.training.loop import Epochs
+    from motive.training.prepare import prepare
 
     kwargs = {} if name == "bilinear" else {"hidden": 64}
     config = TrainConfig(data=data, model=name, model_kwargs=kwargs)

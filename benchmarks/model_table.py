@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from motive.config import TrainConfig
+from motive.data.stats import to_markdown
 from motive.errors import MotiveError
 from motive.models import MODELS
-from motive.stats import to_markdown
-from motive.train import run
+from motive.training.config import TrainConfig
+from motive.training.loop import run
 
 COLUMNS = ["f1", "hits@{k}", "precision@{k}", "auroc", "auprc", "mrr"]
 

@@ -28,8 +28,8 @@ def one(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     import pandas as pd
 
-    from motive.config import TrainConfig
-    from motive.train import run
+    from motive.training.config import TrainConfig
+    from motive.training.loop import run
 
     kwargs = {} if args.one == "bilinear" else {"hidden": args.hidden}  # bilinear has no hidden layer
     device = {"device": args.device} if args.device != "cpu" else {}  # older versions had no device option

@@ -14,8 +14,9 @@ import tracemalloc
 
 import numpy as np
 
-from motive import splits, synth
-from motive.negatives import NegativeSampler, draw_eval_negatives
+from motive import splits
+from motive.data import synth
+from motive.splits.negatives import NegativeSampler, draw_eval_negatives
 
 
 def main() -> None:

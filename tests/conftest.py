@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from motive import synth
+from motive.data import synth
 
 RAW_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "raw"
 
@@ -27,7 +27,7 @@ def tiny_graphs():
 @pytest.fixture(scope="module")
 def planted_dataset(tmp_path_factory) -> Path:
     """A small dataset folder whose features carry the latent that drives its edges (signal 1.0)."""
-    from motive import layout
+    from motive.data import layout
 
     root = tmp_path_factory.mktemp("data")
     layout.write_dataset(

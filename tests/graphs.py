@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from motive.graph import Graph, NodeTable
+from motive.data.graph import Graph, NodeTable
 
 
 def random_graph(seed: int, n_sources: int, n_targets: int, n_st: int, n_ss: int, n_tt: int) -> Graph:

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from motive import splits
-from motive.audit import audit
+from motive.splits.audit import audit
 from tests.graphs import random_graph
 
 

@@ -12,8 +12,8 @@ import torch
 
 from motive import backend, testing
 from motive.models import MODELS, build_model
-from motive.models.dense import Linear
 from motive.testing import parametrize_with_checks
+from motive.training.runs import accelerated
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def test_every_model_passes_the_shared_checks_on_the_reference_backend(reference
 
 
 def test_the_reference_backend_takes_torchs_own_linear(reference):
-    layer = Linear(8, 3)
+    layer = backend.accelerate(torch.nn.Sequential(torch.nn.Linear(8, 3)), [50])[0]
     out = layer(torch.randn(50, 8, requires_grad=True))
     assert type(out.grad_fn).__name__ == "AddmmBackward0"
 
@@ -56,13 +56,13 @@ def test_the_two_paths_give_the_same_scores_to_rounding(monkeypatch, name):
     """One model, one set of weights: its scores on the accelerated and the reference path."""
     prepared = testing.planted("random")
     torch.manual_seed(0)
-    model = build_model(name, prepared.stages["train"], hidden=16)
+    model = accelerated(build_model(name, prepared.stages["train"], hidden=16), prepared.stages.values())
     sources, targets = prepared.split.supervision(prepared.graph, "test")
-    accelerated = model.score(prepared.stages["test"], sources, targets)
+    fast = model.score(prepared.stages["test"], sources, targets)
     monkeypatch.setattr(backend, "settings", backend.Settings())
     backend.use("reference")
     plain = model.score(prepared.stages["test"], sources, targets)
-    torch.testing.assert_close(torch.as_tensor(plain), torch.as_tensor(accelerated), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(torch.as_tensor(plain), torch.as_tensor(fast), rtol=1e-5, atol=1e-5)
 
 
 # torch._C, torch._foreach_*, torch.ops.mkldnn._*, a tensor's _version (dunders like __version__ are public)

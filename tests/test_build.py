@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from motive import build, layout
+from motive.data import build, layout
 from motive.errors import MotiveError
 
 K = {name: name * 14 for name in "ABCDEFGH"}  # InChIKey14-shaped keys: 'AAAAAAAAAAAAAA', ...

@@ -1,4 +1,4 @@
-"""Expected precision per place (``motive/calibration.py``): hand-computed bins, isotonic pooling,
+"""Expected precision per place (``motive/evaluation/calibration.py``): hand-computed bins, isotonic pooling,
 intervals that hold the estimate, and predictions that carry it with their evidence."""
 
 import importlib
@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from motive import calibration, layout, synth
-from motive.config import TrainConfig
-from motive.train import run
+from motive.data import layout, synth
+from motive.evaluation import calibration
+from motive.training.config import TrainConfig
+from motive.training.loop import run
 
 predict = importlib.import_module("motive.predict")  # the module; motive.predict is the API function
 

@@ -1,9 +1,9 @@
-"""The pooled paired bootstrap behind the report's claims (``motive/claims.py``)."""
+"""The pooled paired bootstrap behind the report's claims (``motive/evaluation/claims.py``)."""
 
 import numpy as np
 import pandas as pd
 
-from motive.claims import THRESHOLD, pooled_bootstrap
+from motive.evaluation.claims import THRESHOLD, pooled_bootstrap
 
 
 def _ranks(rng, queries: int, shift: float = 0.0) -> pd.DataFrame:
@@ -36,8 +36,8 @@ def test_noise_alone_is_not_a_win_and_the_interval_pools_every_split():
 
 
 def test_pooled_adjusted_mrr_is_pykeens_on_the_pooled_positives():
-    from motive.claims import pooled_adjusted_mrr
-    from motive.full_ranking import adjusted_ranking_metrics, harmonic_numbers
+    from motive.evaluation.claims import pooled_adjusted_mrr
+    from motive.evaluation.full_ranking import adjusted_ranking_metrics, harmonic_numbers
 
     rng = np.random.default_rng(2)
     frames, tables = [], []

@@ -1,7 +1,7 @@
 import pytest
 
-from motive import layout
 from motive.cli import main
+from motive.data import layout
 
 
 def test_synth_then_stats(tmp_path, capsys):
@@ -50,6 +50,7 @@ def test_split_export_and_audit(tmp_path, capsys):
                 [
                     "-q",
                     "split",
+                    "make",
                     str(data),
                     "--graph",
                     "st_expanded",
@@ -107,7 +108,7 @@ def test_the_same_split_again_is_reused_unchanged(tmp_path, capsys):
 
     data = tmp_path / "syn"
     assert main(["-q", "data", "synth", "--out", str(data), "--scale", "0.05", "--seed", "1"]) == 0
-    argv = ["split", str(data), "--graph", "st_expanded", "--split", "cold_source", "--seed", "2"]
+    argv = ["split", "make", str(data), "--graph", "st_expanded", "--split", "cold_source", "--seed", "2"]
     assert main(["-q", *argv]) == 0
     before = snapshot(data)
     capsys.readouterr()

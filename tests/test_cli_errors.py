@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from motive.cli import main
-from motive.datasets import registry
+from motive.data.datasets import registry
 from tests.test_outputs import snapshot
 
 
@@ -132,7 +132,9 @@ def broken_artifacts(root: Path) -> None:
     # A cold_source split with one held-out compound's test edge swapped with a training compound's
     # message edge: the counts still add up, the audit finds the leak.
     shutil.copytree(root / "data", root / "data_leaky")
-    assert main(["-q", "split", str(root / "data_leaky"), "--graph", "st_expanded", "--split", "cold_source"]) == 0
+    assert (
+        main(["-q", "split", "make", str(root / "data_leaky"), "--graph", "st_expanded", "--split", "cold_source"]) == 0
+    )
     labels_path = root / "data_leaky" / "data/st_expanded/orf/splits/cold_source/seed_0/s_t_labels.parquet"
     labels = pd.read_parquet(labels_path)
     test_edge, message_edge = (
@@ -224,43 +226,53 @@ CASES = {
     "stats onto a folder": (["data", "stats", "W/data", "--out", "W/user"], "exists and is not a plain file"),
     # split
     "split missing data": (
-        ["split", "/does/not/exist", "--graph", "st_expanded", "--split", "random"],
+        ["split", "make", "/does/not/exist", "--graph", "st_expanded", "--split", "random"],
         "argument data: /does/not/exist: folder not found",
     ),
     "split bad graph": (
-        ["split", "W/data", "--graph", "full", "--split", "random"],
+        ["split", "make", "W/data", "--graph", "full", "--split", "random"],
         "argument --graph: invalid choice: 'full'",
     ),
     "split bad split": (
-        ["split", "W/data", "--graph", "st_expanded", "--split", "cold"],
+        ["split", "make", "W/data", "--graph", "st_expanded", "--split", "cold"],
         "argument --split: invalid choice: 'cold'",
     ),
     "split seed -1": (
-        ["split", "W/data", "--graph", "st_expanded", "--split", "random", "--seed", "-1"],
+        ["split", "make", "W/data", "--graph", "st_expanded", "--split", "random", "--seed", "-1"],
         "argument --seed: must be an integer >= 0",
     ),
     "split into a user's folder": (
-        ["split", "W/data", "--graph", "st_expanded", "--split", "random", "--out", "W/user"],
+        ["split", "make", "W/data", "--graph", "st_expanded", "--split", "random", "--out", "W/user"],
         "not made by motive",
     ),
     "split differs from the stored one": (
-        ["split", "W/data_leaky", "--graph", "st_expanded", "--split", "cold_source"],
+        ["split", "make", "W/data_leaky", "--graph", "st_expanded", "--split", "cold_source"],
         "holds a different split (edited, or made with other settings); pass --overwrite",
     ),
     "split onto an edited split": (
-        ["split", "W/data_tampered", "--graph", "st_expanded", "--split", "random"],
+        ["split", "make", "W/data_tampered", "--graph", "st_expanded", "--split", "random"],
         "its st labels differ from the counts recorded when it was made",
     ),
     "split onto a truncated split.json": (
-        ["split", "W/data_truncated_json", "--graph", "st_expanded", "--split", "random"],
+        ["split", "make", "W/data_truncated_json", "--graph", "st_expanded", "--split", "random"],
         "unreadable or incomplete split.json",
     ),
     "split export below a file": (
-        ["split", "W/data", "--graph", "st_expanded", "--split", "cold_source", "--export-official", "W/file.txt"],
+        [
+            "split",
+            "make",
+            "W/data",
+            "--graph",
+            "st_expanded",
+            "--split",
+            "cold_source",
+            "--export-official",
+            "W/file.txt",
+        ],
         "W/file.txt is a file",
     ),
     "split graph missing": (
-        ["split", "W/user", "--graph", "st_expanded", "--split", "random"],
+        ["split", "make", "W/user", "--graph", "st_expanded", "--split", "random"],
         "graph folder not found",
     ),
     "audit missing": (["split", "audit", "/does/not/exist"], "argument dir: /does/not/exist: folder not found"),
@@ -459,7 +471,7 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(world, capsys, case):
 def test_a_missing_optional_dependency_is_one_line_naming_its_extra(
     tmp_path, capsys, monkeypatch, hidden, command, extra
 ):
-    from motive import layout, synth
+    from motive.data import layout, synth
 
     for name in [m for m in sys.modules if m == hidden or m.startswith(hidden + ".")]:
         monkeypatch.delitem(sys.modules, name)

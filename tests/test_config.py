@@ -1,4 +1,4 @@
-"""Settings declared once (``motive/config.py``): every ``TrainConfig`` field is an option of
+"""Settings declared once (``motive/training/config.py``): every ``TrainConfig`` field is an option of
 ``motive train`` with its help, choices and check, the grid and search commands take theirs from the
 same fields, and a field added to the class becomes an option with nothing else to edit."""
 
@@ -10,8 +10,8 @@ import pytest
 
 from motive import checks
 from motive.cli import main, parser
-from motive.config import MODEL_SETTINGS, SETTINGS, TUNE_FIXED, TrainConfig, add_options, option_name, setting
 from motive.errors import MotiveError
+from motive.training.config import MODEL_SETTINGS, SETTINGS, TUNE_FIXED, TrainConfig, add_options, option_name, setting
 
 
 def has_option(text: str, flag: str) -> bool:

@@ -2,9 +2,10 @@
 
 import pytest
 
-from motive import layout, splits, synth
-from motive.audit import audit
-from motive.datasets import l1000, registry
+from motive import splits
+from motive.data import layout, synth
+from motive.data.datasets import l1000, registry
+from motive.splits.audit import audit
 
 
 def audit_all(graphs):

@@ -1,11 +1,12 @@
-"""The evaluation (``motive/evaluation.py``): the filtered full ranking equals a brute-force
+"""The evaluation (``motive/evaluation/evaluator.py``): the filtered full ranking equals a brute-force
 ranking, ties and all, and known positives of other stages are never counted as misses."""
 
 import numpy as np
 import pytest
 
-from motive import full_ranking, layout
-from motive.config import TrainConfig
+from motive.data import layout
+from motive.evaluation import full_ranking
+from motive.training.config import TrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +16,7 @@ def dataset(planted_dataset):
 
 def brute_force_ranks(graph, split, stage_graph, model, split_name):
     """Every (query, positive) of the stage, ranked by explicit comparison with each candidate."""
-    from motive.evaluation import query_side
+    from motive.evaluation.evaluator import query_side
     from motive.splits import STAGES
 
     side = query_side(split_name)
@@ -39,10 +40,10 @@ def brute_force_ranks(graph, split, stage_graph, model, split_name):
 )
 def test_full_ranking_equals_brute_force_with_ties(dataset, split_name, model_name):
     from motive import splits
-    from motive.evaluation import ranking_evaluation
+    from motive.evaluation.evaluator import ranking_evaluation
     from motive.models import StageGraph
-    from motive.prepare import Prepared
-    from motive.train import fit
+    from motive.training.loop import fit
+    from motive.training.prepare import Prepared
 
     graph = layout.read_graph(layout.graph_dir(dataset, "st_expanded"))
     split = splits.make_split(graph, splits.SplitConfig(split_name, 1))
@@ -89,7 +90,7 @@ class KnownFirst:
 
 def test_known_positives_of_other_stages_are_never_misses(dataset):
     from motive import splits
-    from motive.evaluation import ranking_evaluation
+    from motive.evaluation.evaluator import ranking_evaluation
     from motive.models import StageGraph
 
     graph = layout.read_graph(layout.graph_dir(dataset, "st_expanded"))
@@ -104,7 +105,7 @@ def test_frequent_hitters_count_candidates_in_most_queries_top_15(dataset):
     are frequent hitters; a brute-force count over the queries agrees (ties across the cut count
     for none of their members)."""
     from motive import splits
-    from motive.evaluation import FREQUENT_TOP, ranking_evaluation
+    from motive.evaluation.evaluator import FREQUENT_TOP, ranking_evaluation
     from motive.models import StageGraph, build_model
 
     graph = layout.read_graph(layout.graph_dir(dataset, "st_expanded"))
@@ -126,7 +127,7 @@ def test_frequent_hitters_count_candidates_in_most_queries_top_15(dataset):
 
 
 def test_similarity_bins_and_nearest_training_similarity():
-    from motive.evaluation import nearest_training_similarity, similarity_bins
+    from motive.evaluation.evaluator import nearest_training_similarity, similarity_bins
     from tests.graphs import random_graph
 
     assert list(similarity_bins(np.array([0.0, 0.29, 0.3, 0.5, 0.69, 0.7, 1.0, np.nan]))) == [
@@ -151,7 +152,7 @@ def test_similarity_bins_and_nearest_training_similarity():
 
 def test_validation_mrr_monitor_is_the_full_rankings(dataset):
     from motive import splits
-    from motive.evaluation import ModelEvaluator, ranking_evaluation
+    from motive.evaluation.evaluator import ModelEvaluator, ranking_evaluation
     from motive.models import StageGraph, build_model
 
     graph = layout.read_graph(layout.graph_dir(dataset, "st_expanded"))
@@ -164,7 +165,7 @@ def test_validation_mrr_monitor_is_the_full_rankings(dataset):
 
 
 def test_a_tie_across_the_top_cut_makes_no_frequent_hitter():
-    from motive.evaluation import _top_counts
+    from motive.evaluation.evaluator import _top_counts
 
     ties = np.zeros((4, 30))  # every candidate tied: none is surely in the top 15
     assert not _top_counts(ties, (np.array([], int), np.array([], int)), 15).any()

@@ -536,8 +536,8 @@ def test_a_second_experiment_on_the_same_results_folder_is_refused(dataset, tmp_
 
 
 def test_seed_free_models_run_once_per_split_with_the_numbers_of_a_run_per_seed(dataset, tmp_path):
-    from motive.config import TrainConfig
-    from motive.train import run
+    from motive.training.config import TrainConfig
+    from motive.training.loop import run
 
     grid = {"models": ["knn", "popularity", "mlp"], "splits": ["cold_source"], "seeds": [0, 1, 2], "settings": SETTINGS}
     table = run_experiment(data=dataset, out=tmp_path / "results", progress=False, **grid)
@@ -638,7 +638,7 @@ def test_a_results_folder_refuses_links_and_other_datasets_and_says_what_is_gone
     assert sorted(p.name for p in (tmp_path / "elsewhere").iterdir()) == before
     run_experiment(data=dataset, out=tmp_path / "results", **grid)
     other = tmp_path / "other-data"
-    from motive import layout, synth
+    from motive.data import layout, synth
 
     layout.write_dataset(synth.generate(synth.SynthConfig(scale=0.05, seed=4)), other)  # (main would reset logging)
     with pytest.raises(MotiveError, match="holds an experiment on another dataset"):

@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from motive.data.graph import GRAPH_TYPES, Graph, NodeTable
 from motive.errors import MotiveError
-from motive.graph import GRAPH_TYPES, Graph, NodeTable
 
 
 def small_graph(**edges) -> Graph:

@@ -116,7 +116,7 @@ def test_no_module_is_longer_than_400_lines():
 def test_deterministic_sets_torchs_flag_and_restores_its_defaults():
     """On: deterministic kernels, new tensors not filled with NaN; off: torch's defaults again."""
     code = (
-        "import torch; from motive.parallel import deterministic; deterministic(True); "
+        "import torch; from motive.experiments.parallel import deterministic; deterministic(True); "
         "on = torch.are_deterministic_algorithms_enabled(); "
         "fill = torch.utils.deterministic.fill_uninitialized_memory; "
         "deterministic(False); print(on, fill, torch.are_deterministic_algorithms_enabled(), "
@@ -129,7 +129,7 @@ def test_deterministic_sets_torchs_flag_and_restores_its_defaults():
 def test_numba_is_loaded_only_by_the_models_that_compile_with_it():
     """numba and LLVM (~0.5 s) load when GATv2 runs on a CPU or a shortest path is asked for,
     not when the command line or the model registry is imported."""
-    code = "import sys, motive.cli, motive.models, motive.train; print('numba' in sys.modules)"
+    code = "import sys, motive.cli, motive.models, motive.training.loop; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False"]
 
@@ -139,7 +139,7 @@ def test_freed_memory_is_reused_under_dasks_malloc_setting():
     fresh mmap, faulted in page by page; after reuse_freed_memory() glibc serves it from its heap.
     (In a Dask worker at MOTIVE scale: gin_cp 1.74 -> 0.85 s per epoch, kernel time 21 -> 4 s.)"""
     code = (
-        "import resource, numpy as np; from motive.parallel import reuse_freed_memory; {call}; "
+        "import resource, numpy as np; from motive.experiments.parallel import reuse_freed_memory; {call}; "
         "[np.ones(600_000, np.float32).sum() for _ in range(5)]; "
         "start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt; "
         "[np.ones(600_000, np.float32).sum() for _ in range(200)]; "

@@ -1,10 +1,10 @@
-"""Bootstrap intervals over query nodes (``motive/intervals.py``)."""
+"""Bootstrap intervals over query nodes (``motive/evaluation/intervals.py``)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from motive import full_ranking, intervals, metrics
+from motive.evaluation import full_ranking, intervals, metrics
 
 
 def ranking(rng, queries):

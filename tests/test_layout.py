@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from motive import layout
+from motive.data import layout
 from motive.errors import MotiveError
 
 

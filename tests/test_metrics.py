@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
-from motive import full_ranking, metrics
 from motive.errors import MotiveError
+from motive.evaluation import full_ranking, metrics
 
 # 3 positives, 5 negatives; one positive ties a negative at 0.5.
 SCORES = np.array([0.9, 0.5, 0.1, 0.8, 0.5, 0.3, 0.2, 0.0])

@@ -2,9 +2,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from motive import split_files, splits, synth
+from motive import splits
+from motive.data import synth
 from motive.errors import MotiveError
-from motive.negatives import NegativeSampler, is_member, positive_keys, sample_pairs
+from motive.splits.files import load_split, same_split, save_split
+from motive.splits.negatives import NegativeSampler, is_member, positive_keys, sample_pairs
 from tests.graphs import random_graph
 
 
@@ -119,7 +121,7 @@ def graphs_by_scale():
 @pytest.mark.parametrize("scale", [0.05, 0.2, 1.0])
 @pytest.mark.parametrize("split_name", ["random", "cold_source", "cold_target"])
 def test_degree_matched_negatives_leave_popularity_at_chance_at_every_size(graphs_by_scale, scale, split_name):
-    from motive import metrics
+    from motive.evaluation import metrics
     from motive.models import StageGraph, build_model
 
     graph = graphs_by_scale[scale]
@@ -143,7 +145,7 @@ def test_degree_matched_negatives_leave_popularity_at_chance_at_every_size(graph
 
 @pytest.mark.parametrize("scale", [0.2, 1.0])
 def test_degree_negatives_have_their_positives_degrees(graphs_by_scale, scale):
-    from motive.negatives import candidate_degrees
+    from motive.splits.negatives import candidate_degrees
 
     graph = graphs_by_scale[scale]
     split = splits.make_split(graph, splits.SplitConfig("cold_source", 1))
@@ -158,8 +160,8 @@ def test_degree_negatives_have_their_positives_degrees(graphs_by_scale, scale):
 
 @pytest.mark.parametrize("split_name", ["random", "cold_source", "cold_target", "cold_both"])
 def test_degree_negatives_are_clean_stored_beside_the_uniform_ones_and_reproducible(tmp_path, split_name):
-    from motive import audit
-    from motive.negatives import draw_eval_negatives
+    from motive.splits import audit
+    from motive.splits.negatives import draw_eval_negatives
 
     graph = synth.generate(synth.SynthConfig(scale=0.1, seed=2))["st_expanded"]
     split = splits.make_split(graph, splits.SplitConfig(split_name, 3))
@@ -169,9 +171,9 @@ def test_degree_negatives_are_clean_stored_beside_the_uniform_ones_and_reproduci
         keys = degree["source"].to_numpy() * len(graph.targets) + degree["target"].to_numpy()
         assert len(degree) and len(np.unique(keys)) == len(keys) and not is_member(keys, positive_keys(graph)).any()
         assert split.negatives[stage].equals(draw_eval_negatives(graph, split, stage)[0])  # uniform ones unchanged
-    split_files.save_split(split, graph, tmp_path / "split")
+    save_split(split, graph, tmp_path / "split")
     assert (tmp_path / "split" / "negatives_test_degree.parquet").is_file()
-    assert split_files.same_split(split_files.load_split(tmp_path / "split", graph), split)
+    assert same_split(load_split(tmp_path / "split", graph), split)
     for stage in ("valid", "test"):  # a split saved before degree negatives existed gets the same ones
         (tmp_path / "split" / f"negatives_{stage}_degree.parquet").unlink()
-    assert split_files.same_split(split_files.load_split(tmp_path / "split", graph), split)
+    assert same_split(load_split(tmp_path / "split", graph), split)

@@ -1,4 +1,4 @@
-"""The predictions page (``motive/pages.py``, ``motive predict --report``): one table per query
+"""The predictions page (``motive/report/pages.py``, ``motive predict --report``): one table per query
 with expected precision and evidence, a warning outside the applicability domain, rendered by a
 real headless browser."""
 
@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from motive import layout, synth
 from motive.cli import main
-from motive.config import TrainConfig
-from motive.train import run
+from motive.data import layout, synth
+from motive.training.config import TrainConfig
+from motive.training.loop import run
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from motive import layout, synth
 from motive.cli import main
-from motive.config import TrainConfig
+from motive.data import layout, synth
 from motive.errors import MotiveError
-from motive.train import run
+from motive.training.config import TrainConfig
+from motive.training.loop import run
 from tests.test_outputs import snapshot
 
 predict = importlib.import_module("motive.predict")  # the package; the package's motive.predict is the API function

@@ -1,12 +1,12 @@
-"""What a run works on (``motive/prepare.py``): refused before anything is written when Hits@K
+"""What a run works on (``motive/training/prepare.py``): refused before anything is written when Hits@K
 needs more negatives than the split has, or a GPU is asked for on a machine without one."""
 
 import pytest
 import torch
 
-from motive.config import TrainConfig
 from motive.errors import MotiveError
-from motive.train import run
+from motive.training.config import TrainConfig
+from motive.training.loop import run
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +31,8 @@ def test_cuda_without_a_gpu_is_a_one_line_error(dataset, tmp_path):
 def test_runs_of_one_split_share_what_they_read_and_a_changed_file_is_read_again(dataset, tmp_path):
     import shutil
 
-    from motive import layout
-    from motive.prepare import prepare
+    from motive.data import layout
+    from motive.training.prepare import prepare
 
     data = tmp_path / "data"
     shutil.copytree(dataset, data)

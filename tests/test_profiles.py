@@ -1,4 +1,4 @@
-"""Plates to compound profiles (``motive/profiles.py``): the real Cell Painting plate, one compound
+"""Plates to compound profiles (``motive/data/profiles.py``): the real Cell Painting plate, one compound
 recomputed from its wells by hand, and a synthetic round trip plate -> profiles -> predict."""
 
 import importlib
@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 from scipy.stats import median_abs_deviation
 
-from motive import layout, synth
 from motive.cli import main
-from motive.config import TrainConfig
+from motive.data import layout, synth
+from motive.data.profiles import profiles
 from motive.errors import MotiveError
-from motive.profiles import profiles
-from motive.train import run
+from motive.training.config import TrainConfig
+from motive.training.loop import run
 
 predict = importlib.import_module("motive.predict")  # the module; motive.predict is the API function
 PLATE = "cellpainting/SQ00015054_normalized_feature_select.csv.gz"

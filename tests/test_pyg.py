@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from motive import layout, splits, synth, testing
+from motive import splits, testing
 from motive.cli import main
-from motive.evaluation import eval_pairs
+from motive.data import layout, synth
+from motive.evaluation.evaluator import eval_pairs
 from motive.models import REGISTRY, StageGraph, load_plugin
 from motive.pyg import register_pyg_model, to_hetero_data
 

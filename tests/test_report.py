@@ -205,7 +205,7 @@ def test_a_views_experiment_answers_its_questions_with_paired_tests(tmp_path):
 
 
 def test_orf_and_crispr_gene_profiles_side_by_side_in_one_report(tmp_path):
-    from motive import layout, synth
+    from motive.data import layout, synth
 
     orf = synth.generate(synth.SynthConfig(scale=0.04, seed=2, signal=1.0, source_dim=16, target_dim=12))
     crispr = synth.generate(synth.SynthConfig(scale=0.04, seed=3, signal=1.0, source_dim=16, target_dim=10))
@@ -232,7 +232,7 @@ def test_orf_and_crispr_gene_profiles_side_by_side_in_one_report(tmp_path):
 def test_a_network_experiment_says_per_split_whether_the_validation_choice_beats_every_baseline(tmp_path):
     """The network section: one sentence per split naming the model chosen on validation and its
     pooled paired test against the strongest baseline, recomputed here from the run folders."""
-    from motive.claims import THRESHOLD, compare
+    from motive.evaluation.claims import THRESHOLD, compare
 
     data = tmp_path / "data"
     assert main(["-q", "data", "synth", "--out", str(data), "--scale", "0.05", "--seed", "2"]) == 0

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 import torch
 
-from motive import layout, synth
 from motive.cli import main
-from motive.config import TrainConfig
-from motive.train import run
+from motive.data import layout, synth
+from motive.training.config import TrainConfig
+from motive.training.loop import run
 
 
 @pytest.fixture(scope="module")

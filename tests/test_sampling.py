@@ -1,4 +1,4 @@
-"""Neighbour-sampled batches (``motive/sampling.py``): fan-outs are respected and every
+"""Neighbour-sampled batches (``motive/training/sampling.py``): fan-outs are respected and every
 neighbour gets drawn."""
 
 import numpy as np
@@ -7,7 +7,7 @@ import torch
 
 def test_neighbor_sampling_respects_fanout():
     from motive.models import StageGraph
-    from motive.sampling import NeighborBatches
+    from motive.training.sampling import NeighborBatches
 
     # Target 0 receives from sources 0..9; target 1 from source 3 only.
     edges = {("source", "binds", "target"): (np.r_[np.arange(10), 3], np.r_[np.zeros(10, int), 1])}

@@ -1,4 +1,4 @@
-"""Scoring outside predictions (``motive/scoring.py``): a run's own scores, given as tables, give
+"""Scoring outside predictions (``motive/evaluation/scoring.py``): a run's own scores, given as tables, give
 its metrics.json numbers exactly; bad tables are one line each."""
 
 import json
@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 
 import motive
-from motive import layout, synth
 from motive.cli import main
-from motive.config import TrainConfig
-from motive.evaluation import query_side
+from motive.data import layout, synth
+from motive.evaluation.evaluator import query_side
 from motive.names import STAGES
-from motive.runs import load_run
-from motive.train import run
+from motive.training.config import TrainConfig
+from motive.training.loop import run
+from motive.training.runs import load_run
 
 
 @pytest.fixture(scope="module", params=["cold_source", "cold_target"])

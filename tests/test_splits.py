@@ -4,10 +4,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from motive import layout, split_files, splits, synth
-from motive.audit import audit
+from motive import splits
+from motive.data import layout, synth
 from motive.errors import MotiveError
 from motive.names import COLD_SIDES, GRAPH_TYPES, OFFICIAL_NAMES
+from motive.splits.audit import audit
+from motive.splits.files import load_split, save_split, split_from_tables
 from tests.graphs import random_graph
 
 SPLITS = splits.SPLITS
@@ -62,7 +64,7 @@ def test_same_seed_gives_identical_files(tmp_path_factory, graph, split_name, se
     folders = []
     for _ in range(2):
         folder = tmp_path_factory.mktemp("split") / "s"
-        split_files.save_split(splits.make_split(graph, config), graph, folder)
+        save_split(splits.make_split(graph, config), graph, folder)
         folders.append(folder)
     for path in sorted(folders[0].iterdir()):
         assert path.read_bytes() == (folders[1] / path.name).read_bytes(), path.name
@@ -134,14 +136,14 @@ def test_side_edges_show_every_same_type_edge_between_nodes_the_stage_may_see(sp
 def test_save_load_round_trip_and_graph_identity(tmp_path):
     graph = random_graph(4, 150, 150, 900, 50, 50)
     split = splits.make_split(graph, splits.SplitConfig("cold_target", 5))
-    split_files.save_split(split, graph, tmp_path / "split")
-    back = split_files.load_split(tmp_path / "split", graph)
+    save_split(split, graph, tmp_path / "split")
+    back = load_split(tmp_path / "split", graph)
     assert back.config == split.config
     assert all((back.subsets[k] == split.subsets[k]).all() for k in split.subsets)
     assert all(back.negatives[s].equals(split.negatives[s]) for s in ("valid", "test"))
     other = random_graph(5, 150, 150, 900, 50, 50)
     with pytest.raises(MotiveError, match="split was made for graph"):
-        split_files.load_split(tmp_path / "split", other)
+        load_split(tmp_path / "split", other)
 
 
 def test_official_tables_reconstruct_the_split(tmp_path):
@@ -149,14 +151,14 @@ def test_official_tables_reconstruct_the_split(tmp_path):
     for name in SPLITS:
         split = splits.make_split(graph, splits.SplitConfig(name, 1))
         folder = layout.write_split_tables(split.tables(graph), tmp_path / OFFICIAL_NAMES[name])
-        rebuilt = split_files.split_from_tables(graph, layout.read_split_tables(folder), folder.name)
+        rebuilt = split_from_tables(graph, layout.read_split_tables(folder), folder.name)
         assert rebuilt.config.split == name
         assert audit(graph, rebuilt).passed
         used = split.subsets["st"] != "unused"
         for side, ends in zip(("source", "target"), graph.endpoints("st"), strict=True):
             labelled = np.unique(ends[used])  # stages are recoverable for nodes with a labelled ST edge
             assert (rebuilt.node_stage[side][labelled] == split.node_stage[side][labelled]).all()
-        unnamed = split_files.split_from_tables(graph, layout.read_split_tables(folder), "mystery")
+        unnamed = split_from_tables(graph, layout.read_split_tables(folder), "mystery")
         assert unnamed.config.split == name
 
 
@@ -185,6 +187,6 @@ def test_split_frames_hold_every_labelled_pair_once(tmp_path, negatives):
     assert not held_out & set(frames["train"]["source"])  # a new compound is never in the training table
     dataset = tmp_path / "data"
     layout.write_dataset({"st_expanded": graph}, dataset)
-    argv = ["-q", "split", str(dataset), "--graph", "st_expanded", "--split", "cold_source"]
+    argv = ["-q", "split", "make", str(dataset), "--graph", "st_expanded", "--split", "cold_source"]
     assert main([*argv, "--frames", str(tmp_path / "frames"), "--eval-negatives", negatives]) == 0
     assert pd.read_parquet(tmp_path / "frames" / "test.parquet").equals(frames["test"])

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from motive import synth
-from motive.stats import degrees, table2
+from motive.data import synth
+from motive.data.stats import degrees, table2
 
 
 def test_scale_one_matches_motive_table2_exactly():

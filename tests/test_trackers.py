@@ -1,4 +1,4 @@
-"""Trackers (``motive/trackers.py``), read back with the tools' own readers: MLflow's client and
+"""Trackers (``motive/experiments/trackers.py``), read back with the tools' own readers: MLflow's client and
 TensorBoard's EventAccumulator give the values of history.csv and metrics.json."""
 
 import json
@@ -6,10 +6,10 @@ import json
 import pandas as pd
 import pytest
 
-from motive import layout, synth
-from motive.config import TrainConfig
+from motive.data import layout, synth
 from motive.experiments import run_experiment
-from motive.train import run
+from motive.training.config import TrainConfig
+from motive.training.loop import run
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def test_a_grid_logs_every_run_to_one_mlflow_experiment_without_changing_its_run
 
 
 def test_csv_tracker_and_tune_trials(dataset, tmp_path):
-    from motive.tune import tune
+    from motive.experiments.tune import tune
 
     settings = {"epochs": 3, "hits_k": 5, "tracker": "csv", "tracker_uri": str(tmp_path / "csv")}
     tune(dataset, tmp_path / "tune", model="mlp", split="cold_source", trials=2, prune=False, settings=settings)
@@ -109,7 +109,7 @@ def test_the_csv_tracker_never_replaces_a_users_folder(dataset, tmp_path):
 def test_mlflow_without_a_uri_logs_to_a_database_in_the_working_folder(dataset, tmp_path, monkeypatch):
     from mlflow.tracking import MlflowClient
 
-    from motive.storage import sqlite_url
+    from motive.experiments.storage import sqlite_url
 
     work = tmp_path / "a?b#c%d e"  # URL syntax in the path: still a file name
     work.mkdir()

@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 import torch
 
-from motive import layout, metrics
 from motive.cli import main
-from motive.config import TrainConfig
-from motive.train import evaluate_run, run
+from motive.data import layout
+from motive.evaluation import metrics
+from motive.training.config import TrainConfig
+from motive.training.loop import evaluate_run, run
 
 
 @pytest.fixture(scope="module")
@@ -220,6 +221,7 @@ def exported(dataset, tmp_path, monkeypatch):
             [
                 "-q",
                 "split",
+                "make",
                 str(dataset),
                 "--graph",
                 "st_expanded",
@@ -362,7 +364,7 @@ def test_a_default_run_does_not_import_scipy_stats():
     ranking) does not import scipy.stats (0.7 s)."""
     code = (
         "import sys\n"
-        "from motive.evaluation import ModelEvaluator\n"
+        "from motive.evaluation.evaluator import ModelEvaluator\n"
         "from motive.testing import planted, trained\n"
         "prepared = planted()\n"
         "evaluator = ModelEvaluator(prepared.graph, prepared.split, 'random', 5, bootstrap=20, calibrate=True)\n"

@@ -19,8 +19,8 @@ import optuna
 import pandas as pd
 import pytest
 
+import motive.experiments.tune as tune_module
 import motive.splits
-import motive.tune as tune_module
 from motive.cli import main
 from motive.experiments import load_config, run_experiment
 

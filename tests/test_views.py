@@ -1,4 +1,4 @@
-"""Feature views (``motive/views.py``): a structure-only signal that only a multimodal model sees,
+"""Feature views (``motive/data/views.py``): a structure-only signal that only a multimodal model sees,
 similarity links that no label can move, the structure kNN against its definition, and predict
 with a compound's SMILES, its profile or both (a compound with no profile is still scored)."""
 
@@ -10,13 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from motive import layout, metrics, splits, synth, views
-from motive.config import TrainConfig
-from motive.evaluation import eval_pairs
+from motive import splits
+from motive.data import layout, synth, views
+from motive.evaluation import metrics
+from motive.evaluation.evaluator import eval_pairs
 from motive.models import StageGraph, build_model
 from motive.names import STAGES
-from motive.prepare import Prepared
-from motive.train import fit, run
+from motive.training.config import TrainConfig
+from motive.training.loop import fit, run
+from motive.training.prepare import Prepared
 
 KEY = "Metadata_InChIKey"
 

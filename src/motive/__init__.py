@@ -1,8 +1,9 @@
 """motive: drug-target interaction prediction as link prediction on a compound-gene graph.
 
-The pipeline, one module per stage: ``sources`` (raw public tables) -> ``build`` (the graph
-rules of MOTIVE) -> ``graph`` / ``layout`` (the data model and the official file layout) ->
-splits, negatives, models, training, evaluation -> experiments, report, predict.
+One package per stage, in pipeline order: ``data`` (raw sources, the graph and its official
+layout) -> ``splits`` (splits, negatives, the audit) -> ``models`` -> ``training`` ->
+``evaluation`` -> ``experiments`` (grids, tuning, Dask, trackers) -> ``report`` -> ``predict``;
+``cli`` parses commands into these. ``backend`` holds the optional accelerations.
 
 The public API is four functions, the CLI being a thin layer over exactly these::
 
@@ -14,9 +15,9 @@ The public API is four functions, the CLI being a thin layer over exactly these:
     motive.report("runs/paper", out="runs/paper-report")
     motive.predict("runs/gin", compounds="new.parquet", top_k=20)
 
-``motive.train``, ``motive.report`` and ``motive.predict`` stay these functions after their
-modules are imported (``import motive.train`` reaches the module through ``sys.modules``). Torch
-is imported on first use, so ``import motive`` and the data commands stay light.
+``motive.report`` and ``motive.predict`` stay these functions after their packages are imported
+(``import motive.predict.full`` reaches the package through ``sys.modules``). Torch is imported
+on first use, so ``import motive`` and the data commands stay light.
 """
 
 import inspect
@@ -26,21 +27,21 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 
 from motive._version import __version__ as __version__
-from motive.config import TrainConfig
+from motive.data.graph import Graph, NodeTable
 from motive.errors import MotiveError
+from motive.evaluation.scoring import Evaluator
 from motive.experiments import run_experiment
-from motive.graph import Graph, NodeTable
 from motive.names import GRAPH_TYPES
 from motive.predict import predict
 from motive.report import report
-from motive.scoring import Evaluator
+from motive.training.config import TrainConfig
 
 
 def train(*, out: str | Path, overwrite: bool = False, **settings) -> dict:
     """Train and evaluate one model on one split; write the run folder ``out`` (an earlier run
     there is replaced only with ``overwrite``); return its metrics summary. The settings are
-    ``motive.config.TrainConfig``'s fields (``help(motive.config.TrainConfig)``)."""
-    from motive.train import run
+    ``motive.training.config.TrainConfig``'s fields (``help(motive.training.config.TrainConfig)``)."""
+    from motive.training.loop import run
 
     return run(TrainConfig(**settings), out, overwrite=overwrite)
 
@@ -58,13 +59,13 @@ def _train_signature() -> inspect.Signature:
 
 
 train.__signature__ = _train_signature()
-_API = ("train", "report", "predict")
+_API = ("report", "predict")
 
 
 class _Package(types.ModuleType):
     def __setattr__(self, name: str, value) -> None:
         if name in _API and isinstance(value, types.ModuleType):
-            return  # importing the submodule motive.train must not replace the function motive.train
+            return  # importing the package motive.predict must not replace the function motive.predict
         super().__setattr__(name, value)
 
 

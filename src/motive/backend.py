@@ -5,12 +5,14 @@ environment variable ``MOTIVE_BACKEND=reference`` turns them all off, and so doe
 The reference path is plain PyTorch, PyG-equal and numpy code; the test suite runs every model on
 it and on the accelerated path (``tests/test_backend.py``). The two differ only in rounding.
 
-- ``onednn``: CPU float32 products of motive's dense layers through oneDNN (torch's private
-  ``torch.ops.mkldnn._linear_pointwise``) instead of MKL, whose generic code path is slow on AMD
-  processors (``benchmarks/dense_speed.py``). The weight gradient takes oneDNN only where the CPU
-  has AVX-512 (without it MKL wins that product). Products whose row count changes from batch to
-  batch stay on torch's path (``varying_shapes``): oneDNN keeps a compiled kernel for every shape it
-  meets. Fallback: ``torch.nn.functional.linear``.
+- ``onednn``: CPU float32 products of a model's ``torch.nn.Linear`` layers through oneDNN (torch's
+  private ``torch.ops.mkldnn._linear_pointwise``) instead of MKL, whose generic code path is slow
+  on AMD processors (``benchmarks/dense_speed.py``). Model code declares ``torch.nn.Linear``;
+  training swaps the layers (``accelerate``). oneDNN keeps a compiled kernel for every shape it
+  meets, so it gets only inputs whose row count is fixed for the run (every node of a node type);
+  a batch's own rows, whose count changes every batch, stay on torch's path. The weight gradient
+  takes oneDNN only where the CPU has AVX-512 (without it MKL wins that product). Fallback:
+  ``torch.nn.functional.linear``.
 - ``fused_attention``: GATv2 attention on CPU tensors as two numba loops
   (``motive/models/attention_kernels.py``). Fallback: the chunked torch autograd function in
   ``motive/models/attention.py``, which a GPU always takes.
@@ -21,13 +23,12 @@ No other module of motive calls a private torch API.
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 ENVIRONMENT = "MOTIVE_BACKEND"  # "reference": every switch off; unset or "auto": decide
 
@@ -72,35 +73,47 @@ ONEDNN_AVAILABLE = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mk
 # MKL reads it in place. With AVX-512, which MKL does not use on AMD processors, oneDNN still wins;
 # with AVX2, MKL does (benchmarks/dense_speed.py on each machine).
 ONEDNN_WEIGHT_GRADIENT = torch.backends.cpu.get_cpu_capability().startswith("AVX512")
-_LOCAL = threading.local()
 
 
-@contextmanager
-def varying_shapes() -> Iterator[None]:
-    """Products inside take torch's own kernels: oneDNN compiles a kernel for every matrix shape
-    it meets and keeps it for the process's life (about 0.3 MB each), so it gets only the products
-    whose shapes are fixed for a run (every node of a stage); those whose row count changes from
-    batch to batch run in here. The choice is made in the forward pass; the backward follows it."""
-    previous = getattr(_LOCAL, "varying", False)
-    _LOCAL.varying = True
-    try:
-        yield
-    finally:
-        _LOCAL.varying = previous
+def accelerate(model: nn.Module, fixed_rows: Iterable[int]) -> nn.Module:
+    """``model`` with its ``torch.nn.Linear`` layers swapped for ``OneDNNLinear`` (the same
+    parameters, so the state dict, the initialisation and an optimizer built on them are
+    unchanged). ``fixed_rows``: the row counts that stay the same for the whole run (the node
+    counts of the stages); an already swapped layer adds them to its own. Whether a product goes
+    through oneDNN is decided at each call, so ``use("reference")`` after the swap still holds."""
+    rows = frozenset(int(n) for n in fixed_rows)
+    for parent in list(model.modules()):
+        for name, child in parent.named_children():
+            if isinstance(child, OneDNNLinear):
+                child.fixed_rows = child.fixed_rows | rows
+            elif type(child) is nn.Linear:
+                setattr(parent, name, OneDNNLinear.sharing(child, rows))
+    return model
 
 
-def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-    """``F.linear``, through oneDNN for float32 CPU tensors where ``onednn()`` is on."""
-    if len(x) == 0 or not _onednn_takes(x, weight):
-        return F.linear(x, weight, bias)
-    return _Linear.apply(x, weight, bias)
+class OneDNNLinear(nn.Linear):
+    """``nn.Linear`` whose product goes through oneDNN for float32 CPU inputs of a fixed row count
+    (``fixed_rows``) while ``onednn()`` is on, and through ``F.linear`` otherwise."""
+
+    fixed_rows: frozenset = frozenset()
+
+    @classmethod
+    def sharing(cls, layer: nn.Linear, fixed_rows: frozenset) -> OneDNNLinear:
+        swapped = cls(layer.in_features, layer.out_features, bias=layer.bias is not None, device="meta")
+        swapped.weight, swapped.bias = layer.weight, layer.bias
+        swapped.fixed_rows = fixed_rows
+        return swapped.train(layer.training)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2 and len(x) in self.fixed_rows and _onednn_takes(x, self.weight):
+            return _Linear.apply(x, self.weight, self.bias)
+        return F.linear(x, self.weight, self.bias)
 
 
 def _onednn_takes(*tensors: torch.Tensor) -> bool:
     return (
         onednn()
         and torch.backends.mkldnn.enabled
-        and not getattr(_LOCAL, "varying", False)
         and all(t.device.type == "cpu" and t.dtype == torch.float32 for t in tensors)
     )
 

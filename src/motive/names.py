@@ -27,7 +27,7 @@ MODES = ("full", "neighbor")  # full-graph message passing, or sampled 2-hop sub
 NEGATIVE_MODES = ("batch", "global")  # paper Algorithm 1, or uniform over every allowed pair
 LINK_VIEWS = ("none", "profile", "structure")  # the compound view similarity links are computed from
 SIGNAL_VIEWS = ("profile", "structure", "both")  # where a synthetic dataset plants its signal
-TRACKERS = ("none", "csv", "tensorboard", "mlflow")  # where a run also logs (motive.trackers)
+TRACKERS = ("none", "csv", "tensorboard", "mlflow")  # where a run also logs (motive.experiments.trackers)
 EVAL_NEGATIVES = ("uniform", "degree")  # stored valid/test negatives: Algorithm 1, or degree-corrected
 
 

@@ -25,17 +25,19 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from motive import splits, synth
-from motive.config import TrainConfig
+from motive import splits
+from motive.data import synth
+from motive.data.graph import Graph
+from motive.data.views import aligned
 from motive.errors import MotiveError
-from motive.evaluation import eval_pairs
-from motive.graph import Graph
+from motive.evaluation.evaluator import eval_pairs
 from motive.models import REGISTRY, LinkModel, StageGraph, build_model
 from motive.models import check_model as refuse_unknown
 from motive.names import STAGES
-from motive.prepare import Prepared
-from motive.train import fit
-from motive.views import aligned
+from motive.training.config import TrainConfig
+from motive.training.loop import fit
+from motive.training.prepare import Prepared
+from motive.training.runs import accelerated
 
 # Learned models score a pair by ``decode`` (one row at a time) or ``decode_matrix`` (a matrix
 # product); the two round differently in float32, so they agree to this tolerance (full_ranking.py).
@@ -140,11 +142,13 @@ def _relabelled(graph: Graph, split: splits.Split, stage: str) -> Graph:
     return other
 
 
-def _rebuilt(name: str, model, stage: StageGraph, **model_kwargs):
-    """A new instance of ``model`` with its weights and nothing else (as ``motive evaluate`` loads a run)."""
-    copy_ = build_model(name, stage, **model_kwargs)
+def _rebuilt(name: str, model, stages: dict[str, StageGraph], **model_kwargs):
+    """A new instance of ``model`` with its weights and nothing else, as ``motive evaluate`` loads
+    a run (its dense layers on the backend's path for the stages' node counts)."""
+    copy_ = build_model(name, stages["train"], **model_kwargs)
     if model.trainable:
         copy_.load_state_dict(model.state_dict())
+        accelerated(copy_, stages.values())
     return copy_
 
 
@@ -162,7 +166,7 @@ def check_reads_only_visible_edges(name: str, **model_kwargs) -> None:
         used = copy.deepcopy(model)
         used.score(stages[first], pairs.sources, pairs.targets)
         after = used.score(stages[then], pairs.sources, pairs.targets)
-        reference = _rebuilt(name, model, stages["train"], **model_kwargs)
+        reference = _rebuilt(name, model, stages, **model_kwargs)
         expected = reference.score(stages[then], pairs.sources, pairs.targets)
         assert np.array_equal(after, expected), (
             f"{name}: {then} scores differ from a new instance with the same weights after scoring the {first} stage"
@@ -173,7 +177,7 @@ def check_reads_only_visible_edges(name: str, **model_kwargs) -> None:
     }
     relabelled = _relabelled(prepared.graph, prepared.split, "test")
     relabelled = StageGraph.build(relabelled, prepared.split, "test", views, side_edges=True)
-    reference = _rebuilt(name, model, stages["train"], **model_kwargs)
+    reference = _rebuilt(name, model, stages, **model_kwargs)
     assert np.array_equal(
         reference.score(relabelled, pairs.sources, pairs.targets),
         reference.score(stages["test"], pairs.sources, pairs.targets),

@@ -3,9 +3,9 @@ import json
 import numpy as np
 import pandas as pd
 
-from motive import layout
-from motive.datasets import l1000, registry
-from motive.stats import table2
+from motive.data import layout
+from motive.data.datasets import l1000, registry
+from motive.data.stats import table2
 
 
 def test_l1000_builds_into_the_official_layout(raw_dir, tmp_path):

@@ -2,7 +2,7 @@ import shutil
 
 import pytest
 
-from motive.datasets import registry
+from motive.data.datasets import registry
 from motive.errors import MotiveError
 
 

@@ -6,10 +6,12 @@ import pytest
 import torch
 from torch_geometric.nn import GINConv, SAGEConv
 
-from motive import backend, splits, synth
-from motive.evaluation import eval_pairs
+from motive import backend, splits
+from motive.data import synth
+from motive.evaluation.evaluator import eval_pairs
 from motive.models import StageGraph, build_model
 from motive.models.gnn import GIN, SAGE
+from motive.training.runs import accelerated
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +76,9 @@ def test_last_layer_computes_only_the_decoded_nodes(planted, name):
 )
 @pytest.mark.parametrize("name", ["gin_cp", "gat_cp", "mlp"])
 def test_onednn_meets_the_same_shapes_in_every_batch(planted, monkeypatch, name):
-    """oneDNN keeps a compiled kernel per shape for good: a training step of two different batches
-    must hand it the same shapes (the batch's own rows go to torch's kernels)."""
+    """oneDNN keeps a compiled kernel per shape for good: a training step of two different batches,
+    with the layers swapped as training swaps them, must hand it the same shapes (the batch's own
+    rows go to torch's kernels)."""
     graph, split, stages = planted
     seen: list[set] = []
     original = backend._product
@@ -86,7 +89,7 @@ def test_onednn_meets_the_same_shapes_in_every_batch(planted, monkeypatch, name)
 
     monkeypatch.setattr(backend, "_product", spy)
     torch.manual_seed(0)
-    model = build_model(name, stages["train"], hidden=16)
+    model = accelerated(build_model(name, stages["train"], hidden=16), stages.values())
     pairs = eval_pairs(graph, split, "valid")
     for batch in (slice(0, 200), slice(200, 290)):
         seen.append(set())

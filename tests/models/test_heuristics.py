@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 import torch
 
-from motive import layout, splits, synth
-from motive.evaluation import query_side, ranking_evaluation
-from motive.graph import Graph, NodeTable
+from motive import splits
+from motive.data import layout, synth
+from motive.data.graph import Graph, NodeTable
+from motive.evaluation.evaluator import query_side, ranking_evaluation
 from motive.models import StageGraph, build_model
 from motive.splits import STAGES
 
@@ -94,7 +95,7 @@ def test_knn_scores_a_pair_the_same_whatever_it_is_scored_with(hub_graph):
 
 
 def test_l1000_knn_full_ranking_equals_a_brute_force_loop(raw_dir, tmp_path):
-    from motive.datasets import l1000, registry
+    from motive.data.datasets import l1000, registry
 
     l1000.build(registry.fetch("l1000", mirror=raw_dir, cache_dir=tmp_path / "cache"), tmp_path / "l1000")
     graph = layout.read_graph(layout.graph_dir(tmp_path / "l1000", "st_expanded"))

@@ -8,7 +8,8 @@ import itertools
 import numpy as np
 import pytest
 
-from motive import splits, synth
+from motive import splits
+from motive.data import synth
 from motive.errors import MotiveError
 from motive.models import StageGraph, build_model, check_model
 from motive.models.network import DAMPING, KINDS, NetworkPaths

@@ -9,10 +9,11 @@ import math
 import numpy as np
 import pytest
 
-from motive import splits, synth
+from motive import splits
+from motive.data import synth
+from motive.data.views import aligned
 from motive.models import StageGraph, build_model
 from motive.models.pair_features import FEATURES, NONE, features_for, pair_features
-from motive.views import aligned
 
 BINDS, SIMILAR, INTERACTS = (
     ("source", "binds", "target"),

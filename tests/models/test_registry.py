@@ -5,14 +5,15 @@ splits for transductive models are refused with one line."""
 import numpy as np
 import pytest
 
-from motive import metrics, splits, testing
-from motive.config import TrainConfig
+from motive import splits, testing
 from motive.errors import MotiveError
-from motive.evaluation import eval_pairs
+from motive.evaluation import metrics
+from motive.evaluation.evaluator import eval_pairs
 from motive.models import MODELS, REGISTRY, LinkModel, StageGraph, build_model, register_model
 from motive.models.network import KINDS as NETWORK_KINDS
 from motive.testing import parametrize_with_checks
-from motive.train import fit
+from motive.training.config import TrainConfig
+from motive.training.loop import fit
 
 
 @parametrize_with_checks(MODELS)

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from motive.sources import cellpainting
+from motive.data.sources import cellpainting
 
 
 def test_cell_painting_plate_median_per_compound(raw_dir):

@@ -1,6 +1,6 @@
 """DGIdb interactions mapped to DrugBank ids and names (real raw file)."""
 
-from motive import sources
+from motive.data import sources
 
 
 def test_dgidb_maps_drugbank_ids_and_names(raw_dir):

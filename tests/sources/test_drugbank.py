@@ -1,6 +1,6 @@
 """DrugBank compound-gene edges and relation types (real raw file)."""
 
-from motive import sources
+from motive.data import sources
 
 
 def test_drugbank_known_facts(raw_dir):

@@ -1,6 +1,6 @@
 """Hetionet compound-gene edges (real raw file)."""
 
-from motive import sources
+from motive.data import sources
 
 
 def test_hetionet_known_facts(raw_dir):

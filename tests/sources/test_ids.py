@@ -1,6 +1,6 @@
 """Identifier tables: Entrez ids to gene symbols (real raw file)."""
 
-from motive.sources import ids
+from motive.data.sources import ids
 
 
 def test_entrez_symbols(raw_dir):

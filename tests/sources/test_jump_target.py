@@ -1,6 +1,6 @@
 """JUMP-Target target lists (real raw file)."""
 
-from motive import sources
+from motive.data import sources
 
 
 def test_jump_target_explodes_target_lists(raw_dir):

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from motive.sources import lincs
+from motive.data.sources import lincs
 
 INCHIKEY = r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$"
 

@@ -1,9 +1,9 @@
-"""The compound-gene and gene-gene adapter registries (``motive/sources/__init__.py``) on the real raw files: every
+"""The compound-gene and gene-gene adapter registries (``motive/data/sources/__init__.py``) on the real raw files: every
 adapter gives the unified schema."""
 
 import pytest
 
-from motive import sources
+from motive.data import sources
 
 INCHIKEY = r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$"
 

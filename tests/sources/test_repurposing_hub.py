@@ -1,6 +1,6 @@
 """Drug Repurposing Hub target lists (real raw file)."""
 
-from motive import sources
+from motive.data import sources
 
 
 def test_repurposing_hub_explodes_target_lists(raw_dir):

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from motive.sources import ids, similarity
+from motive.data.sources import ids, similarity
 
 
 def test_similarity_edges_from_real_structures(raw_dir):

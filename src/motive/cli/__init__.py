@@ -6,7 +6,7 @@ Usage:
   motive data build-inputs path/to/inputs --out runs/official [--gene-type orf]
   motive data synth --out runs/synthetic --scale 1 --seed 0
   motive data stats runs/l1000 [--out stats.md]
-  motive split runs/l1000 --graph st_expanded --split cold_source --seed 0 [--export-official DIR]
+  motive split make runs/l1000 --graph st_expanded --split cold_source --seed 0 [--export-official DIR]
   motive split audit runs/l1000/data/st_expanded/orf      # every split under a graph folder
   motive train --data runs/l1000 --graph st_expanded --split cold_source --model gin_cp --seed 0 --out runs/gin
   motive train --data DIR --split-dir DIR/data/st_expanded/orf/source --model gin_cp --ranking-eval --out RUN
@@ -102,9 +102,6 @@ def with_flags(message: str, command: argparse.ArgumentParser | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    position = next((i for i, arg in enumerate(argv) if not arg.startswith("-")), None)
-    if position is not None and argv[position : position + 2] == ["split", "audit"]:
-        argv[position : position + 2] = ["split-audit"]
     top = parser()
     try:
         args = top.parse_args(argv)

@@ -9,14 +9,14 @@ import logging
 import sys
 from pathlib import Path
 
-from motive.config import MODEL_SETTINGS, SETTINGS, TUNE_FIXED, settings_from
 from motive.errors import MotiveError
+from motive.training.config import MODEL_SETTINGS, SETTINGS, TUNE_FIXED, settings_from
 
 log = logging.getLogger("motive")
 
 
 def data_fetch(args: argparse.Namespace) -> None:
-    from motive.datasets.registry import fetch, get_dataset
+    from motive.data.datasets.registry import fetch, get_dataset
 
     if get_dataset(args.name).files.empty:
         raise MotiveError(f"dataset {args.name!r} is generated, not fetched; run `motive data synth --out DIR`")
@@ -25,16 +25,16 @@ def data_fetch(args: argparse.Namespace) -> None:
 
 
 def data_build(args: argparse.Namespace) -> None:
-    from motive.datasets import l1000
-    from motive.datasets.registry import fetch, get_dataset
+    from motive.data.datasets import l1000
+    from motive.data.datasets.registry import fetch, get_dataset
 
     get_dataset(args.name)
     if args.name != "l1000":
         raise MotiveError(f"dataset {args.name!r} is not built from raw files; run `motive data synth --out DIR`")
     import pandas as pd
 
+    from motive.data.stats import to_markdown
     from motive.outputs import check_target
-    from motive.stats import to_markdown
 
     check_target(args.out, "dataset", args.overwrite)  # before fetching
     description = l1000.build(fetch(args.name, args.mirror, args.cache), args.out, args.overwrite)
@@ -42,8 +42,8 @@ def data_build(args: argparse.Namespace) -> None:
 
 
 def data_build_inputs(args: argparse.Namespace) -> None:
-    from motive import layout
-    from motive.build import build_from_inputs
+    from motive.data import layout
+    from motive.data.build import build_from_inputs
     from motive.outputs import check_target, output_dir
 
     check_target(args.out, "dataset", args.overwrite)
@@ -54,9 +54,9 @@ def data_build_inputs(args: argparse.Namespace) -> None:
 
 
 def data_synth(args: argparse.Namespace) -> None:
-    from motive import layout, synth
+    from motive.data import layout, synth
+    from motive.data.views import STRUCTURE_FILE
     from motive.outputs import check_target, output_dir
-    from motive.views import STRUCTURE_FILE
 
     check_target(args.out, "dataset", args.overwrite)
     config = synth.SynthConfig(scale=args.scale, seed=args.seed, signal=args.signal, signal_view=args.signal_view)
@@ -74,9 +74,9 @@ def data_synth(args: argparse.Namespace) -> None:
 
 
 def _print_table(graphs: dict, out: str | Path | None = None, overwrite: bool = False) -> None:
+    from motive.data.stats import table2, to_markdown
     from motive.marks import markdown_header
     from motive.outputs import output_file
-    from motive.stats import table2, to_markdown
 
     text = to_markdown(table2(graphs))
     print(text)
@@ -86,7 +86,7 @@ def _print_table(graphs: dict, out: str | Path | None = None, overwrite: bool = 
 
 
 def data_stats(args: argparse.Namespace) -> None:
-    from motive import layout
+    from motive.data import layout
     from motive.outputs import check_file_target
 
     if args.out is not None:
@@ -95,8 +95,8 @@ def data_stats(args: argparse.Namespace) -> None:
 
 
 def split(args: argparse.Namespace) -> None:
-    from motive.split_folders import split_folder
     from motive.splits import SplitConfig
+    from motive.splits.folders import split_folder
 
     done = split_folder(
         args.data,
@@ -120,7 +120,7 @@ def split(args: argparse.Namespace) -> None:
 
 
 def split_audit(args: argparse.Namespace) -> None:
-    from motive.split_folders import audit_folders
+    from motive.splits.folders import audit_folders
 
     found = audit_folders(args.dir)
     for name, kind, report in found:
@@ -131,13 +131,13 @@ def split_audit(args: argparse.Namespace) -> None:
 
 
 def train(args: argparse.Namespace) -> None:
-    from motive.config import TrainConfig
-    from motive.runs import metrics_table
-    from motive.train import run
+    from motive.training.config import TrainConfig
+    from motive.training.loop import run
+    from motive.training.runs import metrics_table
 
     settings = settings_from(args, SETTINGS)
     if args.official:
-        from motive.split_folders import official_split_dir
+        from motive.splits.folders import official_split_dir
 
         if args.split_dir is not None:
             raise MotiveError("pass --split-dir or --official, not both")
@@ -209,7 +209,7 @@ def predict(args: argparse.Namespace) -> None:
 
 def _prediction_report(args: argparse.Namespace, table) -> None:
     from motive import outputs
-    from motive.pages import predictions_report
+    from motive.report.pages import predictions_report
 
     with outputs.output_dir(args.report, "prediction_report", args.overwrite) as tmp:
         (tmp / "index.html").write_text(predictions_report(table, args.run_dir, Path(args.out).name))
@@ -248,7 +248,7 @@ def experiment(args: argparse.Namespace) -> int:
 
 
 def tune(args: argparse.Namespace) -> None:
-    from motive.tune import tune
+    from motive.experiments.tune import tune
 
     settings = settings_from(args, TUNE_FIXED)
     if args.plugins:
@@ -281,8 +281,8 @@ def tune(args: argparse.Namespace) -> None:
 
 def score(args: argparse.Namespace) -> None:
     from motive import outputs
-    from motive.runs import metrics_table
-    from motive.scoring import Evaluator
+    from motive.evaluation.scoring import Evaluator
+    from motive.training.runs import metrics_table
 
     outputs.check_file_target(args.out, "scores", args.overwrite)
     evaluator = Evaluator(
@@ -297,7 +297,7 @@ def score(args: argparse.Namespace) -> None:
 
 def profiles(args: argparse.Namespace) -> None:
     from motive import marks, outputs
-    from motive.profiles import profiles
+    from motive.data.profiles import profiles
 
     outputs.check_file_target(args.out, "compound_profiles", args.overwrite)
     table = profiles(args.plates, reference=args.reference, negcon=args.negcon, per_dose=args.per_dose)
@@ -315,7 +315,7 @@ def report(args: argparse.Namespace) -> None:
 
 
 def evaluate(args: argparse.Namespace) -> None:
-    from motive.runs import metrics_table
-    from motive.train import evaluate_run
+    from motive.training.loop import evaluate_run
+    from motive.training.runs import metrics_table
 
     print(metrics_table(evaluate_run(args.run_dir, device=args.device, data=args.data, plugins=args.plugins or ())))

@@ -7,9 +7,9 @@ import argparse
 
 from motive import checks
 from motive.cli import commands as handlers
-from motive.config import MODEL_SETTINGS, SETTINGS, TUNE_FIXED, add_options
 from motive.errors import MotiveError
 from motive.names import DEVICES, GENE_TYPES, GRAPH_TYPES, NEGATIVE_MODES, SIGNAL_VIEWS, SPLITS
+from motive.training.config import MODEL_SETTINGS, SETTINGS, TUNE_FIXED, add_options
 
 DESCRIPTION = "The motive command: a thin layer over the library functions."
 
@@ -80,7 +80,7 @@ def _model_help() -> str:
 
 
 def _settings(command: argparse.ArgumentParser, names, **options) -> None:
-    """Options generated from ``TrainConfig`` fields (``motive.config.add_options``)."""
+    """Options generated from ``TrainConfig`` fields (``motive.training.config.add_options``)."""
     add_options(command, names, parse=_arg, **options)
     for action in command._actions:
         if action.dest == "model":
@@ -132,7 +132,9 @@ def _data_parsers(commands) -> None:
 
 
 def _split_parsers(commands) -> None:
-    split = commands.add_parser("split", help="split a graph (audited), or `motive split audit DIR`")
+    group = commands.add_parser("split", help="make a split (audited) or audit split folders")
+    actions = group.add_subparsers(dest="action", required=True, metavar="{make,audit}")
+    split = actions.add_parser("make", help="split a graph; refused if its audit fails")
     split.add_argument("data", type=EXISTING_DIR, help="dataset folder (holding data/{graph_type}/{gene_type}/)")
     split.add_argument("--graph", required=True, choices=GRAPH_TYPES)
     split.add_argument("--split", required=True, choices=SPLITS)
@@ -150,7 +152,7 @@ def _split_parsers(commands) -> None:
     _overwrite(split)
     split.set_defaults(run=handlers.split)
 
-    split_audit = commands.add_parser("split-audit", help="audit split folders (also: `motive split audit DIR`)")
+    split_audit = actions.add_parser("audit", help="audit every split under a graph folder, or one split folder")
     split_audit.add_argument(
         "dir", type=EXISTING_DIR, help="a graph folder (audits every split in it) or one split folder"
     )

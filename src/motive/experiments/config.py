@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from motive import checks
-from motive.config import MODEL_SETTINGS
 from motive.errors import MotiveError
+from motive.training.config import MODEL_SETTINGS
 
 PRESETS_DIR = Path(__file__).parent.parent / "presets"
 

@@ -8,10 +8,10 @@ import time
 import traceback
 from pathlib import Path
 
-from motive.config import TrainConfig
 from motive.experiments.grid import RunSpec
+from motive.experiments.parallel import cluster_client, reuse_freed_memory
 from motive.outputs import read_marker
-from motive.parallel import cluster_client, reuse_freed_memory
+from motive.training.config import TrainConfig
 
 
 def finished(spec: RunSpec) -> dict | None:
@@ -31,7 +31,7 @@ def finished(spec: RunSpec) -> dict | None:
 def execute(spec: RunSpec) -> dict:
     """Run one spec unless it is finished; never raises for a failing run (the error goes into
     the row). Safe to call on any worker that sees the same filesystem."""
-    from motive.train import run
+    from motive.training.loop import run
 
     summary = finished(spec)  # again: a lost worker may have finished it before it was lost
     if summary is not None:

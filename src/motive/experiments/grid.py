@@ -8,10 +8,10 @@ import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from motive import layout
-from motive.config import TrainConfig
+from motive.data import layout
 from motive.errors import MotiveError
 from motive.names import OFFICIAL_NAMES
+from motive.training.config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def plan(grid: Grid) -> list[RunSpec]:
 def graph_hash(folder: Path, graph: str) -> str:
     if not (folder / "source.parquet").is_file():
         raise MotiveError(f"{folder}: graph folder not found; the dataset has no {graph} graph there, drop it")
-    from motive.prepare import shared_graph
+    from motive.training.prepare import shared_graph
 
     return shared_graph(folder)[1]  # read once: this process's runs use it too
 
@@ -125,8 +125,8 @@ def _model_specs(
 
 def tuned_settings(storage: str):
     """study name -> the best trial's settings, from a storage URL or a `motive tune` folder."""
-    from motive.storage import sqlite_url
-    from motive.tune import best_settings
+    from motive.experiments.storage import sqlite_url
+    from motive.experiments.tune import best_settings
 
     if "://" not in storage:
         path = Path(storage) / "study.db"

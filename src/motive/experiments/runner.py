@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from motive import checks, layout
-from motive.config import MODEL_SETTINGS
+from motive import checks
+from motive.data import layout
 from motive.errors import MotiveError
 from motive.experiments.config import (
     PRESETS_DIR,
@@ -29,10 +29,11 @@ from motive.experiments.config import (
 from motive.experiments.execution import execute_all
 from motive.experiments.grid import Grid, RunSpec, graph_hash, plan, tuned_settings
 from motive.experiments.results import RESULTS_EVERY, row, write_results
+from motive.experiments.trackers import make_tracker
 from motive.locks import held
 from motive.names import COLD_SIDES, GRAPH_TYPES
 from motive.outputs import own_file, reopen_dir
-from motive.trackers import make_tracker
+from motive.training.config import MODEL_SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +169,7 @@ def _run_grid(
 
     rows = [row(spec, {"status": "pending"}, out) for spec in specs]
     write_results(rows, out)
-    train_log = logging.getLogger("motive.train")
+    train_log = logging.getLogger("motive.training.loop")
     level = train_log.level
     if progress:
         train_log.setLevel(logging.WARNING)  # the bar says where we are; epoch lines would bury it

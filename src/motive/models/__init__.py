@@ -56,7 +56,7 @@ class ModelEntry:
     # False: its scores depend on no seed (no parameters, no random draws), so a grid computes it
     # once per split and shows that run for every seed (a class's ``seeded``, else ``trainable``)
     seeded: bool = True
-    # The feature views it reads, per node type (motive.views), e.g. {"source": ["structure"]}:
+    # The feature views it reads, per node type (motive.data.views), e.g. {"source": ["structure"]}:
     # a run that names no views gets these; one whose views lack them is refused
     views: dict = field(default_factory=dict)
 
@@ -274,7 +274,7 @@ def with_views(config):
     none, else its own, refused in one line when they lack one the model needs."""
     from dataclasses import replace
 
-    from motive.views import check_views
+    from motive.data.views import check_views
 
     check_model(config.model, "random")
     needed = REGISTRY[config.model].views

@@ -23,7 +23,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from motive import backend
-from motive.models.dense import Linear, select_rows
 from motive.models.sparse import csr_rows
 
 CHUNK_ELEMENTS = 1 << 19  # edges x heads x channels per chunk: 2 MB of float32 buffers (measured fastest on 2 cores)
@@ -119,7 +118,8 @@ def _renumber(ids: torch.Tensor, count: int) -> tuple[torch.Tensor | None, torch
 
 def _head_dots(z: torch.Tensor, att: torch.Tensor) -> torch.Tensor:
     """(edges, heads * channels) x (heads, channels) -> (edges, heads): each head's dot products,
-    one matrix-vector product per head (a GEMM with 2 output columns is ~5x slower on a CPU)."""
+    one matrix-vector product per head (a GEMM with a few output columns is slow on a CPU;
+    ``benchmarks/epoch_speed.py`` measures gat_cp)."""
     heads, channels = att.shape
     rows = z.view(len(z), heads, channels)
     return torch.stack([torch.mv(rows[:, head], att[head]) for head in range(heads)], dim=1)
@@ -275,8 +275,8 @@ class GATv2(nn.Module):
     def __init__(self, in_src: int, in_dst: int, channels: int, heads: int):
         super().__init__()
         self.heads, self.channels = heads, channels
-        self.lin_l = Linear(in_src, heads * channels)
-        self.lin_r = Linear(in_dst, heads * channels)
+        self.lin_l = nn.Linear(in_src, heads * channels)
+        self.lin_r = nn.Linear(in_dst, heads * channels)
         self.att = nn.Parameter(torch.empty(1, heads, channels))
         self.bias = nn.Parameter(torch.zeros(channels))
         for linear in (self.lin_l, self.lin_r):
@@ -289,10 +289,10 @@ class GATv2(nn.Module):
         """Only nodes with an edge of ``index`` go through ``lin_l`` and ``lin_r`` (the others'
         rows are never read; a destination without edges gets the bias alone)."""
         src_rows, dst_rows, index = index.compact()
-        x_l = self.lin_l(x_src if src_rows is None else select_rows(x_src, src_rows)).view(
+        x_l = self.lin_l(x_src if src_rows is None else torch.index_select(x_src, 0, src_rows)).view(
             -1, self.heads, self.channels
         )
-        x_r = self.lin_r(x_dst if dst_rows is None else select_rows(x_dst, dst_rows)).view(
+        x_r = self.lin_r(x_dst if dst_rows is None else torch.index_select(x_dst, 0, dst_rows)).view(
             -1, self.heads, self.channels
         )
         if x_l.device.type == "cpu" and backend.fused_attention():

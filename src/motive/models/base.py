@@ -15,15 +15,21 @@ import numpy as np
 import torch
 from torch import nn
 
+from motive.data.graph import Graph
 from motive.errors import MotiveError
-from motive.graph import Graph
 from motive.models.attention import AttentionIndex
-from motive.models.dense import Linear, matmul
 from motive.models.sparse import Adjacency
 from motive.names import STAGES
 from motive.splits import Split
 
 Relation = tuple[str, str, str]
+
+
+def distinct(ids: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``torch.unique(ids, return_inverse=True)`` of node ids in [0, size), the same tensors, from
+    a mask of the ids present and its running count instead of a sort."""
+    present = torch.zeros(size, dtype=torch.bool, device=ids.device).index_fill_(0, ids, True)
+    return present.nonzero().squeeze(1), (torch.cumsum(present, 0) - 1)[ids]
 
 
 @dataclass
@@ -37,7 +43,7 @@ class StageGraph:
     node_ids: dict[str, torch.Tensor] | None = None  # global ids of a sampled subgraph's nodes
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     _attention: dict[Relation, AttentionIndex] = field(default_factory=dict, repr=False)
-    # Views beside the profile (motive.views): node type -> view name -> features, and which nodes
+    # Views beside the profile (motive.data.views): node type -> view name -> features, and which nodes
     # have it; the profile is ``x`` (``masks[t]["profile"]`` says which nodes have one).
     views: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
     masks: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
@@ -76,7 +82,7 @@ class StageGraph:
         side_edges: bool = False,
     ) -> StageGraph:
         """The stage's graph: profiles, ``views`` (side -> view -> (matrix, mask), from
-        ``motive.views.node_views``) and the stage's visible message edges (``side_edges``: with
+        ``motive.data.views.node_views``) and the stage's visible message edges (``side_edges``: with
         every same-type edge between nodes it may see, ``Split.message_mask``), plus with ``links
         = (view, k, matrix, mask)`` the compound-compound similarity links of the nodes the stage
         may see."""
@@ -90,7 +96,7 @@ class StageGraph:
                 if matrix is not None:  # the profile is x; a view of None only masks it out
                     extra[side][name] = torch.as_tensor(matrix)
         if links is not None:
-            from motive.views import similarity_links
+            from motive.data.views import similarity_links
 
             view, k, matrix, mask = links
             visible = split.node_stage["source"] <= STAGES.index(stage)
@@ -143,7 +149,7 @@ class LinkModel(nn.Module):
     def decode_matrix(self, z: dict[str, torch.Tensor], sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Logits of every (source, target) combination, (len(sources), len(targets)); equal to
         ``decode`` on the Cartesian pairs, as one matrix product where the decoder allows."""
-        return matmul(z["source"][sources], z["target"][targets].T)
+        return z["source"][sources] @ z["target"][targets].T
 
     def forward(self, stage: StageGraph, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(stage), sources, targets)
@@ -226,7 +232,7 @@ class ViewInputs(nn.Module):
     def __init__(self, view_dims: dict[str, dict[str, int]], width: int):
         super().__init__()
         self.maps = nn.ModuleDict(
-            {f"{t}__{name}": Linear(dim, width) for t, named in view_dims.items() for name, dim in named.items()}
+            {f"{t}__{name}": nn.Linear(dim, width) for t, named in view_dims.items() for name, dim in named.items()}
         )
 
     def fuse(self, stage: StageGraph, node_type: str, profile_part: torch.Tensor) -> torch.Tensor:

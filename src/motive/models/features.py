@@ -7,22 +7,20 @@ import torch.nn.functional as F
 from torch import nn
 
 from motive.checks import positive_int
-from motive.models.base import LinkModel, StageGraph, ViewInputs, model_argument
-from motive.models.dense import Linear, distinct, matmul, varying_shapes
+from motive.models.base import LinkModel, StageGraph, ViewInputs, distinct, model_argument
 
 
 def rows_only(model: LinkModel, stage: StageGraph, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """The logits of (source, target) pairs, the per-node towers applied to the pairs' own nodes
     only (``model.towers_of(stage, node_type, rows)``), not to every node of the stage, then
     ``model.decode_distinct`` (``decode`` on embeddings with one row per distinct node): the same
-    logits, and a training epoch 1.7x (mlp) to 3.6x (cosine) cheaper at MOTIVE scale. Gradients
+    logits for a cheaper training epoch (``benchmarks/epoch_speed.py``). Gradients
     sum over fewer rows, so a run's weights agree with encoding every node to rounding, not to
     the bit."""
     rows_s, at_s = distinct(sources, stage.num_nodes["source"])
     rows_t, at_t = distinct(targets, stage.num_nodes["target"])
-    with varying_shapes():
-        z = {"source": model.towers_of(stage, "source", rows_s), "target": model.towers_of(stage, "target", rows_t)}
-        return model.decode_distinct(z, at_s, at_t)  # z: one row per distinct node
+    z = {"source": model.towers_of(stage, "source", rows_s), "target": model.towers_of(stage, "target", rows_t)}
+    return model.decode_distinct(z, at_s, at_t)  # z: one row per distinct node
 
 
 def bilinear_pairs(
@@ -30,8 +28,8 @@ def bilinear_pairs(
 ) -> torch.Tensor:
     """``head`` (one output) on the pairs (left[sources], right[targets]): x_s^T W x_t as one
     product per distinct source (x_s W) and a row-wise dot. torch's ``bilinear`` makes a (pairs x
-    d_s x d_t) product outside a GEMM: 2.5x slower for Bilinear's profiles, and 68% of an mlp
-    training epoch at MOTIVE scale."""
+    d_s x d_t) product outside a GEMM, most of an mlp training epoch at MOTIVE scale
+    (``benchmarks/epoch_speed.py``)."""
     rows, at = distinct(sources, len(left))
     return bilinear_of_distinct(head, left[rows], right, at, targets)
 
@@ -41,13 +39,13 @@ def bilinear_of_distinct(
 ) -> torch.Tensor:
     """``bilinear_pairs`` when the left rows are already one per distinct source (``at``: each
     pair's row there), as ``rows_only`` makes them: no second ``unique`` and copy."""
-    projected = rows @ head.weight[0]  # a batch's sources: torch's kernels (varying_shapes)
+    projected = rows @ head.weight[0]
     return (projected[at] * right[targets]).sum(-1) + head.bias
 
 
 def bilinear_matrix(head: nn.Bilinear, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
     """``head`` (one output) applied to every (left row, right row) combination."""
-    return matmul(matmul(left, head.weight[0]), right.T).add_(head.bias)  # in place: no second matrix
+    return (left @ head.weight[0] @ right.T).add_(head.bias)  # in place: no second matrix
 
 
 class MLP(LinkModel):
@@ -60,7 +58,7 @@ class MLP(LinkModel):
         hidden = model_argument("hidden", positive_int, hidden)
         self.towers = nn.ModuleDict(
             {
-                t: nn.Sequential(Linear(d, hidden), nn.ReLU(), Linear(hidden, hidden), nn.ReLU())
+                t: nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
                 for t, d in in_dims.items()
             }
         )
@@ -113,7 +111,7 @@ class Cosine(LinkModel):
     def __init__(self, in_dims: dict[str, int], hidden: int = 64):
         super().__init__()
         hidden = model_argument("hidden", positive_int, hidden)
-        self.project = nn.ModuleDict({t: Linear(d, hidden, bias=False) for t, d in in_dims.items()})
+        self.project = nn.ModuleDict({t: nn.Linear(d, hidden, bias=False) for t, d in in_dims.items()})
         self.scale = nn.Parameter(torch.tensor(5.0))
         self.bias = nn.Parameter(torch.tensor(0.0))
 
@@ -132,4 +130,4 @@ class Cosine(LinkModel):
     decode_distinct = decode  # ``rows_only``'s: a row-wise dot needs no distinct sources
 
     def decode_matrix(self, z, sources, targets):
-        return self.scale * matmul(z["source"][sources], z["target"][targets].T) + self.bias
+        return self.scale * z["source"][sources] @ z["target"][targets].T + self.bias

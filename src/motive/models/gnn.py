@@ -13,16 +13,13 @@ it gets a root weight so that isolated nodes keep their own features, as the pap
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from motive.checks import nonnegative_float, positive_int
 from motive.models.attention import GATv2
-from motive.models.base import LinkModel, Relation, StageGraph, ViewInputs, model_argument
-from motive.models.dense import Linear, distinct, select_rows, varying_shapes
+from motive.models.base import LinkModel, Relation, StageGraph, ViewInputs, distinct, model_argument
 
 
 class SAGE(nn.Module):
@@ -30,13 +27,13 @@ class SAGE(nn.Module):
 
     def __init__(self, hidden: int):
         super().__init__()
-        self.lin_l = Linear(hidden, hidden)  # neighbours (PyG's name)
-        self.lin_r = Linear(hidden, hidden, bias=False)  # root
+        self.lin_l = nn.Linear(hidden, hidden)  # neighbours (PyG's name)
+        self.lin_r = nn.Linear(hidden, hidden, bias=False)  # root
 
     def forward(self, x_src, x_dst, stage: StageGraph, relation: Relation, rows: torch.Tensor | None = None):
         """``rows``: only these destinations (sorted unique ids), in that order."""
         neighbours = stage.adjacency[relation].aggregate(x_src, "mean", rows)
-        return self.lin_l(neighbours) + self.lin_r(x_dst if rows is None else select_rows(x_dst, rows))
+        return self.lin_l(neighbours) + self.lin_r(x_dst if rows is None else torch.index_select(x_dst, 0, rows))
 
 
 class GIN(nn.Module):
@@ -44,12 +41,12 @@ class GIN(nn.Module):
 
     def __init__(self, hidden: int):
         super().__init__()
-        self.nn = nn.Sequential(Linear(hidden, hidden), nn.ReLU(), Linear(hidden, hidden))
+        self.nn = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
         self.eps = nn.Parameter(torch.zeros(1))
 
     def forward(self, x_src, x_dst, stage: StageGraph, relation: Relation, rows: torch.Tensor | None = None):
         """``rows``: only these destinations (sorted unique ids), in that order."""
-        own = x_dst if rows is None else select_rows(x_dst, rows)
+        own = x_dst if rows is None else torch.index_select(x_dst, 0, rows)
         return self.nn((1 + self.eps) * own + stage.adjacency[relation].aggregate(x_src, "sum", rows))
 
 
@@ -59,13 +56,13 @@ class GAT(nn.Module):
     def __init__(self, hidden: int, heads: int):
         super().__init__()
         self.attention = GATv2(hidden, hidden, hidden, heads)
-        self.root = Linear(hidden, hidden, bias=False)
+        self.root = nn.Linear(hidden, hidden, bias=False)
 
     def forward(self, x_src, x_dst, stage: StageGraph, relation: Relation, rows: torch.Tensor | None = None):
         """``rows``: only these destinations (sorted unique ids), in that order."""
         index = stage.attention(relation)
         if rows is not None:
-            index, x_dst = index.rows(rows), select_rows(x_dst, rows)
+            index, x_dst = index.rows(rows), torch.index_select(x_dst, 0, rows)
         return self.attention(x_src, x_dst, index) + self.root(x_dst)
 
 
@@ -110,7 +107,7 @@ class GNN(LinkModel):
         self.conv, self.features, self.negative_slope = conv, features, negative_slope
         self.transductive = features == "embs"
         if features == "cp":
-            self.project = nn.ModuleDict({t: nn.Sequential(Linear(in_dims[t], hidden), nn.ReLU()) for t in in_dims})
+            self.project = nn.ModuleDict({t: nn.Sequential(nn.Linear(in_dims[t], hidden), nn.ReLU()) for t in in_dims})
         else:
             self.embedding = nn.ModuleDict({t: nn.Embedding(num_nodes[t], hidden) for t in num_nodes})
             for table in self.embedding.values():
@@ -142,6 +139,8 @@ class GNN(LinkModel):
         h1 = {
             t: F.leaky_relu(F.normalize(h, dim=-1), self.negative_slope) for t, h in self.layers[0](h0, stage).items()
         }
-        with nullcontext() if rows is None else varying_shapes():  # a batch's own nodes: another count every batch
-            h2 = self.layers[1](h1, stage, rows)
-        return {t: (h1[t] if rows is None else select_rows(h1[t], rows[t])) + F.normalize(h2[t], dim=-1) for t in h1}
+        h2 = self.layers[1](h1, stage, rows)
+        return {
+            t: (h1[t] if rows is None else torch.index_select(h1[t], 0, rows[t])) + F.normalize(h2[t], dim=-1)
+            for t in h1
+        }

@@ -37,9 +37,9 @@ from collections.abc import Iterator
 import numpy as np
 from scipy.sparse import csr_matrix, diags
 
+from motive.data.views import similarity
 from motive.models.base import StageGraph
 from motive.models.network import BINDS, INTERACTS, SIMILAR, adjacency, inverse, no_edges
-from motive.views import similarity
 
 # feature -> the sides whose own known links it reads (left out when such a side is held out)
 FEATURES = {

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from motive import calibration
+from motive.evaluation import calibration
 from motive.predict.evidence import evidence_of_ids
 from motive.predict.known import KnownPairs
 from motive.predict.load import Predictor, load_predictor, read_profiles

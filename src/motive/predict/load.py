@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from motive import calibration
+from motive.data.graph import SOURCE_INDEX, TARGET_INDEX, Graph
 from motive.errors import MotiveError
-from motive.graph import SOURCE_INDEX, TARGET_INDEX, Graph
+from motive.evaluation import calibration
 from motive.tables import read_table
 
 SIDES = {"compounds": "source", "genes": "target"}
@@ -42,7 +42,8 @@ def load_predictor(
     import pyarrow.parquet as pq
     import torch
 
-    from motive import layout, runs
+    from motive.data import layout
+    from motive.training import runs
 
     run_dir = Path(run_dir)
     for name in ("checkpoint.pt", "config.json", "metrics.json"):

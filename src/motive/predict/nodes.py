@@ -22,7 +22,7 @@ def _similarity_links(run: Predictor, smiles: pd.Series) -> pd.DataFrame:
     from rdkit import DataStructs, RDLogger
     from rdkit.Chem import rdFingerprintGenerator
 
-    from motive.sources import similarity
+    from motive.data.sources import similarity
 
     meta_path = Path(run.config.data) / "inputs" / "compound" / "meta.csv.gz"
     if not meta_path.is_file():
@@ -73,6 +73,7 @@ def extend_stage(
     import torch
 
     from motive.models import StageGraph
+    from motive.training.runs import accelerated
 
     nodes = run.graph.sources if side == "source" else run.graph.targets
     existing = keys.isin(nodes.keys)
@@ -106,6 +107,8 @@ def extend_stage(
     extended = StageGraph.from_edges(
         "test", stage.split_name, x_all, message, views=views, masks=masks, side_edges=stage.side_edges
     )
+    if run.model.trainable:
+        accelerated(run.model, [extended])
     return extended.to(stage.device), ids
 
 
@@ -154,7 +157,7 @@ def _join(run: Predictor, message: dict, side: str, keys: pd.Index, ids: np.ndar
 def _links(run: Predictor, x_all: dict, masks: dict, new: np.ndarray, smiles) -> tuple[np.ndarray, np.ndarray]:
     """The run's similarity links over the graph's compounds and the new ones: the rule held-out
     compounds get at the test stage, applied to the extended set (every compound visible)."""
-    from motive.views import similarity_links
+    from motive.data.views import similarity_links
 
     view = run.config.link_view
     if view == "profile":
@@ -168,7 +171,7 @@ def _links(run: Predictor, x_all: dict, masks: dict, new: np.ndarray, smiles) ->
 
 def _structures(smiles: pd.Series | None, count: int, new: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
     """Morgan bits of the new compounds' SMILES (zeros and masked out where absent or unparsed)."""
-    from motive.views import fingerprints
+    from motive.data.views import fingerprints
 
     if smiles is None:
         return np.zeros((len(new), count), np.uint8), np.zeros(len(new), bool)
@@ -197,8 +200,8 @@ def _extended_views(run: Predictor, stage, side: str, new: np.ndarray, smiles, h
 
 def _link_view(run: Predictor, new: np.ndarray, smiles) -> tuple[np.ndarray, np.ndarray]:
     """The link view of the graph's compounds and the new ones (structure from SMILES)."""
-    from motive.prepare import link_features, view_settings
-    from motive.views import node_views
+    from motive.data.views import node_views
+    from motive.training.prepare import link_features, view_settings
 
     views = node_views(run.config.data, run.graph, run.config.views, **view_settings(run.config))
     _, _, matrix, mask = link_features(run.config, run.graph, views)

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from motive import calibration
 from motive.errors import MotiveError
+from motive.evaluation import calibration
 from motive.predict.domain import applicability, domain_threshold, domain_view
 from motive.predict.evidence import EVIDENCE_RANKS, evidence
 from motive.predict.known import KnownPairs
@@ -105,7 +105,7 @@ def _domain_vectors(loaded: Predictor, stage, side: str, ids: np.ndarray) -> tup
 
 def _check_structures(keys: pd.Index, smiles: pd.Series, radius: int, where: str | None) -> None:
     """Every query's SMILES parses (a structure-only query has nothing else)."""
-    from motive.views import fingerprints
+    from motive.data.views import fingerprints
 
     parsed = fingerprints(smiles.tolist(), radius, 64)[1]
     if not parsed.all():

@@ -6,7 +6,7 @@ Reads ``RESULTS/results.parquet`` and the run folders it names (history.csv, per
 (``results``) and writes ``tables.md``, ``summary.csv`` (mean, std, n per graph x split x model x
 metric), ``results.csv`` (one row per run), PNG figures (``figures``) and a self-contained
 ``index.html`` (``writer``, its sections in ``sections``, its win-or-not sentences in
-``motive.claims``). Standard deviations are over seeds with ddof=1 (``statistics``). It never
+``motive.evaluation.claims``). Standard deviations are over seeds with ddof=1 (``statistics``). It never
 trains or scores.
 """
 

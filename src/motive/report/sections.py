@@ -89,7 +89,7 @@ class Page:
 
     def __init__(self, title: str, intro: list[str]):
         self.markdown = [f"# {title}", "", *intro]
-        self.sections: list[dict] = []  # what motive.pages.report_page shows
+        self.sections: list[dict] = []  # what motive.report.pages.report_page shows
 
     def table(self, title: str, header: list[str], body: list[list[str]], notes: list[str] = (), lead: str = ""):
         """A titled table, with an optional note before it and footnotes after it."""

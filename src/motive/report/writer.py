@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from motive.claims import network_section
+from motive.evaluation.claims import network_section
 from motive.marks import markdown_header
 from motive.outputs import TEMP_TOKEN, check_target, output_dir
-from motive.pages import report_page
 from motive.report.figures import ablation_figure, graph_figures
+from motive.report.pages import report_page
 from motive.report.results import read_results
 from motive.report.sections import (
     Page,
