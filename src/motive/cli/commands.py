@@ -156,7 +156,14 @@ def predict(args: argparse.Namespace) -> None:
     from motive import marks, outputs
     from motive.predict import predict, predict_all
 
-    queries = {"compounds": args.compounds, "genes": args.genes, "exclude_known": args.exclude_known}
+    compounds = args.compounds
+    if args.smiles:
+        from motive.predict.structures import from_smiles
+
+        if args.compounds or args.genes or args.all:
+            raise MotiveError("--smiles is for new compounds alone: drop --compounds, --genes or --all")
+        compounds = from_smiles(args.smiles)
+    queries = {"compounds": compounds, "genes": args.genes, "exclude_known": args.exclude_known}
     queries["plugins"] = args.plugins or ()
     if args.all:
         for flag, given in (("--report", args.report), ("--edges", args.edges)):

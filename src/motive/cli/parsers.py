@@ -177,7 +177,14 @@ def _predict_parsers(commands) -> None:
         "predict", help="rank every gene for new compound profiles (or every compound for new gene profiles)"
     )
     predict.add_argument("--run", dest="run_dir", metavar="RUN", required=True, type=EXISTING_DIR)
-    predict.add_argument("--compounds", type=EXISTING_PATH, help="compound profiles (Metadata_InChIKey + features)")
+    predict.add_argument(
+        "--compounds",
+        type=EXISTING_PATH,
+        help="compounds: Metadata_InChIKey + profile features, or name (or id) + smiles [+ features]",
+    )
+    predict.add_argument(
+        "--smiles", action="append", metavar="SMILES", help="a compound by SMILES (repeatable; not with --compounds)"
+    )
     predict.add_argument("--genes", type=EXISTING_PATH, help="gene profiles (Metadata_Symbol + the run's features)")
     predict.add_argument("--top-k", type=POSITIVE_INT, help="keep the K best candidates per query (default: all)")
     predict.add_argument("--exclude-known", action="store_true", help="drop pairs the dataset already knows")

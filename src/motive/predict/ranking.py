@@ -16,6 +16,7 @@ from motive.predict.evidence import EVIDENCE_RANKS, evidence
 from motive.predict.known import KnownPairs
 from motive.predict.load import KEY_COLUMNS, Predictor, load_predictor, read_edges, read_profiles
 from motive.predict.nodes import extend_stage
+from motive.predict.structures import by_structure, keyed_by_structure
 from motive.tables import read_table
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,11 @@ def predict(
     table = compounds if compounds is not None else genes
     given = table if isinstance(table, pd.DataFrame) else read_table(table)  # read once: profiles and activity
     where = None if isinstance(table, pd.DataFrame) else str(table)
+    names = None
+    if side == "source" and by_structure(given):  # compounds named by structure: keyed by InChIKey14
+        _check_reads_structures(loaded, given, where)
+        given, names = keyed_by_structure(given, where or "compounds")
+        allow_existing = True  # a known compound is recognised by its structure and scored as the graph's node
     keys, x, smiles = read_profiles(given, side, loaded.feature_names[side], structure_only, where)
     has_profile = None if x is not None else np.zeros(len(keys), bool)
     if x is None:  # structures only: zero profiles, masked out; every structure must parse
@@ -62,12 +68,20 @@ def predict(
     edge_table = read_edges(edges) if edges is not None else None
     stage, ids = extend_stage(loaded, loaded.stage, side, keys, x, edge_table, smiles, allow_existing, has_profile)
     existing = ids < len(loaded.graph.sources if side == "source" else loaded.graph.targets)
-    if existing.any() and not np.allclose(stage.x[side].cpu().numpy()[ids[existing]], x[existing], atol=1e-5):
-        log.warning(
-            "%d query(s) are nodes of the graph: scored with the graph's own profile and edges, not the given profile",
-            existing.sum(),
+    if existing.any() and has_profile is None:
+        if not np.allclose(stage.x[side].cpu().numpy()[ids[existing]], x[existing], atol=1e-5):
+            log.warning(
+                "%d query(s) are nodes of the graph: scored with the graph's own profile and edges, not the given "
+                "profile",
+                existing.sum(),
+            )
+    elif existing.any():
+        log.info(
+            "%d query(s) are compounds of the graph: scored as those nodes, their known links flagged", existing.sum()
         )
     table, query = _ranked_table(loaded, stage, side, ids, keys, exclude_known, top_k)
+    if names is not None:
+        table.insert(1, "name", names.to_numpy()[query])
     nearest_similarity, nearest_key = applicability(loaded, side, *_domain_vectors(loaded, stage, side, ids))
     threshold = domain_threshold(loaded, side)
     table["nearest_training_similarity"] = nearest_similarity[query]
@@ -101,6 +115,17 @@ def _domain_vectors(loaded: Predictor, stage, side: str, ids: np.ndarray) -> tup
         matrix, mask = stage.views[side][view], stage.masks[side][view]
     present = np.ones(len(ids), bool) if mask is None else mask.cpu().numpy()[ids]
     return matrix.cpu().numpy()[ids], present
+
+
+def _check_reads_structures(loaded: Predictor, given: pd.DataFrame, where: str | None) -> None:
+    """Compounds given by structure alone need a run that reads structures."""
+    profiles = [c for c in given.columns if c not in ("smiles", "name", "id") and not str(c).startswith("Metadata_")]
+    if not profiles and "structure" not in loaded.config.views["source"]:
+        raise MotiveError(
+            f"{where or 'compounds'}: only structures (smiles) are given, and this {loaded.config.model} run reads "
+            "compound profiles only; predict with a run that reads structures (a model such as knn_structure or "
+            'evidence_ranker, or views {"source": ["profile", "structure"]}) or add the profiles'
+        )
 
 
 def _check_structures(keys: pd.Index, smiles: pd.Series, radius: int, where: str | None) -> None:

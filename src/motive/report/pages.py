@@ -84,7 +84,8 @@ def prediction_page(table: pd.DataFrame, title: str, about: list[str], top: int 
             }
             for _, row in rows.iterrows()
         ]
-        queries.append({"name": str(query), "warnings": _warnings(rows, threshold), "rows": shown})
+        name = f"{rows['name'].iloc[0]} ({query})" if "name" in rows else str(query)  # given by structure
+        queries.append({"name": name, "warnings": _warnings(rows, threshold), "rows": shown})
     return render("predictions.html.j2", title=title, about=about, header=PREDICTION_HEADER, queries=queries)
 
 
