@@ -25,6 +25,11 @@ from motive.names import STAGES, negatives_key
 EVALUATED = ("valid", "test")
 
 
+def evaluated_stages(split: splits.Split) -> tuple[str, ...]:
+    """The stages a run is evaluated on: valid and test, or valid alone for a final model."""
+    return ("valid",) if split.config.final else EVALUATED
+
+
 def query_side(split_name: str) -> str:
     """The side a prediction is asked for: the held-out genes of cold_target, compounds otherwise."""
     return "target" if split_name == "cold_target" else "source"
@@ -136,7 +141,7 @@ class ModelEvaluator:
             for flags in cache["seen_in_training"].values():
                 flags.flags.writeable = False
         seen = cache["seen_in_training"]
-        for stage in EVALUATED:
+        for stage in evaluated_stages(self.split):
             pairs = self.pairs(stage)
             scores = model.score(stages[stage], pairs.sources, pairs.targets)
             ranked = metrics.SortedScores(scores, pairs.labels)  # sorted once for every metric of the stage
@@ -155,7 +160,7 @@ class ModelEvaluator:
                 found.metrics[stage] |= full_ranking_metrics(found.rankings[-1], resamples)
                 found.seconds[stage] = round(time.perf_counter() - started, 2)
         if self.calibrate:
-            ranked = dict(zip(EVALUATED, found.rankings, strict=False)) if self.ranking else {}
+            ranked = dict(zip(evaluated_stages(self.split), found.rankings, strict=False)) if self.ranking else {}
             valid = ranked.get("valid")
             if valid is None:  # the validation ranking alone: what expected precision is fitted on
                 valid = self._ranking("valid", stages["valid"], model)

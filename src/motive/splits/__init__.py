@@ -27,6 +27,8 @@ from motive.errors import MotiveError
 from motive.names import COLD_SIDES, SPLITS, STAGES, SUBSET_STAGE, negatives_key
 from motive.splits.negatives import draw_degree_negatives, draw_eval_negatives
 
+FINAL_RATIOS = (0.9, 0.1, 0.0)  # a final model: train / valid share of the held-out side, no test
+
 
 @dataclass(frozen=True)
 class SplitConfig:
@@ -36,12 +38,25 @@ class SplitConfig:
     message_fraction: float = 0.6  # share of training ST edges used only for message passing (reference)
     eval_ratio: int = 10  # stored negatives per positive for valid and test (paper: 1:10)
     negative_mode: str = "batch"  # "batch" (paper Algorithm 1) or "global" (uniform over allowed pairs)
+    # A final model's split: no test stage; the held-out share is FINAL_RATIOS' valid share, and
+    # the test stage, empty, sees every known link (what prediction reads as evidence).
+    final: bool = False
 
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
             raise MotiveError(f"unknown split {self.split!r}; expected one of {', '.join(SPLITS)}")
-        if len(self.ratios) != 3 or min(self.ratios) <= 0 or abs(sum(self.ratios) - 1) > 1e-9:
-            raise MotiveError(f"split ratios {self.ratios} must be three positive numbers summing to 1")
+        if self.final and self.ratios == (0.7, 0.1, 0.2):
+            object.__setattr__(self, "ratios", FINAL_RATIOS)
+        ratios = self.ratios
+        if (
+            len(ratios) != 3
+            or min(ratios[:2]) <= 0
+            or (ratios[2] != 0 if self.final else ratios[2] <= 0)
+            or abs(sum(ratios) - 1) > 1e-9
+        ):
+            raise MotiveError(
+                f"split ratios {ratios} must be three positive numbers summing to 1 (a final split's test share is 0)"
+            )
         if not 0 <= self.message_fraction < 1:
             raise MotiveError(f"message fraction {self.message_fraction} must be in [0, 1)")
 
@@ -90,6 +105,8 @@ class Split:
         ``side_edges`` every same-type edge between two nodes the stage may see)."""
         k = STAGES.index(stage)
         labels = self.subsets[kind]
+        if self.config.final and k == 2:  # a final model's test stage: every known link, nothing held out
+            return np.ones(len(labels), bool)
         if kind != "st" and side_edges:  # a same-type label is the later stage of its two ends
             return label_stages(labels) <= k
         if kind == "st":

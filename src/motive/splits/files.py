@@ -25,7 +25,8 @@ from motive.splits import (
 
 
 def default_dir(dataset_dir: str | Path, graph_type: str, config: SplitConfig, gene_type: str = "orf") -> Path:
-    return layout.graph_dir(dataset_dir, graph_type, gene_type) / "splits" / config.split / f"seed_{config.seed}"
+    kind = f"{config.split}_final" if config.final else config.split
+    return layout.graph_dir(dataset_dir, graph_type, gene_type) / "splits" / kind / f"seed_{config.seed}"
 
 
 def save_split(

@@ -82,6 +82,12 @@ class TrainConfig:
     )
     seed: int = setting(0, "model seed: initialisation, batch order, training negatives", check=checks.seed)
     split_seed: int = setting(0, "split seed; the split is fixed across model seeds (paper)", check=checks.seed)
+    final: bool = setting(
+        False,
+        "a final model for prediction: no test stage; the held-out side is split 90/10 into train and valid "
+        "(valid picks the epoch and fits the calibration), and prediction sees every known link",
+        check=checks.boolean,
+    )
     gene_type: str = setting("orf", "gene profiles of the official layout", choices=GENE_TYPES)
     epochs: int = setting(1000, "most epochs (paper: 1000)", check=checks.positive_int)
     patience: int = setting(50, "epochs without validation improvement before stopping", check=checks.positive_int)
@@ -201,6 +207,8 @@ class TrainConfig:
                 raise MotiveError(f"{spec.name}: unknown {spec.name} {value!r}; expected one of {', '.join(choices)}")
             if check is not None:
                 setattr(self, spec.name, checks.named(spec.name, check, value))
+        if self.final and self.split_dir is not None:
+            raise MotiveError("`final` makes its own split of every known link; drop `split_dir`")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -237,7 +237,7 @@ def _run(config: TrainConfig, out: str | Path, overwrite: bool, marker: dict | N
     }
     # Timings live in timing.json, so metrics.json is the same bytes for the same config.
     summary = summary_of(config, prepared, trained, evaluation)
-    tracker.log_metrics(numeric(summary["valid"], "final_valid_") | numeric(summary["test"], "test_"))
+    tracker.log_metrics(numeric(summary["valid"], "final_valid_") | numeric(summary.get("test", {}), "test_"))
     write_run(
         out,
         config=config,
@@ -259,5 +259,9 @@ def evaluate_run(
     refuses if the data changed."""
     loaded = load_run(run_dir, device=device, data=data, plugins=plugins)
     config, prepared = loaded.config, loaded.prepared
+    if config.final:
+        raise MotiveError(
+            f"{run_dir}: a final model (--final) has no test stage to evaluate; its valid numbers are in metrics.json"
+        )
     with torch_threads(config.threads):
         return evaluator_of(config, prepared).evaluate(loaded.model, prepared.stages).metrics

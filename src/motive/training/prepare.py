@@ -83,7 +83,7 @@ def _split_and_key(graph: Graph, config: TrainConfig, graph_hash: str) -> tuple[
         folder = Path(config.split_dir)
         key = (graph_hash, files_digest(folder_files(folder), folder), config.split_seed)
         return SPLITS.get(key, lambda: audited_split_from_tables(graph, folder, config.split_seed, cache)), key
-    split_config = splits.SplitConfig(config.split, config.split_seed)
+    split_config = splits.SplitConfig(config.split, config.split_seed, final=config.final)
     folder = default_dir(config.data, config.graph, split_config, config.gene_type)
     made = None
     if not (folder / "split.json").exists():
@@ -145,7 +145,8 @@ def prepare(
     split, split_key = _split_and_key(graph, config, graph_hash)
     if "test" not in stage_names:
         split = validation_view(split)
-    for stage in [name for name in ("valid", "test") if name in split.negatives]:
+    evaluated = ("valid",) if split.config.final else ("valid", "test")  # a final model has no test
+    for stage in [name for name in evaluated if name in split.negatives]:
         stored = split.negatives[negatives_key(stage, config.eval_negatives)]
         if len(stored) < config.hits_k:
             raise MotiveError(

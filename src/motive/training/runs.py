@@ -73,8 +73,7 @@ def summary_of(config: TrainConfig, prepared: Prepared, trained: Trained, evalua
             "dir": config.split_dir,
         },
         "valid": evaluation.metrics["valid"],
-        "test": evaluation.metrics["test"],
-    }
+    } | ({"final": True} if config.final else {"test": evaluation.metrics["test"]})
 
 
 def write_run(
