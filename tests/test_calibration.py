@@ -113,7 +113,7 @@ def test_a_run_keeps_its_calibration_and_predict_reads_it_with_evidence(calibrat
         columns=loaded.feature_names["source"],
         index=pd.Index(["COPYOFKNOWN000"], name="Metadata_InChIKey"),
     )
-    table = predict.predict(loaded, compounds=profiles)
+    table = predict.rank(loaded, compounds=profiles)
     assert table["expected_precision"].notna().all()  # a new compound: every pair unknown
     assert (np.diff(table["expected_precision"].to_numpy()) <= 1e-12).all()  # best places first
     assert (table["expected_precision_low"] <= table["expected_precision"]).all()
@@ -121,7 +121,7 @@ def test_a_run_keeps_its_calibration_and_predict_reads_it_with_evidence(calibrat
     gene = graph.targets.keys[t[s == known_compound][0]]  # a gene the copied compound is known to hit
     row = table[table["candidate"] == gene].iloc[0]
     assert row["evidence"].startswith(f"{graph.sources.keys[known_compound]} (profile 1.00)")
-    existing = predict.predict(
+    existing = predict.rank(
         loaded,
         compounds=profiles.rename(index={"COPYOFKNOWN000": graph.sources.keys[known_compound]}),
         allow_existing=True,

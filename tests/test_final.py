@@ -71,7 +71,7 @@ def test_a_final_run_has_valid_metrics_a_calibration_and_predicts_with_every_lin
         columns=loaded.feature_names["source"],
         index=pd.Index([key], name="Metadata_InChIKey"),
     )
-    ranked = predict.predict(loaded, compounds=profile, allow_existing=True)
+    ranked = predict.rank(loaded, compounds=profile, allow_existing=True)
     st = loaded.graph.edges["st"]
     known = set(loaded.graph.targets.keys[st.loc[st["source"] == held_out, "target"]])
     assert set(ranked.loc[ranked["known"] != "none", "candidate"]) == known  # a valid compound's links flagged

@@ -75,7 +75,7 @@ def test_held_out_compounds_as_new_find_their_genes(trained):
     held_out = np.flatnonzero(loaded.split.node_stage["source"] == 2)
     s, t = loaded.graph.endpoints("st")
     held_out = held_out[np.isin(held_out, s)][:12]
-    table = predict.predict(
+    table = predict.rank(
         loaded, compounds=source_frame(loaded, held_out, [f"NEW{i:011d}" for i in range(len(held_out))])
     )
     truth = {(f"NEW{i:011d}", loaded.graph.targets.keys[g]) for i, node in enumerate(held_out) for g in t[s == node]}
@@ -92,10 +92,10 @@ def test_a_new_copy_of_an_isolated_compound_scores_like_it(trained):
     node = int(np.flatnonzero(loaded.split.node_stage["source"] == 2)[0])
     genes = np.arange(len(loaded.graph.targets))
     expected = loaded.model.score(loaded.stage, np.full(len(genes), node), genes)
-    table = predict.predict(loaded, compounds=source_frame(loaded, [node], ["NEWCOMPOUND000"]))
+    table = predict.rank(loaded, compounds=source_frame(loaded, [node], ["NEWCOMPOUND000"]))
     got = table.set_index("candidate").loc[loaded.graph.targets.keys, "score"].to_numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
-    existing = predict.predict(loaded, compounds=source_frame(loaded, [node]), allow_existing=True)
+    existing = predict.rank(loaded, compounds=source_frame(loaded, [node]), allow_existing=True)
     np.testing.assert_allclose(
         existing.set_index("candidate").loc[loaded.graph.targets.keys, "score"].to_numpy(),
         expected,
@@ -111,7 +111,7 @@ def test_known_flags_are_the_split_subsets_of_every_stage(trained):
     nodes = list(
         dict.fromkeys(int(s[np.flatnonzero(subsets == label)[0]]) for label in ("message", "train", "valid", "test"))
     )
-    table = predict.predict(loaded, compounds=source_frame(loaded, nodes), allow_existing=True)
+    table = predict.rank(loaded, compounds=source_frame(loaded, nodes), allow_existing=True)
     expected = {
         (loaded.graph.sources.keys[a], loaded.graph.targets.keys[b]): label
         for a, b, label in zip(s, t, subsets, strict=True)
@@ -122,7 +122,7 @@ def test_known_flags_are_the_split_subsets_of_every_stage(trained):
         dict(zip(zip(flagged["query"], flagged["candidate"], strict=True), flagged["known"], strict=True)) == expected
     )
     assert {"message", "train", "valid", "test"} <= set(flagged["known"])
-    excluded = predict.predict(
+    excluded = predict.rank(
         loaded, compounds=source_frame(loaded, nodes), allow_existing=True, exclude_known=True, top_k=5
     )
     assert (excluded["known"] == "none").all() and excluded.groupby("query").size().eq(5).all()
@@ -135,7 +135,7 @@ def test_new_genes_rank_every_compound(trained):
         columns=loaded.feature_names["target"],
         index=pd.Index(["NEWGENE1", "NEWGENE2", "NEWGENE3"], name="Metadata_Symbol"),
     )
-    table = predict.predict(loaded, genes=genes, top_k=7)
+    table = predict.rank(loaded, genes=genes, top_k=7)
     assert table.groupby("query").size().eq(7).all() and table["candidate"].isin(loaded.graph.sources.keys).all()
     assert (
         table.groupby("query")["rank"].apply(list)
@@ -191,7 +191,7 @@ def test_crispr_gene_type(tmp_path):
     layout.write_dataset(graphs, tmp_path / "data", "crispr")
     run(TrainConfig(data=str(tmp_path / "data"), gene_type="crispr", model="mlp", epochs=3, hits_k=5), tmp_path / "run")
     loaded = predict.load_predictor(tmp_path / "run", "cpu")
-    table = predict.predict(loaded, compounds=source_frame(loaded, [0, 1], ["NEWA", "NEWB"]), top_k=3)
+    table = predict.rank(loaded, compounds=source_frame(loaded, [0, 1], ["NEWA", "NEWB"]), top_k=3)
     assert len(table) == 6 and loaded.config.gene_type == "crispr"
 
 
@@ -270,7 +270,7 @@ def test_every_inductive_model_predicts(trained, tmp_path, model):
         tmp_path / "run",
     )
     loaded = predict.load_predictor(tmp_path / "run", "cpu")
-    table = predict.predict(loaded, compounds=source_frame(loaded, [0, 5], ["NEWA", "NEWB"]), top_k=10)
+    table = predict.rank(loaded, compounds=source_frame(loaded, [0, 5], ["NEWA", "NEWB"]), top_k=10)
     assert len(table) == 20 and np.isfinite(table["score"]).all()
     assert (table.groupby("query")["score"].apply(lambda s: s.is_monotonic_decreasing)).all()
 
@@ -295,8 +295,8 @@ def test_network_models_place_new_nodes_by_the_edges_that_join_them(trained, tmp
         index=pd.Index(["NEWGENE1"], name="Metadata_Symbol"),
     )
     link = pd.DataFrame({"query": ["NEWGENE1"], "node": [loaded.graph.targets.keys[partner]], "node_side": ["target"]})
-    alone = predict.predict(loaded, genes=genes, top_k=len(hitters))
-    joined = predict.predict(loaded, genes=genes, edges=link, top_k=3 * len(hitters))
+    alone = predict.rank(loaded, genes=genes, top_k=len(hitters))
+    joined = predict.rank(loaded, genes=genes, edges=link, top_k=3 * len(hitters))
     assert np.isfinite(joined["score"]).all() and len(joined) == 3 * len(hitters)
     if model != "evidence_ranker":  # a two-hop path for the partner's compounds (+ damped three-hop ones)
         a, b = loaded.stage.edges[("source", "similar", "source")]
@@ -314,8 +314,8 @@ def test_network_models_place_new_nodes_by_the_edges_that_join_them(trained, tmp
         {"query": ["NEWCOMPOUND001"], "node": [loaded.graph.sources.keys[c0]], "node_side": "source"}
     )
     every_gene = len(loaded.graph.targets)
-    linked = predict.predict(loaded, compounds=compounds, edges=similar, top_k=every_gene, exclude_known=False)
-    isolated = predict.predict(loaded, compounds=compounds, top_k=every_gene, exclude_known=False)
+    linked = predict.rank(loaded, compounds=compounds, edges=similar, top_k=every_gene, exclude_known=False)
+    isolated = predict.rank(loaded, compounds=compounds, top_k=every_gene, exclude_known=False)
     moved = not linked.set_index("candidate")["score"].equals(isolated.set_index("candidate")["score"])
     assert np.isfinite(linked["score"]).all() and moved == (model != "gene_neighbours")  # needs c's own genes
     if model == "network_paths":  # compound-compound-gene paths: exactly c0's genes, plus damped three-hop ones
@@ -333,7 +333,7 @@ def test_network_models_place_new_nodes_by_the_edges_that_join_them(trained, tmp
     copy.iloc[0] = loaded.graph.targets.x[held_out]
     edges = pd.DataFrame({"query": "NEWCOPY", "node": partners, "node_side": "target"})
     everything = len(loaded.graph.sources)
-    as_new = predict.predict(loaded, genes=copy, edges=edges, top_k=everything, exclude_known=False)
+    as_new = predict.rank(loaded, genes=copy, edges=edges, top_k=everything, exclude_known=False)
     ids = loaded.graph.sources.keys.get_indexer(as_new["candidate"])
     evaluated = loaded.model.score(loaded.stage, ids, np.full(len(ids), held_out))
     # (the copy's edges raise its partners' degrees by one: resource-allocation weights move slightly)
@@ -367,7 +367,7 @@ def test_edges_and_smiles_join_new_compounds_to_the_graph(trained, tmp_path):
         meta.to_csv(handle, index=False)
     loaded.config.data = str(data)  # same graph (same hash), now with compound structures
     profiles = source_frame(loaded, [5, 6], ["NEWASPIRIN0001", "NEWOTHER000002"])
-    isolated = predict.predict(loaded, compounds=profiles)
+    isolated = predict.rank(loaded, compounds=profiles)
     stage, ids = predict.extend_stage(
         loaded,
         loaded.stage,
@@ -378,27 +378,27 @@ def test_edges_and_smiles_join_new_compounds_to_the_graph(trained, tmp_path):
     )
     a, b = stage.edges[("source", "similar", "source")]
     assert {(ids[0], 0), (0, ids[0])} <= set(zip(a, b, strict=True)) and ids[1] not in a  # ethanol resembles neither
-    linked = predict.predict(loaded, compounds=profiles.assign(smiles=[aspirin, "CCO"]))
+    linked = predict.rank(loaded, compounds=profiles.assign(smiles=[aspirin, "CCO"]))
     assert not np.allclose(
         linked.loc[linked["query"] == "NEWASPIRIN0001", "score"],
         isolated.loc[isolated["query"] == "NEWASPIRIN0001", "score"],
     )
     gene = loaded.graph.targets.keys[3]
-    with_edge = predict.predict(
+    with_edge = predict.rank(
         loaded, compounds=profiles, edges=pd.DataFrame({"query": ["NEWOTHER000002"], "node": [gene]})
     )
     assert not np.allclose(
         with_edge.loc[with_edge["query"] == "NEWOTHER000002", "score"],
         isolated.loc[isolated["query"] == "NEWOTHER000002", "score"],
     )
-    twice = predict.predict(
+    twice = predict.rank(
         loaded, compounds=profiles, edges=pd.DataFrame({"query": ["NEWOTHER000002"] * 2, "node": [gene] * 2})
     )
     pd.testing.assert_series_equal(twice["score"], with_edge["score"])  # a duplicate edge is one edge
     with pytest.raises(MotiveError, match="'NOPE' is not one of the profiles given"):
-        predict.predict(loaded, compounds=profiles, edges=pd.DataFrame({"query": ["NOPE"], "node": [gene]}))
+        predict.rank(loaded, compounds=profiles, edges=pd.DataFrame({"query": ["NOPE"], "node": [gene]}))
     with pytest.raises(MotiveError, match="'UNKNOWNGENE' is not a target of the run's graph"):
-        predict.predict(
+        predict.rank(
             loaded, compounds=profiles, edges=pd.DataFrame({"query": ["NEWOTHER000002"], "node": ["UNKNOWNGENE"]})
         )
 
@@ -474,7 +474,7 @@ def test_full_matrix_explains_every_row_as_predict_does(trained, tmp_path):
     assert summary["genes_per_compound"] == 20 and summary["compounds_per_gene"] == 2
     per_compound = pd.read_parquet(tmp_path / "all" / "per_compound.parquet")
     assert per_compound.groupby("compound").size().tolist() == [20, 20]
-    single = predict.predict(loaded, compounds=new, top_k=20).set_index(["query", "candidate"])["evidence"]
+    single = predict.rank(loaded, compounds=new, top_k=20).set_index(["query", "candidate"])["evidence"]
     full = per_compound.set_index(["compound", "gene"])["evidence"]
     assert (full == single.reindex(full.index)).all() and (full != "").any()
     per_gene = pd.read_parquet(tmp_path / "all" / "per_gene.parquet")
@@ -508,9 +508,9 @@ def test_an_existing_key_is_scored_and_placed_by_the_graphs_own_profile(trained,
     own = source_frame(loaded, train)
     other = own.set_axis(own.index[::-1])  # the same keys with each other's profiles
     with caplog.at_level("WARNING", logger="motive.predict"):
-        given = predict.predict(loaded, compounds=other, allow_existing=True, top_k=3)
+        given = predict.rank(loaded, compounds=other, allow_existing=True, top_k=3)
     assert "scored with the graph's own profile" in caplog.text
-    expected = predict.predict(loaded, compounds=own, allow_existing=True, top_k=3)
+    expected = predict.rank(loaded, compounds=own, allow_existing=True, top_k=3)
     pd.testing.assert_frame_equal(
         given.sort_values(["query", "rank"], ignore_index=True),
         expected.sort_values(["query", "rank"], ignore_index=True),

@@ -83,7 +83,7 @@ def test_a_table_of_names_and_smiles_ranks_targets_and_recognises_known_compound
     loaded = predict.load_predictor(root / "run", "cpu")
     known = loaded.graph.sources.keys.get_loc(keys[0])
     table = pd.DataFrame({"name": ["known one", "a new one"], "smiles": [smiles[0], "c1ccccc1CCN"]})
-    ranked = predict.predict(loaded, compounds=table, top_k=4)
+    ranked = predict.rank(loaded, compounds=table, top_k=4)
     assert list(ranked.columns[:3]) == ["query", "name", "candidate"]
     assert ranked.groupby("name").size().to_dict() == {"known one": 4, "a new one": 4}
     first = ranked[ranked["name"] == "known one"]
@@ -121,4 +121,4 @@ def test_structures_alone_need_a_run_that_reads_them(structure_run, tmp_path):
     config = TrainConfig(data=str(root / "data"), split="cold_source", model="mlp", epochs=2, hits_k=5)
     run(config, tmp_path / "mlp")
     with pytest.raises(Exception, match="reads compound profiles only; predict with a run that reads structures"):
-        predict.predict(tmp_path / "mlp", compounds=from_smiles([smiles[1]]))
+        predict.rank(tmp_path / "mlp", compounds=from_smiles([smiles[1]]))

@@ -76,8 +76,8 @@ def test_a_plate_through_profiles_predicts_as_the_medians_computed_by_hand(tmp_p
         for k in sorted(set(keys) - {None})
     ]
     index = pd.Index(sorted(set(keys) - {None}), name="Metadata_InChIKey")
-    direct = predict.predict(loaded, compounds=pd.DataFrame(np.array(medians), columns=features, index=index))
-    through = predict.predict(loaded, compounds=tmp_path / "features.parquet")
+    direct = predict.rank(loaded, compounds=pd.DataFrame(np.array(medians), columns=features, index=index))
+    through = predict.rank(loaded, compounds=tmp_path / "features.parquet")
     assert "active" in through and (through["query"] == direct["query"]).all()
     assert (through["candidate"] == direct["candidate"]).all()
     np.testing.assert_allclose(through["score"], direct["score"], rtol=1e-5, atol=1e-6)

@@ -146,9 +146,9 @@ def test_predict_with_smiles_with_profiles_and_with_both(structured_run):
     profiles = pd.DataFrame(loaded.graph.sources.x[:2], columns=loaded.feature_names["source"], index=index)
     structures = pd.DataFrame({"smiles": ["CCCCCCO", "c1ccccc1CCN"]}, index=profiles.index)
     tables = {
-        "profiles": module.predict(loaded, compounds=profiles, top_k=5),
-        "smiles": module.predict(loaded, compounds=structures, top_k=5),  # no profile at all
-        "both": module.predict(loaded, compounds=profiles.join(structures), top_k=5),
+        "profiles": module.rank(loaded, compounds=profiles, top_k=5),
+        "smiles": module.rank(loaded, compounds=structures, top_k=5),  # no profile at all
+        "both": module.rank(loaded, compounds=profiles.join(structures), top_k=5),
     }
     for name, table in tables.items():
         assert len(table) == 10 and np.isfinite(table["score"]).all(), name
@@ -184,7 +184,7 @@ def test_an_orf_run_reads_the_genes_crispr_profiles_where_the_dataset_has_them(t
     assert np.array_equal(loaded.stage.views["target"]["crispr"][row].numpy(), expected)
     index = pd.Index(["NEWG1", "NEWG2"], name="Metadata_Symbol")
     genes = pd.DataFrame(loaded.graph.targets.x[:2], columns=loaded.feature_names["target"], index=index)
-    table = module.predict(loaded, genes=genes, top_k=3)  # new genes: their own profile, no CRISPR one
+    table = module.rank(loaded, genes=genes, top_k=3)  # new genes: their own profile, no CRISPR one
     assert len(table) == 6 and np.isfinite(table["score"]).all()
 
 
@@ -217,7 +217,7 @@ def test_a_structure_run_measures_its_domain_in_tanimoto_and_refuses_queries_it_
     run(TrainConfig(data=str(root / "data"), split="cold_source", model="knn_structure", hits_k=5), tmp_path / "run")
     loaded = module.load_predictor(tmp_path / "run", "cpu")
     queries = pd.DataFrame({"smiles": ["CCCCCCO", "c1ccccc1CCN"]}, index=pd.Index(["NEWA", "NEWB"], name=KEY))
-    table = module.predict(loaded, compounds=queries, top_k=3)
+    table = module.rank(loaded, compounds=queries, top_k=3)
     bits = views.fingerprints(list(queries["smiles"]))[0].astype(float)
     train = np.flatnonzero(loaded.split.node_stage["source"] == 0)
     train_bits = loaded.stage.views["source"]["structure"].numpy()[train].astype(float)
@@ -235,7 +235,7 @@ def test_a_structure_run_measures_its_domain_in_tanimoto_and_refuses_queries_it_
         (queries.set_axis(pd.Index(["NEWA", ""], name=KEY)), "1 row(s) with an empty Metadata_InChIKey"),
     ):
         with pytest.raises(MotiveError, match=re.escape(expected)):
-            module.predict(loaded, compounds=bad)
+            module.rank(loaded, compounds=bad)
 
 
 @pytest.mark.parametrize(

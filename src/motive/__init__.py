@@ -25,6 +25,7 @@ import sys
 import types
 from dataclasses import MISSING, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from motive._version import __version__ as __version__
 from motive.data.graph import Graph, NodeTable
@@ -36,14 +37,32 @@ from motive.predict import predict
 from motive.report import report
 from motive.training.config import TrainConfig
 
+if TYPE_CHECKING:
+    from motive.training.result import TrainResult
 
-def train(*, out: str | Path, overwrite: bool = False, **settings) -> dict:
+
+def train(*, out: str | Path, overwrite: bool = False, **settings) -> "TrainResult":
     """Train and evaluate one model on one split; write the run folder ``out`` (an earlier run
-    there is replaced only with ``overwrite``); return its metrics summary. The settings are
-    ``motive.training.config.TrainConfig``'s fields (``help(motive.training.config.TrainConfig)``)."""
-    from motive.training.loop import run
+    there is replaced only with ``overwrite``) and return it as a ``TrainResult`` (config, model,
+    metrics, history, path). ``model`` is a registered name or a ``LinkModel`` class (registered
+    under its lower-cased class name if it is not yet); every other setting is a field of
+    ``motive.training.config.TrainConfig``, listed below with its help."""
+    from motive.training.loop import train as train_run
 
-    return run(TrainConfig(**settings), out, overwrite=overwrite)
+    if isinstance(settings.get("model"), type):
+        settings["model"] = _registered(settings["model"])
+    return train_run(TrainConfig(**settings), out, overwrite=overwrite)
+
+
+def _registered(model: type) -> str:
+    """The registered name of a model class, registering it under its lower-cased name if new."""
+    from motive.models import REGISTRY, register_model
+
+    name = next((name for name, entry in REGISTRY.items() if entry.factory is model), None)
+    if name is None:
+        name = model.__name__.lower()
+        register_model(name, model)
+    return name
 
 
 def _train_signature() -> inspect.Signature:
@@ -55,11 +74,42 @@ def _train_signature() -> inspect.Signature:
         default = spec.default_factory() if spec.default_factory is not MISSING else spec.default
         default = inspect.Parameter.empty if default is MISSING else default
         parameters.append(inspect.Parameter(spec.name, keyword, default=default, annotation=spec.type))
-    return inspect.Signature(parameters, return_annotation=dict)
+    return inspect.Signature(parameters, return_annotation="TrainResult")
+
+
+def _settings_help() -> str:
+    """Each setting's help text, as ``help(motive.train)`` shows it below the docstring."""
+    lines = ["", "    Settings:", ""]  # indented as the docstring's own lines, so help() dedents them alike
+    for spec in fields(TrainConfig):
+        lines.append(f"    - ``{spec.name}``: {spec.metadata.get('help') or ''}")
+    return "\n".join(lines)
 
 
 train.__signature__ = _train_signature()
+train.__doc__ += "\n" + _settings_help()
 _API = ("report", "predict")
+
+
+# Exported on first use (PEP 562), so ``import motive`` stays light: name -> defining module.
+_LAZY = {
+    "make_split": "motive.splits",
+    "SplitConfig": "motive.splits",
+    "audit": "motive.splits.audit",
+    "load_run": "motive.training.runs",
+    "score": "motive.evaluation.scoring",
+    "profiles": "motive.data.profiles",
+    "tune": "motive.experiments.tune",
+    "Predictions": "motive.predict.results",
+    "TrainResult": "motive.training.result",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'motive' has no attribute {name!r}")
 
 
 class _Package(types.ModuleType):
@@ -73,6 +123,15 @@ sys.modules[__name__].__class__ = _Package
 
 __all__ = [
     "GRAPH_TYPES",
+    "Predictions",
+    "SplitConfig",
+    "TrainResult",
+    "audit",
+    "load_run",
+    "make_split",
+    "profiles",
+    "score",
+    "tune",
     "Evaluator",
     "Graph",
     "MotiveError",

@@ -159,7 +159,7 @@ def train(args: argparse.Namespace) -> None:
 
 
 def predict(args: argparse.Namespace) -> None:
-    from motive import marks, outputs
+    from motive import outputs
     from motive.predict import predict, predict_all
 
     compounds = args.compounds
@@ -199,7 +199,7 @@ def predict(args: argparse.Namespace) -> None:
     outputs.check_file_target(args.out, "predictions", args.overwrite)
     if args.report:
         outputs.check_target(args.report, "prediction_report", args.overwrite)
-    table = predict(
+    predictions = predict(
         args.run_dir,
         **queries,
         top_k=args.top_k,
@@ -208,25 +208,18 @@ def predict(args: argparse.Namespace) -> None:
         device=args.device,
         data=args.data,
     )
-    with outputs.output_file(args.out, "predictions", args.overwrite) as tmp:
-        marks.write_marked_parquet(table, tmp, "predictions")
+    predictions.to_parquet(args.out, args.overwrite)
     if args.report:
-        _prediction_report(args, table)
+        with outputs.output_dir(args.report, "prediction_report", args.overwrite) as tmp:
+            (tmp / "index.html").write_text(predictions.to_html(Path(args.out).name))
+        print(f"report: {Path(args.report) / 'index.html'}")
+    table = predictions.table
     top = table[table["rank"] <= 3]
     print(top.to_string(index=False, max_rows=30))
     print(
         f"{table['query'].nunique()} queries x {table.groupby('query').size().max()} candidates written to {args.out} "
         "(scores rank candidates; they are not probabilities)"
     )
-
-
-def _prediction_report(args: argparse.Namespace, table) -> None:
-    from motive import outputs
-    from motive.report.pages import predictions_report
-
-    with outputs.output_dir(args.report, "prediction_report", args.overwrite) as tmp:
-        (tmp / "index.html").write_text(predictions_report(table, args.run_dir, Path(args.out).name))
-    print(f"report: {Path(args.report) / 'index.html'}")
 
 
 EXPERIMENT_ARGUMENTS = ("data", "out", "seeds", "models", "splits", "graphs", "split_seed")

@@ -163,6 +163,20 @@ class Evaluator:
             self.split = audited_split_from_tables(self.graph, folder, 0, cache)
         self.hits_k, self.eval_negatives, self.bootstrap = hits_k, eval_negatives, bootstrap
 
+    def get_edge_split(self) -> dict[str, dict[str, pd.DataFrame]]:
+        """The pairs to score, in OGB's ``get_edge_split()`` shape with node keys:
+        ``{"train": {"edge"}, "valid": {"edge", "edge_neg"}, "test": {"edge", "edge_neg"}}``, each a
+        (source, target) table; train holds every training positive (messages and supervision),
+        the negatives are the split's stored ones of this evaluator's kind (``eval_negatives``)."""
+        frames = self.split.to_frames(self.graph, self.eval_negatives)
+        found = {}
+        for stage, frame in frames.items():
+            pairs = {"edge": frame.loc[frame["label"] == 1, ["source", "target"]].reset_index(drop=True)}
+            if stage != "train":
+                pairs["edge_neg"] = frame.loc[frame["label"] == 0, ["source", "target"]].reset_index(drop=True)
+            found[stage] = pairs
+        return found
+
     def eval(self, predictions: pd.DataFrame | str | Path, ranking: pd.DataFrame | str | Path | None = None) -> dict:
         """Metrics of valid and test, named as in a run's metrics.json (``full_*`` with ``ranking``)."""
         from motive.evaluation.evaluator import ModelEvaluator, query_side
@@ -183,6 +197,21 @@ class Evaluator:
             bootstrap=self.bootstrap,
         )
         return evaluator.evaluate(model, stages).metrics
+
+
+def score(
+    split_folder: str | Path,
+    predictions: pd.DataFrame | str | Path,
+    ranking: pd.DataFrame | str | Path | None = None,
+    *,
+    hits_k: int = 500,
+    eval_negatives: str = "uniform",
+    bootstrap: int = 1000,
+) -> dict:
+    """Metrics of predictions made elsewhere under the split in ``split_folder`` (``motive score``):
+    ``Evaluator(split_folder, ...).eval(predictions, ranking)``."""
+    evaluator = Evaluator(split_folder, hits_k=hits_k, eval_negatives=eval_negatives, bootstrap=bootstrap)
+    return evaluator.eval(predictions, ranking)
 
 
 def _table(value: pd.DataFrame | str | Path, name: str) -> pd.DataFrame:

@@ -19,10 +19,12 @@ from motive.predict.full import predict_all
 from motive.predict.known import KnownPairs
 from motive.predict.load import Predictor, load_predictor, read_edges, read_profiles
 from motive.predict.nodes import extend_stage
-from motive.predict.ranking import predict
+from motive.predict.ranking import predict, rank
+from motive.predict.results import Predictions
 
 __all__ = [
     "KnownPairs",
+    "Predictions",
     "Predictor",
     "applicability",
     "domain_threshold",
@@ -33,6 +35,7 @@ __all__ = [
     "load_predictor",
     "predict",
     "predict_all",
+    "rank",
     "read_edges",
     "read_profiles",
 ]

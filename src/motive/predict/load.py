@@ -31,6 +31,7 @@ class Predictor:
     model: object
     feature_names: dict[str, list[str]]
     calibration: pd.DataFrame | None = None  # expected precision per place bin (calibration.json)
+    run_dir: str = ""  # the run folder it was loaded from
 
 
 def load_predictor(
@@ -63,7 +64,8 @@ def load_predictor(
         names = pq.read_schema(folder / file).names
         feature_names[side] = [n for n in names if not n.startswith("Metadata_") and not n.startswith("__index")]
     fitted = calibration.read(run_dir / "calibration.json") if (run_dir / "calibration.json").is_file() else None
-    return Predictor(config, prepared.graph, prepared.split, prepared.stages["test"], model, feature_names, fitted)
+    stage = prepared.stages["test"]
+    return Predictor(config, prepared.graph, prepared.split, stage, model, feature_names, fitted, str(run_dir))
 
 
 def read_profiles(

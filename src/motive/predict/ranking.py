@@ -16,6 +16,7 @@ from motive.predict.evidence import EVIDENCE_RANKS, evidence
 from motive.predict.known import KnownPairs
 from motive.predict.load import KEY_COLUMNS, Predictor, load_predictor, read_edges, read_profiles
 from motive.predict.nodes import extend_stage
+from motive.predict.results import Predictions
 from motive.predict.structures import by_structure, keyed_by_structure
 from motive.tables import read_table
 
@@ -30,6 +31,11 @@ def _ranked(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, ranks
 
 
+def rank(run: str | Path | Predictor, **queries) -> pd.DataFrame:
+    """``predict``'s table alone (the same arguments)."""
+    return predict(run, **queries).table
+
+
 def predict(
     run: str | Path | Predictor,
     *,
@@ -42,11 +48,16 @@ def predict(
     device: str = "auto",
     data: str | Path | None = None,
     plugins: list | tuple = (),  # plugin files to load (never the ones a run folder names)
-) -> pd.DataFrame:
-    """Rank every gene of the run's graph for each compound profile (or every compound for each
-    gene profile). One row per (query, candidate): score (a ranking score, not a probability),
-    rank (1 = best), percentile (share of candidates scored lower), known (the pair's split
-    subset, ``annotated`` or ``none``), and the query's nearest training node and similarity."""
+) -> Predictions:
+    """Rank every gene of the run's graph for each compound (or every compound for each gene).
+
+    ``compounds``: a table (path or DataFrame) keyed by ``Metadata_InChIKey`` with the run's
+    profile columns and optionally ``smiles``, or named by ``name`` (or ``id``) with ``smiles``
+    (then keyed by InChIKey14, a known compound scored as the graph's node); ``genes``: keyed by
+    ``Metadata_Symbol`` with profiles. ``top_k``: keep the K best candidates per query;
+    ``exclude_known``: drop pairs the dataset knows; ``edges``: known edges of the new nodes
+    (query, node[, node_side]); ``allow_existing``: queries may be nodes of the graph. Returns
+    ``Predictions``: the table (one row per query and candidate) and what a reader needs beside it."""
     if (compounds is None) == (genes is None):
         raise MotiveError("pass exactly one of `compounds` or `genes`")
     loaded = run if isinstance(run, Predictor) else load_predictor(run, device, data, plugins)
@@ -101,8 +112,7 @@ def predict(
         quiet = sorted(set(table.loc[~table["active"], "query"]))
         if quiet:
             log.warning("%d query(s) indistinguishable from negative controls (copairs): %s", len(quiet), quiet[:5])
-    table.attrs |= {"query_side": side, "domain_threshold": threshold}
-    return table
+    return Predictions(table, side, float(threshold), loaded.run_dir)
 
 
 def _domain_vectors(loaded: Predictor, stage, side: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -67,9 +67,9 @@ def _warnings(rows: pd.DataFrame, threshold: float) -> list[str]:
     return found
 
 
-def prediction_page(table: pd.DataFrame, title: str, about: list[str], top: int = 25) -> str:
-    """The page: ``about`` lines first (run, model, calibration), then one section per query."""
-    threshold = table.attrs.get("domain_threshold", float("nan"))
+def prediction_page(table: pd.DataFrame, title: str, about: list[str], threshold: float, top: int = 25) -> str:
+    """The page: ``about`` lines first (run, model, calibration), then one section per query
+    (``threshold``: the applicability domain's similarity threshold)."""
     queries = []
     for query, rows in table.groupby("query", sort=False):
         rows = rows.sort_values("rank").head(top)
@@ -89,7 +89,7 @@ def prediction_page(table: pd.DataFrame, title: str, about: list[str], top: int 
     return render("predictions.html.j2", title=title, about=about, header=PREDICTION_HEADER, queries=queries)
 
 
-def predictions_report(table: pd.DataFrame, run: str | Path, name: str) -> str:
+def predictions_report(table: pd.DataFrame, run: str | Path, name: str, threshold: float) -> str:
     """The predictions page of ``motive predict --report``: what the run, the expected precision and
     the evidence are, then ``prediction_page``'s sections (``name``: the predictions' file name)."""
     calibrated = table["expected_precision"].notna().any()
@@ -101,7 +101,7 @@ def predictions_report(table: pd.DataFrame, run: str | Path, name: str) -> str:
         else "The run has no calibration.json (older run, or calibrate off): no expected precision.",
         "Evidence: each candidate's known partners most like the query (profile cosine; structure Tanimoto).",
     ]
-    return prediction_page(table, f"motive predictions: {name}", about)
+    return prediction_page(table, f"motive predictions: {name}", about, threshold)
 
 
 def report_page(title: str, intro: list[str], sections: list[dict], figures: dict[str, bytes]) -> str:

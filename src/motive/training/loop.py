@@ -18,6 +18,7 @@ Settings: ``motive.training.config``; what a run works on: ``motive.training.pre
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
@@ -38,6 +40,7 @@ from motive.outputs import check_target
 from motive.splits.negatives import NegativeSampler
 from motive.training.config import TrainConfig
 from motive.training.prepare import Prepared, prepare
+from motive.training.result import TrainResult
 from motive.training.runs import TIMING, Trained, accelerated, load_run, summary_of, write_run
 from motive.training.sampling import NeighborBatches
 
@@ -197,6 +200,20 @@ def run(
     (``marker``: extra fields for its motive.json, e.g. an experiment's config hash; ``group``: the
     tracker's experiment, ``motive`` for a lone run). Returns the summary: metrics.json's content
     plus the timings of timing.json."""
+    return _tracked(config, out, overwrite, marker, group)[0]
+
+
+def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False) -> TrainResult:
+    """``run``, returning the run as an object: settings, the trained model, metrics, history and
+    its folder (what ``motive.train`` returns)."""
+    _, trained, config = _tracked(config, out, overwrite, None, None)
+    metrics = json.loads((Path(out) / "metrics.json").read_text())  # as written, as load() reads it
+    return TrainResult(config, trained.model, metrics, pd.DataFrame(trained.history), Path(out))
+
+
+def _tracked(
+    config: TrainConfig, out: str | Path, overwrite: bool, marker: dict | None, group: str | None
+) -> tuple[dict, Trained, TrainConfig]:
     load_plugins(config.plugins)  # before anything looks the model up
     config = with_views(config)  # what config.json records: the views the run used
     with claimed(out, "run"):  # a second `train` on the same out is refused now, not after training
@@ -206,11 +223,11 @@ def run(
         finished = False
         try:
             with torch_threads(config.threads):
-                summary = _run(config, out, overwrite, marker, tracker)
+                summary, trained, config = _run(config, out, overwrite, marker, tracker)
             finished = True
         finally:
             tracker.end_run(finished)
-    return summary
+    return summary, trained, config
 
 
 def tracked(row: dict) -> dict[str, float]:
@@ -218,7 +235,9 @@ def tracked(row: dict) -> dict[str, float]:
     return {name: value for name, value in row.items() if name == "train_loss" or name.startswith("valid_")}
 
 
-def _run(config: TrainConfig, out: str | Path, overwrite: bool, marker: dict | None, tracker: Tracker) -> dict:
+def _run(
+    config: TrainConfig, out: str | Path, overwrite: bool, marker: dict | None, tracker: Tracker
+) -> tuple[dict, Trained, TrainConfig]:
     started = time.perf_counter()
     check_target(out, "run", overwrite)  # fail now, not after training
     if config.split_dir is None:
@@ -248,7 +267,7 @@ def _run(config: TrainConfig, out: str | Path, overwrite: bool, marker: dict | N
         overwrite=overwrite,
         marker=marker,
     )
-    return summary | {name: timing[name] for name in TIMING}
+    return summary | {name: timing[name] for name in TIMING}, trained, config
 
 
 def evaluate_run(
