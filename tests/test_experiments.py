@@ -358,8 +358,8 @@ def test_public_api_is_the_cli_functions(dataset, tmp_path):
         isinstance(getattr(motive, name), types.FunctionType)
         for name in ("train", "predict", "report", "run_experiment")
     )
-    summary = motive.train(data=dataset, model="mlp", epochs=2, hits_k=5, out=tmp_path / "run")
-    assert (tmp_path / "run" / "metrics.json").is_file() and summary["config"]["model"] == "mlp"
+    result = motive.train(data=dataset, model="mlp", epochs=2, hits_k=5, out=tmp_path / "run")
+    assert (tmp_path / "run" / "metrics.json").is_file() and result.config.model == "mlp"
     table = motive.run_experiment(
         data=dataset,
         out=tmp_path / "results",
@@ -376,8 +376,8 @@ def test_public_api_is_the_cli_functions(dataset, tmp_path):
 
 
 def test_readme_plugin_example_trains(dataset, tmp_path):
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    example = next(block for block in readme.split("```python\n")[1:] if "@register_model(" in block).split("```")[0]
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "guide" / "models.md").read_text()
+    example = next(block for block in guide.split("```python\n")[1:] if "@register_model(" in block).split("```")[0]
     assert 20 <= len(example.strip().splitlines()) <= 30
     plugin = tmp_path / "my_model.py"
     plugin.write_text(example)
@@ -401,8 +401,8 @@ def test_readme_plugin_example_trains(dataset, tmp_path):
     ]
     assert main([*argv, "--plugin", str(plugin), "--out", str(run_dir)]) == 0
     assert json.loads((run_dir / "metrics.json").read_text())["test"]["auroc"] > 0
-    # the README's test file for a plugin runs the shared model checks on it, and they pass
-    checks = next(block for block in readme.split("```python\n")[1:] if "parametrize_with_checks" in block)
+    # the guide's test file for a plugin runs the shared model checks on it, and they pass
+    checks = next(block for block in guide.split("```python\n")[1:] if "parametrize_with_checks" in block)
     (tmp_path / "test_my_model.py").write_text(checks.split("```")[0])
     environment = os.environ | {"PYTHONPATH": str(tmp_path), "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_my_model.py")]

@@ -1,4 +1,4 @@
-"""PyG models under motive's protocol (``motive/pyg.py``): the README's ``to_hetero`` GraphSAGE
+"""PyG models under motive's protocol (``motive/pyg.py``): the models guide's ``to_hetero`` GraphSAGE
 trains through ``motive train`` and passes the shared model checks, and a stage's ``HeteroData``
 holds only what that stage may see."""
 
@@ -16,11 +16,11 @@ from motive.evaluation.evaluator import eval_pairs
 from motive.models import REGISTRY, StageGraph, load_plugin
 from motive.pyg import register_pyg_model, to_hetero_data
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "guide" / "models.md"
 
 
 def readme_example() -> str:
-    text = README.read_text()
+    text = GUIDE.read_text()
     return next(block for block in text.split("```python\n")[1:] if "@register_pyg_model(" in block).split("```")[0]
 
 
