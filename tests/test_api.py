@@ -100,3 +100,20 @@ def test_importing_motive_leaves_torch_unloaded_until_an_export_needs_it():
 def test_help_of_train_shows_every_settings_help():
     text = motive.train.__doc__
     assert "``final``: a final model for prediction" in text and "``side_edges``: let each stage see" in text
+
+
+def test_a_graph_and_a_split_given_as_objects_train_like_folders(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOTIVE_CACHE", str(tmp_path / "cache"))
+    graph = synth.generate(synth.SynthConfig(scale=0.05, seed=8, signal=1.0))["st_expanded"]
+    split = motive.make_split(graph, motive.SplitConfig("cold_source", 3))
+    result = motive.train(data=graph, split=split, model="knn", hits_k=5, out=tmp_path / "run")
+    assert result.config.split == "cold_source" and result.config.graph == "st_expanded"
+    from motive.training.runs import load_run
+
+    loaded = load_run(tmp_path / "run", device="cpu")
+    assert np.array_equal(loaded.prepared.split.subsets["st"], split.subsets["st"])  # the very split given
+    assert loaded.prepared.split.negatives["test"].equals(split.negatives["test"])
+    again = motive.train(data=graph, split=split, model="knn", hits_k=5, out=tmp_path / "again")
+    assert again.metrics["test"] == result.metrics["test"]
+    with pytest.raises(MotiveError, match="needs its Graph as `data`"):
+        motive.train(data=str(tmp_path), split=split, model="knn", out=tmp_path / "no")

@@ -45,24 +45,13 @@ def train(*, out: str | Path, overwrite: bool = False, **settings) -> "TrainResu
     """Train and evaluate one model on one split; write the run folder ``out`` (an earlier run
     there is replaced only with ``overwrite``) and return it as a ``TrainResult`` (config, model,
     metrics, history, path). ``model`` is a registered name or a ``LinkModel`` class (registered
-    under its lower-cased class name if it is not yet); every other setting is a field of
+    under its lower-cased class name if new); ``data`` a dataset folder or a ``Graph``; ``split``
+    a split kind or a ``Split`` of that graph (audited first). Every setting is a field of
     ``motive.training.config.TrainConfig``, listed below with its help."""
+    from motive.training.inputs import resolved
     from motive.training.loop import train as train_run
 
-    if isinstance(settings.get("model"), type):
-        settings["model"] = _registered(settings["model"])
-    return train_run(TrainConfig(**settings), out, overwrite=overwrite)
-
-
-def _registered(model: type) -> str:
-    """The registered name of a model class, registering it under its lower-cased name if new."""
-    from motive.models import REGISTRY, register_model
-
-    name = next((name for name, entry in REGISTRY.items() if entry.factory is model), None)
-    if name is None:
-        name = model.__name__.lower()
-        register_model(name, model)
-    return name
+    return train_run(TrainConfig(**resolved(settings)), out, overwrite=overwrite)
 
 
 def _train_signature() -> inspect.Signature:

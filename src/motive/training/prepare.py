@@ -82,6 +82,8 @@ def _split_and_key(graph: Graph, config: TrainConfig, graph_hash: str) -> tuple[
     if config.split_dir is not None:
         folder = Path(config.split_dir)
         key = (graph_hash, files_digest(folder_files(folder), folder), config.split_seed)
+        if (folder / "split.json").is_file():  # a split motive saved: its own stored negatives, audited again
+            return SPLITS.get(key, lambda: load_audited_split(folder, graph, cache)), key
         return SPLITS.get(key, lambda: audited_split_from_tables(graph, folder, config.split_seed, cache)), key
     split_config = splits.SplitConfig(config.split, config.split_seed, final=config.final)
     folder = default_dir(config.data, config.graph, split_config, config.gene_type)
