@@ -117,3 +117,24 @@ def test_a_graph_and_a_split_given_as_objects_train_like_folders(tmp_path, monke
     assert again.metrics["test"] == result.metrics["test"]
     with pytest.raises(MotiveError, match="needs its Graph as `data`"):
         motive.train(data=str(tmp_path), split=split, model="knn", out=tmp_path / "no")
+
+
+def test_predicts_settings_are_declared_once_for_the_function_and_the_command():
+    import inspect
+    from dataclasses import MISSING, fields
+
+    from motive.cli.parsers import parser
+    from motive.predict.settings import PredictSettings
+
+    command = next(
+        action.choices["predict"] for action in parser()._actions if hasattr(action, "choices") and action.choices
+    )
+    options = {action.dest: action for action in command._actions}
+    signature = inspect.signature(motive.predict).parameters
+    for spec in fields(PredictSettings):
+        assert spec.name in options and spec.metadata["help"] in (options[spec.name].help or "")
+        default = spec.default_factory() if spec.default_factory is not MISSING else spec.default
+        assert signature[spec.name].default == default
+        assert f"``{spec.name}``: {spec.metadata['help']}" in motive.predict.__doc__
+    with pytest.raises(MotiveError, match="top_k: must be a positive integer"):
+        motive.predict("unused", genes="x", top_k=0)

@@ -23,7 +23,6 @@ on first use, so ``import motive`` and the data commands stay light.
 import inspect
 import sys
 import types
-from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,7 +34,7 @@ from motive.experiments import run_experiment
 from motive.names import GRAPH_TYPES
 from motive.predict import predict
 from motive.report import report
-from motive.training.config import TrainConfig
+from motive.training.config import TrainConfig, settings_help, signature_of
 
 if TYPE_CHECKING:
     from motive.training.result import TrainResult
@@ -54,28 +53,15 @@ def train(*, out: str | Path, overwrite: bool = False, **settings) -> "TrainResu
     return train_run(TrainConfig(**resolved(settings)), out, overwrite=overwrite)
 
 
-def _train_signature() -> inspect.Signature:
-    """``train``'s signature as ``help()`` shows it: out, overwrite and every TrainConfig field."""
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    parameters = [inspect.Parameter("out", keyword, annotation=str | Path)]
-    parameters.append(inspect.Parameter("overwrite", keyword, default=False, annotation=bool))
-    for spec in fields(TrainConfig):
-        default = spec.default_factory() if spec.default_factory is not MISSING else spec.default
-        default = inspect.Parameter.empty if default is MISSING else default
-        parameters.append(inspect.Parameter(spec.name, keyword, default=default, annotation=spec.type))
-    return inspect.Signature(parameters, return_annotation="TrainResult")
-
-
-def _settings_help() -> str:
-    """Each setting's help text, as ``help(motive.train)`` shows it below the docstring."""
-    lines = ["", "    Settings:", ""]  # indented as the docstring's own lines, so help() dedents them alike
-    for spec in fields(TrainConfig):
-        lines.append(f"    - ``{spec.name}``: {spec.metadata.get('help') or ''}")
-    return "\n".join(lines)
-
-
-train.__signature__ = _train_signature()
-train.__doc__ += "\n" + _settings_help()
+train.__signature__ = signature_of(
+    TrainConfig,
+    [
+        inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, annotation=str | Path),
+        inspect.Parameter("overwrite", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=bool),
+    ],
+    "TrainResult",
+)
+train.__doc__ += "\n" + settings_help(TrainConfig)
 _API = ("report", "predict")
 
 

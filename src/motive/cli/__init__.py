@@ -91,12 +91,17 @@ def _command_of(top: argparse.ArgumentParser, run) -> argparse.ArgumentParser:
     return None
 
 
+def _flag(strings: list[str]) -> str:
+    """An option's name as a message shows it: the long form, not its --no- negation."""
+    return next((s for s in strings if s.startswith("--") and not s.startswith("--no-")), strings[-1])
+
+
 def with_flags(message: str, command: argparse.ArgumentParser | None) -> str:
     """A library error as the command line says it: a parameter named `like_this` becomes the
     command's option (--like-this) when the command has one."""
     if command is None:
         return message
-    flags = {action.dest: action.option_strings[-1] for action in command._actions if action.option_strings}
+    flags = {action.dest: _flag(action.option_strings) for action in command._actions if action.option_strings}
     return re.sub(r"`([a-z_]+)`", lambda match: flags.get(match.group(1), match.group(0)), message)
 
 

@@ -161,6 +161,7 @@ def train(args: argparse.Namespace) -> None:
 def predict(args: argparse.Namespace) -> None:
     from motive import outputs
     from motive.predict import predict, predict_all
+    from motive.predict.settings import PREDICT_SETTINGS
 
     compounds = args.compounds
     if args.smiles:
@@ -199,15 +200,7 @@ def predict(args: argparse.Namespace) -> None:
     outputs.check_file_target(args.out, "predictions", args.overwrite)
     if args.report:
         outputs.check_target(args.report, "prediction_report", args.overwrite)
-    predictions = predict(
-        args.run_dir,
-        **queries,
-        top_k=args.top_k,
-        edges=args.edges,
-        allow_existing=args.allow_existing,
-        device=args.device,
-        data=args.data,
-    )
+    predictions = predict(args.run_dir, **(settings_from(args, PREDICT_SETTINGS) | {"compounds": compounds}))
     predictions.to_parquet(args.out, args.overwrite)
     if args.report:
         with outputs.output_dir(args.report, "prediction_report", args.overwrite) as tmp:

@@ -9,6 +9,7 @@ from motive import checks
 from motive.cli import commands as handlers
 from motive.errors import MotiveError
 from motive.names import DEVICES, GENE_TYPES, GRAPH_TYPES, NEGATIVE_MODES, SIGNAL_VIEWS, SPLITS
+from motive.predict.settings import PREDICT_SETTINGS, PredictSettings
 from motive.training.config import MODEL_SETTINGS, SETTINGS, TUNE_FIXED, add_options
 
 DESCRIPTION = "The motive command: a thin layer over the library functions."
@@ -177,26 +178,14 @@ def _predict_parsers(commands) -> None:
         "predict", help="rank every gene for new compound profiles (or every compound for new gene profiles)"
     )
     predict.add_argument("--run", dest="run_dir", metavar="RUN", required=True, type=EXISTING_DIR)
-    predict.add_argument(
-        "--compounds",
-        type=EXISTING_PATH,
-        help="compounds: Metadata_InChIKey + profile features, or name (or id) + smiles [+ features]",
-    )
+    add_options(predict, PREDICT_SETTINGS, parse=_arg, config_class=PredictSettings)
     predict.add_argument(
         "--smiles", action="append", metavar="SMILES", help="a compound by SMILES (repeatable; not with --compounds)"
     )
-    predict.add_argument("--genes", type=EXISTING_PATH, help="gene profiles (Metadata_Symbol + the run's features)")
-    predict.add_argument("--top-k", type=POSITIVE_INT, help="keep the K best candidates per query (default: all)")
-    predict.add_argument("--exclude-known", action="store_true", help="drop pairs the dataset already knows")
-    predict.add_argument("--edges", type=EXISTING_PATH, help="known edges of the new nodes: query, node[, node_side]")
-    predict.add_argument("--allow-existing", action="store_true", help="queries may be nodes of the graph")
     predict.add_argument(
         "--all", action="store_true", help="every compound x every gene, top-k each way, resumable; --out is a folder"
     )
     predict.add_argument("--block", type=POSITIVE_INT, default=1024, help="compounds per block in --all mode")
-    predict.add_argument("--device", default="auto", choices=DEVICES)
-    predict.add_argument("--data", type=EXISTING_DIR, help="the run's dataset moved elsewhere (same graph hash)")
-    _settings(predict, ("plugins",))
     predict.add_argument("--out", required=True, help="RANKED.parquet (or a folder with --all)")
     predict.add_argument(
         "--report", metavar="DIR", help="also write DIR/index.html: top candidates, evidence, warnings"

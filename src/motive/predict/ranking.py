@@ -3,6 +3,7 @@ domain check."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 from pathlib import Path
 
@@ -17,8 +18,10 @@ from motive.predict.known import KnownPairs
 from motive.predict.load import KEY_COLUMNS, Predictor, load_predictor, read_edges, read_profiles
 from motive.predict.nodes import extend_stage
 from motive.predict.results import Predictions
+from motive.predict.settings import PredictSettings
 from motive.predict.structures import by_structure, keyed_by_structure
 from motive.tables import read_table
+from motive.training.config import settings_help, signature_of
 
 log = logging.getLogger(__name__)
 
@@ -36,28 +39,21 @@ def rank(run: str | Path | Predictor, **queries) -> pd.DataFrame:
     return predict(run, **queries).table
 
 
-def predict(
-    run: str | Path | Predictor,
-    *,
-    compounds: str | Path | pd.DataFrame | None = None,
-    genes: str | Path | pd.DataFrame | None = None,
-    top_k: int | None = None,
-    exclude_known: bool = False,
-    edges: str | Path | pd.DataFrame | None = None,
-    allow_existing: bool = False,
-    device: str = "auto",
-    data: str | Path | None = None,
-    plugins: list | tuple = (),  # plugin files to load (never the ones a run folder names)
-) -> Predictions:
+def predict(run: str | Path | Predictor, **settings) -> Predictions:
     """Rank every gene of the run's graph for each compound (or every compound for each gene).
 
-    ``compounds``: a table (path or DataFrame) keyed by ``Metadata_InChIKey`` with the run's
-    profile columns and optionally ``smiles``, or named by ``name`` (or ``id``) with ``smiles``
-    (then keyed by InChIKey14, a known compound scored as the graph's node); ``genes``: keyed by
-    ``Metadata_Symbol`` with profiles. ``top_k``: keep the K best candidates per query;
-    ``exclude_known``: drop pairs the dataset knows; ``edges``: known edges of the new nodes
-    (query, node[, node_side]); ``allow_existing``: queries may be nodes of the graph. Returns
-    ``Predictions``: the table (one row per query and candidate) and what a reader needs beside it."""
+    ``compounds`` keyed by ``Metadata_InChIKey`` with the run's profiles, or named by ``name`` (or
+    ``id``) with ``smiles`` (then keyed by InChIKey14, a known compound scored as the graph's
+    node); ``genes`` keyed by ``Metadata_Symbol``. Returns ``Predictions``: the table (one row per
+    query and candidate) and what a reader needs beside it."""
+    given_settings = PredictSettings(**settings)
+    compounds, genes, edges = given_settings.compounds, given_settings.genes, given_settings.edges
+    top_k, exclude_known, allow_existing = (
+        given_settings.top_k,
+        given_settings.exclude_known,
+        given_settings.allow_existing,
+    )
+    device, data, plugins = given_settings.device, given_settings.data, given_settings.plugins
     if (compounds is None) == (genes is None):
         raise MotiveError("pass exactly one of `compounds` or `genes`")
     loaded = run if isinstance(run, Predictor) else load_predictor(run, device, data, plugins)
@@ -125,6 +121,14 @@ def _domain_vectors(loaded: Predictor, stage, side: str, ids: np.ndarray) -> tup
         matrix, mask = stage.views[side][view], stage.masks[side][view]
     present = np.ones(len(ids), bool) if mask is None else mask.cpu().numpy()[ids]
     return matrix.cpu().numpy()[ids], present
+
+
+predict.__signature__ = signature_of(
+    PredictSettings,
+    [inspect.Parameter("run", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation="str | Path | Predictor")],
+    "Predictions",
+)
+predict.__doc__ += "\n" + settings_help(PredictSettings)
 
 
 def _check_reads_structures(loaded: Predictor, given: pd.DataFrame, where: str | None) -> None:

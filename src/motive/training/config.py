@@ -7,6 +7,7 @@ setting is one field here and nothing else. No torch here: the CLI imports this 
 from __future__ import annotations
 
 import argparse
+import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
@@ -198,20 +199,56 @@ class TrainConfig:
     )
 
     def __post_init__(self) -> None:
-        for spec in fields(self):
-            value = getattr(self, spec.name)
-            if value is MISSING or (value is None and spec.default is None):
-                continue
-            choices, check = spec.metadata["choices"], spec.metadata["check"]
-            if choices is not None and value not in choices:
-                raise MotiveError(f"{spec.name}: unknown {spec.name} {value!r}; expected one of {', '.join(choices)}")
-            if check is not None:
-                setattr(self, spec.name, checks.named(spec.name, check, value))
+        check_settings(self)
         if self.final and self.split_dir is not None:
             raise MotiveError("`final` makes its own split of every known link; drop `split_dir`")
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def check_settings(instance) -> None:
+    """Check every field of a dataclass made of ``setting`` fields against its choices and check
+    (the value a check returns, e.g. a parsed JSON object, replaces the given one)."""
+    for spec in fields(instance):
+        value = getattr(instance, spec.name)
+        if value is MISSING or (value is None and spec.default is None):
+            continue
+        choices, check = spec.metadata["choices"], spec.metadata["check"]
+        if choices is not None and value not in choices:
+            raise MotiveError(f"{spec.name}: unknown {spec.name} {value!r}; expected one of {', '.join(choices)}")
+        if check is not None:
+            setattr(instance, spec.name, checks.named(spec.name, check, value))
+
+
+def same_setting(config_class: type, name: str) -> Any:
+    """A new field with the default, help, choices and check of ``config_class``'s field ``name``
+    (one setting shared by two commands stays declared once)."""
+    spec = next(spec for spec in fields(config_class) if spec.name == name)
+    default = spec.default_factory() if spec.default_factory is not MISSING else spec.default
+    meta = spec.metadata
+    return setting(default, meta["help"], choices=meta["choices"], check=meta["check"], option=dict(meta["option"]))
+
+
+def signature_of(config_class: type, leading: list[inspect.Parameter], returns: str) -> inspect.Signature:
+    """A function's signature as ``help()`` shows it: ``leading`` parameters, then every field of
+    ``config_class`` as a keyword with its default."""
+    parameters = list(leading)
+    for spec in fields(config_class):
+        default = spec.default_factory() if spec.default_factory is not MISSING else spec.default
+        default = inspect.Parameter.empty if default is MISSING else default
+        parameters.append(
+            inspect.Parameter(spec.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=spec.type)
+        )
+    return inspect.Signature(parameters, return_annotation=returns)
+
+
+def settings_help(config_class: type) -> str:
+    """Each setting's help text, appended to a docstring (indented as its own lines)."""
+    lines = ["", "    Settings:", ""]
+    for spec in fields(config_class):
+        lines.append(f"    - ``{spec.name}``: {spec.metadata.get('help') or ''}")
+    return "\n".join(lines)
 
 
 SETTINGS = [spec.name for spec in fields(TrainConfig)]
