@@ -247,28 +247,14 @@ def experiment(args: argparse.Namespace) -> int:
 
 
 def tune(args: argparse.Namespace) -> None:
+    from motive.experiments.config import TUNE_SETTINGS
     from motive.experiments.tune import tune
 
     settings = settings_from(args, TUNE_FIXED)
     if args.plugins:
         settings["plugins"] = args.plugins
-    result = tune(
-        args.data,
-        args.out,
-        model=args.model,
-        graph=args.graph,
-        split=args.split,
-        trials=args.trials,
-        storage=args.storage,
-        study=args.study,
-        sampler=args.sampler,
-        seed=args.seed,
-        prune=not args.no_prune,
-        settings=settings,
-        workers=args.workers,
-        cluster=args.cluster,
-        progress=not args.quiet,
-    )
+    options = settings_from(args, TUNE_SETTINGS)
+    result = tune(args.data, args.out, settings=settings, progress=not args.quiet, **options)
     print(
         f"study {result['study']}: {result['trials']} trials ({result['added']} added, {result['completed']} complete, "
         f"{result['pruned']} pruned) in {result['seconds']} s; "

@@ -8,6 +8,7 @@ import argparse
 from motive import checks
 from motive.cli import commands as handlers
 from motive.errors import MotiveError
+from motive.experiments.config import TUNE_SETTINGS, TuneSettings
 from motive.names import DEVICES, GENE_TYPES, GRAPH_TYPES, NEGATIVE_MODES, SIGNAL_VIEWS, SPLITS
 from motive.predict.settings import PREDICT_SETTINGS, PredictSettings
 from motive.training.config import MODEL_SETTINGS, SETTINGS, TUNE_FIXED, add_options
@@ -225,14 +226,9 @@ def _experiment_parser(commands) -> None:
 def _tune_parser(commands) -> None:
     tune = commands.add_parser("tune", help="hyper-parameter search (Optuna) on the validation metric")
     _settings(tune, ("data", "graph", "split", "model", "plugins"), required=("data",))
-    tune.add_argument("--trials", type=POSITIVE_INT, default=20, help="trials this call adds to the study")
-    tune.add_argument("--storage", help="SQLAlchemy URL shared by several machines (default: sqlite OUT/study.db)")
-    tune.add_argument("--study", help="study name (default: GRAPH-SPLIT-MODEL)")
-    tune.add_argument("--sampler", default="random", choices=["random", "tpe"], help="random search (paper) or TPE")
-    tune.add_argument("--seed", type=SEED, default=0, help="sampler seed; give each machine its own")
-    tune.add_argument("--no-prune", action="store_true", help="train every trial to the end (default: median pruning)")
-    tune.add_argument("--workers", type=POSITIVE_INT, default=1, help="trials at once on this machine")
-    tune.add_argument("--cluster", help="a running Dask cluster: tcp://HOST:PORT or SCHEDULER_FILE.json")
+    add_options(
+        tune, [n for n in TUNE_SETTINGS if n not in ("model", "graph", "split")], parse=_arg, config_class=TuneSettings
+    )
     tune.add_argument("--out", required=True, help="tune folder; rerunning adds trials")
     _settings(tune, TUNE_FIXED, overrides=True)
     tune.set_defaults(run=handlers.tune)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from motive import checks
 from motive.errors import MotiveError
-from motive.training.config import MODEL_SETTINGS
+from motive.training.config import MODEL_SETTINGS, TrainConfig, check_settings, same_setting, setting
 
 PRESETS_DIR = Path(__file__).parent.parent / "presets"
 
@@ -90,3 +91,34 @@ def check_types(config: dict, where: str = "") -> None:
     for plugin in config.get("plugins") or ():
         if not isinstance(plugin, str | Path):
             raise MotiveError(f"{prefix}plugins: expected a list of Python files, got {plugin!r}")
+
+
+@dataclass
+class TuneSettings:
+    """The settings of ``motive.tune`` and ``motive tune`` (beside the dataset, the output folder
+    and the fixed training settings), each declared once: the function's signature and the
+    command's options are generated from these fields."""
+
+    model: str = same_setting(TrainConfig, "model")
+    graph: str = same_setting(TrainConfig, "graph")
+    split: str = same_setting(TrainConfig, "split")
+    trials: int = setting(
+        20, "trials this call adds to the study (a resumed study keeps its own)", check=checks.positive_int
+    )
+    storage: str | None = setting(None, "SQLAlchemy URL shared by several machines (default: sqlite OUT/study.db)")
+    study: str | None = setting(None, "study name (default: GRAPH-SPLIT-MODEL)", check=checks.safe_name)
+    sampler: str = setting("random", "random search (paper) or TPE", choices=("random", "tpe"))
+    seed: int = setting(
+        0, "sampler seed; give each machine its own (every trial trains with model seed 0)", check=checks.seed
+    )
+    prune: bool = setting(
+        True, "median pruning on the validation curve (--no-prune: every trial to the end)", check=checks.boolean
+    )
+    workers: int = setting(1, "trials at once on this machine (or on the cluster)", check=checks.positive_int)
+    cluster: str | None = setting(None, "a running Dask cluster: tcp://HOST:PORT or SCHEDULER_FILE.json")
+
+    def __post_init__(self) -> None:
+        check_settings(self)
+
+
+TUNE_SETTINGS = list(TuneSettings.__dataclass_fields__)

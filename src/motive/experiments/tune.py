@@ -12,6 +12,7 @@ here can depend on a test pair. Trials run in this process, in a local process p
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import time
@@ -22,14 +23,14 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from motive import checks
 from motive.errors import MotiveError, require
+from motive.experiments.config import TuneSettings
 from motive.experiments.storage import masked, sqlite_url
 from motive.experiments.trackers import make_tracker
 from motive.marks import write_marked_parquet
 from motive.models import REGISTRY, build_model, check_model, load_plugins, with_views
 from motive.outputs import own_file, reopen_dir
-from motive.training.config import TUNE_FIXED, TUNED, TrainConfig
+from motive.training.config import TUNE_FIXED, TUNED, TrainConfig, settings_help, signature_of
 from motive.training.loop import fit, tracked
 from motive.training.prepare import Prepared, prepare
 
@@ -157,35 +158,18 @@ def optimize(
     return trials
 
 
-def tune(
-    data: str | Path,
-    out: str | Path,
-    *,
-    model: str = "gin_cp",
-    graph: str = "st_expanded",
-    split: str = "random",
-    trials: int = 20,  # added to the study by this call (a resumed study keeps its trials)
-    storage: str | None = None,  # any SQLAlchemy URL; default: sqlite file OUT/study.db
-    study: str | None = None,  # default: GRAPH-SPLIT-MODEL
-    sampler: str = "random",  # paper: random search; "tpe" optional
-    seed: int = 0,  # sampler seed (give each machine its own); every trial trains with model seed 0
-    prune: bool = True,  # median pruning on the validation curve
-    settings: dict | None = None,  # fixed TrainConfig settings of every trial (epochs, hits_k, ...)
-    workers: int = 1,
-    cluster: str | None = None,
-    progress: bool = True,
-) -> dict:
+def tune(data: str | Path, out: str | Path, *, settings: dict | None = None, progress: bool = True, **options) -> dict:
     """Search ``model``'s hyper-parameters on the validation metric; write OUT/best_params.yaml
-    (a ``motive experiment`` config), trials.parquet and history.png; return the best trial."""
+    (a ``motive experiment`` config), trials.parquet and history.png; return the best trial.
+    ``settings``: fixed ``TrainConfig`` settings of every trial (epochs, hits_k, ...)."""
     import optuna
 
-    checks.named("trials", checks.positive_int, trials)
-    checks.named("workers", checks.positive_int, workers)
-    name = checks.named("study", checks.safe_name, study) if study is not None else f"{graph}-{split}-{model}"
+    chosen = TuneSettings(**options)
+    model, graph, split, trials, storage = chosen.model, chosen.graph, chosen.split, chosen.trials, chosen.storage
+    sampler, seed, prune, workers, cluster = chosen.sampler, chosen.seed, chosen.prune, chosen.workers, chosen.cluster
+    name = chosen.study or f"{graph}-{split}-{model}"
     if storage is not None and storage.startswith("postgresql"):
         require("psycopg", "postgres", f"storage {masked(storage)}")
-    if sampler not in ("random", "tpe"):
-        raise MotiveError(f"sampler: unknown sampler {sampler!r}; expected random or tpe")
     settings = dict(settings or {})
     for key in settings:
         if key not in (*TUNE_FIXED, "plugins", "split_seed"):
@@ -233,6 +217,19 @@ def tune(
     _run_trials(storage, name, base, trials, sampler, seed, prune, workers, cluster, progress)
     seconds = time.perf_counter() - started
     return write_outputs(out, storage, name, base, seconds, before)
+
+
+tune.__signature__ = signature_of(
+    TuneSettings,
+    [
+        inspect.Parameter("data", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation="str | Path"),
+        inspect.Parameter("out", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation="str | Path"),
+        inspect.Parameter("settings", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="dict | None"),
+        inspect.Parameter("progress", inspect.Parameter.KEYWORD_ONLY, default=True, annotation="bool"),
+    ],
+    "dict",
+)
+tune.__doc__ += "\n" + settings_help(TuneSettings)
 
 
 def _run_trials(storage, name, base, trials, sampler, seed, prune, workers, cluster, progress) -> None:

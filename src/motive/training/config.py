@@ -254,7 +254,8 @@ def settings_help(config_class: type) -> str:
 SETTINGS = [spec.name for spec in fields(TrainConfig)]
 # Set per run by an experiment grid (or by tune's own arguments), not a per-model setting.
 GRID_FIELDS = ("data", "graph", "split", "seed", "split_seed", "split_dir", "plugins")
-MODEL_SETTINGS = sorted(set(SETTINGS) - set(GRID_FIELDS))  # what a grid's models: and settings: may set
+# What a grid's models: and settings: may set (a final model has no test to tabulate: it trains alone).
+MODEL_SETTINGS = sorted(set(SETTINGS) - set(GRID_FIELDS) - {"final"})
 TUNED = ("lr", "weight_decay", "model_kwargs")  # what a tune trial sets
 TUNE_FIXED = tuple(name for name in MODEL_SETTINGS if name not in (*TUNED, "model"))  # a study's fixed settings
 
