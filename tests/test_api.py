@@ -56,6 +56,23 @@ def test_a_model_class_is_registered_under_its_name_and_trained(dataset, tmp_pat
     assert again.metrics["test"] == result.metrics["test"]  # the same registration, the same numbers
 
 
+def test_a_model_instance_trains_from_its_own_weights(dataset, tmp_path):
+    graph = layout.read_graph(dataset / "data" / "st_expanded" / "orf")
+    from motive.models import StageGraph
+
+    stage = StageGraph.build(graph, motive.make_split(graph, motive.SplitConfig("random")), "train")
+    torch.manual_seed(123)
+    model = TinyTowers(stage, hidden=4)
+    start = {name: value.clone() for name, value in model.state_dict().items()}
+    result = motive.train(data=dataset, model=model, epochs=2, hits_k=5, out=tmp_path / "instance")
+    assert result.model is model and result.config.model == "tinytowers_instance"
+    assert any(not torch.equal(start[name], value) for name, value in model.state_dict().items())  # trained
+    with pytest.raises(MotiveError, match="an instance is built already"):
+        motive.train(data=dataset, model=model, model_kwargs={"hidden": 8}, out=tmp_path / "no")
+    with pytest.raises(MotiveError, match="expected a name, a LinkModel class or instance"):
+        motive.train(data=dataset, model=3, out=tmp_path / "no")
+
+
 def test_predictions_carry_the_query_side_the_threshold_and_a_page(dataset, tmp_path):
     motive.train(data=dataset, split="cold_target", model="mlp", epochs=2, hits_k=5, out=tmp_path / "run")
     genes = pd.read_parquet(dataset / "data" / "st_expanded" / "orf" / "target.parquet").iloc[:2] * 1.05

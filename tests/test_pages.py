@@ -71,3 +71,15 @@ def test_a_headless_browser_renders_the_page(page, tmp_path):
         check=False,
     ).stdout
     assert dom.count("<table>") == 2 and dom.count("<tr") == 2 * (10 + 1) and "NOTHINGLIKEIT0" in dom  # as rendered
+
+
+@pytest.mark.skipif(BROWSER is None, reason="no headless Chromium here (Debian: apt-get install chromium)")
+def test_predictions_to_html_from_python_renders_in_the_browser(page, tmp_path):
+    import motive
+
+    predictions = motive.predict(page / "run", compounds=page / "new.parquet", top_k=4)
+    (tmp_path / "page.html").write_text(predictions.to_html("from python"))
+    command = [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", (tmp_path / "page.html").as_uri()]
+    dom = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False).stdout
+    assert "motive predictions: from python" in dom and dom.count("<table>") == 2 and dom.count("<tr") == 2 * (4 + 1)
+    assert 'class="warn">Outside the applicability domain' in dom  # the strange profile's warning, as rendered

@@ -43,8 +43,9 @@ if TYPE_CHECKING:
 def train(*, out: str | Path, overwrite: bool = False, **settings) -> "TrainResult":
     """Train and evaluate one model on one split; write the run folder ``out`` (an earlier run
     there is replaced only with ``overwrite``) and return it as a ``TrainResult`` (config, model,
-    metrics, history, path). ``model`` is a registered name or a ``LinkModel`` class (registered
-    under its lower-cased class name if new); ``data`` a dataset folder or a ``Graph``; ``split``
+    metrics, history, path). ``model`` is a registered name, a ``LinkModel`` class (registered
+    under its lower-cased class name if new) or an instance (trained from its current weights);
+    ``data`` a dataset folder or a ``Graph``; ``split``
     a split kind or a ``Split`` of that graph (audited first). Every setting is a field of
     ``motive.training.config.TrainConfig``, listed below with its help."""
     from motive.training.inputs import resolved

@@ -1,5 +1,5 @@
 """What ``motive.train`` accepts beside names and folders: a ``Graph`` as ``data``, a ``Split`` as
-``split``, a ``LinkModel`` class as ``model``. A graph or split given as an object is written once
+``split``, a ``LinkModel`` class or instance as ``model``. A graph or split given as an object is written once
 into motive's cache (keyed by its content hash), since a run records the folders it read."""
 
 from __future__ import annotations
@@ -13,8 +13,11 @@ from motive.errors import MotiveError
 def resolved(settings: dict) -> dict:
     """``settings`` with objects replaced by what a ``TrainConfig`` holds (names and folders)."""
     settings = dict(settings)
-    if isinstance(settings.get("model"), type):
-        settings["model"] = registered(settings["model"])
+    model = settings.get("model")
+    if isinstance(model, type):
+        settings["model"] = registered(model)
+    elif model is not None and not isinstance(model, str):
+        settings["model"] = registered_instance(model)
     graph = settings.get("data")
     if isinstance(graph, Graph):
         settings["data"], settings["graph"] = str(cached_dataset(graph)), graph.graph_type
@@ -37,6 +40,33 @@ def registered(model: type) -> str:
         name = model.__name__.lower()
         register_model(name, model)
     return name
+
+
+def registered_instance(model) -> str:
+    """A model instance registered as ``CLASSNAME_instance``: training starts from its current
+    weights (no seeded initialisation), and a run of it is read back only in this process (in
+    another, the name is unknown and the run is refused with it, as a plugin's would be)."""
+    import torch
+
+    from motive.models import register_model
+
+    if not isinstance(model, torch.nn.Module):
+        raise MotiveError(f"model: expected a name, a LinkModel class or instance, got {type(model).__name__}")
+    name = f"{type(model).__name__.lower()}_instance"
+    register_model(name, _instance_factory(model))
+    return name
+
+
+def _instance_factory(model):
+    def build(stage, **model_kwargs):
+        if model_kwargs:
+            raise MotiveError(f"model_kwargs {sorted(model_kwargs)} are for a class; an instance is built already")
+        return model
+
+    build.__qualname__ = "instance"  # one name re-registered by the next instance, never a clash
+    build.transductive = getattr(model, "transductive", False)  # what the registry reads of a class
+    build.required_views = getattr(model, "required_views", {})
+    return build
 
 
 def cached_dataset(graph: Graph) -> Path:
