@@ -517,3 +517,23 @@ def test_an_existing_key_is_scored_and_placed_by_the_graphs_own_profile(trained,
     )
     assert np.allclose(given["nearest_training_similarity"], 1.0)  # a training node is its own nearest
     assert (given["nearest_training_key"] == given["query"]).all()
+
+
+def test_top_columns_equal_a_stable_sort_with_ties():
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        rows, columns = rng.integers(1, 20, 2)
+        scores = rng.integers(0, 4, (rows, columns)).astype(float)  # many ties
+        scores[rng.random((rows, columns)) < 0.1] = -np.inf  # excluded known pairs
+        k = int(rng.integers(1, columns + 1))
+        assert (full.top_columns(scores, k) == np.argsort(-scores, axis=1, kind="stable")[:, :k]).all()
+
+
+def test_merged_top_compounds_keep_the_first_compound_of_a_tie():
+    rng = np.random.default_rng(1)
+    scores = rng.integers(0, 3, (40, 7)).astype(float)
+    k, kept = 5, (np.full((5, 7), -np.inf), np.zeros((5, 7), np.int64))
+    for first in range(0, 40, 16):
+        kept = full._merge_top_compounds(*kept, scores[first : first + 16], first, k)
+    expected = np.argsort(-scores, axis=0, kind="stable")[:k]
+    assert (kept[1] == expected).all() and (kept[0] == np.take_along_axis(scores, expected, 0)).all()

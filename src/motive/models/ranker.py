@@ -106,7 +106,7 @@ class EvidenceRanker(LinkModel):
         return (linear + torch.addmm(last.bias[:, None], last.weight, hidden)).squeeze(0)
 
 
-SCORED_ROWS = 2**20  # pairs the network scores at once (its hidden layer: 128 MiB)
+SCORED_ROWS = 2**16  # pairs scored at once: the hidden layer (8 MiB) near the cache (benchmarks/predict_full.py)
 
 
 KEPT_BYTES = 2**30  # feature planes the valid stage keeps for its next full ranking

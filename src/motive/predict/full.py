@@ -170,10 +170,8 @@ def _top_genes(
     bins: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The top-k genes of each compound of a block, best first (excluded known pairs: fewer rows)."""
-    best = np.argpartition(-scores, top_k - 1, axis=1)[:, :top_k]
+    best = top_columns(scores, top_k)
     best_scores = np.take_along_axis(scores, best, axis=1)
-    order = np.argsort(-best_scores, axis=1, kind="stable")
-    best, best_scores = np.take_along_axis(best, order, axis=1), np.take_along_axis(best_scores, order, axis=1)
     frame = pd.DataFrame(
         {
             "compound": np.repeat(np.asarray(queries.keys["source"])[positions], top_k),
@@ -200,12 +198,35 @@ def _merge_top_compounds(
     gene_scores: np.ndarray, gene_rows: np.ndarray, scores: np.ndarray, first: int, top_k: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The running top-k compounds of every gene, with a block's scores merged in."""
-    take = min(top_k, len(scores))
-    column_best = np.argpartition(-scores, take - 1, axis=0)[:take]
-    merged_scores = np.concatenate([gene_scores, np.take_along_axis(scores, column_best, axis=0)])
-    merged_rows = np.concatenate([gene_rows, column_best + first])
-    keep = np.argpartition(-merged_scores, top_k - 1, axis=0)[:top_k]
-    return np.take_along_axis(merged_scores, keep, axis=0), np.take_along_axis(merged_rows, keep, axis=0)
+    # the running top first: its compounds come from earlier blocks, so a tie keeps the first compound
+    merged = np.concatenate([gene_scores, scores])
+    keep = top_columns(np.ascontiguousarray(merged.T), top_k).T  # rows of merged
+    kept = len(gene_scores)
+    earlier = np.take_along_axis(gene_rows, np.minimum(keep, kept - 1), axis=0)
+    return np.take_along_axis(merged, keep, axis=0), np.where(keep < kept, earlier, keep - kept + first)
+
+
+def top_columns(scores: np.ndarray, k: int) -> np.ndarray:
+    """Each row's ``k`` best columns, best first, a tie in column order: ``np.argsort(-scores,
+    axis=1, kind="stable")[:, :k]`` without sorting whole rows. torch's top-k gives each row's k+1
+    best; where the k-th and the (k+1)-th tie, the columns above the k-th score and the first
+    columns equal to it make the k (a row of ties, as a heuristic's zeros, costs one more pass)."""
+    import torch
+
+    if k >= scores.shape[1]:
+        return np.argsort(-scores, axis=1, kind="stable")
+    values = torch.from_numpy(scores)
+    best = torch.topk(values, k + 1, dim=1)
+    columns = best.indices[:, :k].numpy().copy()
+    tied = (best.values[:, k - 1] == best.values[:, k]).nonzero().ravel()
+    if len(tied):
+        rows, kth = values[tied], best.values[tied, k - 1 : k]
+        above, equal = rows > kth, rows == kth
+        need = k - above.sum(1, keepdim=True)
+        chosen = above | (equal & (equal.cumsum(1) <= need))
+        columns[tied.numpy()] = chosen.nonzero(as_tuple=True)[1].numpy().reshape(len(tied), k)
+    order = np.lexsort((columns, -np.take_along_axis(scores, columns, axis=1)))  # along each row
+    return np.take_along_axis(columns, order, axis=1)
 
 
 def _top_compounds(
