@@ -47,6 +47,19 @@ def _masked(similarity: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor
     return torch.where(keep, similarity, torch.zeros_like(similarity))
 
 
+def _known_by_partner(stage: StageGraph, side: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The visible ST edges grouped by partner: the query-side nodes in partner order, and each
+    partner's start and count there (kept on the stage, as ``_similarities``)."""
+    key = f"neighbour-known-{side}"
+    if key not in stage.cache:
+        s, t = (torch.as_tensor(ends, device=stage.device) for ends in stage.edges[("source", "binds", "target")])
+        query, partner = (s, t) if side == "source" else (t, s)
+        order = torch.argsort(partner, stable=True)
+        counts = torch.bincount(partner, minlength=stage.num_nodes["target" if side == "source" else "source"])
+        stage.cache[key] = (query[order], counts.cumsum(0) - counts, counts)
+    return stage.cache[key]
+
+
 class Neighbours(LinkModel):
     """Learned-similarity neighbours (see the module docstring)."""
 
@@ -68,14 +81,20 @@ class Neighbours(LinkModel):
 
     def forward(self, stage: StageGraph, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         query, partner = (sources, targets) if self.side == "source" else (targets, sources)
-        known_query, known_partner = self._known(stage)
-        # the evidence of a pair: its partner's known nodes, never the query itself
-        hits = (known_partner[None, :] == partner[:, None]) & (known_query[None, :] != query[:, None])
+        # the evidence of a pair: its partner's known nodes, never the query itself, each pair
+        # walking its own partner's list (linear in those lists, not pairs x known edges)
+        by_partner, starts, counts = _known_by_partner(stage, self.side)
+        count = counts[partner]
+        pair = torch.repeat_interleave(torch.arange(len(query), device=query.device), count)
+        within = torch.arange(len(pair), device=query.device) - torch.repeat_interleave(count.cumsum(0) - count, count)
+        known = by_partner[starts[partner][pair] + within]
+        asked = query[pair]
         similarities = _similarities(stage, self.side)
         score = self.bias.expand(len(query))
         for weight, name in zip(self.weights, self.views, strict=True):
-            values = similarities[name][query][:, known_query].masked_fill(~hits, float("-inf"))
-            best = values.max(dim=1).values
+            values = similarities[name][asked, known].masked_fill(known == asked, float("-inf"))
+            best = torch.full((len(query),), float("-inf"), device=query.device)
+            best = best.scatter_reduce(0, pair, values, reduce="amax")
             score = score + weight * torch.where(torch.isfinite(best), best, torch.full_like(best, -1.0))
         return score
 
