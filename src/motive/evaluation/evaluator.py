@@ -126,7 +126,7 @@ class ModelEvaluator:
         """The validation value of ``name`` (hits, auprc, auroc or bce on the stored pairs; mrr:
         the filtered full ranking's MRR; higher is better)."""
         if name == "mrr":
-            ranking = ranking_evaluation(self.graph, self.split, stage_graph, model, self.split_name)
+            ranking = ranking_evaluation(self.graph, self.split, stage_graph, model, self.split_name, False)
             return full_ranking.ranking_metrics(ranking)["mrr"]
         pairs = self.pairs(stage_graph.stage)
         scores = model.score(stage_graph, pairs.sources, pairs.targets)
@@ -299,12 +299,13 @@ def _sorted_by_query(query_ends: np.ndarray, partner_ends: np.ndarray) -> tuple[
 
 
 def ranking_evaluation(
-    graph: Graph, split: splits.Split, stage_graph: StageGraph, model, split_name: str
+    graph: Graph, split: splits.Split, stage_graph: StageGraph, model, split_name: str, frequent_hitters: bool = True
 ) -> pd.DataFrame:
     """Filtered full ranking of one stage (``metrics`` states the rules): every query node of the
     stage's positives is scored against every node of the other side the stage may see, and each
     positive is ranked among the candidates that are not a known positive of any stage. One row per
-    positive: query, partner, score, optimistic / pessimistic / realistic rank, candidates."""
+    positive: query, partner, score, optimistic / pessimistic / realistic rank, candidates; with
+    ``frequent_hitters``, ``attrs["frequent_hitters"]`` (a monitor, which reads the MRR only, skips it)."""
     stage = stage_graph.stage
     side = query_side(split_name)
     other = "target" if side == "source" else "source"
@@ -335,7 +336,8 @@ def ranking_evaluation(
         removed = np.bincount(np.unique(filtered[0] * width + filtered[1]) // width, minlength=len(block))
         count = (width - removed)[row]  # candidates less the distinct filtered ones
         rows.append((query_ends[lo:hi], partner_ends[lo:hi], score.astype(np.float64), optimistic, pessimistic, count))
-        top_counts += _top_counts(block, filtered, FREQUENT_TOP)
+        if frequent_hitters:
+            top_counts += _top_counts(block, filtered, FREQUENT_TOP)
     query, partner, score, optimistic, pessimistic, count = (
         np.concatenate(column) for column in zip(*rows, strict=True)
     )
@@ -354,7 +356,8 @@ def ranking_evaluation(
         }
     )
     # candidates surely in the top FREQUENT_TOP of more than half of the queries (MOTIVE follow-up's check)
-    frame.attrs["frequent_hitters"] = int((top_counts > len(queries) / 2).sum())
+    if frequent_hitters:
+        frame.attrs["frequent_hitters"] = int((top_counts > len(queries) / 2).sum())
     return frame
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 from motive.data.graph import Graph
 from motive.errors import MotiveError
 from motive.tables import read_table
+from motive.training.config import TrainConfig  # the defaults a run's evaluation uses
 
 FORMAT = """\
 predictions: a table with columns source, target, score (and stage: valid or test, when a pair's
@@ -145,7 +146,12 @@ class Evaluator:
     expected_input_format = FORMAT
 
     def __init__(
-        self, split_folder: str | Path, *, hits_k: int = 500, eval_negatives: str = "uniform", bootstrap: int = 1000
+        self,
+        split_folder: str | Path,
+        *,
+        hits_k: int = TrainConfig.hits_k,
+        eval_negatives: str = TrainConfig.eval_negatives,
+        bootstrap: int = TrainConfig.bootstrap,
     ):
         from motive.data import layout
         from motive.data.datasets.registry import default_cache_dir
@@ -204,9 +210,9 @@ def score(
     predictions: pd.DataFrame | str | Path,
     ranking: pd.DataFrame | str | Path | None = None,
     *,
-    hits_k: int = 500,
-    eval_negatives: str = "uniform",
-    bootstrap: int = 1000,
+    hits_k: int = TrainConfig.hits_k,
+    eval_negatives: str = TrainConfig.eval_negatives,
+    bootstrap: int = TrainConfig.bootstrap,
 ) -> dict:
     """Metrics of predictions made elsewhere under the split in ``split_folder`` (``motive score``):
     ``Evaluator(split_folder, ...).eval(predictions, ranking)``."""
