@@ -196,6 +196,16 @@ def _near_similar_plane(m: _Derived, sources: np.ndarray, targets: np.ndarray) -
     return _best_rows(m["near_gene_of_hitters"], m["similar_hitters"], sources, m["hitter_at"], targets)
 
 
+def _near_interactor_plane(m: _Derived, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """structure_near_interactor as the best structure_near_compound over g's interactors: the
+    compounds hitting an interactor of g are the union of the interactors' hitters, so the best
+    over that union is the best of the interactors' bests (exact, and it gathers one value per
+    interaction instead of one per (interactor, hitter) pair)."""
+    needed = np.unique(m["interactor_genes"][targets].indices)
+    near = _nearest_structure(m, sources, m["hitters"], needed)
+    return _nearest(near, m["interactor_genes"], targets, _positions(needed, _sizes(m.stage)[1]))
+
+
 PLANES = {
     "gene_paths_far": _far_plane,
     "structure_sum": _structure_sum_plane,
@@ -207,7 +217,7 @@ PLANES = {
     ),
     "profile_near_gene": lambda m, s, t: _nearest(m["gene_to_hit"][t], m["known"], s, m["hit_at"]).T,
     "structure_near_compound": lambda m, s, t: _nearest_structure(m, s, m["hitters"], t),
-    "structure_near_interactor": lambda m, s, t: _nearest_structure(m, s, m["interactor_hitters"], t),
+    "structure_near_interactor": lambda m, s, t: _near_interactor_plane(m, s, t),
 }
 
 
@@ -251,6 +261,7 @@ BUILDERS = {
     "hitters": lambda m, stage: m["known"].T.tocsr(),  # gene -> compounds known to hit it
     # gene -> compounds hitting an interactor; compound -> genes hit by a similar compound
     "interactor_hitters": lambda m, stage: _binary(m["known_interacts"].T),
+    "interactor_genes": lambda m, stage: _binary(m["interacts"].T),  # gene -> the genes interacting with it
     "similar_known": lambda m, stage: _binary(m["similar"] @ m["known"]),
     "similar_hitters": lambda m, stage: _binary(m["similar"] @ diags((m["compound_degree"] > 0).astype(float))),
     "interactions": lambda m, stage: m["interacts"].sum(0).A1,
