@@ -126,7 +126,9 @@ class ModelEvaluator:
         """The validation value of ``name`` (hits, auprc, auroc or bce on the stored pairs; mrr:
         the filtered full ranking's MRR; higher is better)."""
         if name == "mrr":
-            ranking = ranking_evaluation(self.graph, self.split, stage_graph, model, self.split_name, False)
+            ranking = ranking_evaluation(
+                self.graph, self.split, stage_graph, model, self.split_name, frequent_hitters=False
+            )
             return full_ranking.ranking_metrics(ranking)["mrr"]
         pairs = self.pairs(stage_graph.stage)
         scores = model.score(stage_graph, pairs.sources, pairs.targets)

@@ -217,7 +217,7 @@ PLANES = {
     ),
     "profile_near_gene": lambda m, s, t: _nearest(m["gene_to_hit"][t], m["known"], s, m["hit_at"]).T,
     "structure_near_compound": lambda m, s, t: _nearest_structure(m, s, m["hitters"], t),
-    "structure_near_interactor": lambda m, s, t: _near_interactor_plane(m, s, t),
+    "structure_near_interactor": _near_interactor_plane,
 }
 
 
