@@ -142,7 +142,7 @@ def test_relabelling_a_stages_supervision_edges_leaves_its_scores_unchanged(plan
 
 
 def test_nearest_partners_in_small_chunks_equal_one_pass(planted, monkeypatch):
-    """``_nearest`` bounds its memory by gathering a few columns at a time: the same numbers."""
+    """``_nearest`` and ``_best_rows`` bound their memory by gathering a little at a time: the same numbers."""
     from motive.models import pair_features as ranker_features
 
     graph, split, stage = _stage(planted, "random")

@@ -119,8 +119,8 @@ PARTNERS = {
     "structure_near_compound": ("hitters", "structure", "max"),
     "structure_sum": ("hitters", "structure", "cubed_sum"),
     "structure_near_interactor": ("interactor_hitters", "structure", "max"),
-    "profile_near_gene": ("known", "gene_to_hit", "max"),
-    "profile_near_similar": ("similar_known", "gene_to_hit", "max"),
+    "profile_near_gene": ("known", "hit_to_gene", "max"),
+    "profile_near_similar": ("similar_known", "hit_to_gene", "max"),
 }
 
 
@@ -137,7 +137,7 @@ def _pair_partners(m: _Derived, name: str, sources: np.ndarray, targets: np.ndar
     """One nearest-partner feature of each pair: the pair's partners (``PARTNERS``) gathered from
     its similarity row and reduced, about ``GATHERED`` similarities at a time."""
     members, view, reduction = PARTNERS[name]
-    on_gene = view == "gene_to_hit"  # similarities of g to c's genes; else of c to g's compounds
+    on_gene = view == "hit_to_gene"  # similarities of g to c's genes; else of c to g's compounds
     keys, queries = (sources, targets) if on_gene else (targets, sources)
     position = m["hit_at"] if on_gene else m["hitter_at"]
     chosen = m[members][keys]  # the pairs' partners, a row each
@@ -145,9 +145,12 @@ def _pair_partners(m: _Derived, name: str, sources: np.ndarray, targets: np.ndar
     out = np.full(len(keys), 0.0 if reduction == "cubed_sum" else NONE)
     for start, stop, filled in _segments(chosen.indptr, GATHERED):
         lo, hi = chosen.indptr[start], chosen.indptr[stop]
-        distinct, row = np.unique(queries[start:stop], return_inverse=True)
-        table = m["gene_to_hit"][distinct] if on_gene else _to_hitters(m, view, distinct)
-        gathered = table[np.repeat(row, sizes[start:stop]), position[chosen.indices[lo:hi]]]
+        partners = position[chosen.indices[lo:hi]]
+        if on_gene:
+            gathered = m["hit_to_gene"][partners, np.repeat(queries[start:stop], sizes[start:stop])]
+        else:
+            distinct, row = np.unique(queries[start:stop], return_inverse=True)
+            gathered = _to_hitters(m, view, distinct)[np.repeat(row, sizes[start:stop]), partners]
         if reduction == "max":
             out[filled] = np.maximum.reduceat(gathered, chosen.indptr[filled] - lo)
         else:
@@ -193,17 +196,19 @@ def _near_similar_plane(m: _Derived, sources: np.ndarray, targets: np.ndarray) -
     without structure, without building that table)."""
     if not m["similar_hitters"][sources].nnz:
         return NONE
-    return _best_rows(m["near_gene_of_hitters"], m["similar_hitters"], sources, m["hitter_at"], targets)
+    return _best_rows(_columns(m["near_gene_of_hitters"], targets), m["similar_hitters"], sources, m["hitter_at"])
 
 
 def _near_interactor_plane(m: _Derived, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """structure_near_interactor as the best structure_near_compound over g's interactors: the
     compounds hitting an interactor of g are the union of the interactors' hitters, so the best
     over that union is the best of the interactors' bests (exact, and it gathers one value per
-    interaction instead of one per (interactor, hitter) pair)."""
-    needed = np.unique(m["interactor_genes"][targets].indices)
+    interaction instead of one per (interactor, hitter) pair). Only interactors with a known
+    compound count: the others have none to be near."""
+    interactors = m["interactor_hit_genes"]
+    needed = np.unique(interactors[targets].indices)
     near = _nearest_structure(m, sources, m["hitters"], needed)
-    return _nearest(near, m["interactor_genes"], targets, _positions(needed, _sizes(m.stage)[1]))
+    return _nearest(near, interactors, targets, _positions(needed, _sizes(m.stage)[1]))
 
 
 PLANES = {
@@ -215,7 +220,7 @@ PLANES = {
     "profile_near_compound": lambda m, s, t: _nearest(
         _to_hitters(m, "source_profiles", s), m["hitters"], t, m["hitter_at"]
     ),
-    "profile_near_gene": lambda m, s, t: _nearest(m["gene_to_hit"][t], m["known"], s, m["hit_at"]).T,
+    "profile_near_gene": lambda m, s, t: _best_rows(_columns(m["hit_to_gene"], t), m["known"], s, m["hit_at"]),
     "structure_near_compound": lambda m, s, t: _nearest_structure(m, s, m["hitters"], t),
     "structure_near_interactor": _near_interactor_plane,
 }
@@ -261,14 +266,13 @@ BUILDERS = {
     "hitters": lambda m, stage: m["known"].T.tocsr(),  # gene -> compounds known to hit it
     # gene -> compounds hitting an interactor; compound -> genes hit by a similar compound
     "interactor_hitters": lambda m, stage: _binary(m["known_interacts"].T),
-    "interactor_genes": lambda m, stage: _binary(m["interacts"].T),  # gene -> the genes interacting with it
+    # gene -> the genes interacting with it that have a known compound
+    "interactor_hit_genes": lambda m, stage: _binary(m["interacts"].T @ diags((m["gene_degree"] > 0).astype(float))),
     "similar_known": lambda m, stage: _binary(m["similar"] @ m["known"]),
     "similar_hitters": lambda m, stage: _binary(m["similar"] @ diags((m["compound_degree"] > 0).astype(float))),
     "interactions": lambda m, stage: m["interacts"].sum(0).A1,
     # profile_near_gene of every compound with a known gene against every gene, (hitters, genes)
-    "near_gene_of_hitters": lambda m, stage: np.ascontiguousarray(
-        _nearest(m["gene_to_hit"], m["known"], m["hitter_list"], m["hit_at"]).T
-    ),
+    "near_gene_of_hitters": lambda m, stage: _best_rows(m["hit_to_gene"], m["known"], m["hitter_list"], m["hit_at"]),
     "source_profiles": lambda m, stage: _profiles(stage, "source"),
     "structure": lambda m, stage: _bits(stage),
     "has_structure": lambda m, stage: m["structure"].any(1),
@@ -277,16 +281,17 @@ BUILDERS = {
     "hitter_genes": lambda m, stage: m["known"][m["hitter_list"]].tocsc(),  # the hitters' known genes, by gene
     "hit_list": lambda m, stage: np.flatnonzero(m["gene_degree"] > 0),
     "hit_at": lambda m, stage: _positions(m["hit_list"], _sizes(stage)[1]),
-    "gene_to_hit": lambda m, stage: _gene_to_hit(stage, m["hit_list"]),
+    "hit_to_gene": lambda m, stage: _hit_to_gene(stage, m["hit_list"]),
     "source_profiles_to_hitters": lambda m, stage: _similarity_to_hitters(m, "source_profiles", None),
     "structure_to_hitters": lambda m, stage: _similarity_to_hitters(m, "structure", None),
 }
 
 
-def _gene_to_hit(stage: StageGraph, hit: np.ndarray) -> np.ndarray:
-    """Every gene's profile cosine to each gene with a known compound."""
+def _hit_to_gene(stage: StageGraph, hit: np.ndarray) -> np.ndarray:
+    """The profile cosine of each gene with a known compound to every gene, a row per hit gene
+    (the rows ``_best_rows`` gathers)."""
     genes = _profiles(stage, "target")
-    return similarity("profile", genes, np.arange(len(genes)), hit).astype(np.float32)
+    return np.ascontiguousarray(similarity("profile", genes, np.arange(len(genes)), hit).astype(np.float32).T)
 
 
 def sparse_product(dense: np.ndarray, matrix, columns: np.ndarray) -> np.ndarray:
@@ -329,7 +334,9 @@ def _similarity_to_hitters(m: _Derived, view: str, sources: np.ndarray | None) -
 
 
 def _binary(matrix) -> csr_matrix:
+    """The pattern of ``matrix``'s nonzero entries, as ones."""
     matrix = csr_matrix(matrix)
+    matrix.eliminate_zeros()
     matrix.data[:] = 1.0
     return matrix
 
@@ -353,13 +360,14 @@ def _bits(stage: StageGraph) -> np.ndarray | None:
     return bits
 
 
-GATHERED = 2**24  # similarities gathered at once by ``_nearest`` (128 MiB of float64)
+GATHERED = 2**24  # values gathered at once by ``_nearest`` and ``_best_rows``
 
 
 def _nearest(similarity: np.ndarray, members: csr_matrix, columns: np.ndarray, position: np.ndarray) -> np.ndarray:
     """For each row of ``similarity`` (queries x the nodes ``position`` indexes) and each column
     node, the best similarity to the nodes ``members[column]`` lists (``NONE`` where none); the
-    columns in chunks of at most ``GATHERED`` gathered similarities."""
+    columns in chunks of at most ``GATHERED`` gathered similarities. ``_best_rows`` is the same
+    maximum over a table with a row per member: the layout that suits long rows (every gene)."""
     chosen = members[columns]
     out = np.full((similarity.shape[0], len(columns)), NONE, similarity.dtype)
     for start, stop, filled in _segments(chosen.indptr, max(GATHERED // max(similarity.shape[0], 1), 1)):
@@ -369,17 +377,25 @@ def _nearest(similarity: np.ndarray, members: csr_matrix, columns: np.ndarray, p
     return out
 
 
-def _best_rows(table: np.ndarray, members: csr_matrix, rows: np.ndarray, position: np.ndarray, columns: np.ndarray):
+def _best_rows(table: np.ndarray, members: csr_matrix, rows: np.ndarray, position: np.ndarray) -> np.ndarray:
     """For each node of ``rows``, the column-wise maximum of ``table``'s rows of the nodes
-    ``members[row]`` lists (``position`` maps a node to its row), at ``columns`` (``NONE`` where
-    none); about ``GATHERED`` values gathered at a time."""
+    ``members[row]`` lists (``position`` maps a node to its row; ``NONE`` where none): whole rows
+    gathered, about ``GATHERED`` values at a time, and reduced row-wise (contiguous runs, where
+    gathering columns of a row-major table would stride)."""
     chosen = members[rows]
-    out = np.full((len(rows), len(columns)), NONE, table.dtype)
-    for start, stop, filled in _segments(chosen.indptr, max(GATHERED // max(len(columns), 1), 1)):
+    out = np.full((len(rows), table.shape[1]), NONE, table.dtype)
+    for start, stop, filled in _segments(chosen.indptr, max(GATHERED // max(table.shape[1], 1), 1)):
         lo, hi = chosen.indptr[start], chosen.indptr[stop]
-        gathered = table[np.ix_(position[chosen.indices[lo:hi]], columns)]
+        gathered = table[position[chosen.indices[lo:hi]]]
         out[filled] = np.maximum.reduceat(gathered, chosen.indptr[filled] - lo, axis=0)
     return out
+
+
+def _columns(table: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """``table[:, columns]``, the table itself when ``columns`` are all of its columns in order."""
+    if len(columns) == table.shape[1] and np.array_equal(columns, np.arange(table.shape[1])):
+        return table
+    return np.ascontiguousarray(table[:, columns])
 
 
 def _segments(indptr: np.ndarray, budget: int) -> Iterator[tuple[int, int, np.ndarray]]:
