@@ -12,7 +12,7 @@ import pytest
 from motive import splits
 from motive.data import synth
 from motive.data.views import aligned
-from motive.models import StageGraph, build_model
+from motive.models import StageGraph, build_model, maxima
 from motive.models.pair_features import FEATURES, NONE, features_for, pair_features
 
 BINDS, SIMILAR, INTERACTS = (
@@ -142,14 +142,14 @@ def test_relabelling_a_stages_supervision_edges_leaves_its_scores_unchanged(plan
 
 
 def test_nearest_partners_in_small_chunks_equal_one_pass(planted, monkeypatch):
-    """``_nearest`` and ``_best_rows`` bound their memory by gathering a little at a time: the same numbers."""
+    """``maxima.nearest`` and ``maxima.best_rows`` gather a little at a time: the same numbers."""
     from motive.models import pair_features as ranker_features
 
     graph, split, stage = _stage(planted, "random")
     s, t = split.supervision(graph, "test")
     names = [n for n in FEATURES if "near" in n]
     whole = ranker_features.feature_planes(stage, np.unique(s)[:20], np.unique(t), names)
-    monkeypatch.setattr(ranker_features, "GATHERED", 7)
+    monkeypatch.setattr(maxima, "GATHERED", 7)
     assert np.array_equal(ranker_features.feature_planes(stage, np.unique(s)[:20], np.unique(t), names), whole)
 
 
@@ -172,7 +172,7 @@ def test_pairs_on_their_own_equal_the_block_read_at_the_pairs(planted, split_nam
     np.testing.assert_allclose(found, expected, rtol=1e-6, atol=1e-7)
     exact = [j for j, name in enumerate(names) if not name.endswith(("_ra", "_sum"))]
     assert np.array_equal(found[:, exact].astype(np.float32), expected[:, exact])
-    monkeypatch.setattr(ranker_features, "GATHERED", 5)
+    monkeypatch.setattr(maxima, "GATHERED", 5)
     assert np.array_equal(pair_features(stage, s, t, names), found)
 
 

@@ -32,13 +32,13 @@ edges that join it (its similar compounds, its interactions).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 from scipy.sparse import csr_matrix, diags
 
 from motive.data.views import similarity
+from motive.models import maxima
 from motive.models.base import StageGraph
+from motive.models.maxima import NONE, best_rows, nearest, segments, take_columns
 from motive.models.network import BINDS, INTERACTS, SIMILAR, adjacency, inverse, no_edges
 
 # feature -> the sides whose own known links it reads (left out when such a side is held out)
@@ -61,9 +61,6 @@ FEATURES = {
 
 
 HELD_OUT = {"random": set(), "cold_source": {"source"}, "cold_target": {"target"}, "cold_both": {"source", "target"}}
-
-
-NONE = -1.0  # the similarity of a missing nearest partner
 
 
 def features_for(split_name: str, has_structure: bool) -> list[str]:
@@ -135,7 +132,7 @@ def _row_products(left: csr_matrix, rows: np.ndarray, right: csr_matrix, others:
 
 def _pair_partners(m: _Derived, name: str, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """One nearest-partner feature of each pair: the pair's partners (``PARTNERS``) gathered from
-    its similarity row and reduced, about ``GATHERED`` similarities at a time."""
+    its similarity row and reduced, about ``maxima.GATHERED`` similarities at a time."""
     members, view, reduction = PARTNERS[name]
     on_gene = view == "hit_to_gene"  # similarities of g to c's genes; else of c to g's compounds
     keys, queries = (sources, targets) if on_gene else (targets, sources)
@@ -143,7 +140,7 @@ def _pair_partners(m: _Derived, name: str, sources: np.ndarray, targets: np.ndar
     chosen = m[members][keys]  # the pairs' partners, a row each
     sizes = np.diff(chosen.indptr)
     out = np.full(len(keys), 0.0 if reduction == "cubed_sum" else NONE)
-    for start, stop, filled in _segments(chosen.indptr, GATHERED):
+    for start, stop, filled in segments(chosen.indptr, maxima.GATHERED):
         lo, hi = chosen.indptr[start], chosen.indptr[stop]
         partners = position[chosen.indices[lo:hi]]
         if on_gene:
@@ -196,7 +193,7 @@ def _near_similar_plane(m: _Derived, sources: np.ndarray, targets: np.ndarray) -
     without structure, without building that table)."""
     if not m["similar_hitters"][sources].nnz:
         return NONE
-    return _best_rows(_columns(m["near_gene_of_hitters"], targets), m["similar_hitters"], sources, m["hitter_at"])
+    return best_rows(take_columns(m["near_gene_of_hitters"], targets), m["similar_hitters"], sources, m["hitter_at"])
 
 
 def _near_interactor_plane(m: _Derived, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -208,7 +205,7 @@ def _near_interactor_plane(m: _Derived, sources: np.ndarray, targets: np.ndarray
     interactors = m["interactor_hit_genes"]
     needed = np.unique(interactors[targets].indices)
     near = _nearest_structure(m, sources, m["hitters"], needed)
-    return _nearest(near, interactors, targets, _positions(needed, _sizes(m.stage)[1]))
+    return nearest(near, interactors, targets, _positions(needed, _sizes(m.stage)[1]))
 
 
 PLANES = {
@@ -217,10 +214,10 @@ PLANES = {
     "profile_near_similar": _near_similar_plane,
     "compound_degree": lambda m, s, t: np.log1p(m["compound_degree"][s])[:, None],
     "gene_degree": lambda m, s, t: np.log1p(m["gene_degree"][t])[None, :],
-    "profile_near_compound": lambda m, s, t: _nearest(
+    "profile_near_compound": lambda m, s, t: nearest(
         _to_hitters(m, "source_profiles", s), m["hitters"], t, m["hitter_at"]
     ),
-    "profile_near_gene": lambda m, s, t: _best_rows(_columns(m["hit_to_gene"], t), m["known"], s, m["hit_at"]),
+    "profile_near_gene": lambda m, s, t: best_rows(take_columns(m["hit_to_gene"], t), m["known"], s, m["hit_at"]),
     "structure_near_compound": lambda m, s, t: _nearest_structure(m, s, m["hitters"], t),
     "structure_near_interactor": _near_interactor_plane,
 }
@@ -272,7 +269,7 @@ BUILDERS = {
     "similar_hitters": lambda m, stage: _binary(m["similar"] @ diags((m["compound_degree"] > 0).astype(float))),
     "interactions": lambda m, stage: m["interacts"].sum(0).A1,
     # profile_near_gene of every compound with a known gene against every gene, (hitters, genes)
-    "near_gene_of_hitters": lambda m, stage: _best_rows(m["hit_to_gene"], m["known"], m["hitter_list"], m["hit_at"]),
+    "near_gene_of_hitters": lambda m, stage: best_rows(m["hit_to_gene"], m["known"], m["hitter_list"], m["hit_at"]),
     "source_profiles": lambda m, stage: _profiles(stage, "source"),
     "structure": lambda m, stage: _bits(stage),
     "has_structure": lambda m, stage: m["structure"].any(1),
@@ -289,7 +286,7 @@ BUILDERS = {
 
 def _hit_to_gene(stage: StageGraph, hit: np.ndarray) -> np.ndarray:
     """The profile cosine of each gene with a known compound to every gene, a row per hit gene
-    (the rows ``_best_rows`` gathers)."""
+    (the rows ``best_rows`` gathers)."""
     genes = _profiles(stage, "target")
     return np.ascontiguousarray(similarity("profile", genes, np.arange(len(genes)), hit).astype(np.float32).T)
 
@@ -314,14 +311,14 @@ def _to_hitters(m: _Derived, view: str, sources: np.ndarray) -> np.ndarray:
 
 
 def _nearest_structure(m: _Derived, sources: np.ndarray, members: csr_matrix, targets: np.ndarray) -> np.ndarray:
-    """``_nearest`` in the structure view; a compound without structure bits has Tanimoto 0 to
+    """``nearest`` in the structure view; a compound without structure bits has Tanimoto 0 to
     every compound, so its row is 0 wherever a target has members (``NONE`` elsewhere), read off
     without gathering (a new compound given by its profile alone)."""
     filled = np.diff(members[targets].indptr) > 0
     out = np.tile(np.where(filled, 0.0, NONE).astype(np.float32), (len(sources), 1))
     drawn = m["has_structure"][sources]
     if drawn.any():
-        out[drawn] = _nearest(_to_hitters(m, "structure", sources[drawn]), members, targets, m["hitter_at"])
+        out[drawn] = nearest(_to_hitters(m, "structure", sources[drawn]), members, targets, m["hitter_at"])
     return out
 
 
@@ -358,54 +355,3 @@ def _bits(stage: StageGraph) -> np.ndarray | None:
     if mask is not None:
         bits[~mask.cpu().numpy()] = 0.0
     return bits
-
-
-GATHERED = 2**24  # values gathered at once by ``_nearest`` and ``_best_rows``
-
-
-def _nearest(similarity: np.ndarray, members: csr_matrix, columns: np.ndarray, position: np.ndarray) -> np.ndarray:
-    """For each row of ``similarity`` (queries x the nodes ``position`` indexes) and each column
-    node, the best similarity to the nodes ``members[column]`` lists (``NONE`` where none); the
-    columns in chunks of at most ``GATHERED`` gathered similarities. ``_best_rows`` is the same
-    maximum over a table with a row per member: the layout that suits long rows (every gene)."""
-    chosen = members[columns]
-    out = np.full((similarity.shape[0], len(columns)), NONE, similarity.dtype)
-    for start, stop, filled in _segments(chosen.indptr, max(GATHERED // max(similarity.shape[0], 1), 1)):
-        lo, hi = chosen.indptr[start], chosen.indptr[stop]
-        gathered = similarity[:, position[chosen.indices[lo:hi]]]
-        out[:, filled] = np.maximum.reduceat(gathered, chosen.indptr[filled] - lo, axis=1)
-    return out
-
-
-def _best_rows(table: np.ndarray, members: csr_matrix, rows: np.ndarray, position: np.ndarray) -> np.ndarray:
-    """For each node of ``rows``, the column-wise maximum of ``table``'s rows of the nodes
-    ``members[row]`` lists (``position`` maps a node to its row; ``NONE`` where none): whole rows
-    gathered, about ``GATHERED`` values at a time, and reduced row-wise (contiguous runs, where
-    gathering columns of a row-major table would stride)."""
-    chosen = members[rows]
-    out = np.full((len(rows), table.shape[1]), NONE, table.dtype)
-    for start, stop, filled in _segments(chosen.indptr, max(GATHERED // max(table.shape[1], 1), 1)):
-        lo, hi = chosen.indptr[start], chosen.indptr[stop]
-        gathered = table[position[chosen.indices[lo:hi]]]
-        out[filled] = np.maximum.reduceat(gathered, chosen.indptr[filled] - lo, axis=0)
-    return out
-
-
-def _columns(table: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """``table[:, columns]``, the table itself when ``columns`` are all of its columns in order."""
-    if len(columns) == table.shape[1] and np.array_equal(columns, np.arange(table.shape[1])):
-        return table
-    return np.ascontiguousarray(table[:, columns])
-
-
-def _segments(indptr: np.ndarray, budget: int) -> Iterator[tuple[int, int, np.ndarray]]:
-    """Consecutive ranges [start, stop) of a CSR matrix's rows holding about ``budget`` members
-    each (whole rows, at least one), with the rows of each range that have members; ranges
-    without any are skipped."""
-    sizes, count, start = np.diff(indptr), len(indptr) - 1, 0
-    while start < count:
-        stop = min(max(int(np.searchsorted(indptr, indptr[start] + budget, "right")) - 1, start + 1), count)
-        filled = np.flatnonzero(sizes[start:stop] > 0) + start
-        if len(filled):
-            yield start, stop, filled
-        start = stop
