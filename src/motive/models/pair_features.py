@@ -261,10 +261,10 @@ BUILDERS = {
     "known_weighted": lambda m, stage: (m["known"] @ m["gene_weight"]).tocsr(),
     "similar_weighted": lambda m, stage: (m["similar"] @ m["compound_weight"]).tocsr(),
     "hitters": lambda m, stage: m["known"].T.tocsr(),  # gene -> compounds known to hit it
-    # gene -> compounds hitting an interactor; compound -> genes hit by a similar compound
-    "interactor_hitters": lambda m, stage: _binary(m["known_interacts"].T),
     # gene -> the genes interacting with it that have a known compound
     "interactor_hit_genes": lambda m, stage: _binary(m["interacts"].T @ diags((m["gene_degree"] > 0).astype(float))),
+    # gene -> compounds hitting an interactor; compound -> genes hit by a similar compound
+    "interactor_hitters": lambda m, stage: _binary(m["known_interacts"].T),
     "similar_known": lambda m, stage: _binary(m["similar"] @ m["known"]),
     "similar_hitters": lambda m, stage: _binary(m["similar"] @ diags((m["compound_degree"] > 0).astype(float))),
     "interactions": lambda m, stage: m["interacts"].sum(0).A1,
