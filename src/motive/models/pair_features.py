@@ -288,6 +288,8 @@ def _hit_to_gene(stage: StageGraph, hit: np.ndarray) -> np.ndarray:
     """The profile cosine of each gene with a known compound to every gene, a row per hit gene
     (the rows ``best_rows`` gathers)."""
     genes = _profiles(stage, "target")
+    # the product taken genes x hits, as before the table was kept by row, then transposed: the
+    # same float64 sums (BLAS may round a product taken the other way round differently)
     return np.ascontiguousarray(similarity("profile", genes, np.arange(len(genes)), hit).astype(np.float32).T)
 
 
