@@ -2,6 +2,7 @@
 ranking, ties and all, and known positives of other stages are never counted as misses."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from motive.data import layout
@@ -162,6 +163,31 @@ def test_validation_mrr_monitor_is_the_full_rankings(dataset):
     value = ModelEvaluator(graph, split, "random", 20).monitor(model, stage, "mrr")
     expected = (1 / ranking_evaluation(graph, split, stage, model, "random")["rank"]).mean()
     assert value == pytest.approx(expected) and value > 0
+
+
+def test_the_monitor_ranks_a_fixed_subset_of_queries_as_the_full_ranking_does(dataset):
+    """With ``queries``, the mrr monitor ranks that many query nodes, the same ones every call, each
+    exactly as the whole stage's ranking ranks it; a stage with no more queries is ranked whole."""
+    from motive import splits
+    from motive.evaluation.evaluator import ModelEvaluator, monitored, ranking_evaluation
+    from motive.models import StageGraph, build_model
+
+    graph = layout.read_graph(layout.graph_dir(dataset, "st_expanded"))
+    split = splits.make_split(graph, splits.SplitConfig("random", 0))
+    stage = StageGraph.build(graph, split, "valid")
+    model = build_model("knn", stage)
+    whole = ranking_evaluation(graph, split, stage, model, "random")
+    queries = whole["query"].nunique()
+    few = ranking_evaluation(graph, split, stage, model, "random", queries=5)
+    assert few["query"].nunique() == 5 and set(few["query"]) < set(whole["query"])
+    expected = whole[whole["query"].isin(few["query"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(few.reset_index(drop=True), expected)
+    evaluator = ModelEvaluator(graph, split, "random", 20)
+    assert evaluator.monitor(model, stage, "mrr", 5) == pytest.approx((1 / few["rank"]).mean())
+    assert evaluator.monitor(model, stage, "mrr", queries) == evaluator.monitor(model, stage, "mrr")
+    ids = np.arange(100, 400, 3)
+    assert np.array_equal(monitored(ids, 10), monitored(ids, 10)) and np.all(np.diff(monitored(ids, 10)) > 0)
+    assert set(monitored(ids, 10)) < set(ids) and monitored(ids, len(ids)) is ids
 
 
 def test_a_tie_across_the_top_cut_makes_no_frequent_hitter():

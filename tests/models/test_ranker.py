@@ -195,3 +195,21 @@ def test_a_compound_without_structure_reads_tanimoto_zero(planted):
     assert (planes[names.index("structure_near_compound"), :6] == 0).any()
     pairs = pair_features(stage, np.repeat(sources, len(targets)), np.tile(targets, len(sources)), names)
     np.testing.assert_allclose(pairs.T.reshape(planes.shape), planes, rtol=1e-6, atol=1e-7)
+
+
+def test_a_ranking_reads_the_monitors_kept_queries_among_new_ones(planted):
+    """The valid stage keeps its planes a query at a time: a ranking of every query after a
+    monitor that ranked some of them gives the scores of a ranking that kept nothing."""
+    from motive.evaluation.evaluator import ranking_evaluation
+
+    graph, split, stage = _stage(planted, "random", "valid")
+    _, _, fresh = _stage(planted, "random", "valid")
+    model = build_model("evidence_ranker", stage)
+    ranking_evaluation(graph, split, stage, model, "random", queries=7)
+    kept = [value[1] for key, value in stage.cache["evidence-ranker-planes"].items() if key != "bytes"]
+    assert sum(len(rows) for rows in kept) == 7
+    whole = ranking_evaluation(graph, split, stage, model, "random")
+    expected = ranking_evaluation(graph, split, fresh, model, "random")
+    assert whole[["query", "partner"]].equals(expected[["query", "partner"]])
+    np.testing.assert_allclose(whole["score"], expected["score"], rtol=1e-6)
+

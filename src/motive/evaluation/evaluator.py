@@ -122,12 +122,13 @@ class ModelEvaluator:
             self._pairs[stage] = eval_pairs(self.graph, self.split, stage, self.negatives)
         return self._pairs[stage]
 
-    def monitor(self, model, stage_graph: StageGraph, name: str) -> float:
+    def monitor(self, model, stage_graph: StageGraph, name: str, queries: int | None = None) -> float:
         """The validation value of ``name`` (hits, auprc, auroc or bce on the stored pairs; mrr:
-        the filtered full ranking's MRR; higher is better)."""
+        the filtered full ranking's MRR, over at most ``queries`` query nodes (``monitored``);
+        higher is better)."""
         if name == "mrr":
             ranking = ranking_evaluation(
-                self.graph, self.split, stage_graph, model, self.split_name, frequent_hitters=False
+                self.graph, self.split, stage_graph, model, self.split_name, frequent_hitters=False, queries=queries
             )
             return full_ranking.ranking_metrics(ranking)["mrr"]
         pairs = self.pairs(stage_graph.stage)
@@ -301,19 +302,30 @@ def _sorted_by_query(query_ends: np.ndarray, partner_ends: np.ndarray) -> tuple[
 
 
 def ranking_evaluation(
-    graph: Graph, split: splits.Split, stage_graph: StageGraph, model, split_name: str, frequent_hitters: bool = True
+    graph: Graph,
+    split: splits.Split,
+    stage_graph: StageGraph,
+    model,
+    split_name: str,
+    frequent_hitters: bool = True,
+    queries: int | None = None,
 ) -> pd.DataFrame:
     """Filtered full ranking of one stage (``metrics`` states the rules): every query node of the
     stage's positives is scored against every node of the other side the stage may see, and each
     positive is ranked among the candidates that are not a known positive of any stage. One row per
     positive: query, partner, score, optimistic / pessimistic / realistic rank, candidates; with
-    ``frequent_hitters``, ``attrs["frequent_hitters"]`` (a monitor, which reads the MRR only, skips it)."""
+    ``frequent_hitters``, ``attrs["frequent_hitters"]`` (a monitor, which reads the MRR only, skips it).
+    With ``queries``, only that many query nodes are ranked (``monitored``)."""
     stage = stage_graph.stage
     side = query_side(split_name)
     other = "target" if side == "source" else "source"
     s, t = split.supervision(graph, stage)
     query_ends, partner_ends = _sorted_by_query(*((s, t) if side == "source" else (t, s)))
-    queries = np.unique(query_ends)
+    every = np.unique(query_ends)
+    queries = monitored(every, queries)
+    if len(queries) < len(every):
+        kept = np.isin(query_ends, queries)
+        query_ends, partner_ends = query_ends[kept], partner_ends[kept]
     candidates = np.flatnonzero(split.node_stage[other] <= STAGES.index(stage))
     position = np.full(len(graph.targets) if other == "target" else len(graph.sources), -1)
     position[candidates] = np.arange(len(candidates))
@@ -361,6 +373,15 @@ def ranking_evaluation(
     if frequent_hitters:
         frame.attrs["frequent_hitters"] = int((top_counts > len(queries) / 2).sum())
     return frame
+
+
+def monitored(queries: np.ndarray, most: int | None) -> np.ndarray:
+    """At most ``most`` of the sorted ``queries``: a random subset drawn with a fixed seed, so
+    every epoch and every model of a split ranks the same ones (all of them when ``most`` is None
+    or not smaller)."""
+    if most is None or len(queries) <= most:
+        return queries
+    return np.sort(np.random.default_rng(0).choice(queries, most, replace=False))
 
 
 def _top_counts(block: np.ndarray, filtered: tuple[np.ndarray, np.ndarray], top: int) -> np.ndarray:

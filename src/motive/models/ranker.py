@@ -82,11 +82,13 @@ class EvidenceRanker(LinkModel):
         for start in range(0, len(queries), block):
             rows = queries[start : start + block]
             sources, targets = (rows, candidates) if query_side == "source" else (candidates, rows)
-            matrix = self._matrix(stage, sources, targets, z)
+            matrix = self._matrix(stage, sources, targets, z, query_side)
             yield start, np.ascontiguousarray(matrix if query_side == "source" else matrix.T)
 
-    def _matrix(self, stage: StageGraph, sources: np.ndarray, targets: np.ndarray, z: dict | None) -> np.ndarray:
-        planes = torch.as_tensor(_kept_planes(stage, sources, targets, self.names)).to(stage.device)
+    def _matrix(
+        self, stage: StageGraph, sources: np.ndarray, targets: np.ndarray, z: dict | None, query_side: str
+    ) -> np.ndarray:
+        planes = torch.as_tensor(_kept_planes(stage, sources, targets, self.names, query_side)).to(stage.device)
         n_s, n_t = len(sources), len(targets)
         columns = planes.reshape(len(self.names), n_s * n_t)
         step = max(SCORED_ROWS // max(n_t, 1), 1) * n_t  # whole queries at a time: a query's ties stay exact
@@ -112,17 +114,33 @@ SCORED_ROWS = 2**16  # pairs scored at once: the hidden layer (8 MiB) near the c
 KEPT_BYTES = 2**30  # feature planes the valid stage keeps for its next full ranking
 
 
-def _kept_planes(stage: StageGraph, sources: np.ndarray, targets: np.ndarray, names: list[str]) -> np.ndarray:
+def _kept_planes(
+    stage: StageGraph, sources: np.ndarray, targets: np.ndarray, names: list[str], query_side: str
+) -> np.ndarray:
     """``feature_planes``, kept on the valid stage while the kept planes stay under ``KEPT_BYTES``:
-    a stage's features never change, and a full-ranking monitor ranks the valid stage every epoch
-    (test and prediction rank theirs once)."""
+    a stage's features never change, a full-ranking monitor ranks the valid stage every epoch
+    (test and prediction rank theirs once), and the run's last validation ranking reads the
+    monitor's queries (a subset, ``monitored``) among all the others. A block asked for again is
+    served as it is; a query in another block is read from the block it was computed in."""
     if stage.stage != "valid":
         return feature_planes(stage, sources, targets, names)
-    digest = hashlib.sha256(np.r_[sources, -1, targets].tobytes() + ",".join(names).encode()).hexdigest()
-    kept = stage.cache.setdefault("evidence-ranker-blocks", {})
-    if digest in kept:
-        return kept[digest]
-    block = feature_planes(stage, sources, targets, names)
-    if sum(b.nbytes for b in kept.values()) + block.nbytes <= KEPT_BYTES:
-        kept[digest] = block
-    return block
+    axis = 1 if query_side == "source" else 2
+    rows, others = (sources, targets) if query_side == "source" else (targets, sources)
+    key = hashlib.sha256(others.tobytes() + f"{query_side}:{','.join(names)}".encode()).hexdigest()
+    store = stage.cache.setdefault("evidence-ranker-planes", {"bytes": 0})
+    blocks, kept = store.setdefault(key, ({}, {}))  # the blocks by their rows; row -> (block, position)
+    if rows.tobytes() in blocks:
+        return blocks[rows.tobytes()]
+    missing = np.array([row for row in rows.tolist() if row not in kept], np.int64)
+    if len(missing):
+        block = feature_planes(stage, *((missing, targets) if axis == 1 else (sources, missing)), names)
+        if len(missing) == len(rows):
+            fresh = {}
+            if store["bytes"] + block.nbytes <= KEPT_BYTES:
+                store["bytes"] += block.nbytes
+                blocks[rows.tobytes()] = block
+                kept.update((row, (block, i)) for i, row in enumerate(missing.tolist()))
+            return block
+        fresh = {row: (block, i) for i, row in enumerate(missing.tolist())}
+    parts = [kept[row] if row in kept else fresh[row] for row in rows.tolist()]
+    return np.stack([block[:, i] if axis == 1 else block[:, :, i] for block, i in parts], axis=axis)

@@ -104,6 +104,15 @@ class TrainConfig:
         "validation metric picking the best epoch (hits = hits@K; mrr = the full ranking's, slower)",
         choices=MONITORS,
     )
+    # The mrr monitor ranks the whole validation stage every epoch: at MOTIVE size random's 1,199
+    # compounds x 11,509 genes were most of a ranker's run (benchmarks/network_scale.py). A fixed
+    # random subset picks the epoch, about as many queries as l1000's whole validation stages
+    # (40-101, which it leaves whole); the run's validation numbers still rank every query.
+    monitor_queries: int = setting(
+        128,
+        "query nodes the mrr monitor ranks each epoch (a fixed random subset when the stage has more)",
+        check=checks.positive_int,
+    )
     hits_k: int = setting(500, "K of Hits@K (paper: 500, about 1% of MOTIVE's test pairs)", check=checks.positive_int)
     mode: str = setting("full", "full-graph message passing, or neighbor: sampled 2-hop subgraphs", choices=MODES)
     fanouts: tuple[int, ...] = setting(

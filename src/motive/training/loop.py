@@ -157,7 +157,7 @@ def _fit(config: TrainConfig, prepared: Prepared, on_epoch: Callable[[dict], Non
         started = time.perf_counter()
         loss = epochs.run(rng)
         train_seconds = time.perf_counter() - started
-        value = evaluator.monitor(model, prepared.stages["valid"], config.monitor)
+        value = evaluator.monitor(model, prepared.stages["valid"], config.monitor, config.monitor_queries)
         history.append(
             {
                 "epoch": epoch,
