@@ -213,3 +213,21 @@ def test_a_ranking_reads_the_monitors_kept_queries_among_new_ones(planted):
     assert whole[["query", "partner"]].equals(expected[["query", "partner"]])
     np.testing.assert_allclose(whole["score"], expected["score"], rtol=1e-6)
 
+
+def test_training_reads_kept_pair_rows_as_fresh_ones(planted, monkeypatch):
+    """Training keeps each pair's feature row (its positives come back every epoch) up to
+    ``KEPT_PAIRS`` rows: every batch, repeated pairs and pairs past the limit included, reads
+    the rows ``pair_features`` gives on its own (to rounding: a row computed beside other pairs)."""
+    from motive.models import ranker
+
+    graph, split, stage = _stage(planted, "random", "train")
+    s, t = split.supervision(graph, "train")
+    names = features_for("random", True)
+    monkeypatch.setattr(ranker, "KEPT_PAIRS", 50)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        pick = rng.choice(len(s), 40)  # repeats inside a batch and across batches
+        found = ranker._kept_pairs(stage, s[pick], t[pick], names)  # a wrong row would be far off
+        np.testing.assert_allclose(found, pair_features(stage, s[pick], t[pick], names), rtol=1e-6, atol=1e-7)
+    kept = stage.cache["evidence-ranker-pairs"][",".join(names)]
+    assert kept.count == 50 and len(kept.index) <= 50

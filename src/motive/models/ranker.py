@@ -61,7 +61,7 @@ class EvidenceRanker(LinkModel):
 
     def forward(self, stage: StageGraph, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         s, t = sources.cpu().numpy(), targets.cpu().numpy()
-        features = pair_features(stage, s, t, self.names)
+        features = _kept_pairs(stage, s, t, self.names) if self.training else pair_features(stage, s, t, self.names)
         block = torch.as_tensor(features, dtype=torch.float32, device=sources.device)
         score = self._combine(block)
         return score if self.gnn is None else score + self.gate * self.gnn(stage, sources, targets)
@@ -109,6 +109,46 @@ class EvidenceRanker(LinkModel):
 
 
 SCORED_ROWS = 2**16  # pairs scored at once: the hidden layer (8 MiB) near the cache (benchmarks/predict_full.py)
+
+
+KEPT_PAIRS = 2**19  # pairs whose features a training stage keeps (every positive: met again each epoch)
+
+
+def _kept_pairs(stage: StageGraph, sources: np.ndarray, targets: np.ndarray, names: list[str]) -> np.ndarray:
+    """``pair_features``, each pair's row kept on the stage until ``KEPT_PAIRS`` rows are kept:
+    a stage's features never change, and training meets its positives again every epoch. A
+    pair's features are its own whatever pairs come with it (to rounding, tested; on l1000 the
+    preset's metrics are the same bytes), so a kept row is the row it would get again."""
+    kept = stage.cache.setdefault("evidence-ranker-pairs", {}).setdefault(",".join(names), _PairRows(len(names)))
+    keys = sources.astype(np.int64) * stage.num_nodes["target"] + targets
+    at = np.fromiter((kept.index.get(key, -1) for key in keys.tolist()), np.int64, len(keys))
+    out = np.empty((len(keys), len(names)))
+    found = at >= 0
+    out[found] = kept.rows[at[found]]
+    if not found.all():
+        out[~found] = fresh = pair_features(stage, sources[~found], targets[~found], names)
+        kept.add(keys[~found], fresh)
+    return out
+
+
+class _PairRows:
+    """Feature rows by pair key (source * targets + target), up to ``KEPT_PAIRS`` rows."""
+
+    def __init__(self, width: int):
+        self.index: dict[int, int] = {}
+        self.rows, self.count = np.empty((0, width)), 0
+
+    def add(self, keys: np.ndarray, rows: np.ndarray) -> None:
+        room = min(len(keys), KEPT_PAIRS - self.count)
+        if room <= 0:
+            return
+        if self.count + room > len(self.rows):  # grow by doubling: a batch's copy is not paid every batch
+            grown = np.empty((min(max(2 * len(self.rows), self.count + room), KEPT_PAIRS), rows.shape[1]))
+            grown[: self.count] = self.rows[: self.count]
+            self.rows = grown
+        self.rows[self.count : self.count + room] = rows[:room]
+        self.index.update(zip(keys[:room].tolist(), range(self.count, self.count + room), strict=True))
+        self.count += room
 
 
 KEPT_BYTES = 2**30  # feature planes the valid stage keeps for its next full ranking
