@@ -50,3 +50,32 @@ def test_runs_of_one_split_share_what_they_read_and_a_changed_file_is_read_again
     layout.write_graph(graph, folder, overwrite=True)
     again = prepare(TrainConfig(data=str(data), model="mlp", hits_k=20))
     assert again.graph_hash != first.graph_hash and again.graph.sources.x[0, 0] == graph.sources.x[0, 0]
+
+
+def test_runs_with_a_view_from_another_file_share_it_until_its_bytes_change(dataset, tmp_path):
+    """A structure view is read from its own file: runs that read it share the stage graphs while
+    its bytes stay the same, and a rewritten file (same name) is read again."""
+    import shutil
+
+    import numpy as np
+    import pandas as pd
+
+    from motive.data import layout
+    from motive.data.views import STRUCTURE_FILE
+    from motive.training.prepare import prepare
+
+    data = tmp_path / "data"
+    shutil.copytree(dataset, data)
+    keys = layout.read_graph(layout.graph_dir(data, "st_expanded")).sources.keys
+    bits = np.random.default_rng(0).random((len(keys), 16)) < 0.3
+    (data / STRUCTURE_FILE).parent.mkdir(exist_ok=True)
+    pd.DataFrame(bits, index=keys, columns=[f"bit_{i}" for i in range(16)]).to_parquet(data / STRUCTURE_FILE)
+    views = {"source": ["profile", "structure"], "target": ["profile"]}
+    first = prepare(TrainConfig(data=str(data), model="mlp", views=views, hits_k=20))
+    again = prepare(TrainConfig(data=str(data), model="evidence_ranker", seed=2, views=views, hits_k=20))
+    assert again.stages["valid"] is first.stages["valid"]
+    pd.DataFrame(~bits, index=keys, columns=[f"bit_{i}" for i in range(16)]).to_parquet(data / STRUCTURE_FILE)
+    changed = prepare(TrainConfig(data=str(data), model="mlp", views=views, hits_k=20))
+    assert changed.stages["valid"] is not first.stages["valid"]
+    read = changed.stages["valid"].views["source"]["structure"].numpy().astype(bool)
+    assert np.array_equal(read, ~bits)

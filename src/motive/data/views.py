@@ -133,6 +133,22 @@ def node_views(
     return found
 
 
+def view_files(dataset_dir: str | Path, chosen: dict[str, list[str]], graph_type: str = "st_expanded") -> list[Path]:
+    """The files ``node_views`` reads for the ``chosen`` views (a missing one included: reading it
+    then fails with its own error), so a process can keep what it built from them while their
+    bytes stay the same."""
+    from motive.data import layout
+
+    files = []
+    if "structure" in chosen.get("source", []):
+        stored = Path(dataset_dir) / STRUCTURE_FILE
+        files.append(stored if stored.is_file() else Path(dataset_dir) / "inputs" / "compound" / "meta.csv.gz")
+    for name in [n for n in chosen.get("target", []) if n in ("orf", "crispr")]:
+        folder = layout.graph_dir(dataset_dir, graph_type, name)
+        files += sorted(path for path in folder.glob("*") if path.is_file()) or [folder / "target.parquet"]
+    return files
+
+
 def gene_profiles(dataset_dir, graph_type: str, name: str, keys: pd.Index, gene_type: str) -> tuple:
     """The ``name`` (orf or crispr) profiles of the run's genes, where the dataset has them."""
     from motive.data import layout

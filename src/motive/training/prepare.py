@@ -19,7 +19,7 @@ import torch
 from motive import splits
 from motive.data import layout
 from motive.data.graph import Graph
-from motive.data.views import node_views
+from motive.data.views import node_views, view_files
 from motive.errors import MotiveError
 from motive.models import StageGraph
 from motive.names import STAGES, negatives_key
@@ -165,11 +165,15 @@ def prepare(
             for stage in stage_names
         }
 
-    extra_views = {name for names in config.views.values() for name in names} - {"profile"}
-    if extra_views or config.link_view not in ("none", "profile"):  # views read other files: built every time
-        return Prepared(graph, graph_hash, split, build())
+    # views and links read other files: kept while those files keep their bytes
+    read = {"source": [*config.views["source"], config.link_view], "target": config.views["target"]}
+    files = view_files(config.data, read, config.graph)
+    if not all(path.is_file() for path in files):
+        return Prepared(graph, graph_hash, split, build())  # the view's own error
     key = (
         split_key,
+        files_digest(files, Path(config.data)) if files else "",
+        *view_settings(config).values(),
         stage_names,
         str(device),
         json.dumps(config.views, sort_keys=True),
