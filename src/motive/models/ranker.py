@@ -175,7 +175,6 @@ def _kept_planes(
     if len(missing):
         block = feature_planes(stage, *((missing, targets) if axis == 1 else (sources, missing)), names)
         if len(missing) == len(rows):
-            fresh = {}
             if store["bytes"] + block.nbytes <= KEPT_BYTES:
                 store["bytes"] += block.nbytes
                 blocks[rows.tobytes()] = block
