@@ -153,6 +153,22 @@ def test_nearest_partners_in_small_chunks_equal_one_pass(planted, monkeypatch):
     assert np.array_equal(ranker_features.feature_planes(stage, np.unique(s)[:20], np.unique(t), names), whole)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_run_maxima_equal_numpys_reduceat(seed):
+    """The maxima of runs of rows, taken longest run first, are numpy's reduceat's: runs of one
+    row, long runs, ties, infinities and a NaN (which a maximum passes on)."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.choice([1, 1, 2, 3, 17], size=40)
+    rows = rng.integers(-3, 3, size=(lengths.sum(), 6)).astype(np.float32)
+    rows[rng.integers(len(rows)), rng.integers(6)] = np.inf
+    rows[rng.integers(len(rows)), rng.integers(6)] = np.nan
+    starts = np.r_[0, np.cumsum(lengths)[:-1]]
+    expected = np.maximum.reduceat(rows, starts, axis=0)
+    found = maxima.run_maxima(rows, starts)
+    assert found.dtype == rows.dtype
+    np.testing.assert_array_equal(found, expected)
+
+
 @pytest.mark.parametrize("split_name", ["random", "cold_target"])
 def test_pairs_on_their_own_equal_the_block_read_at_the_pairs(planted, split_name, monkeypatch):
     """Training reads each pair on its own (row-wise products, maxima over its own partners),

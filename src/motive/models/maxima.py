@@ -16,16 +16,10 @@ GATHERED = 2**24  # values gathered at once
 
 def nearest(similarity: np.ndarray, members: csr_matrix, columns: np.ndarray, position: np.ndarray) -> np.ndarray:
     """For each row of ``similarity`` (queries x the nodes ``position`` indexes) and each column
-    node, the best similarity to the nodes ``members[column]`` lists (``NONE`` where none); the
-    columns in chunks of at most ``GATHERED`` gathered similarities. ``best_rows`` is the same
-    maximum over a table with a row per member: the layout that suits long rows (every gene)."""
-    chosen = members[columns]
-    out = np.full((similarity.shape[0], len(columns)), NONE, similarity.dtype)
-    for start, stop, filled in segments(chosen.indptr, max(GATHERED // max(similarity.shape[0], 1), 1)):
-        lo, hi = chosen.indptr[start], chosen.indptr[stop]
-        gathered = similarity[:, position[chosen.indices[lo:hi]]]
-        out[:, filled] = np.maximum.reduceat(gathered, chosen.indptr[filled] - lo, axis=1)
-    return out
+    node, the best similarity to the nodes ``members[column]`` lists (``NONE`` where none):
+    ``best_rows`` of the transposed table, whose rows (a node's similarities to every query) are
+    gathered whole instead of a column at a time."""
+    return best_rows(np.ascontiguousarray(similarity.T), members, columns, position).T
 
 
 def best_rows(table: np.ndarray, members: csr_matrix, rows: np.ndarray, position: np.ndarray) -> np.ndarray:
@@ -37,8 +31,25 @@ def best_rows(table: np.ndarray, members: csr_matrix, rows: np.ndarray, position
     out = np.full((len(rows), table.shape[1]), NONE, table.dtype)
     for start, stop, filled in segments(chosen.indptr, max(GATHERED // max(table.shape[1], 1), 1)):
         lo, hi = chosen.indptr[start], chosen.indptr[stop]
-        gathered = table[position[chosen.indices[lo:hi]]]
-        out[filled] = np.maximum.reduceat(gathered, chosen.indptr[filled] - lo, axis=0)
+        out[filled] = run_maxima(table[position[chosen.indices[lo:hi]]], chosen.indptr[filled] - lo)
+    return out
+
+
+def run_maxima(rows: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``np.maximum.reduceat(rows, starts, axis=0)`` for increasing ``starts`` (runs of at least
+    one row): the runs ordered longest first, so the k-th rows of every run longer than k are one
+    gather and one in-place maximum over a prefix of the result. Maxima are exact, so the order of
+    the comparisons does not change a value; numpy's reduceat along the first axis goes an element
+    at a time (``benchmarks/run_maxima.py``)."""
+    lengths = np.diff(np.append(starts, len(rows)))
+    order = np.argsort(-lengths, kind="stable")
+    starts, lengths = starts[order], lengths[order]
+    best, descending = rows[starts], -lengths
+    for k in range(1, int(lengths[0]) if len(lengths) else 0):
+        longer = int(np.searchsorted(descending, -k, "left"))  # the runs longer than k: a prefix
+        np.maximum(best[:longer], rows[starts[:longer] + k], out=best[:longer])
+    out = np.empty_like(best)
+    out[order] = best
     return out
 
 
