@@ -558,6 +558,58 @@ def test_seed_free_models_run_once_per_split_with_the_numbers_of_a_run_per_seed(
     assert "knn [1]" in tables and "popularity [1]" in tables and "seed-free" in tables and "| mlp |" in tables
 
 
+def test_a_worker_next_takes_a_run_that_shares_its_stage_graphs():
+    """With the split seed varied, a grid lists a model's seeds together; a worker that ran a
+    split seed's first model goes on with that split seed's next model, the other worker with
+    another split seed, and without such a run a worker takes the first no one else is on."""
+    from motive.experiments.execution import Queue
+    from motive.experiments.grid import RunSpec
+
+    def spec(model: str, seed: int, views: str = "profile") -> RunSpec:
+        config = {"model": model, "seed": seed, "split": "random", "split_seed": seed, "views": views}
+        return RunSpec(model, config, f"{model}-{seed}", "h", None)
+
+    specs = [spec("gin_cp", s) for s in (0, 1, 2)] + [spec("sage_cp", s) for s in (0, 1, 2)]
+    specs.append(spec("evidence_ranker", 0, "structure"))
+    queue = Queue(specs, list(range(len(specs))))
+    taken = [(worker, specs[queue.take(worker)].folder) for worker in ("a", "b", "a", "b", "a", "b", "a")]
+    assert taken == [
+        ("a", "gin_cp-0"),
+        ("b", "gin_cp-1"),
+        ("a", "sage_cp-0"),
+        ("b", "sage_cp-1"),
+        ("a", "gin_cp-2"),  # seed 0 has no profile run left; seed 2 is no other worker's
+        ("b", "evidence_ranker-0"),  # b's seed-1 runs are done; seed 2 is a's
+        ("a", "sage_cp-2"),
+    ]
+    assert not queue
+
+
+def test_runs_of_one_split_seed_run_together_in_one_process(dataset, tmp_path, monkeypatch):
+    """A model's seeds are listed together, yet each split seed's runs go one after the other,
+    so its stage graphs are made once (the process keeps only its last ones)."""
+    from motive.experiments import execution
+    from motive.training import prepare
+    from motive.training.memo import Memo
+
+    order, builds = [], []
+    execute = execution.execute
+    monkeypatch.setattr(execution, "execute", lambda spec: order.append(spec.folder) or execute(spec))
+    kept = Memo(1)  # as the process keeps them, without stage graphs of earlier tests
+    monkeypatch.setattr(prepare, "STAGE_GRAPHS", kept)
+    get = kept.get
+    monkeypatch.setattr(kept, "get", lambda key, make: get(key, lambda: builds.append(key) or make()))
+    grid = {"models": ["mlp", "bilinear"], "splits": ["random"], "seeds": [0, 1], "split_seed": "vary"}
+    table = run_experiment(data=dataset, out=tmp_path / "out", progress=False, settings=SETTINGS, **grid)
+    assert set(table["status"]) == {"done"}
+    by_run = table.set_index("run")
+    ran = [
+        tuple(by_run.loc[str(Path(folder).relative_to(tmp_path / "out")), ["model", "split_seed"]]) for folder in order
+    ]
+    assert ran == [("mlp", 0), ("bilinear", 0), ("mlp", 1), ("bilinear", 1)]
+    assert len(builds) == 2  # the stage graphs of each split seed made once
+
+
 def test_results_are_rewritten_at_most_once_a_second_and_always_at_the_end(dataset, tmp_path, monkeypatch):
     from motive.experiments import execution, runner
 
