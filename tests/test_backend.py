@@ -7,11 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from motive import backend, testing
 from motive.models import MODELS, build_model
+from motive.models.base import Products
 from motive.testing import parametrize_with_checks
 from motive.training.runs import accelerated
 
@@ -35,6 +37,29 @@ def test_the_reference_backend_takes_torchs_own_linear(reference):
     assert type(out.grad_fn).__name__ == "AddmmBackward0"
 
 
+def test_the_reference_backend_takes_torchs_own_score_matrix(reference):
+    products = backend.accelerate(torch.nn.ModuleList([Products()]), [])[0]
+    left, right = torch.randn(5, 8, requires_grad=True), torch.randn(3, 8)
+    out = products(left, right)
+    assert type(out.grad_fn).__name__ == "MmBackward0"
+    assert torch.equal(out, left @ right.T)
+
+
+@pytest.mark.skipif(not backend.onednn(), reason="oneDNN is not available or the reference backend is forced")
+def test_score_matrices_are_swapped_for_onednn_and_agree_with_the_reference():
+    """The feature models' score matrices (``Products``) go through oneDNN once training swaps
+    them, at any shape, and give the reference product to rounding, gradient included."""
+    model = accelerated(build_model("bilinear", testing.planted("random").stages["train"]), [])
+    assert type(model.products) is backend.OneDNNProducts
+    left, right = torch.randn(37, 300, requires_grad=True), torch.randn(23, 300)
+    fast = model.products(left, right)
+    assert type(fast.grad_fn).__name__ == "_LinearBackward"
+    torch.testing.assert_close(fast, left @ right.T)
+    (grad_fast,) = torch.autograd.grad(fast.sum(), left)
+    (grad_plain,) = torch.autograd.grad((left @ right.T).sum(), left)
+    torch.testing.assert_close(grad_fast, grad_plain)
+
+
 def test_the_environment_variable_forces_the_reference_path():
     code = (
         "from motive import backend; backend.settings.onednn = backend.settings.fused_attention = True; "
@@ -51,18 +76,27 @@ def test_an_unknown_backend_is_refused():
 
 
 @pytest.mark.skipif(not backend.fused_attention(), reason="the reference backend is forced")
-@pytest.mark.parametrize("name", ["gin_cp", "gat_cp", "mlp"])
+@pytest.mark.parametrize("name", ["gin_cp", "gat_cp", "mlp", "bilinear", "cosine"])
 def test_the_two_paths_give_the_same_scores_to_rounding(monkeypatch, name):
-    """One model, one set of weights: its scores on the accelerated and the reference path."""
+    """One model, one set of weights: its scores, pairs and score matrices, on the accelerated
+    and the reference path."""
     prepared = testing.planted("random")
     torch.manual_seed(0)
-    model = accelerated(build_model(name, prepared.stages["train"], hidden=16), prepared.stages.values())
+    options = {} if name == "bilinear" else {"hidden": 16}
+    model = accelerated(build_model(name, prepared.stages["train"], **options), prepared.stages.values())
+    stage = prepared.stages["test"]
     sources, targets = prepared.split.supervision(prepared.graph, "test")
-    fast = model.score(prepared.stages["test"], sources, targets)
+    queries, candidates = np.unique(sources), np.arange(stage.num_nodes["target"])
+
+    def scores() -> tuple[np.ndarray, np.ndarray]:
+        blocks = dict(model.score_blocks(stage, "source", queries, candidates, block=7))
+        return model.score(stage, sources, targets), np.concatenate([blocks[start] for start in sorted(blocks)])
+
+    fast = scores()
     monkeypatch.setattr(backend, "settings", backend.Settings())
     backend.use("reference")
-    plain = model.score(prepared.stages["test"], sources, targets)
-    torch.testing.assert_close(torch.as_tensor(plain), torch.as_tensor(fast), rtol=1e-5, atol=1e-5)
+    for plain, accelerated_ in zip(scores(), fast, strict=True):
+        torch.testing.assert_close(torch.as_tensor(plain), torch.as_tensor(accelerated_), rtol=1e-5, atol=1e-5)
 
 
 # torch._C, torch._foreach_*, torch.ops.mkldnn._*, a tensor's _version (dunders like __version__ are public)

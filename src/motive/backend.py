@@ -11,8 +11,10 @@ it and on the accelerated path (``tests/test_backend.py``). The two differ only 
   training swaps the layers (``accelerate``). oneDNN keeps a compiled kernel for every shape it
   meets, so it gets only inputs whose row count is fixed for the run (every node of a node type);
   a batch's own rows, whose count changes every batch, stay on torch's path. The weight gradient
-  takes oneDNN only where the CPU has AVX-512 (without it MKL wins that product). Fallback:
-  ``torch.nn.functional.linear``.
+  takes oneDNN only where the CPU has AVX-512 (without it MKL wins that product). A decoder's score
+  matrix (``motive.models.base.Products``, swapped the same way) goes through oneDNN at every
+  shape: it is made only to score, in blocks of a fixed size. Fallback: ``torch.nn.functional.linear``
+  and ``@``.
 - ``fused_attention``: GATv2 attention on CPU tensors as two numba loops
   (``motive/models/attention_kernels.py``). Fallback: the chunked torch autograd function in
   ``motive/models/attention.py``, which a GPU always takes.
@@ -78,9 +80,12 @@ ONEDNN_WEIGHT_GRADIENT = torch.backends.cpu.get_cpu_capability().startswith("AVX
 def accelerate(model: nn.Module, fixed_rows: Iterable[int]) -> nn.Module:
     """``model`` with its ``torch.nn.Linear`` layers swapped for ``OneDNNLinear`` (the same
     parameters, so the state dict, the initialisation and an optimizer built on them are
-    unchanged). ``fixed_rows``: the row counts that stay the same for the whole run (the node
-    counts of the stages); an already swapped layer adds them to its own. Whether a product goes
-    through oneDNN is decided at each call, so ``use("reference")`` after the swap still holds."""
+    unchanged) and its score matrices (``Products``) for ``OneDNNProducts``. ``fixed_rows``: the
+    row counts that stay the same for the whole run (the node counts of the stages); an already
+    swapped layer adds them to its own. Whether a product goes through oneDNN is decided at each
+    call, so ``use("reference")`` after the swap still holds."""
+    from motive.models.base import Products  # here: the models import this module
+
     rows = frozenset(int(n) for n in fixed_rows)
     for parent in list(model.modules()):
         for name, child in parent.named_children():
@@ -88,6 +93,8 @@ def accelerate(model: nn.Module, fixed_rows: Iterable[int]) -> nn.Module:
                 child.fixed_rows = child.fixed_rows | rows
             elif type(child) is nn.Linear:
                 setattr(parent, name, OneDNNLinear.sharing(child, rows))
+            elif type(child) is Products:
+                setattr(parent, name, OneDNNProducts())
     return model
 
 
@@ -108,6 +115,16 @@ class OneDNNLinear(nn.Linear):
         if x.dim() == 2 and len(x) in self.fixed_rows and _onednn_takes(x, self.weight):
             return _Linear.apply(x, self.weight, self.bias)
         return F.linear(x, self.weight, self.bias)
+
+
+class OneDNNProducts(nn.Module):
+    """``left @ right.T`` of two matrices (``motive.models.base.Products``), through oneDNN for
+    float32 CPU inputs while ``onednn()`` is on."""
+
+    def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        if left.dim() == right.dim() == 2 and len(left) and len(right) and _onednn_takes(left, right):
+            return _Linear.apply(left, right, None)
+        return left @ right.T
 
 
 def _onednn_takes(*tensors: torch.Tensor) -> bool:

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from motive.checks import positive_int
-from motive.models.base import LinkModel, StageGraph, ViewInputs, distinct, model_argument
+from motive.models.base import LinkModel, Products, StageGraph, ViewInputs, distinct, model_argument
 
 
 def rows_only(model: LinkModel, stage: StageGraph, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -43,9 +43,10 @@ def bilinear_of_distinct(
     return (projected[at] * right[targets]).sum(-1) + head.bias
 
 
-def bilinear_matrix(head: nn.Bilinear, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
-    """``head`` (one output) applied to every (left row, right row) combination."""
-    return (left @ head.weight[0] @ right.T).add_(head.bias)  # in place: no second matrix
+def bilinear_matrix(head: nn.Bilinear, products: Products, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+    """``head`` (one output) applied to every (left row, right row) combination: (left W) right^T
+    as two ``products``."""
+    return products(products(left, head.weight[0].T), right).add_(head.bias)  # in place: no second matrix
 
 
 class MLP(LinkModel):
@@ -63,6 +64,7 @@ class MLP(LinkModel):
             }
         )
         self.head = nn.Bilinear(hidden, hidden, 1)
+        self.products = Products()
         self.view_inputs = ViewInputs(view_dims, hidden) if view_dims else None
 
     def encode(self, stage: StageGraph) -> dict[str, torch.Tensor]:
@@ -85,7 +87,7 @@ class MLP(LinkModel):
         return bilinear_of_distinct(self.head, z["source"], z["target"], sources, targets)
 
     def decode_matrix(self, z, sources, targets):
-        return bilinear_matrix(self.head, z["source"][sources], z["target"][targets])
+        return bilinear_matrix(self.head, self.products, z["source"][sources], z["target"][targets])
 
 
 class Bilinear(LinkModel):
@@ -94,6 +96,7 @@ class Bilinear(LinkModel):
     def __init__(self, in_dims: dict[str, int]):
         super().__init__()
         self.head = nn.Bilinear(in_dims["source"], in_dims["target"], 1)
+        self.products = Products()
 
     def encode(self, stage: StageGraph) -> dict[str, torch.Tensor]:
         return stage.x
@@ -102,7 +105,7 @@ class Bilinear(LinkModel):
         return bilinear_pairs(self.head, z["source"], z["target"], sources, targets)
 
     def decode_matrix(self, z, sources, targets):
-        return bilinear_matrix(self.head, z["source"][sources], z["target"][targets])
+        return bilinear_matrix(self.head, self.products, z["source"][sources], z["target"][targets])
 
 
 class Cosine(LinkModel):
@@ -114,6 +117,7 @@ class Cosine(LinkModel):
         self.project = nn.ModuleDict({t: nn.Linear(d, hidden, bias=False) for t, d in in_dims.items()})
         self.scale = nn.Parameter(torch.tensor(5.0))
         self.bias = nn.Parameter(torch.tensor(0.0))
+        self.products = Products()
 
     def encode(self, stage: StageGraph) -> dict[str, torch.Tensor]:
         return {t: F.normalize(layer(stage.x[t]), dim=-1) for t, layer in self.project.items()}
@@ -130,4 +134,4 @@ class Cosine(LinkModel):
     decode_distinct = decode  # ``rows_only``'s: a row-wise dot needs no distinct sources
 
     def decode_matrix(self, z, sources, targets):
-        return self.scale * z["source"][sources] @ z["target"][targets].T + self.bias
+        return self.scale * self.products(z["source"][sources], z["target"][targets]) + self.bias
