@@ -190,6 +190,29 @@ def test_the_monitor_ranks_a_fixed_subset_of_queries_as_the_full_ranking_does(da
     assert set(monitored(ids, 10)) < set(ids) and monitored(ids, len(ids)) is ids
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_top_counts_equal_a_brute_force_count(dtype):
+    """Each column counts the rows where at most ``top`` unfiltered scores are at least its own
+    (ties across the cut, filtered pairs, -inf and NaN scores, any dtype)."""
+    from motive.evaluation.evaluator import _top_counts
+
+    rng = np.random.default_rng(3)
+    block = rng.integers(0, 6, (40, 50)).astype(dtype)  # many ties
+    if dtype != np.int64:
+        block[rng.random(block.shape) < 0.05] = np.nan
+        block[rng.random(block.shape) < 0.05] = -np.inf
+    block[:3, 8:] = 0 if dtype == np.int64 else np.nan  # rows with fewer scores than the top
+    filtered = np.nonzero(rng.random(block.shape) < 0.1)
+    for top in (1, 5, 15, 50):
+        expected = np.zeros(block.shape[1], np.int64)
+        for r, row in enumerate(block.astype(np.float64)):
+            allowed = np.ones(len(row), bool)
+            allowed[filtered[1][filtered[0] == r]] = False
+            for c in np.flatnonzero(allowed & (row > -np.inf)):
+                expected[c] += (row[allowed] >= row[c]).sum() <= top
+        assert np.array_equal(_top_counts(block, filtered, top), expected), top
+
+
 def test_a_tie_across_the_top_cut_makes_no_frequent_hitter():
     from motive.evaluation.evaluator import _top_counts
 

@@ -386,15 +386,15 @@ def monitored(queries: np.ndarray, most: int | None) -> np.ndarray:
 
 def _top_counts(block: np.ndarray, filtered: tuple[np.ndarray, np.ndarray], top: int) -> np.ndarray:
     """How many rows of ``block`` have each column surely among their ``top`` best unfiltered
-    scores: at most ``top`` candidates score at least as high (its pessimistic rank), so a block
-    of ties across the cut (a heuristic's zeros) counts for none of its members, whatever order
-    the tie is read in."""
-    scores = np.array(block, dtype=np.float64)
+    scores: at most ``top`` candidates score at least as high (its pessimistic rank), so a tie
+    across the cut (a heuristic's zeros) counts for none of its members, whatever its order."""
+    scores = np.array(block, dtype=np.result_type(block.dtype, np.float32))  # float32 kept: the same order
+    scores[np.isnan(scores)] = -np.inf  # a NaN score: never surely in the top
     scores[filtered] = -np.inf
     top = min(top, scores.shape[1])
-    # any top-``top`` set: a tie inside it is in every such set, one across the cut counts for none
-    best = np.argpartition(-scores, top - 1, axis=1)[:, :top] if top else np.zeros((len(scores), 0), np.int64)
+    best = np.argpartition(scores, -top, axis=1)[:, -top:]  # any top set: what is above its cut is surely in,
     best_scores = np.take_along_axis(scores, best, axis=1)
-    pessimistic = np.stack([(scores >= best_scores[:, [j]]).sum(1) for j in range(best.shape[1])], axis=1)
-    keep = (best_scores > -np.inf) & (pessimistic <= top)
+    cut = best_scores.min(1, keepdims=True)  # what ties with the cut only if nothing outside the set ties
+    tied_outside = (scores == cut).sum(1, keepdims=True) > (best_scores == cut).sum(1, keepdims=True)
+    keep = (best_scores > -np.inf) & ((best_scores > cut) | ~tied_outside)
     return np.bincount(best[keep], minlength=block.shape[1])
