@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import torch
 
 from motive import splits
 from motive.data.graph import Graph
@@ -388,13 +389,12 @@ def _top_counts(block: np.ndarray, filtered: tuple[np.ndarray, np.ndarray], top:
     """How many rows of ``block`` have each column surely among their ``top`` best unfiltered
     scores: at most ``top`` candidates score at least as high (its pessimistic rank), so a tie
     across the cut (a heuristic's zeros) counts for none of its members, whatever its order."""
-    scores = np.array(block, dtype=np.result_type(block.dtype, np.float32))  # float32 kept: the same order
-    scores[np.isnan(scores)] = -np.inf  # a NaN score: never surely in the top
+    # a copy, float32 kept (the same order), a NaN score as -inf (never surely in the top)
+    scores = np.fmax(block, -np.inf, dtype=np.result_type(block.dtype, np.float32))
     scores[filtered] = -np.inf
     top = min(top, scores.shape[1])
-    best = np.argpartition(scores, -top, axis=1)[:, -top:]  # any top set: what is above its cut is surely in,
-    best_scores = np.take_along_axis(scores, best, axis=1)
-    cut = best_scores.min(1, keepdims=True)  # what ties with the cut only if nothing outside the set ties
+    best_scores, best = (t.numpy() for t in torch.topk(torch.from_numpy(scores), top, dim=1, sorted=False))
+    cut = best_scores.min(1, keepdims=True)  # any top set: a score above its lowest is surely in,
     tied_outside = (scores == cut).sum(1, keepdims=True) > (best_scores == cut).sum(1, keepdims=True)
-    keep = (best_scores > -np.inf) & ((best_scores > cut) | ~tied_outside)
+    keep = (best_scores > -np.inf) & ((best_scores > cut) | ~tied_outside)  # one equal if nothing outside ties
     return np.bincount(best[keep], minlength=block.shape[1])
