@@ -13,7 +13,7 @@ import torch
 
 from motive import backend, testing
 from motive.models import MODELS, build_model
-from motive.models.base import Products
+from motive.models.products import Products
 from motive.testing import parametrize_with_checks
 from motive.training.runs import accelerated
 

@@ -12,7 +12,7 @@ it and on the accelerated path (``tests/test_backend.py``). The two differ only 
   meets, so it gets only inputs whose row count is fixed for the run (every node of a node type);
   a batch's own rows, whose count changes every batch, stay on torch's path. The weight gradient
   takes oneDNN only where the CPU has AVX-512 (without it MKL wins that product). A decoder's score
-  matrix (``motive.models.base.Products``, swapped the same way) goes through oneDNN at every
+  matrix (``motive.models.products.Products``, swapped the same way) goes through oneDNN at every
   shape: it is made only to score, in blocks of a fixed size. Fallback: ``torch.nn.functional.linear``
   and ``@``.
 - ``fused_attention``: GATv2 attention on CPU tensors as two numba loops
@@ -84,7 +84,7 @@ def accelerate(model: nn.Module, fixed_rows: Iterable[int]) -> nn.Module:
     row counts that stay the same for the whole run (the node counts of the stages); an already
     swapped layer adds them to its own. Whether a product goes through oneDNN is decided at each
     call, so ``use("reference")`` after the swap still holds."""
-    from motive.models.base import Products  # here: the models import this module
+    from motive.models.products import Products  # here: importing motive.models imports this module
 
     rows = frozenset(int(n) for n in fixed_rows)
     for parent in list(model.modules()):
@@ -118,7 +118,7 @@ class OneDNNLinear(nn.Linear):
 
 
 class OneDNNProducts(nn.Module):
-    """``left @ right.T`` of two matrices (``motive.models.base.Products``), through oneDNN for
+    """``left @ right.T`` of two matrices (``motive.models.products.Products``), through oneDNN for
     float32 CPU inputs while ``onednn()`` is on."""
 
     def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:

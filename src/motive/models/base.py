@@ -134,15 +134,6 @@ class StageGraph:
         )
 
 
-class Products(nn.Module):
-    """``left @ right.T``: every (left row, right row) dot product, a decoder's score matrix. A
-    module rather than the operator so that ``motive.backend.accelerate`` can swap its product,
-    as it swaps those of ``torch.nn.Linear``; it has no parameters, so state dicts are unchanged."""
-
-    def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
-        return left @ right.T
-
-
 class LinkModel(nn.Module):
     """A trainable link predictor: embeddings per node type, a logit per (source, target) pair."""
 

@@ -7,7 +7,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from motive.checks import positive_int
-from motive.models.base import LinkModel, Products, StageGraph, ViewInputs, distinct, model_argument
+from motive.models.base import LinkModel, StageGraph, ViewInputs, distinct, model_argument
+from motive.models.products import Products
 
 
 def rows_only(model: LinkModel, stage: StageGraph, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
